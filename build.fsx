@@ -1,0 +1,113 @@
+// The one entry point: `dotnet fsi build.fsx <target>`.
+//   setup   install the Debian packages the native side needs (apt-get, as root)
+//   native  build kernels/ (CMake against Debian's libtorch) into kernels/build
+//   build   native + the .NET solution (Release)
+//   test    build + xunit; ends with "N passed, N failed"
+//   bench   build + benchmarks; lines "bench <name> <value> <unit>", artifacts/bench.json
+//   demo    build + the main job on the built-in default
+//   info    build + `reconstruct info`
+// Every target runs the ones it depends on; each step is fast when there is nothing to do.
+
+open System
+open System.Diagnostics
+open System.IO
+
+let root = __SOURCE_DIRECTORY__
+let debianPackages = [ "libtorch-dev"; "libopenblas0-pthread"; "libstb-dev"; "cmake"; "g++" ]
+
+let fail (message: string) =
+    eprintfn "build.fsx: %s" message
+    exit 1
+
+/// Runs a command, streaming its output; returns the exit code.
+let run (file: string) (args: string) (cwd: string) =
+    let psi = ProcessStartInfo(file, args, WorkingDirectory = cwd, UseShellExecute = false)
+    use p = Process.Start psi
+    p.WaitForExit()
+    p.ExitCode
+
+/// Runs a command and returns (exit code, stdout) without echoing.
+let capture (file: string) (args: string) =
+    let psi = ProcessStartInfo(file, args, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true)
+    use p = Process.Start psi
+    let out = p.StandardOutput.ReadToEnd()
+    p.StandardError.ReadToEnd() |> ignore
+    p.WaitForExit()
+    p.ExitCode, out
+
+let runOrFail file args cwd =
+    let code = run file args cwd
+    if code <> 0 then fail (sprintf "`%s %s` failed with exit code %d" file args code)
+
+let isInstalled (package: string) =
+    let code, out = capture "dpkg-query" (sprintf "-W -f=${Status} %s" package)
+    code = 0 && out.Contains "install ok installed"
+
+let setup () =
+    let missing = debianPackages |> List.filter (isInstalled >> not)
+    if not missing.IsEmpty then
+        let command = "apt-get install -y " + String.Join(" ", missing)
+        let isRoot = Environment.UserName = "root" || (capture "id" "-u" |> snd).Trim() = "0"
+        if not isRoot then
+            fail (sprintf "missing Debian packages; run as root:\n  apt-get update && %s" command)
+        printfn "setup: installing Debian packages: %s" (String.Join(" ", missing))
+        runOrFail "apt-get" "update -q" root
+        let psi = ProcessStartInfo("apt-get", "install -y -q " + String.Join(" ", missing), WorkingDirectory = root, UseShellExecute = false)
+        psi.Environment.["DEBIAN_FRONTEND"] <- "noninteractive"
+        use p = Process.Start psi
+        p.WaitForExit()
+        if p.ExitCode <> 0 then fail (sprintf "`%s` failed with exit code %d" command p.ExitCode)
+    // Without OpenBLAS, Debian's libtorch falls back to the reference BLAS (~10x slower matmul).
+    let blas = "/usr/lib/x86_64-linux-gnu/libblas.so.3"
+    if File.Exists blas then
+        let target = (FileInfo blas).ResolveLinkTarget(true)
+        if not (isNull target) && not (target.FullName.Contains "openblas") then
+            printfn "setup: warning: %s points to %s, not OpenBLAS (update-alternatives --config libblas.so.3-x86_64-linux-gnu)" blas target.FullName
+
+let native () =
+    setup ()
+    let build = Path.Combine(root, "kernels", "build")
+    if not (File.Exists(Path.Combine(build, "CMakeCache.txt"))) then
+        runOrFail "cmake" (sprintf "-S kernels -B kernels/build -DCMAKE_BUILD_TYPE=Release") root
+    runOrFail "cmake" (sprintf "--build kernels/build -j %d" Environment.ProcessorCount) root
+
+let dotnetBuild () =
+    native ()
+    runOrFail "dotnet" "build Reconstruct.sln -c Release -nologo -v q" root
+
+let test () =
+    dotnetBuild ()
+    let results = Path.Combine(root, "artifacts", "test-results")
+    if Directory.Exists results then Directory.Delete(results, true)
+    let filter =
+        match Environment.GetEnvironmentVariable "TEST_FILTER" with
+        | null | "" -> ""
+        | f -> sprintf " --filter \"%s\"" f
+    let code =
+        run "dotnet"
+            (sprintf "test tests/Reconstruct.Tests.fsproj -c Release --no-build -nologo --logger \"trx;LogFileName=tests.trx\" --logger \"console;verbosity=normal\" --results-directory \"%s\"%s" results filter)
+            root
+    let trx = Path.Combine(results, "tests.trx")
+    if not (File.Exists trx) then fail (sprintf "no test results at %s (dotnet test exited %d)" trx code)
+    let doc = Xml.Linq.XDocument.Load trx
+    let counters = doc.Descendants() |> Seq.find (fun e -> e.Name.LocalName = "Counters")
+    let count (name: string) = int (counters.Attribute(Xml.Linq.XName.Get name).Value)
+    let passed, failed = count "passed", count "failed" + count "error" + count "timeout" + count "aborted"
+    printfn "%d passed, %d failed" passed failed
+    if failed > 0 || code <> 0 || passed = 0 then exit 1
+
+let host (args: string) =
+    dotnetBuild ()
+    let dll = Path.Combine(root, "Reconstruct.Host", "bin", "Release", "net10.0", "reconstruct.dll")
+    let code = run "dotnet" (sprintf "\"%s\" %s" dll args) root
+    if code <> 0 then exit code
+
+match fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray with
+| [ "setup" ] -> setup ()
+| [ "native" ] -> native ()
+| [ "build" ] -> dotnetBuild ()
+| [ "test" ] -> test ()
+| [ "bench" ] -> host "bench --out artifacts/bench.json"
+| [ "demo" ] -> host "demo"
+| [ "info" ] -> host "info"
+| args -> fail (sprintf "unknown target %A; targets: setup native build test bench demo info" args)

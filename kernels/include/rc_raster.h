@@ -1,0 +1,66 @@
+/* Differentiable CPU rasterizers (see kernels/raster/README.md).
+ *
+ * Both ops are libtorch autograd functions: the returned tensors carry a grad_fn, so calling
+ * backward on anything computed from them reaches the inputs. Inputs are float32 or float64
+ * CPU tensors (made contiguous internally); outputs have the input dtype unless stated.
+ *
+ * Screen conventions: pixel (i, j) has its centre at NDC x = (2j+1)/W - 1, y = (2i+1)/H - 1
+ * (x right, y down, y = -1 the top edge); a face is front-facing when counter-clockwise seen
+ * from outside, i.e. its doubled signed area (x1-x0)(y2-y0) - (y1-y0)(x2-x0) is negative.
+ * Faces with any vertex depth z <= znear are dropped (not clipped).
+ *
+ * Every function returns RC_OK, or RC_ERROR with a message in rc_error_message(). Output
+ * handles are written to `outs` only on success; the caller owns and frees them. */
+#ifndef RC_RASTER_H
+#define RC_RASTER_H
+
+#include "rc_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SoftRas soft rasterizer with fused aggregation.
+ *   face_vertices: (N,F,3,3) [x_ndc, y_ndc, z_view] per face vertex, float32/float64
+ *   face_colors:   (N,F,3,C) per-vertex colours, same dtype; NULL = silhouette only (C = 0)
+ *   sigma: sharpness of D = sigmoid(+-d^2/sigma) (d in NDC); gamma: depth softmax temperature;
+ *   eps_bg: background depth term of the softmax; dist_eps: outside pairs with D < dist_eps are
+ *   skipped; znear < zfar: depth range (zfar only gates colour); double_side != 0: back faces
+ *   also contribute colour (alpha always counts both sides);
+ *   background: C values (NULL = zeros), ignored when face_colors is NULL.
+ * outs[0] <- image (N,C+1,H,W): the C colour channels, then alpha = 1 - prod(1 - D).
+ * Differentiable w.r.t. face_vertices (x, y, and z through the colour softmax) and face_colors. */
+RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_colors,
+                          int64_t height, int64_t width, double sigma, double gamma,
+                          double eps_bg, double dist_eps, double znear, double zfar,
+                          int double_side, const double* background, rc_tensor** outs);
+
+/* Top-K rasterizer (PyTorch3D Fragments).
+ *   verts: (N,V,3) [x_ndc, y_ndc, z_view], float32/float64; faces: (F,3) int64 (int32 accepted)
+ *   shared by the batch, indices in [0, V).
+ *   faces_per_pixel K >= 1; blur_radius >= 0 is a SQUARED NDC distance (outside pairs kept if
+ *   d^2 < blur_radius); perspective_correct != 0: barycentrics and depth interpolated in 1/z;
+ *   cull_backfaces != 0: drop back faces; znear >= 0: faces with any z <= znear are dropped,
+ *   and pairs whose interpolated depth is <= znear are skipped.
+ * outs[0] <- pix_to_face (N,H,W,K) int64: face index in the mesh, -1 = empty, nearest first
+ * outs[1] <- bary        (N,H,W,K,3): barycentrics (unclipped; -1 in empty slots)
+ * outs[2] <- zbuf        (N,H,W,K): interpolated depth (-1 in empty slots)
+ * outs[3] <- dists       (N,H,W,K): signed squared NDC distance, negative inside (-1 empty)
+ * outs[4] <- overflow    (N) int64: pixels that had more than K candidates (K truncated them)
+ * bary, zbuf and dists are differentiable w.r.t. verts. */
+RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_t height,
+                          int64_t width, int64_t faces_per_pixel, double blur_radius,
+                          int perspective_correct, int cull_backfaces, double znear,
+                          rc_tensor** outs);
+
+/* 1 if the CPU supports the AVX2+FMA path, else 0. */
+RC_API int rc_raster_simd_available(void);
+/* Enables (1, the default when available) or disables (0) the AVX2 path, process-wide;
+ * for tests and benchmarks. Returns the resulting state (1 = AVX2 in use). */
+RC_API int rc_raster_set_simd(int enabled);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,79 @@
+// Pure CPU rasterizer kernels: raw pointers only, no torch/ATen. The torch binding
+// (src/rc_raster.cpp) validates inputs, allocates outputs and splits the batch over threads;
+// every function here processes whole images [b0, b1), so a thread owns its images and the
+// result does not depend on the thread count.
+//
+// Conventions (see README.md in this folder):
+//  - pixel (i, j) has its centre at NDC x = (2j+1)/W - 1, y = (2i+1)/H - 1 (x right, y down,
+//    y = -1 is the top edge, as grid_sample with align_corners = false);
+//  - a face (v0, v1, v2) is front-facing when its doubled signed screen area
+//    (x1-x0)(y2-y0) - (y1-y0)(x2-x0) is negative (counter-clockwise seen from outside,
+//    camera x right / y down / z forward);
+//  - a face with any vertex depth z <= znear is dropped entirely (no clipping), so nothing
+//    behind the camera can divide by a small or negative depth.
+#pragma once
+#include <cstdint>
+
+namespace rc {
+namespace raster {
+
+// SoftRas-style fused rasterize + aggregate.
+struct SoftConfig {
+  int64_t N = 0, F = 0, C = 0;  // images, faces per image, colour channels (0 = silhouette)
+  int64_t H = 0, W = 0;
+  double sigma = 1e-4;     // D = sigmoid(sign * d^2 / sigma), d in NDC units
+  double gamma = 1e-4;     // softmax temperature over normalised depth
+  double eps_bg = 1e-3;    // background "depth" in the softmax (SoftRas eps)
+  double dist_eps = 1e-4;  // outside pairs with D < dist_eps are skipped
+  double znear = 1.0, zfar = 100.0;
+  bool double_side = false;        // back faces also contribute colour
+  const double* background = nullptr;  // C values or null (= zeros)
+};
+
+// face_vertices: (N,F,3,3) [x, y, z] per vertex; colors: (N,F,3,C) per-vertex colours or null.
+// image: (N,C+1,H,W) colours then alpha. aux: (N,A,H,W), A = soft_aux_channels(C):
+// T = prod(1-D) and, with colours, the softmax normaliser S and running max m.
+inline int64_t soft_aux_channels(int64_t C) { return C > 0 ? 3 : 1; }
+
+template <typename T>
+void soft_forward(const SoftConfig& cfg, const T* face_vertices, const T* colors, T* image,
+                  T* aux, int64_t b0, int64_t b1);
+
+// grad_image: (N,C+1,H,W). Writes (overwrites) grad_fv (N,F,3,3) and, if colors is not null,
+// grad_colors (N,F,3,C).
+template <typename T>
+void soft_backward(const SoftConfig& cfg, const T* face_vertices, const T* colors,
+                   const T* image, const T* aux, const T* grad_image, T* grad_fv,
+                   T* grad_colors, int64_t b0, int64_t b1);
+
+// Top-K rasterizer with PyTorch3D Fragments semantics.
+struct TopKConfig {
+  int64_t N = 0, V = 0, F = 0, H = 0, W = 0, K = 1;
+  double blur_radius = 0.0;  // squared NDC distance; outside pairs kept if d^2 < blur_radius
+  double znear = 0.0;
+  bool perspective_correct = false;
+  bool cull_backfaces = false;
+};
+
+// verts: (N,V,3) [x_ndc, y_ndc, z_view]; faces: (F,3) shared by the batch, indices in [0,V).
+// pix_to_face: (N,H,W,K) face index in the mesh or -1; bary: (N,H,W,K,3); zbuf, dists:
+// (N,H,W,K) (empty slots: -1). overflow: (N) pixels whose candidate count exceeded K.
+template <typename T>
+void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
+                  int64_t* pix_to_face, T* bary, T* zbuf, T* dists, int64_t* overflow,
+                  int64_t b0, int64_t b1);
+
+// Writes (overwrites) grad_verts (N,V,3). Any grad pointer may be null (= zero).
+template <typename T>
+void topk_backward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
+                   const int64_t* pix_to_face, const T* grad_bary, const T* grad_zbuf,
+                   const T* grad_dists, T* grad_verts, int64_t b0, int64_t b1);
+
+// Run-time SIMD dispatch (float32 silhouette path). Enabled by default when the CPU has
+// AVX2+FMA; tests and benchmarks switch it off to exercise the portable path.
+bool simd_available();
+bool simd_enabled();
+void set_simd_enabled(bool on);
+
+}  // namespace raster
+}  // namespace rc

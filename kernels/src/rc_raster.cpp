@@ -1,0 +1,335 @@
+// Torch binding of the raster kernels: input validation, autograd Functions and the C ABI.
+// The kernels (raster/*.cpp) only see raw pointers; threads own whole images through
+// at::parallel_for, so 1 and N threads give bitwise identical results.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../raster/raster_kernels.h"
+#include "rc_raster.h"
+#include "tensor_handle.h"
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
+
+void check_float_cpu(const char* op, const char* name, const at::Tensor& t) {
+  if (t.device().type() != at::kCPU)
+    fail(std::string(op) + ": " + name + " must be a CPU tensor, received " + rc::describe(t) +
+         " on " + t.device().str());
+  if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
+    fail(std::string(op) + ": " + name + " must be float32 or float64, received " +
+         rc::describe(t));
+}
+
+std::string num(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// ---------------------------------------------------------------- soft rasterizer
+
+struct SoftArgs {
+  rc::raster::SoftConfig cfg;
+  std::vector<double> background;
+};
+
+void save_soft(AutogradContext* ctx, const SoftArgs& a) {
+  const auto& c = a.cfg;
+  ctx->saved_data["H"] = c.H;
+  ctx->saved_data["W"] = c.W;
+  ctx->saved_data["sigma"] = c.sigma;
+  ctx->saved_data["gamma"] = c.gamma;
+  ctx->saved_data["eps_bg"] = c.eps_bg;
+  ctx->saved_data["dist_eps"] = c.dist_eps;
+  ctx->saved_data["znear"] = c.znear;
+  ctx->saved_data["zfar"] = c.zfar;
+  ctx->saved_data["double_side"] = c.double_side;
+  ctx->saved_data["background"] = a.background;
+}
+
+SoftArgs load_soft(AutogradContext* ctx) {
+  SoftArgs a;
+  auto& c = a.cfg;
+  c.H = ctx->saved_data["H"].toInt();
+  c.W = ctx->saved_data["W"].toInt();
+  c.sigma = ctx->saved_data["sigma"].toDouble();
+  c.gamma = ctx->saved_data["gamma"].toDouble();
+  c.eps_bg = ctx->saved_data["eps_bg"].toDouble();
+  c.dist_eps = ctx->saved_data["dist_eps"].toDouble();
+  c.znear = ctx->saved_data["znear"].toDouble();
+  c.zfar = ctx->saved_data["zfar"].toDouble();
+  c.double_side = ctx->saved_data["double_side"].toBool();
+  a.background = ctx->saved_data["background"].toDoubleVector();
+  return a;
+}
+
+struct SoftRasterFn : public torch::autograd::Function<SoftRasterFn> {
+  // fv: (N,F,3,3); colors: (N,F,3,C) or none. Returns {image (N,C+1,H,W), aux (N,A,H,W)}.
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& fv_in,
+                               const c10::optional<at::Tensor>& colors_in, SoftArgs args) {
+    at::Tensor fv = fv_in.contiguous();
+    at::Tensor colors = colors_in.has_value() ? colors_in->contiguous() : at::Tensor();
+    auto& cfg = args.cfg;
+    cfg.N = fv.size(0);
+    cfg.F = fv.size(1);
+    cfg.C = colors.defined() ? colors.size(3) : 0;
+    cfg.background = args.background.empty() ? nullptr : args.background.data();
+    const int64_t A = rc::raster::soft_aux_channels(cfg.C);
+    at::Tensor image = at::empty({cfg.N, cfg.C + 1, cfg.H, cfg.W}, fv.options());
+    at::Tensor aux = at::empty({cfg.N, A, cfg.H, cfg.W}, fv.options());
+    AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rc_raster_soft", [&] {
+      const scalar_t* pf = fv.data_ptr<scalar_t>();
+      const scalar_t* pc = colors.defined() ? colors.data_ptr<scalar_t>() : nullptr;
+      scalar_t* pi = image.data_ptr<scalar_t>();
+      scalar_t* pa = aux.data_ptr<scalar_t>();
+      const auto c = cfg;
+      at::parallel_for(0, cfg.N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::soft_forward<scalar_t>(c, pf, pc, pi, pa, b0, b1);
+      });
+    });
+    save_soft(ctx, args);
+    ctx->save_for_backward({fv, colors, image, aux});
+    ctx->mark_non_differentiable({aux});
+    return {image, aux};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    at::Tensor fv = saved[0], colors = saved[1], image = saved[2], aux = saved[3];
+    SoftArgs args = load_soft(ctx);
+    auto& cfg = args.cfg;
+    cfg.N = fv.size(0);
+    cfg.F = fv.size(1);
+    cfg.C = colors.defined() ? colors.size(3) : 0;
+    cfg.background = args.background.empty() ? nullptr : args.background.data();
+    at::Tensor gimg = grads[0].defined() ? grads[0].contiguous() : at::zeros_like(image);
+    at::Tensor gfv = at::empty_like(fv);
+    at::Tensor gcol = colors.defined() ? at::empty_like(colors) : at::Tensor();
+    AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rc_raster_soft_backward", [&] {
+      const scalar_t* pf = fv.data_ptr<scalar_t>();
+      const scalar_t* pc = colors.defined() ? colors.data_ptr<scalar_t>() : nullptr;
+      const scalar_t* pi = image.data_ptr<scalar_t>();
+      const scalar_t* pa = aux.data_ptr<scalar_t>();
+      const scalar_t* pg = gimg.data_ptr<scalar_t>();
+      scalar_t* pgf = gfv.data_ptr<scalar_t>();
+      scalar_t* pgc = gcol.defined() ? gcol.data_ptr<scalar_t>() : nullptr;
+      const auto c = cfg;
+      at::parallel_for(0, cfg.N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::soft_backward<scalar_t>(c, pf, pc, pi, pa, pg, pgf, pgc, b0, b1);
+      });
+    });
+    return {gfv, gcol, at::Tensor()};
+  }
+};
+
+// ---------------------------------------------------------------- top-K rasterizer
+
+struct TopKFn : public torch::autograd::Function<TopKFn> {
+  // verts: (N,V,3); faces: (F,3) int64. Returns {pix_to_face, bary, zbuf, dists, overflow}.
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& verts_in,
+                               const at::Tensor& faces_in, rc::raster::TopKConfig cfg) {
+    at::Tensor verts = verts_in.contiguous();
+    at::Tensor faces = faces_in.contiguous();
+    cfg.N = verts.size(0);
+    cfg.V = verts.size(1);
+    cfg.F = faces.size(0);
+    const int64_t N = cfg.N, H = cfg.H, W = cfg.W, K = cfg.K;
+    auto opts = verts.options();
+    auto lopts = opts.dtype(at::kLong);
+    at::Tensor p2f = at::empty({N, H, W, K}, lopts);
+    at::Tensor bary = at::empty({N, H, W, K, 3}, opts);
+    at::Tensor zbuf = at::empty({N, H, W, K}, opts);
+    at::Tensor dists = at::empty({N, H, W, K}, opts);
+    at::Tensor overflow = at::empty({N}, lopts);
+    AT_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "rc_raster_topk", [&] {
+      const scalar_t* pv = verts.data_ptr<scalar_t>();
+      const int64_t* pf = faces.data_ptr<int64_t>();
+      int64_t* pp = p2f.data_ptr<int64_t>();
+      scalar_t* pb = bary.data_ptr<scalar_t>();
+      scalar_t* pz = zbuf.data_ptr<scalar_t>();
+      scalar_t* pd = dists.data_ptr<scalar_t>();
+      int64_t* po = overflow.data_ptr<int64_t>();
+      const auto c = cfg;
+      at::parallel_for(0, N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::topk_forward<scalar_t>(c, pv, pf, pp, pb, pz, pd, po, b0, b1);
+      });
+    });
+    ctx->saved_data["H"] = cfg.H;
+    ctx->saved_data["W"] = cfg.W;
+    ctx->saved_data["K"] = cfg.K;
+    ctx->saved_data["blur"] = cfg.blur_radius;
+    ctx->saved_data["znear"] = cfg.znear;
+    ctx->saved_data["persp"] = cfg.perspective_correct;
+    ctx->saved_data["cull"] = cfg.cull_backfaces;
+    ctx->save_for_backward({verts, faces, p2f});
+    ctx->mark_non_differentiable({p2f, overflow});
+    return {p2f, bary, zbuf, dists, overflow};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    at::Tensor verts = saved[0], faces = saved[1], p2f = saved[2];
+    rc::raster::TopKConfig cfg;
+    cfg.N = verts.size(0);
+    cfg.V = verts.size(1);
+    cfg.F = faces.size(0);
+    cfg.H = ctx->saved_data["H"].toInt();
+    cfg.W = ctx->saved_data["W"].toInt();
+    cfg.K = ctx->saved_data["K"].toInt();
+    cfg.blur_radius = ctx->saved_data["blur"].toDouble();
+    cfg.znear = ctx->saved_data["znear"].toDouble();
+    cfg.perspective_correct = ctx->saved_data["persp"].toBool();
+    cfg.cull_backfaces = ctx->saved_data["cull"].toBool();
+    at::Tensor gb = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
+    at::Tensor gz = grads[2].defined() ? grads[2].contiguous() : at::Tensor();
+    at::Tensor gd = grads[3].defined() ? grads[3].contiguous() : at::Tensor();
+    at::Tensor gv = at::empty_like(verts);
+    AT_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "rc_raster_topk_backward", [&] {
+      const scalar_t* pv = verts.data_ptr<scalar_t>();
+      const int64_t* pf = faces.data_ptr<int64_t>();
+      const int64_t* pp = p2f.data_ptr<int64_t>();
+      const scalar_t* pgb = gb.defined() ? gb.data_ptr<scalar_t>() : nullptr;
+      const scalar_t* pgz = gz.defined() ? gz.data_ptr<scalar_t>() : nullptr;
+      const scalar_t* pgd = gd.defined() ? gd.data_ptr<scalar_t>() : nullptr;
+      scalar_t* pgv = gv.data_ptr<scalar_t>();
+      const auto c = cfg;
+      at::parallel_for(0, cfg.N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::topk_backward<scalar_t>(c, pv, pf, pp, pgb, pgz, pgd, pgv, b0, b1);
+      });
+    });
+    return {gv, at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
+extern "C" {
+
+RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_colors,
+                          int64_t height, int64_t width, double sigma, double gamma,
+                          double eps_bg, double dist_eps, double znear, double zfar,
+                          int double_side, const double* background, rc_tensor** outs) {
+  RC_GUARD("rc_raster_soft", RC_ERROR, {
+    const char* op = "rc_raster_soft";
+    if (outs == nullptr) fail(std::string(op) + ": outs must not be null");
+    const at::Tensor& fv = rc::unwrap(face_vertices, "rc_raster_soft: face_vertices");
+    check_float_cpu(op, "face_vertices", fv);
+    if (fv.dim() != 4 || fv.size(2) != 3 || fv.size(3) != 3)
+      fail(std::string(op) + ": face_vertices must have shape (N,F,3,3), received " +
+           rc::describe(fv));
+    c10::optional<at::Tensor> colors;
+    if (face_colors != nullptr) {
+      const at::Tensor& c = rc::unwrap(face_colors, "rc_raster_soft: face_colors");
+      check_float_cpu(op, "face_colors", c);
+      if (c.dim() != 4 || c.size(0) != fv.size(0) || c.size(1) != fv.size(1) ||
+          c.size(2) != 3 || c.size(3) < 1)
+        fail(std::string(op) + ": face_colors must have shape (N,F,3,C) with N=" +
+             std::to_string(fv.size(0)) + ", F=" + std::to_string(fv.size(1)) +
+             ", C>=1, received " + rc::describe(c));
+      if (c.scalar_type() != fv.scalar_type())
+        fail(std::string(op) + ": face_colors must have the dtype of face_vertices (" +
+             rc::describe(fv) + "), received " + rc::describe(c));
+      colors = c;
+    }
+    if (height < 1 || width < 1)
+      fail(std::string(op) + ": height and width must be >= 1, received " +
+           std::to_string(height) + "x" + std::to_string(width));
+    if (!(sigma > 0) || !(gamma > 0))
+      fail(std::string(op) + ": sigma and gamma must be > 0, received sigma=" + num(sigma) +
+           ", gamma=" + num(gamma));
+    if (!(dist_eps > 0 && dist_eps < 1))
+      fail(std::string(op) + ": dist_eps must be in (0, 1), received " + num(dist_eps));
+    if (!(znear >= 0) || !(zfar > znear))
+      fail(std::string(op) + ": need 0 <= znear < zfar, received znear=" + num(znear) +
+           ", zfar=" + num(zfar));
+    if (!std::isfinite(eps_bg))
+      fail(std::string(op) + ": eps_bg must be finite, received " + num(eps_bg));
+    SoftArgs args;
+    args.cfg.H = height;
+    args.cfg.W = width;
+    args.cfg.sigma = sigma;
+    args.cfg.gamma = gamma;
+    args.cfg.eps_bg = eps_bg;
+    args.cfg.dist_eps = dist_eps;
+    args.cfg.znear = znear;
+    args.cfg.zfar = zfar;
+    args.cfg.double_side = double_side != 0;
+    if (colors.has_value() && background != nullptr)
+      args.background.assign(background, background + colors->size(3));
+    auto out = SoftRasterFn::apply(fv, colors, args);
+    outs[0] = rc::wrap(out[0]);
+    return RC_OK;
+  })
+}
+
+RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_t height,
+                          int64_t width, int64_t faces_per_pixel, double blur_radius,
+                          int perspective_correct, int cull_backfaces, double znear,
+                          rc_tensor** outs) {
+  RC_GUARD("rc_raster_topk", RC_ERROR, {
+    const char* op = "rc_raster_topk";
+    if (outs == nullptr) fail(std::string(op) + ": outs must not be null");
+    const at::Tensor& v = rc::unwrap(verts, "rc_raster_topk: verts");
+    const at::Tensor& f_in = rc::unwrap(faces, "rc_raster_topk: faces");
+    check_float_cpu(op, "verts", v);
+    if (v.dim() != 3 || v.size(2) != 3)
+      fail(std::string(op) + ": verts must have shape (N,V,3), received " + rc::describe(v));
+    if (f_in.device().type() != at::kCPU ||
+        (f_in.scalar_type() != at::kLong && f_in.scalar_type() != at::kInt) ||
+        f_in.dim() != 2 || f_in.size(1) != 3)
+      fail(std::string(op) + ": faces must be a CPU int64 tensor of shape (F,3), received " +
+           rc::describe(f_in));
+    at::Tensor f = f_in.to(at::kLong).contiguous();
+    if (f.numel() > 0) {
+      const int64_t lo = f.min().item<int64_t>(), hi = f.max().item<int64_t>();
+      if (lo < 0 || hi >= v.size(1))
+        fail(std::string(op) + ": faces must index vertices in [0, " +
+             std::to_string(v.size(1)) + "), received indices in [" + std::to_string(lo) +
+             ", " + std::to_string(hi) + "]");
+    }
+    if (f.size(0) >= (int64_t(1) << 31))
+      fail(std::string(op) + ": at most 2^31-1 faces, received " + rc::describe(f));
+    if (height < 1 || width < 1)
+      fail(std::string(op) + ": height and width must be >= 1, received " +
+           std::to_string(height) + "x" + std::to_string(width));
+    if (faces_per_pixel < 1 || faces_per_pixel > 1024)
+      fail(std::string(op) + ": faces_per_pixel must be in [1, 1024], received " +
+           std::to_string(faces_per_pixel));
+    if (!(blur_radius >= 0) || !std::isfinite(blur_radius))
+      fail(std::string(op) + ": blur_radius (a squared NDC distance) must be finite and >= 0, "
+           "received " + num(blur_radius));
+    if (!(znear >= 0) || !std::isfinite(znear))
+      fail(std::string(op) + ": znear must be finite and >= 0, received " + num(znear));
+    rc::raster::TopKConfig cfg;
+    cfg.H = height;
+    cfg.W = width;
+    cfg.K = faces_per_pixel;
+    cfg.blur_radius = blur_radius;
+    cfg.znear = znear;
+    cfg.perspective_correct = perspective_correct != 0;
+    cfg.cull_backfaces = cull_backfaces != 0;
+    auto out = TopKFn::apply(v, f, cfg);
+    for (int k = 0; k < 5; ++k) outs[k] = rc::wrap(out[k]);
+    return RC_OK;
+  })
+}
+
+RC_API int rc_raster_simd_available(void) { return rc::raster::simd_available() ? 1 : 0; }
+
+RC_API int rc_raster_set_simd(int enabled) {
+  rc::raster::set_simd_enabled(enabled != 0);
+  return rc::raster::simd_enabled() ? 1 : 0;
+}
+
+}  // extern "C"

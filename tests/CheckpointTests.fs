@@ -1,0 +1,3 @@
+module Reconstruct.Tests.CheckpointTests
+
+// Placeholder: being written.

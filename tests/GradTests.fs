@@ -1,0 +1,3 @@
+module Reconstruct.Tests.GradTests
+
+// Placeholder: being written.

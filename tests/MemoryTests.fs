@@ -1,0 +1,3 @@
+module Reconstruct.Tests.MemoryTests
+
+// Placeholder: being written.

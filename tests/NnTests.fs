@@ -1,0 +1,3 @@
+module Reconstruct.Tests.NnTests
+
+// Placeholder: being written.

@@ -1,0 +1,3 @@
+module Reconstruct.Tests.OptimTests
+
+// Placeholder: being written.

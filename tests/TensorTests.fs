@@ -1,0 +1,3 @@
+module Reconstruct.Tests.TensorTests
+
+// Placeholder: being written.
