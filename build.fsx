@@ -69,11 +69,11 @@ let native () =
     let build = Path.Combine(root, "kernels", "build")
     if not (File.Exists(Path.Combine(build, "CMakeCache.txt"))) then
         runOrFail "cmake" (sprintf "-S kernels -B kernels/build -DCMAKE_BUILD_TYPE=Release") root
-    runOrFail "cmake" (sprintf "--build kernels/build -j %d" Environment.ProcessorCount) root
+    runOrFail "cmake" (sprintf "--build kernels/build --target reconstruct_native -j %d" Environment.ProcessorCount) root
 
 let dotnetBuild () =
     native ()
-    runOrFail "dotnet" "build Reconstruct.sln -c Release -nologo -v q" root
+    runOrFail "dotnet" "build Reconstruct.slnx -c Release -nologo -v q" root
 
 let test () =
     dotnetBuild ()

@@ -16,6 +16,9 @@ constexpr double kDegenerateArea2 = 1e-10;
 // Edges shorter than this (squared) are treated as points, so the projection never divides
 // by zero (duplicate vertices).
 constexpr double kPointEdge2 = 1e-20;
+// Faces with a projected |x| or |y| beyond this are dropped like near-plane crossers: in
+// float32 the products of such coordinates overflow to inf and then NaN.
+constexpr double kMaxCoord = 1e15;
 
 // One face after setup. Edge k runs from vertex k to vertex k+1 (mod 3).
 // Laid out so the SIMD kernel can broadcast fields straight from it.
@@ -54,7 +57,8 @@ inline bool pixel_range(double lo, double hi, int64_t n, int32_t& k0, int32_t& k
 }
 
 // Fills g from three vertices. `radius` widens the pixel bbox (blur / soft cut-off).
-// Returns false if the face is culled (non-finite, any z <= znear, or off-screen).
+// Returns false if the face is culled (non-finite, any z <= znear, |x|,|y| > kMaxCoord, or
+// off-screen).
 template <typename T>
 inline bool setup_face(const T* v0, const T* v1, const T* v2, double znear, double radius,
                        int64_t H, int64_t W, FaceGeom<T>& g) {
@@ -64,6 +68,9 @@ inline bool setup_face(const T* v0, const T* v1, const T* v2, double znear, doub
       if (!std::isfinite(static_cast<double>(v[k][c]))) return false;
   for (int k = 0; k < 3; ++k) {
     if (!(static_cast<double>(v[k][2]) > znear)) return false;
+    if (!(std::abs(static_cast<double>(v[k][0])) <= kMaxCoord) ||
+        !(std::abs(static_cast<double>(v[k][1])) <= kMaxCoord))
+      return false;
     g.x[k] = v[k][0];
     g.y[k] = v[k][1];
     g.z[k] = v[k][2];
