@@ -142,7 +142,7 @@ void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
         const int64_t slot = p * K + k;
         if (k < n) {
           const int32_t f = lf[slot];
-          Sample<T> s;
+          Sample<T> s{};
           sample(geo[f], px, py, cfg, blur, s);  // same call as during the traversal
           p2f[slot] = f;
           for (int c = 0; c < 3; ++c) bo[slot * 3 + c] = s.b[c];

@@ -3,6 +3,7 @@
 // the kernels: different distance and barycentric formulas, two-pass softmax).
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>

@@ -32,9 +32,9 @@ void expect_grad_matches_fd(Fn loss, const at::Tensor& x0, double h, double rtol
     for (int64_t k = 0; k < xf.numel(); ++k) {
       const double v = p[k];
       p[k] = v + h;
-      const double lp = loss(xf).item<double>();
+      const double lp = at::Tensor(loss(xf)).item<double>();
       p[k] = v - h;
-      const double lm = loss(xf).item<double>();
+      const double lm = at::Tensor(loss(xf)).item<double>();
       p[k] = v;
       pfd[k] = (lp - lm) / (2 * h);
     }

@@ -1,0 +1,42 @@
+/// Benchmark figures: printed as `bench <name> <value> <unit>` and collected into one JSON file.
+module Reconstruct.Bench.Report
+
+open System
+open System.Diagnostics
+open System.IO
+open System.Text.Json
+
+type Figure = { Name: string; Value: float; Unit: string; Note: string }
+
+let figure name value unit note = { Name = name; Value = value; Unit = unit; Note = note }
+
+let print (f: Figure) =
+    printfn "bench %s %s %s%s" f.Name (f.Value.ToString("G6", Globalization.CultureInfo.InvariantCulture)) f.Unit
+        (if f.Note = "" then "" else "  # " + f.Note)
+
+/// Writes the figures as {"name": {"value", "unit", "note"}} (temporary file, then rename).
+let writeJson (path: string) (figures: Figure list) =
+    let dir = Path.GetDirectoryName(Path.GetFullPath path)
+    Directory.CreateDirectory dir |> ignore
+    let payload =
+        figures
+        |> List.map (fun f -> f.Name, box {| value = f.Value; unit = f.Unit; note = f.Note |})
+        |> dict
+    let tmp = path + ".tmp"
+    File.WriteAllText(tmp, JsonSerializer.Serialize(payload, JsonSerializerOptions(WriteIndented = true)))
+    File.Move(tmp, path, true)
+
+/// Median wall-clock milliseconds of `runs` calls after `warmup` calls.
+let medianMs (warmup: int) (runs: int) (action: unit -> unit) =
+    for _ in 1..warmup do action ()
+    let times =
+        Array.init runs (fun _ ->
+            let sw = Stopwatch.StartNew()
+            action ()
+            sw.Elapsed.TotalMilliseconds)
+    Array.sortInPlace times
+    times.[runs / 2]
+
+let median (values: float[]) =
+    let v = Array.sort values
+    v.[v.Length / 2]

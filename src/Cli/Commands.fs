@@ -1,0 +1,70 @@
+/// The command line, parsed with Argu. The C# host calls `run`; everything a command does lives
+/// in the library so F# scripts can call the same functions.
+module Reconstruct.Cli.Commands
+
+open System
+open Argu
+open Reconstruct.Torch
+
+type BenchArgs =
+    | [<AltCommandLine("-o")>] Out of path: string
+    | Only of names: string list
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Out _ -> "write the figures as JSON to this file (default artifacts/bench.json)"
+            | Only _ -> "run only these groups: torch"
+
+[<RequireSubcommand>]
+type Arguments =
+    | [<CliPrefix(CliPrefix.None); SubCommand>] Info
+    | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
+    | [<CliPrefix(CliPrefix.None); SubCommand>] Demo
+    | [<Inherit>] Threads of count: int
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Info -> "print the libtorch version, threads, SIMD level and BLAS in use"
+            | Bench _ -> "run the benchmarks: lines `bench <name> <value> <unit>`"
+            | Demo -> "run the main job on the built-in default"
+            | Threads _ -> "number of compute threads (default: all cores)"
+
+let private info () =
+    printfn "reconstruct %s" (string (typeof<Arguments>.Assembly.GetName().Version))
+    printfn "runtime %s" (Runtime.info ())
+    0
+
+let private bench (args: ParseResults<BenchArgs>) =
+    let out = args.GetResult(Out, defaultValue = "artifacts/bench.json")
+    let groups = args.GetResult(Only, defaultValue = [ "torch" ])
+    let figures =
+        [ if List.contains "torch" groups then
+              yield! Reconstruct.Bench.TorchBench.opOverhead ()
+              yield! Reconstruct.Bench.TorchBench.matmulGflops () ]
+    figures |> List.iter Reconstruct.Bench.Report.print
+    Reconstruct.Bench.Report.writeJson out figures
+    printfn "wrote %s" out
+    0
+
+let private demo () =
+    printfn "The main job (UNICORN on the built-in default data) arrives with the reconstruction issues."
+    printfn "Until then, the demo checks the engine: %s" (Runtime.info ())
+    0
+
+/// Parses and runs; returns the process exit code (2 for a usage error).
+let run (argv: string[]) : int =
+    let parser = ArgumentParser.Create<Arguments>(programName = "reconstruct")
+    match (try Ok(parser.ParseCommandLine(argv, raiseOnUsage = true)) with :? ArguParseException as e -> Error e) with
+    | Error e ->
+        eprintfn "%s" e.Message
+        (if e.ErrorCode = ErrorCode.HelpText then 0 else 2)
+    | Ok results ->
+        Runtime.initDefaults.Force()
+        results.TryGetResult Threads |> Option.iter Runtime.setThreads
+        match results.GetSubCommand() with
+        | Info -> info ()
+        | Bench b -> bench b
+        | Demo -> demo ()
+        | Threads _ -> 2
