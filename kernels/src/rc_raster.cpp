@@ -22,13 +22,13 @@ namespace {
 
 [[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
 
-void check_float_cpu(const char* op, const char* name, const at::Tensor& t) {
+// Messages omit the op name: RC_GUARD prefixes it.
+void check_float_cpu(const char* name, const at::Tensor& t) {
   if (t.device().type() != at::kCPU)
-    fail(std::string(op) + ": " + name + " must be a CPU tensor, received " + rc::describe(t) +
-         " on " + t.device().str());
+    fail(std::string(name) + " must be a CPU tensor, received " + rc::describe(t) + " on " +
+         t.device().str());
   if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
-    fail(std::string(op) + ": " + name + " must be float32 or float64, received " +
-         rc::describe(t));
+    fail(std::string(name) + " must be float32 or float64, received " + rc::describe(t));
 }
 
 std::string num(double v) {
@@ -221,40 +221,39 @@ RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_
                           double eps_bg, double dist_eps, double znear, double zfar,
                           int double_side, const double* background, rc_tensor** outs) {
   RC_GUARD("rc_raster_soft", RC_ERROR, {
-    const char* op = "rc_raster_soft";
-    if (outs == nullptr) fail(std::string(op) + ": outs must not be null");
-    const at::Tensor& fv = rc::unwrap(face_vertices, "rc_raster_soft: face_vertices");
-    check_float_cpu(op, "face_vertices", fv);
+    if (outs == nullptr) fail("outs must not be null");
+    const at::Tensor& fv = rc::unwrap(face_vertices, "face_vertices");
+    check_float_cpu("face_vertices", fv);
     if (fv.dim() != 4 || fv.size(2) != 3 || fv.size(3) != 3)
-      fail(std::string(op) + ": face_vertices must have shape (N,F,3,3), received " +
+      fail(std::string() + "face_vertices must have shape (N,F,3,3), received " +
            rc::describe(fv));
     c10::optional<at::Tensor> colors;
     if (face_colors != nullptr) {
-      const at::Tensor& c = rc::unwrap(face_colors, "rc_raster_soft: face_colors");
-      check_float_cpu(op, "face_colors", c);
+      const at::Tensor& c = rc::unwrap(face_colors, "face_colors");
+      check_float_cpu("face_colors", c);
       if (c.dim() != 4 || c.size(0) != fv.size(0) || c.size(1) != fv.size(1) ||
           c.size(2) != 3 || c.size(3) < 1)
-        fail(std::string(op) + ": face_colors must have shape (N,F,3,C) with N=" +
+        fail(std::string() + "face_colors must have shape (N,F,3,C) with N=" +
              std::to_string(fv.size(0)) + ", F=" + std::to_string(fv.size(1)) +
              ", C>=1, received " + rc::describe(c));
       if (c.scalar_type() != fv.scalar_type())
-        fail(std::string(op) + ": face_colors must have the dtype of face_vertices (" +
+        fail(std::string() + "face_colors must have the dtype of face_vertices (" +
              rc::describe(fv) + "), received " + rc::describe(c));
       colors = c;
     }
     if (height < 1 || width < 1)
-      fail(std::string(op) + ": height and width must be >= 1, received " +
+      fail(std::string() + "height and width must be >= 1, received " +
            std::to_string(height) + "x" + std::to_string(width));
     if (!(sigma > 0) || !(gamma > 0))
-      fail(std::string(op) + ": sigma and gamma must be > 0, received sigma=" + num(sigma) +
+      fail(std::string() + "sigma and gamma must be > 0, received sigma=" + num(sigma) +
            ", gamma=" + num(gamma));
     if (!(dist_eps > 0 && dist_eps < 1))
-      fail(std::string(op) + ": dist_eps must be in (0, 1), received " + num(dist_eps));
+      fail(std::string() + "dist_eps must be in (0, 1), received " + num(dist_eps));
     if (!(znear >= 0) || !(zfar > znear))
-      fail(std::string(op) + ": need 0 <= znear < zfar, received znear=" + num(znear) +
+      fail(std::string() + "need 0 <= znear < zfar, received znear=" + num(znear) +
            ", zfar=" + num(zfar));
     if (!std::isfinite(eps_bg))
-      fail(std::string(op) + ": eps_bg must be finite, received " + num(eps_bg));
+      fail(std::string() + "eps_bg must be finite, received " + num(eps_bg));
     SoftArgs args;
     args.cfg.H = height;
     args.cfg.W = width;
@@ -278,39 +277,38 @@ RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_
                           int perspective_correct, int cull_backfaces, double znear,
                           rc_tensor** outs) {
   RC_GUARD("rc_raster_topk", RC_ERROR, {
-    const char* op = "rc_raster_topk";
-    if (outs == nullptr) fail(std::string(op) + ": outs must not be null");
-    const at::Tensor& v = rc::unwrap(verts, "rc_raster_topk: verts");
-    const at::Tensor& f_in = rc::unwrap(faces, "rc_raster_topk: faces");
-    check_float_cpu(op, "verts", v);
+    if (outs == nullptr) fail("outs must not be null");
+    const at::Tensor& v = rc::unwrap(verts, "verts");
+    const at::Tensor& f_in = rc::unwrap(faces, "faces");
+    check_float_cpu("verts", v);
     if (v.dim() != 3 || v.size(2) != 3)
-      fail(std::string(op) + ": verts must have shape (N,V,3), received " + rc::describe(v));
+      fail(std::string() + "verts must have shape (N,V,3), received " + rc::describe(v));
     if (f_in.device().type() != at::kCPU ||
         (f_in.scalar_type() != at::kLong && f_in.scalar_type() != at::kInt) ||
         f_in.dim() != 2 || f_in.size(1) != 3)
-      fail(std::string(op) + ": faces must be a CPU int64 tensor of shape (F,3), received " +
+      fail(std::string() + "faces must be a CPU int64 tensor of shape (F,3), received " +
            rc::describe(f_in));
     at::Tensor f = f_in.to(at::kLong).contiguous();
     if (f.numel() > 0) {
       const int64_t lo = f.min().item<int64_t>(), hi = f.max().item<int64_t>();
       if (lo < 0 || hi >= v.size(1))
-        fail(std::string(op) + ": faces must index vertices in [0, " +
+        fail(std::string() + "faces must index vertices in [0, " +
              std::to_string(v.size(1)) + "), received indices in [" + std::to_string(lo) +
              ", " + std::to_string(hi) + "]");
     }
     if (f.size(0) >= (int64_t(1) << 31))
-      fail(std::string(op) + ": at most 2^31-1 faces, received " + rc::describe(f));
+      fail(std::string() + "at most 2^31-1 faces, received " + rc::describe(f));
     if (height < 1 || width < 1)
-      fail(std::string(op) + ": height and width must be >= 1, received " +
+      fail(std::string() + "height and width must be >= 1, received " +
            std::to_string(height) + "x" + std::to_string(width));
     if (faces_per_pixel < 1 || faces_per_pixel > 1024)
-      fail(std::string(op) + ": faces_per_pixel must be in [1, 1024], received " +
+      fail(std::string() + "faces_per_pixel must be in [1, 1024], received " +
            std::to_string(faces_per_pixel));
     if (!(blur_radius >= 0) || !std::isfinite(blur_radius))
-      fail(std::string(op) + ": blur_radius (a squared NDC distance) must be finite and >= 0, "
+      fail(std::string() + "blur_radius (a squared NDC distance) must be finite and >= 0, "
            "received " + num(blur_radius));
     if (!(znear >= 0) || !std::isfinite(znear))
-      fail(std::string(op) + ": znear must be finite and >= 0, received " + num(znear));
+      fail(std::string() + "znear must be finite and >= 0, received " + num(znear));
     rc::raster::TopKConfig cfg;
     cfg.H = height;
     cfg.W = width;

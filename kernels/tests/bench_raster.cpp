@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <string>
 #include <vector>
 
 #include "raster_test_util.h"
@@ -21,6 +23,21 @@ namespace {
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
+
+// Process CPU time: on a shared, loaded machine wall time mostly measures the neighbours;
+// CPU time / threads is what the kernels would take on idle cores.
+double cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+struct Timer {
+  Clock::time_point w0 = Clock::now();
+  double c0 = cpu_ms();
+  double wall() const { return ms_since(w0); }
+  double cpu() const { return cpu_ms() - c0; }
+};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -35,23 +52,26 @@ void bench_soft(const at::Tensor& fv, int repeats, const char* label) {
   p.dist_eps = 1e-10;
   p.znear = 1.0;
   p.zfar = 100.0;
-  std::vector<double> tf, tb;
+  std::vector<double> tf, tb, cf, cb;
   at::Tensor g = at::rand({fv.size(0), 1, 64, 64});
   for (int r = 0; r < repeats + 1; ++r) {
     at::Tensor x = fv.detach().clone().set_requires_grad(true);
-    auto t0 = Clock::now();
+    Timer t;
     at::Tensor img = soft(x, at::Tensor(), p);
-    double f = ms_since(t0);
-    t0 = Clock::now();
+    double f = t.wall(), fc = t.cpu();
+    Timer t2;
     img.backward(g);
-    double b = ms_since(t0);
+    double b = t2.wall(), bc = t2.cpu();
     if (r > 0) {  // the first run pays for allocation and page faults
       tf.push_back(f);
       tb.push_back(b);
+      cf.push_back(fc);
+      cb.push_back(bc);
     }
   }
-  std::printf("  soft silhouette %-28s threads=%d  forward %7.2f ms  backward %7.2f ms\n", label,
-              at::get_num_threads(), median(tf), median(tb));
+  std::printf("  soft silhouette %-24s threads=%d  forward %7.2f ms (cpu %7.2f)  backward %7.2f ms"
+              " (cpu %7.2f)\n", label, at::get_num_threads(), median(tf), median(cf), median(tb),
+              median(cb));
 }
 
 void bench_topk(const at::Tensor& verts, const at::Tensor& faces, int repeats, const char* label) {
@@ -61,35 +81,38 @@ void bench_topk(const at::Tensor& verts, const at::Tensor& faces, int repeats, c
   p.blur = std::log(1.0 / 1e-4 - 1.0) * 1e-4;
   p.persp = true;
   p.znear = 1.0;
-  std::vector<double> tf, tb;
+  std::vector<double> tf, tb, cf, cb;
   int64_t overflow = 0, slots = 0;
   for (int r = 0; r < repeats + 1; ++r) {
     at::Tensor x = verts.detach().clone().set_requires_grad(true);
-    auto t0 = Clock::now();
+    Timer t;
     Frags fr = topk(x, faces, p);
-    double f = ms_since(t0);
+    double f = t.wall(), fc = t.cpu();
     // upstream gradients as a blend would send them
     at::Tensor gb = at::ones_like(fr.bary), gz = at::ones_like(fr.zbuf), gd = at::ones_like(fr.dists);
-    t0 = Clock::now();
+    Timer t2;
     torch::autograd::backward({fr.bary, fr.zbuf, fr.dists}, {gb, gz, gd});
-    double b = ms_since(t0);
+    double b = t2.wall(), bc = t2.cpu();
     if (r > 0) {
       tf.push_back(f);
       tb.push_back(b);
+      cf.push_back(fc);
+      cb.push_back(bc);
     }
     overflow = fr.overflow.sum().item<int64_t>();
     slots = fr.p2f.ge(0).sum().item<int64_t>();
   }
-  std::printf("  top-K (K=8) %-32s threads=%d  forward %7.2f ms  backward %7.2f ms"
-              "  (filled slots %lld, overflow pixels %lld)\n",
-              label, at::get_num_threads(), median(tf), median(tb), (long long)slots,
-              (long long)overflow);
+  std::printf("  top-K K=8 %-30s threads=%d  forward %7.2f ms (cpu %7.2f)  backward %7.2f ms"
+              " (cpu %7.2f)  [filled slots %lld, overflow pixels %lld]\n",
+              label, at::get_num_threads(), median(tf), median(cf), median(tb), median(cb),
+              (long long)slots, (long long)overflow);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
+  const std::string only = argc > 2 ? argv[2] : "";  // "soft" or "topk"
   auto [v256, faces] = projected_ellipsoids(256, 3, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
   at::Tensor fv = gather_faces(v256, faces).to(at::kFloat).contiguous();
   at::Tensor v192 = v256.narrow(0, 0, 192).to(at::kFloat).contiguous();
@@ -98,12 +121,14 @@ int main(int argc, char** argv) {
   const int saved = at::get_num_threads();
   for (int threads : {1, 2}) {
     at::set_num_threads(threads);
-    rc_raster_set_simd(1);
-    bench_soft(fv, repeats, "(256x64x64, AVX2)");
-    rc_raster_set_simd(0);
-    bench_soft(fv, std::max(1, repeats / 3), "(256x64x64, portable)");
-    rc_raster_set_simd(1);
-    bench_topk(v192, faces, repeats, "(192x64x64, float32)");
+    if (only != "topk") {
+      rc_raster_set_simd(1);
+      bench_soft(fv, repeats, "(256x64x64, AVX2)");
+      rc_raster_set_simd(0);
+      bench_soft(fv, std::max(1, repeats / 3), "(256x64x64, portable)");
+      rc_raster_set_simd(1);
+    }
+    if (only != "soft") bench_topk(v192, faces, repeats, "(192x64x64, float32)");
   }
   at::set_num_threads(saved);
   return 0;

@@ -91,6 +91,11 @@ module ArgKind =
 [<DllImport(Lib)>] extern int32 rc_runtime_threads()
 [<DllImport(Lib)>] extern nativeint rc_runtime_info()
 
+[<DllImport(Lib)>] extern int32 rc_raster_soft(nativeint faceVertices, nativeint faceColors, int64 height, int64 width, float sigma, float gamma, float epsBg, float distEps, float znear, float zfar, int32 doubleSide, float[] background, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_topk(nativeint verts, nativeint faces, int64 height, int64 width, int64 facesPerPixel, float blurRadius, int32 perspectiveCorrect, int32 cullBackfaces, float znear, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_simd_available()
+[<DllImport(Lib)>] extern int32 rc_raster_set_simd(int32 enabled)
+
 [<DllImport(Lib)>] extern float rc_bench_add_loop(int64 iterations)
 [<DllImport(Lib)>] extern int32 rc_bench_train_steps(int32 batch, int32 size, int32 steps, uint64 seed, float[] stepMs)
 

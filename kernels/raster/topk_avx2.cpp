@@ -1,0 +1,132 @@
+// AVX2+FMA traversal of the top-K rasterizer: the geometry of 8 pixels of a row per vector,
+// then a scalar sorted insertion for the lanes that are candidates. Compiled for AVX2 by
+// target pragma and only called when the CPU has it; no standard-library templates are
+// instantiated under the pragma.
+#include "topk_simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+namespace rc {
+namespace raster {
+namespace simd {
+namespace {
+
+// Same order as the scalar kernel: smaller z first, ties by smaller face index.
+static inline void insert(float z, int32_t fid, int64_t K, float* lz, int32_t* lf,
+                          int32_t& n) {
+  int64_t pos;
+  if (n < K) {
+    pos = n++;
+  } else {
+    ++n;
+    const int64_t last = K - 1;
+    if (!(z < lz[last] || (z == lz[last] && fid < lf[last]))) return;
+    pos = last;
+  }
+  while (pos > 0 && (z < lz[pos - 1] || (z == lz[pos - 1] && fid < lf[pos - 1]))) {
+    lz[pos] = lz[pos - 1];
+    lf[pos] = lf[pos - 1];
+    --pos;
+  }
+  lz[pos] = z;
+  lf[pos] = fid;
+}
+
+}  // namespace
+
+void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uint8_t* ok,
+                        int64_t nf, const float* xs, const float* ys, int64_t W, int64_t K,
+                        float blur, float znear, bool perspective, float* lz, int32_t* lf,
+                        int32_t* cnt) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  const __m256 vblur = _mm256_set1_ps(blur), vnear = _mm256_set1_ps(znear);
+  const __m256 umin = _mm256_set1_ps(1e-12f), inf = _mm256_set1_ps(__builtin_inff());
+  const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  alignas(32) float zl[8];
+  for (int64_t f = 0; f < nf; ++f) {
+    if (!ok[f]) continue;
+    const FaceGeom<float>& g = faces[f];
+    const int32_t fid = g.face;
+    __m256 x[3], ex[3], ey[3], il2[3], zc[3];
+    for (int k = 0; k < 3; ++k) {
+      x[k] = _mm256_set1_ps(g.x[k]);
+      ex[k] = _mm256_set1_ps(g.ex[k]);
+      ey[k] = _mm256_set1_ps(g.ey[k]);
+      il2[k] = _mm256_set1_ps(g.il2[k]);
+      // depth weights for w0..w2 = cr1, cr2, cr0 times inv_area2
+      zc[k] = _mm256_set1_ps(perspective ? iz[f * 3 + k] : g.z[k]);
+    }
+    const __m256 sgn = _mm256_set1_ps(g.sgn), ia = _mm256_set1_ps(g.inv_area2);
+    for (int32_t i = g.i0; i <= g.i1; ++i) {
+      const float py = ys[i];
+      __m256 dy[3], dyey[3], exdy[3];
+      for (int k = 0; k < 3; ++k) {
+        const float d = py - g.y[k];
+        dy[k] = _mm256_set1_ps(d);
+        dyey[k] = _mm256_set1_ps(d * g.ey[k]);
+        exdy[k] = _mm256_set1_ps(g.ex[k] * d);
+      }
+      for (int32_t j = g.j0; j <= g.j1; j += 8) {
+        const __m256 px = _mm256_loadu_ps(xs + j);
+        const __m256 lanes = _mm256_castsi256_ps(
+            _mm256_cmpgt_epi32(_mm256_set1_epi32(g.j1 - j + 1), iota));
+        __m256 ins = lanes, d2 = inf, cr[3];
+        for (int k = 0; k < 3; ++k) {
+          const __m256 dx = _mm256_sub_ps(px, x[k]);
+          __m256 t = _mm256_mul_ps(_mm256_fmadd_ps(dx, ex[k], dyey[k]), il2[k]);
+          t = _mm256_min_ps(_mm256_max_ps(t, zero), one);
+          const __m256 rx = _mm256_fnmadd_ps(t, ex[k], dx);
+          const __m256 ry = _mm256_fnmadd_ps(t, ey[k], dy[k]);
+          d2 = _mm256_min_ps(d2, _mm256_fmadd_ps(rx, rx, _mm256_mul_ps(ry, ry)));
+          cr[k] = _mm256_fnmadd_ps(ey[k], dx, exdy[k]);
+          ins = _mm256_and_ps(ins, _mm256_cmp_ps(_mm256_mul_ps(cr[k], sgn), zero, _CMP_GT_OQ));
+        }
+        __m256 valid =
+            _mm256_and_ps(lanes, _mm256_or_ps(ins, _mm256_cmp_ps(d2, vblur, _CMP_LT_OQ)));
+        if (_mm256_movemask_ps(valid) == 0) continue;
+        const __m256 w0 = _mm256_mul_ps(cr[1], ia), w1 = _mm256_mul_ps(cr[2], ia),
+                     w2 = _mm256_mul_ps(cr[0], ia);
+        const __m256 s = _mm256_fmadd_ps(w2, zc[2], _mm256_fmadd_ps(w1, zc[1], _mm256_mul_ps(w0, zc[0])));
+        __m256 z;
+        if (perspective) {
+          valid = _mm256_and_ps(valid, _mm256_cmp_ps(s, umin, _CMP_GT_OQ));
+          z = _mm256_div_ps(one, s);
+        } else {
+          z = s;
+        }
+        valid = _mm256_and_ps(valid, _mm256_cmp_ps(z, vnear, _CMP_GT_OQ));
+        valid = _mm256_and_ps(valid, _mm256_cmp_ps(z, inf, _CMP_LT_OQ));
+        int mask = _mm256_movemask_ps(valid);
+        if (mask == 0) continue;
+        _mm256_store_ps(zl, z);
+        const int64_t row = static_cast<int64_t>(i) * W + j;
+        while (mask) {
+          const int l = __builtin_ctz(mask);
+          mask &= mask - 1;
+          const int64_t p = row + l;
+          insert(zl[l], fid, K, lz + p * K, lf + p * K, cnt[p]);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace simd
+}  // namespace raster
+}  // namespace rc
+
+#pragma GCC pop_options
+#else
+namespace rc {
+namespace raster {
+namespace simd {
+void topk_traverse_avx2(const FaceGeom<float>*, const float*, const uint8_t*, int64_t,
+                        const float*, const float*, int64_t, int64_t, float, float, bool,
+                        float*, int32_t*, int32_t*) {}
+}  // namespace simd
+}  // namespace raster
+}  // namespace rc
+#endif

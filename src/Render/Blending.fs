@@ -1,0 +1,53 @@
+/// Turning K fragments per pixel into one colour and an alpha, and compositing over a background.
+module Reconstruct.Render.Blending
+
+open Reconstruct.Torch
+
+/// UNICORN's layered blend, front to back: α_j = exp(−max(d_j, 0)/σ) (1 inside a face),
+/// T_j = Π_{i<j}(1 − α_i), C = Σ_j T_j α_j c_j + T_end·bg, A = 1 − T_end.
+/// colors: (B, H, W, K, C) -> rgb (B, C, H, W), alpha (B, 1, H, W).
+let layered (sigma: float) (background: float) (fragments: Fragments) (colors: Tensor) =
+    use scope = DisposalScope.Open()
+    let valid = (fragments.PixToFace.ge 0.0).cast colors.Dtype
+    let alpha = (fragments.Dists.clamp(min = 0.0) * (-1.0 / sigma)).exp() * valid // (B,H,W,K)
+    let through = (1.0 - alpha).cumprod(3)
+    let k = alpha.Shape.[3]
+    // Transmittance before each layer: 1 for the first, then the running product.
+    let before = Tensor.cat ([ through.narrow(3, 0, 1).onesLike(); through.narrow(3, 0, k - 1) ], 3)
+    let weights = (before * alpha).unsqueeze(-1) // (B,H,W,K,1)
+    let final = through.narrow(3, k - 1, 1) // (B,H,W,1)
+    let rgb = (weights * colors).sum(3) + final * background // (B,H,W,C)
+    let a = 1.0 - final
+    scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(a.permute([ 0; 3; 1; 2 ]).contiguous ())
+
+/// SoftRas / PyTorch3D softmax blend: probabilities sigmoid(−d/σ), colours weighted by
+/// exp((z̄ − max)/γ) with z̄ = (far − z)/(far − near), plus a background term.
+/// colors: (B, H, W, K, C); background: C values -> rgb (B, C, H, W), alpha (B, 1, H, W).
+let softmax (sigma: float) (gamma: float) (znear: float) (zfar: float) (background: float[]) (fragments: Fragments) (colors: Tensor) =
+    use scope = DisposalScope.Open()
+    let eps = 1e-10
+    let valid = (fragments.PixToFace.ge 0.0).cast colors.Dtype
+    let prob = (fragments.Dists * (-1.0 / sigma)).sigmoid() * valid
+    let alpha = 1.0 - (1.0 - prob).prod(3, true) // (B,H,W,1)
+    let zInv = (fragments.Zbuf * -1.0 + zfar) * (valid / (zfar - znear))
+    let zMax, _ = zInv.max(3, true)
+    let zMax = zMax.clamp(min = eps)
+    let w = prob * ((zInv - zMax) / gamma).exp()
+    let delta = ((zMax * -1.0 + eps) / gamma).exp().clamp(min = eps)
+    let bg = (Tensor.ofArray background).cast colors.Dtype
+    let numerator = (w.unsqueeze(-1) * colors).sum(3) + delta * bg
+    let rgb = numerator / (w.sum(3, true) + delta)
+    scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(alpha.permute([ 0; 3; 1; 2 ]).contiguous ())
+
+/// The nearest fragment's colour, alpha 1 where any face covers the pixel centre (hard mode).
+let nearest (fragments: Fragments) (colors: Tensor) =
+    use scope = DisposalScope.Open()
+    let inside = (fragments.PixToFace.narrow(3, 0, 1).ge 0.0).logicalAnd(fragments.Dists.narrow(3, 0, 1).le 0.0)
+    let a = inside.cast colors.Dtype // (B,H,W,1)
+    let rgb = colors.select(3, 0) * a
+    scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(a.permute([ 0; 3; 1; 2 ]).contiguous ())
+
+/// rgb·alpha + (1 − alpha)·background. rgb, background: (B, C, H, W); alpha: (B, 1, H, W).
+let composite (rgb: Tensor) (alpha: Tensor) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    scope.MoveOut(rgb * alpha + (1.0 - alpha) * background)

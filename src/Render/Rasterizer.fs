@@ -1,0 +1,128 @@
+namespace Reconstruct.Render
+
+open System
+open Reconstruct.Torch
+open Reconstruct.Torch.Native
+
+/// What the top-K rasterizer finds at each pixel: the K nearest faces within the blur radius,
+/// nearest first. Empty slots hold face -1 and -1 in every other field.
+type Fragments =
+    { /// (B, H, W, K) int64: face index within the mesh, -1 = empty
+      PixToFace: Tensor
+      /// (B, H, W, K, 3): barycentrics of the pixel centre (screen-space or perspective-correct)
+      Bary: Tensor
+      /// (B, H, W, K): interpolated view depth
+      Zbuf: Tensor
+      /// (B, H, W, K): signed squared NDC distance to the face, negative inside
+      Dists: Tensor
+      /// (B) int64: pixels that had more than K candidates, so some faces were dropped
+      Overflow: Tensor }
+
+/// Settings of the top-K rasterizer; `Rasterizer.defaults` is UNICORN's at 64×64.
+type RasterSettings =
+    { Height: int
+      Width: int
+      /// K, the faces kept per pixel
+      FacesPerPixel: int
+      /// squared NDC distance within which an outside face still counts (see `blurRadiusFor`)
+      BlurRadius: float
+      PerspectiveCorrect: bool
+      CullBackfaces: bool
+      /// faces with a vertex at depth <= ZNear are dropped
+      ZNear: float }
+
+/// Settings of the fused SoftRas rasterizer.
+type SoftSettings =
+    { Height: int
+      Width: int
+      /// sharpness of D = sigmoid(±d²/σ), d in NDC units
+      Sigma: float
+      /// temperature of the depth softmax
+      Gamma: float
+      /// depth term of the background in the softmax
+      EpsBackground: float
+      /// outside pairs with D below this are skipped (SoftRas' dist_eps)
+      DistEps: float
+      ZNear: float
+      ZFar: float
+      /// back faces contribute colour too (alpha always counts both sides)
+      DoubleSided: bool }
+
+module Rasterizer =
+    /// The squared NDC radius at which sigmoid(-d²/σ) falls to `eps`: ln(1/eps − 1)·σ.
+    let blurRadiusFor (sigma: float) (eps: float) = log (1.0 / eps - 1.0) * sigma
+
+    /// UNICORN's renderer at 64×64: K = 8, σ = 1e-4, screen-space barycentrics.
+    let defaults: RasterSettings =
+        { Height = 64
+          Width = 64
+          FacesPerPixel = 8
+          BlurRadius = blurRadiusFor 1e-4 1e-4
+          PerspectiveCorrect = false
+          CullBackfaces = false
+          ZNear = 0.1 }
+
+    /// SoftRas' reconstruction recipe at 64×64 (σ = 1e-4, dist_eps = 1e-10).
+    let softDefaults: SoftSettings =
+        { Height = 64
+          Width = 64
+          Sigma = 1e-4
+          Gamma = 1e-4
+          EpsBackground = 1e-3
+          DistEps = 1e-10
+          ZNear = 1.0
+          ZFar = 100.0
+          DoubleSided = false }
+
+    /// Top-K rasterization of projected meshes; differentiable in `verts` through Bary, Zbuf, Dists.
+    /// verts: (B, V, 3) float32/float64 [x_ndc, y_ndc, z_view]; faces: (F, 3) int64.
+    let rasterize (settings: RasterSettings) (verts: Tensor) (faces: Tensor) : Fragments =
+        ensureLoaded ()
+        let outs = Array.zeroCreate<nativeint> 5
+        check (
+            rc_raster_topk (
+                verts.Ptr, faces.Ptr, int64 settings.Height, int64 settings.Width, int64 settings.FacesPerPixel,
+                settings.BlurRadius, (if settings.PerspectiveCorrect then 1 else 0), (if settings.CullBackfaces then 1 else 0),
+                settings.ZNear, outs))
+        GC.KeepAlive verts
+        GC.KeepAlive faces
+        { PixToFace = Tensor.OfPtr outs.[0]
+          Bary = Tensor.OfPtr outs.[1]
+          Zbuf = Tensor.OfPtr outs.[2]
+          Dists = Tensor.OfPtr outs.[3]
+          Overflow = Tensor.OfPtr outs.[4] }
+
+    /// SoftRas rasterization with fused aggregation.
+    /// faceVertices: (N, F, 3, 3) [x_ndc, y_ndc, z_view] per face vertex;
+    /// faceColors: (N, F, 3, C) per-vertex colours, or None for silhouettes only;
+    /// background: C values (ignored for silhouettes).
+    /// Returns (N, C+1, H, W): the colour channels, then alpha = 1 − Π(1 − D).
+    let softRasterize (settings: SoftSettings) (faceVertices: Tensor) (faceColors: Tensor option) (background: float[]) =
+        ensureLoaded ()
+        let outs = Array.zeroCreate<nativeint> 1
+        let colors = match faceColors with Some c -> c.Ptr | None -> 0n
+        check (
+            rc_raster_soft (
+                faceVertices.Ptr, colors, int64 settings.Height, int64 settings.Width, settings.Sigma, settings.Gamma,
+                settings.EpsBackground, settings.DistEps, settings.ZNear, settings.ZFar,
+                (if settings.DoubleSided then 1 else 0), (if isNull background || background.Length = 0 then null else background), outs))
+        GC.KeepAlive faceVertices
+        GC.KeepAlive faceColors
+        Tensor.OfPtr outs.[0]
+
+    /// Per-face vertex attributes gathered from per-vertex ones, the layout the fused kernel takes.
+    /// attrs: (B, V, D); faces: (F, 3) int64 -> (B, F, 3, D).
+    let faceAttributes (attrs: Tensor) (faces: Tensor) =
+        let b, d = attrs.Shape.[0], attrs.Shape.[2]
+        use flat = faces.flatten ()
+        use picked = attrs.indexSelect (1, flat)
+        picked.reshape [ b; faces.Shape.[0]; 3; d ]
+
+    /// Whether the AVX2 kernels are in use; switchable for tests and benchmarks.
+    let simdAvailable () =
+        ensureLoaded ()
+        rc_raster_simd_available () = 1
+
+    let setSimd (enabled: bool) =
+        ensureLoaded ()
+        rc_raster_set_simd (if enabled then 1 else 0) = 1

@@ -1,0 +1,51 @@
+/// Renderers composed from the parts: rasterize -> interpolate -> texture -> (shade) -> blend ->
+/// composite. Inputs are meshes already projected by the camera: verts (B, V, 3) with
+/// [x_ndc, y_ndc, z_view].
+module Reconstruct.Render.Renderer
+
+open Reconstruct.Torch
+
+let private avgPool2d = Op("aten::avg_pool2d")
+
+/// UV-textured rendering with UNICORN's layered blend (no lighting: colour is the texel).
+/// verts: (B, V, 3); faces: (F, 3) int64; uvs: (V, 2); uvImage: (B, 3, Ht, Wt);
+/// background: (B, 3, H, W) -> composite (B, 3, H, W), alpha (B, 1, H, W).
+let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    let b = verts.Shape.[0]
+    let fragments = Rasterizer.rasterize settings verts faces
+    let uvPerBatch = uvs.cast(verts.Dtype).unsqueeze(0).expand [ b; uvs.Shape.[0]; 2 ]
+    let fragmentUv = Shading.interpolate fragments uvPerBatch faces
+    let colors = Shading.sampleTexture uvImage fragmentUv
+    // UNICORN blends over white inside the layers, then composites over the background.
+    let rgb, alpha = Blending.layered sigma 1.0 fragments colors
+    let image = Blending.composite rgb alpha background
+    scope.MoveOut image, scope.MoveOut alpha
+
+/// Hard rendering for evaluation and datasets: one face per pixel, sharp edges, rendered at
+/// `supersample`× and average-pooled. colorsPerVertex: (B, V, C) -> (B, C, H, W), alpha (B, 1, H, W).
+let hard (height: int) (width: int) (supersample: int) (verts: Tensor) (faces: Tensor) (colorsPerVertex: Tensor) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    let settings =
+        { Rasterizer.defaults with
+            Height = height * supersample
+            Width = width * supersample
+            FacesPerPixel = 1
+            BlurRadius = 0.0
+            PerspectiveCorrect = true }
+    let fragments = Rasterizer.rasterize settings verts faces
+    let colors = Shading.interpolate fragments colorsPerVertex faces
+    let rgb, alpha = Blending.nearest fragments colors
+    let pool (x: Tensor) =
+        if supersample = 1 then x
+        else Tensor.Call(avgPool2d, Arg.T x, Arg.I(int64 supersample))
+    let rgbSmall, alphaSmall = pool rgb, pool alpha
+    // Pooling premultiplied colour keeps edges right when composited.
+    let image = rgbSmall + (1.0 - alphaSmall) * background
+    scope.MoveOut image, scope.MoveOut alphaSmall
+
+/// SoftRas silhouettes through the fused kernel. faceVertices: (N, F, 3, 3) -> (N, 1, H, W).
+let silhouettes (settings: SoftSettings) (faceVertices: Tensor) =
+    use scope = DisposalScope.Open()
+    let out = Rasterizer.softRasterize settings faceVertices None [||]
+    scope.MoveOut out
