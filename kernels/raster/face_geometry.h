@@ -46,13 +46,20 @@ inline void pixel_centres(int64_t n, std::vector<T>& out) {
 // image; computed in double and clamped before the integer conversion so huge or infinite
 // coordinates cannot overflow. Returns false when empty.
 inline bool pixel_range(double lo, double hi, int64_t n, int32_t& k0, int32_t& k1) {
-  double a = std::ceil(((lo + 1.0) * n - 1.0) * 0.5);
-  double b = std::floor(((hi + 1.0) * n - 1.0) * 0.5);
-  a = std::max(a, 0.0);
-  b = std::min(b, double(n - 1));
-  if (!(a <= b)) return false;
-  k0 = static_cast<int32_t>(a);
-  k1 = static_cast<int32_t>(b);
+  // clamp first (NaN-safe), then ceil/floor by truncation: baseline x86-64 has no rounding
+  // instruction, and libm calls here cost more than the rest of the face setup
+  double a = ((lo + 1.0) * n - 1.0) * 0.5;
+  double b = ((hi + 1.0) * n - 1.0) * 0.5;
+  a = a > -1.0 ? (a < double(n) ? a : double(n)) : -1.0;
+  b = b > -1.0 ? (b < double(n) ? b : double(n)) : -1.0;
+  int32_t ia = static_cast<int32_t>(a), ib = static_cast<int32_t>(b);
+  ia += (a > ia) ? 1 : 0;  // ceil
+  ib -= (b < ib) ? 1 : 0;  // floor
+  if (ia < 0) ia = 0;
+  if (ib > n - 1) ib = static_cast<int32_t>(n - 1);
+  if (ia > ib) return false;
+  k0 = ia;
+  k1 = ib;
   return true;
 }
 

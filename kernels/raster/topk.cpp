@@ -133,6 +133,7 @@ void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
   std::vector<uint8_t> ok(static_cast<size_t>(cfg.F));
   std::vector<T> lz(static_cast<size_t>(HW * K));
   std::vector<int32_t> lf(static_cast<size_t>(HW * K));
+  std::vector<T> lp(static_cast<size_t>(HW * K * 4));  // per slot: b0, b1, b2, dist
   std::vector<int32_t> cnt(static_cast<size_t>(HW));
 
   for (int64_t b = b0; b < b1; ++b) {
@@ -146,7 +147,8 @@ void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
       if (simd_enabled()) {
         simd::topk_traverse_avx2(geo.data(), izs.data(), ok.data(), cfg.F, xs.data(), ys.data(),
                                  W, K, blur, static_cast<float>(cfg.znear),
-                                 cfg.perspective_correct, lz.data(), lf.data(), cnt.data());
+                                 cfg.perspective_correct, lz.data(), lf.data(), lp.data(),
+                                 cnt.data());
         simd_done = true;
       }
     }
@@ -167,6 +169,7 @@ void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
           const int64_t p = i * W + j;
           T* z = lz.data() + p * K;
           int32_t* fl = lf.data() + p * K;
+          T* pl = lp.data() + p * K * 4;
           int32_t& n = cnt[p];
           // (z, face) order: ties broken by the face index, independent of visit order
           int32_t pos;
@@ -181,10 +184,15 @@ void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
           while (pos > 0 && (zc < z[pos - 1] || (zc == z[pos - 1] && fid < fl[pos - 1]))) {
             z[pos] = z[pos - 1];
             fl[pos] = fl[pos - 1];
+            for (int c = 0; c < 4; ++c) pl[pos * 4 + c] = pl[(pos - 1) * 4 + c];
             --pos;
           }
+          Sample<T> s;
+          eval_pair(g, px, py, cfg, iz, s);
           z[pos] = zc;
           fl[pos] = fid;
+          for (int c = 0; c < 3; ++c) pl[pos * 4 + c] = s.b[c];
+          pl[pos * 4 + 3] = s.dist;
         }
       }
     }
@@ -197,17 +205,13 @@ void topk_forward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
     for (int64_t p = 0; p < HW; ++p) {
       const int64_t n = std::min<int64_t>(cnt[p], K);
       if (cnt[p] > K) ++over;
-      const T px = xs[p % W], py = ys[p / W];
       for (int64_t k = 0; k < K; ++k) {
         const int64_t slot = p * K + k;
         if (k < n) {
-          const int32_t f = lf[slot];
-          Sample<T> s;
-          eval_pair(geo[f], px, py, cfg, &izs[f * 3], s);
-          p2f[slot] = f;
-          for (int c = 0; c < 3; ++c) bo[slot * 3 + c] = s.b[c];
+          p2f[slot] = lf[slot];
+          for (int c = 0; c < 3; ++c) bo[slot * 3 + c] = lp[slot * 4 + c];
           zo[slot] = lz[slot];  // the sort key itself, so zbuf is ordered exactly
-          dout[slot] = s.dist;
+          dout[slot] = lp[slot * 4 + 3];
         } else {
           p2f[slot] = -1;
           for (int c = 0; c < 3; ++c) bo[slot * 3 + c] = T(-1);

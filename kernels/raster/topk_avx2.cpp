@@ -15,8 +15,9 @@ namespace simd {
 namespace {
 
 // Same order as the scalar kernel: smaller z first, ties by smaller face index.
-static inline void insert(float z, int32_t fid, int64_t K, float* lz, int32_t* lf,
-                          int32_t& n) {
+// Slot payload: 3 barycentrics and the signed distance travel with (z, face).
+static inline void insert(float z, int32_t fid, const float* pay, int64_t K, float* lz,
+                          int32_t* lf, float* lp, int32_t& n) {
   int64_t pos;
   if (n < K) {
     pos = n++;
@@ -29,10 +30,12 @@ static inline void insert(float z, int32_t fid, int64_t K, float* lz, int32_t* l
   while (pos > 0 && (z < lz[pos - 1] || (z == lz[pos - 1] && fid < lf[pos - 1]))) {
     lz[pos] = lz[pos - 1];
     lf[pos] = lf[pos - 1];
+    for (int c = 0; c < 4; ++c) lp[pos * 4 + c] = lp[(pos - 1) * 4 + c];
     --pos;
   }
   lz[pos] = z;
   lf[pos] = fid;
+  for (int c = 0; c < 4; ++c) lp[pos * 4 + c] = pay[c];
 }
 
 }  // namespace
@@ -40,12 +43,12 @@ static inline void insert(float z, int32_t fid, int64_t K, float* lz, int32_t* l
 void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uint8_t* ok,
                         int64_t nf, const float* xs, const float* ys, int64_t W, int64_t K,
                         float blur, float znear, bool perspective, float* lz, int32_t* lf,
-                        int32_t* cnt) {
+                        float* lp, int32_t* cnt) {
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   const __m256 vblur = _mm256_set1_ps(blur), vnear = _mm256_set1_ps(znear);
   const __m256 umin = _mm256_set1_ps(1e-12f), inf = _mm256_set1_ps(__builtin_inff());
   const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  alignas(32) float zl[8];
+  alignas(32) float zl[8], bl[3][8], dl[8];
   for (int64_t f = 0; f < nf; ++f) {
     if (!ok[f]) continue;
     const FaceGeom<float>& g = faces[f];
@@ -102,12 +105,23 @@ void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uin
         int mask = _mm256_movemask_ps(valid);
         if (mask == 0) continue;
         _mm256_store_ps(zl, z);
+        if (perspective) {
+          _mm256_store_ps(bl[0], _mm256_mul_ps(_mm256_mul_ps(w0, zc[0]), z));
+          _mm256_store_ps(bl[1], _mm256_mul_ps(_mm256_mul_ps(w1, zc[1]), z));
+          _mm256_store_ps(bl[2], _mm256_mul_ps(_mm256_mul_ps(w2, zc[2]), z));
+        } else {
+          _mm256_store_ps(bl[0], w0);
+          _mm256_store_ps(bl[1], w1);
+          _mm256_store_ps(bl[2], w2);
+        }
+        _mm256_store_ps(dl, _mm256_blendv_ps(d2, _mm256_sub_ps(zero, d2), ins));
         const int64_t row = static_cast<int64_t>(i) * W + j;
         while (mask) {
           const int l = __builtin_ctz(mask);
           mask &= mask - 1;
           const int64_t p = row + l;
-          insert(zl[l], fid, K, lz + p * K, lf + p * K, cnt[p]);
+          const float pay[4] = {bl[0][l], bl[1][l], bl[2][l], dl[l]};
+          insert(zl[l], fid, pay, K, lz + p * K, lf + p * K, lp + p * K * 4, cnt[p]);
         }
       }
     }
@@ -125,7 +139,7 @@ namespace raster {
 namespace simd {
 void topk_traverse_avx2(const FaceGeom<float>*, const float*, const uint8_t*, int64_t,
                         const float*, const float*, int64_t, int64_t, float, float, bool,
-                        float*, int32_t*, int32_t*) {}
+                        float*, int32_t*, float*, int32_t*) {}
 }  // namespace simd
 }  // namespace raster
 }  // namespace rc

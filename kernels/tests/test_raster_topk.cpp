@@ -97,13 +97,19 @@ TEST(RasterTopK, ForwardMatchesBruteForce) {
     EXPECT_LT(max_abs_diff(f64.dists, ref.dists), 1e-12) << describe(p);
     EXPECT_GT(ref.p2f.ge(0).sum().item<int64_t>(), 300) << describe(p);
 
-    Frags f32 = topk(verts.to(at::kFloat), faces, p);
-    EXPECT_EQ(f32.bary.scalar_type(), at::kFloat);
-    Cmp c = compare(f32, ref);
-    EXPECT_LT(c.mismatch, 0.005) << describe(p);
-    EXPECT_LT(c.bary, 1e-4) << describe(p);
-    EXPECT_LT(c.zbuf, 1e-4) << describe(p);
-    EXPECT_LT(c.dists, 1e-5) << describe(p);
+    for (int simd : {0, 1}) {
+      SimdGuard sg(simd);
+      Frags f32 = topk(verts.to(at::kFloat), faces, p);
+      EXPECT_EQ(f32.bary.scalar_type(), at::kFloat);
+      Cmp c = compare(f32, ref);
+      EXPECT_LT(c.mismatch, 0.005) << describe(p) << " simd=" << simd;
+      EXPECT_LT(c.bary, 1e-4) << describe(p) << " simd=" << simd;
+      EXPECT_LT(c.zbuf, 1e-4) << describe(p) << " simd=" << simd;
+      EXPECT_LT(c.dists, 1e-5) << describe(p) << " simd=" << simd;
+      // zbuf is sorted within each pixel
+      at::Tensor zs = f32.zbuf.masked_fill(f32.p2f.lt(0), 1e9);
+      EXPECT_TRUE(zs.narrow(3, 1, p.K - 1).ge(zs.narrow(3, 0, p.K - 1)).all().item<bool>());
+    }
   }
 }
 
@@ -204,6 +210,8 @@ TEST(RasterTopK, BatchEqualsOneByOneAndThreadsBitwise) {
   ThreadGuard tg;
   auto [verts, faces] = layered_mesh(5, 8);
   for (auto dt : {at::kFloat, at::kDouble}) {
+   for (int simd : {0, 1}) {
+    SimdGuard sg(simd);
     at::Tensor v = verts.to(dt);
     for (const TopKParams& p : configs()) {
       at::set_num_threads(2);
@@ -221,6 +229,7 @@ TEST(RasterTopK, BatchEqualsOneByOneAndThreadsBitwise) {
         EXPECT_TRUE(bitwise_equal(all.grad.narrow(0, n, 1), r.grad)) << describe(p);
       }
     }
+   }
   }
 }
 

@@ -5,8 +5,6 @@ module Reconstruct.Render.Renderer
 
 open Reconstruct.Torch
 
-let private avgPool2d = Op("aten::avg_pool2d")
-
 /// UV-textured rendering with UNICORN's layered blend (no lighting: colour is the texel).
 /// verts: (B, V, 3); faces: (F, 3) int64; uvs: (V, 2); uvImage: (B, 3, Ht, Wt);
 /// background: (B, 3, H, W) -> composite (B, 3, H, W), alpha (B, 1, H, W).
@@ -38,7 +36,7 @@ let hard (height: int) (width: int) (supersample: int) (verts: Tensor) (faces: T
     let rgb, alpha = Blending.nearest fragments colors
     let pool (x: Tensor) =
         if supersample = 1 then x
-        else Tensor.Call(avgPool2d, Arg.T x, Arg.I(int64 supersample))
+        else Functional.avgPool2d supersample supersample 0 x
     let rgbSmall, alphaSmall = pool rgb, pool alpha
     // Pooling premultiplied colour keeps edges right when composited.
     let image = rgbSmall + (1.0 - alphaSmall) * background

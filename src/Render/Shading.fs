@@ -4,8 +4,6 @@ module Reconstruct.Render.Shading
 
 open Reconstruct.Torch
 
-let private gridSampler = Op("aten::grid_sampler")
-
 /// Vertex attributes at every fragment, by barycentric weights; zero in empty slots.
 /// attrs: (B, V, D); faces: (F, 3) int64 -> (B, H, W, K, D).
 let interpolate (fragments: Fragments) (attrs: Tensor) (faces: Tensor) : Tensor =
@@ -34,8 +32,7 @@ let sampleTexture (uvImage: Tensor) (uv: Tensor) : Tensor =
     let c = uvImage.Shape.[1]
     // grid_sample's NDC: -1 is the left/top edge, as u = 0 and v = 0 are.
     let grid = (uv * 2.0 - 1.0).reshape [ b; h; w * k; 2 ]
-    // mode 0 bilinear, padding 1 border, align_corners false
-    let sampled = Tensor.Call(gridSampler, Arg.T uvImage, Arg.T grid, Arg.I 0L, Arg.I 1L, Arg.B false)
+    let sampled = Functional.gridSample Interpolation.Bilinear GridPadding.Border false grid uvImage
     let out = sampled.reshape([ b; c; h; w; k ]).permute [ 0; 2; 3; 4; 1 ]
     scope.MoveOut(out.contiguous ())
 
