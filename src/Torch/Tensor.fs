@@ -838,3 +838,14 @@ and internal Ops private () =
     static member val copy_ = Op("aten::copy_")
     static member val add_ = Op("aten::add_", "Tensor")
     static member val mulScalar_ = Op("aten::mul_", "Scalar")
+
+// Generator members that need Tensor, which is declared after Generator.
+type Generator with
+    /// The generator's full state: a uint8 vector (libtorch's CPU mt19937 state, the same bytes
+    /// as PyTorch's `torch.Generator.get_state()`), to store in a checkpoint.
+    member g.GetState() : Tensor = Tensor.OfPtr(rc_generator_get_state g.Handle)
+
+    /// Restores a state returned by `GetState`: the generator then draws the same numbers again.
+    member g.SetState(state: Tensor) =
+        check (rc_generator_set_state (g.Handle, state.Ptr))
+        GC.KeepAlive state
