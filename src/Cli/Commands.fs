@@ -42,7 +42,8 @@ let private bench (args: ParseResults<BenchArgs>) =
     let figures =
         [ if List.contains "torch" groups then
               yield! Reconstruct.Bench.TorchBench.opOverhead ()
-              yield! Reconstruct.Bench.TorchBench.matmulGflops () ]
+              yield! Reconstruct.Bench.TorchBench.matmulGflops ()
+              yield! Reconstruct.Bench.TorchBench.trainStepRatio () ]
     figures |> List.iter Reconstruct.Bench.Report.print
     Reconstruct.Bench.Report.writeJson out figures
     printfn "wrote %s" out
