@@ -865,6 +865,23 @@ let ``meshio_off_and_ply_polygons_and_headers`` () =
     let p = MeshIO.parsePly "q.ply" (Text.Encoding.ASCII.GetBytes ply)
     Assert.Equal<int64[]>([| 0L; 1L; 2L; 0L; 2L; 3L |], p.Faces.ToInt64s())
     assertClose 0.0 0.0 [| 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 1.0; 0.0 |] (p.Vertices.ToFloat64s())
+    // The same quad in big-endian binary, with double coordinates and short indices.
+    let header =
+        "ply\nformat binary_big_endian 1.0\nelement vertex 4\nproperty double x\nproperty double y\nproperty double z\n"
+        + "element face 1\nproperty list uchar short vertex_indices\nend_header\n"
+    let body = Collections.Generic.List<byte>(Text.Encoding.ASCII.GetBytes header)
+    for x in [| 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 1.0; 1.0; 0.0; 0.0; 1.0; 0.0 |] do
+        let b = Array.zeroCreate<byte> 8
+        Buffers.Binary.BinaryPrimitives.WriteDoubleBigEndian(Span<byte>(b), x)
+        body.AddRange b
+    body.Add 4uy
+    for i in [ 0s; 1s; 2s; 3s ] do
+        let b = Array.zeroCreate<byte> 2
+        Buffers.Binary.BinaryPrimitives.WriteInt16BigEndian(Span<byte>(b), i)
+        body.AddRange b
+    let be = MeshIO.parsePly "be.ply" (body.ToArray())
+    Assert.Equal<int64[]>([| 0L; 1L; 2L; 0L; 2L; 3L |], be.Faces.ToInt64s())
+    assertClose 0.0 0.0 (p.Vertices.ToFloat64s()) (be.Vertices.ToFloat64s())
 
 /// Runs `f`, expecting a MeshFileException whose one-line message starts with `prefix`.
 let private expectFileError (prefix: string) (contains: string) (f: unit -> Mesh) =
@@ -895,3 +912,62 @@ let ``meshio_malformed_lines_name_file_and_line`` () =
     let missing = Path.Combine(Path.GetTempPath(), "nowhere", "nowhere.obj")
     expectFileError (missing + ":") "file not found" (fun () -> MeshIO.read missing)
     expectFileError "x.stl:" "unknown mesh extension" (fun () -> MeshIO.read "x.stl")
+
+// ---------------------------------------------------------------------- memory
+
+[<Fact>]
+let ``geometry_functions_free_their_intermediates`` () =
+    // Each call may leave in the caller's scope only the tensors it returns.
+    use outer = DisposalScope.Open()
+    use g = generator 1
+    let m = Mesh.icosphere 1
+    let v = m.Vertices.expand [ 2; Mesh.vertexCount m; 3 ]
+    let topo = Mesh.topology (Mesh.vertexCount m) m.Faces
+    let angles = Tensor.uniform ([ 2 ], -1.0, 1.0, g)
+    let r = Rotation.random g 2 Float32
+    let pose = Camera.pose r (Tensor.ofArray ([| 0.0f; 0.0f; 3.0f; 0.0f; 0.0f; 3.0f |], [ 2; 3 ])) |> Camera.withScale (Tensor.ones [ 2; 3 ])
+    let cam = Camera.square 30.0 16
+    let points = Tensor.uniform ([ 2; 5; 3 ], -1.0, 1.0, g)
+    let target = points * 2.0
+    let sim = Similarity.umeyama true points target
+    let uv = UVMap.spherical m.Vertices m.Faces
+    let six, axisAngle, quaternion = Rotation.to6d r, Rotation.toAxisAngle r, Rotation.toQuaternion r
+    let eye, at, up = points.[0], points.[1], points.[0] + 1.0
+    let count (name: string) (outputs: int) (f: unit -> obj) =
+        let before = outer.Count
+        f () |> ignore
+        let added = outer.Count - before
+        if added <> outputs then failwithf "%s left %d tensors in the caller's scope, returns %d" name added outputs
+    count "faceVertices" 1 (fun () -> box (Mesh.faceVertices v m.Faces))
+    count "faceNormals" 1 (fun () -> box (Mesh.faceNormals v m.Faces))
+    count "faceAreas" 1 (fun () -> box (Mesh.faceAreas v m.Faces))
+    count "vertexNormals" 1 (fun () -> box (Mesh.vertexNormals v m.Faces))
+    count "uniformLaplacian" 1 (fun () -> box (Mesh.uniformLaplacian topo v))
+    count "scaleAxes" 1 (fun () -> box (Mesh.scaleAxes (1.0, 0.7, 0.7) v))
+    count "topology" 6 (fun () -> box (Mesh.topology (Mesh.vertexCount m) m.Faces))
+    count "normalConsistency" 1 (fun () -> box (Regularizers.normalConsistency topo v))
+    count "laplacianSmoothing" 1 (fun () -> box (Regularizers.laplacianSmoothing topo v))
+    count "laplacianSquared" 1 (fun () -> box (Regularizers.laplacianSquared topo v))
+    count "flatten" 1 (fun () -> box (Regularizers.flatten topo v))
+    count "fromEuler" 1 (fun () -> box (Rotation.fromEuler angles angles angles))
+    count "toEuler" 3 (fun () -> box (Rotation.toEuler r))
+    count "from6d" 1 (fun () -> box (Rotation.from6d six))
+    count "to6d" 1 (fun () -> box (Rotation.to6d r))
+    count "toQuaternion" 1 (fun () -> box (Rotation.toQuaternion r))
+    count "fromAxisAngle" 1 (fun () -> box (Rotation.fromAxisAngle axisAngle))
+    count "toAxisAngle" 1 (fun () -> box (Rotation.toAxisAngle r))
+    count "fromQuaternion" 1 (fun () -> box (Rotation.fromQuaternion quaternion))
+    count "geodesicAngle" 1 (fun () -> box (Rotation.geodesicAngle r r))
+    count "lookAt" 2 (fun () -> box (Rotation.lookAt eye at up))
+    count "umeyama" 3 (fun () -> box (Similarity.umeyama true points target))
+    count "apply" 1 (fun () -> box (Similarity.apply sim points))
+    count "inverse" 3 (fun () -> box (Similarity.inverse sim))
+    count "project" 1 (fun () -> box (Camera.project cam pose points))
+    count "unproject" 1 (fun () -> box (Camera.unproject cam pose points))
+    count "pixelCentres" 1 (fun () -> box (Camera.pixelCentres cam Float32))
+    count "orbit" 2 (fun () -> box (Camera.orbit angles angles angles angles))
+    count "sphericalPerVertex" 1 (fun () -> box (UVMap.sphericalPerVertex v))
+    count "spherical" 2 (fun () -> box (UVMap.spherical m.Vertices m.Faces))
+    count "faceCoords" 1 (fun () -> box (UVMap.faceCoords uv))
+    count "surfacePoints" 4 (fun () -> box (Sampling.surfacePoints g 10 v m.Faces))
+    count "voxelize" 1 (fun () -> box (Voxels.voxelize 8 -1.0 1.0 m.Vertices m.Faces))

@@ -56,6 +56,16 @@ module internal Scoped =
         let a, b, c = f ()
         scope.MoveOut a, scope.MoveOut b, scope.MoveOut c
 
+    /// The values as float64 on the host; a dtype conversion's temporary is freed at once.
+    let host64 (t: Tensor) =
+        use _ = DisposalScope.Open()
+        t.ToFloat64s()
+
+    /// The values as int64 on the host, freeing any conversion temporary.
+    let hostInt64 (t: Tensor) =
+        use _ = DisposalScope.Open()
+        t.ToInt64s()
+
     let shapeText (s: int[]) = "[" + (s |> Array.map string |> String.concat ", ") + "]"
 
     /// Fails with one line naming the function, argument and shape when `t`'s trailing
@@ -100,8 +110,8 @@ module Mesh =
     /// Vertices and faces as host arrays (the mesh must be a batch of one).
     let toArrays (mesh: Mesh) : float[][] * int[][] =
         if batchSize mesh <> 1 then invalidArg "mesh" (sprintf "Mesh.toArrays: needs a batch of 1, received %d" (batchSize mesh))
-        let v = mesh.Vertices.ToFloat64s()
-        let f = mesh.Faces.ToInt64s()
+        let v = Scoped.host64 mesh.Vertices
+        let f = Scoped.hostInt64 mesh.Faces
         Array.init (v.Length / 3) (fun i -> [| v.[3 * i]; v.[3 * i + 1]; v.[3 * i + 2] |]),
         Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |])
 

@@ -438,6 +438,7 @@ module MeshIO =
 
     /// Shortest round-trip text of each value at the tensor's precision.
     let private formatted (t: Tensor) =
+        use _ = DisposalScope.Open()
         if t.Dtype = Float64 then t.ToFloat64s() |> Array.map (fun v -> v.ToString("R", CultureInfo.InvariantCulture))
         else t.ToFloat32s() |> Array.map (fun v -> v.ToString("R", CultureInfo.InvariantCulture))
 
@@ -450,14 +451,14 @@ module MeshIO =
         let v = formatted mesh.Vertices
         for i in 0 .. v.Length / 3 - 1 do
             sb.Append("v ").Append(v.[3 * i]).Append(' ').Append(v.[3 * i + 1]).Append(' ').Append(v.[3 * i + 2]).Append('\n') |> ignore
-        let f = mesh.Faces.ToInt64s()
+        let f = Scoped.hostInt64 mesh.Faces
         match mesh.UVs with
         | Some uv ->
-            let c = uv.Coords.ToFloat64s()
+            let c = Scoped.host64 uv.Coords
             for i in 0 .. c.Length / 2 - 1 do
                 let u, vv = float32 c.[2 * i], float32 (1.0 - c.[2 * i + 1])
                 sb.Append("vt ").Append(u.ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(vv.ToString("R", CultureInfo.InvariantCulture)).Append('\n') |> ignore
-            let t = uv.Faces.ToInt64s()
+            let t = Scoped.hostInt64 uv.Faces
             for i in 0 .. f.Length / 3 - 1 do
                 sb.Append('f') |> ignore
                 for k in 0 .. 2 do
@@ -498,7 +499,7 @@ module MeshIO =
         single "MeshIO.writeOff" mesh
         writeText path (fun sb ->
             let v = formatted mesh.Vertices
-            let f = mesh.Faces.ToInt64s()
+            let f = Scoped.hostInt64 mesh.Faces
             sb.Append("OFF\n").Append(v.Length / 3).Append(' ').Append(f.Length / 3).Append(" 0\n") |> ignore
             for i in 0 .. v.Length / 3 - 1 do
                 sb.Append(v.[3 * i]).Append(' ').Append(v.[3 * i + 1]).Append(' ').Append(v.[3 * i + 2]).Append('\n') |> ignore
@@ -511,14 +512,14 @@ module MeshIO =
     let writePly (path: string) (binary: bool) (mesh: Mesh) =
         single "MeshIO.writePly" mesh
         let double = mesh.Vertices.Dtype = Float64
-        let v = mesh.Vertices.ToFloat64s()
-        let f = mesh.Faces.ToInt64s()
+        let v = Scoped.host64 mesh.Vertices
+        let f = Scoped.hostInt64 mesh.Faces
         let nv, nf = v.Length / 3, f.Length / 3
         let tex =
             mesh.UVs
             |> Option.map (fun uv ->
-                let c = uv.Coords.ToFloat64s()
-                let t = uv.Faces.ToInt64s()
+                let c = Scoped.host64 uv.Coords
+                let t = Scoped.hostInt64 uv.Faces
                 Array.init (nf * 6) (fun k ->
                     let corner = t.[k / 2]
                     if k % 2 = 0 then float32 c.[2 * int corner] else float32 (1.0 - c.[2 * int corner + 1])))

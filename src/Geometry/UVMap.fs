@@ -85,10 +85,10 @@ let spherical (vertices: Tensor) (faces: Tensor) : UVMap =
     Scoped.expectFaces "UVMap.spherical" faces
     let v =
         match vertices.Shape with
-        | [| _; 3 |] -> vertices.ToFloat64s()
-        | [| 1; _; 3 |] -> vertices.ToFloat64s()
+        | [| _; 3 |] -> Scoped.host64 vertices
+        | [| 1; _; 3 |] -> Scoped.host64 vertices
         | s -> invalidArg "vertices" (sprintf "UVMap.spherical: vertices must be (V, 3) or (1, V, 3), received %s" (Scoped.shapeText s))
-    let f = faces.ToInt64s()
+    let f = Scoped.hostInt64 faces
     sphericalOfArrays
         (Array.init (v.Length / 3) (fun i -> [| v.[3 * i]; v.[3 * i + 1]; v.[3 * i + 2] |]))
         (Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |]))

@@ -125,10 +125,10 @@ let private hostMesh (fn: string) (vertices: Tensor) (faces: Tensor) =
     let v =
         match vertices.Shape with
         | [| _; 3 |]
-        | [| 1; _; 3 |] -> vertices.ToFloat64s()
+        | [| 1; _; 3 |] -> Scoped.host64 vertices
         | s -> invalidArg "vertices" (sprintf "%s: vertices must be (V, 3) or (1, V, 3), received %s" fn (Scoped.shapeText s))
     let nv = v.Length / 3
-    let f = faces.ToInt64s()
+    let f = Scoped.hostInt64 faces
     let tris =
         Array.init (f.Length / 3) (fun i ->
             let t = [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |]
