@@ -35,6 +35,12 @@ let private checkGrid (fn: string) (n: int) (lo: float) (hi: float) =
 let occupancyAlong (axis: int) (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
     checkGrid "Voxels.occupancyAlong" n lo hi
     if axis < 0 || axis > 2 then invalidArg "axis" (sprintf "Voxels.occupancyAlong: axis must be 0, 1 or 2, received %d" axis)
+    faces
+    |> Array.iteri (fun fi f ->
+        if f.Length <> 3 then invalidArg "faces" (sprintf "Voxels.occupancyAlong: face %d has %d corners, expected 3" fi f.Length)
+        for k in f do
+            if k < 0 || k >= vertices.Length then
+                invalidArg "faces" (sprintf "Voxels.occupancyAlong: face %d uses vertex %d, out of range for %d vertices" fi k vertices.Length))
     let p, q = (axis + 1) % 3, (axis + 2) % 3
     let c = centres n lo hi
     let h = (hi - lo) / float n
