@@ -1,0 +1,310 @@
+namespace Reconstruct.Geometry
+
+open System
+open System.Collections.Generic
+open Reconstruct.Torch
+
+/// Texture coordinates indexed per face corner, as OBJ's `vt` are: the geometry stays one
+/// closed surface while a corner on a texture seam can carry a different (u, v) in each face.
+/// (u, v) samples a texture image (C, Ht, Wt) at grid_sample coordinates (2u - 1, 2v - 1):
+/// u = 0 is the left edge, v = 0 the TOP row (OBJ files store 1 - v; MeshIO converts).
+type UVMap =
+    { /// (T, 2) float32 (u, v).
+      Coords: Tensor
+      /// (F, 3) int64: corner k of face f uses Coords[Faces[f, k]]; rows match the mesh faces.
+      Faces: Tensor }
+
+/// A batch of meshes sharing one connectivity.
+type Mesh =
+    { /// (B, V, 3) float32 (or float64), object frame.
+      Vertices: Tensor
+      /// (F, 3) int64, counter-clockwise seen from outside.
+      Faces: Tensor
+      /// Texture coordinates, shared by the batch.
+      UVs: UVMap option }
+
+/// The connectivity of a triangle mesh, computed once on the host from the faces.
+type Topology =
+    { VertexCount: int
+      FaceCount: int
+      /// (F, 3) int64, the faces this topology was built from.
+      Faces: Tensor
+      /// (E, 2) int64, each undirected edge once, smaller vertex index first.
+      Edges: Tensor
+      /// (E, 2) int64: the faces on either side of each edge; column 1 is -1 on a boundary edge.
+      EdgeFaces: Tensor
+      /// (E, 2) int64: in each of those faces, the vertex opposite the edge (-1 on a boundary).
+      EdgeOpposite: Tensor
+      /// (I,) int64: indices into Edges of the interior edges (two faces).
+      Interior: Tensor
+      /// (V,) int64: number of edges at each vertex.
+      Degree: Tensor }
+
+module internal Scoped =
+    /// Runs `f` in a disposal scope and keeps only its result.
+    let inline run ([<InlineIfLambda>] f: unit -> Tensor) =
+        use scope = DisposalScope.Open()
+        scope.MoveOut(f ())
+
+    let inline run2 ([<InlineIfLambda>] f: unit -> Tensor * Tensor) =
+        use scope = DisposalScope.Open()
+        let a, b = f ()
+        scope.MoveOut a, scope.MoveOut b
+
+    let inline run3 ([<InlineIfLambda>] f: unit -> Tensor * Tensor * Tensor) =
+        use scope = DisposalScope.Open()
+        let a, b, c = f ()
+        scope.MoveOut a, scope.MoveOut b, scope.MoveOut c
+
+    /// The values as float64 on the host; a dtype conversion's temporary is freed at once.
+    let host64 (t: Tensor) =
+        use _ = DisposalScope.Open()
+        t.ToFloat64s()
+
+    /// The values as int64 on the host, freeing any conversion temporary.
+    let hostInt64 (t: Tensor) =
+        use _ = DisposalScope.Open()
+        t.ToInt64s()
+
+    let shapeText (s: int[]) = "[" + (s |> Array.map string |> String.concat ", ") + "]"
+
+    /// Fails with one line naming the function, argument and shape when `t`'s trailing
+    /// dimensions differ from `tail` or its rank is not in `ranks`.
+    let expect (fn: string) (arg: string) (t: Tensor) (ranks: int list) (tail: int list) =
+        let s = t.Shape
+        let tailOk =
+            s.Length >= tail.Length
+            && List.forall2 (fun (want: int) (got: int) -> want < 0 || want = got) tail (List.ofArray s.[s.Length - tail.Length ..])
+        if not (List.contains s.Length ranks) || not tailOk then
+            let want = tail |> List.map (fun d -> if d < 0 then "*" else string d) |> String.concat ", "
+            invalidArg arg (sprintf "%s: %s must have shape [..., %s] with rank in %A, received %s" fn arg want ranks (shapeText s))
+
+    let expectFaces (fn: string) (faces: Tensor) =
+        if faces.Dim <> 2 || faces.Size 1 <> 3 || faces.Dtype <> Int64 then
+            invalidArg "faces" (sprintf "%s: faces must be (F, 3) int64, received %s %s" fn (Dtype.name faces.Dtype) (shapeText faces.Shape))
+
+/// Mesh construction, icospheres and differentiable per-face and per-vertex quantities.
+module Mesh =
+
+    let create (vertices: Tensor) (faces: Tensor) =
+        Scoped.expect "Mesh.create" "vertices" vertices [ 3 ] [ 3 ]
+        Scoped.expectFaces "Mesh.create" faces
+        { Vertices = vertices; Faces = faces; UVs = None }
+
+    let withUVs (uvs: UVMap) (mesh: Mesh) = { mesh with UVs = Some uvs }
+    let batchSize (mesh: Mesh) = mesh.Vertices.Size 0
+    let vertexCount (mesh: Mesh) = mesh.Vertices.Size 1
+    let faceCount (mesh: Mesh) = mesh.Faces.Size 0
+
+    /// Mesh k of the batch, as a batch of one (vertices (1, V, 3)).
+    let item (k: int) (mesh: Mesh) =
+        let b = batchSize mesh
+        if k < 0 || k >= b then invalidArg "k" (sprintf "Mesh.item: index %d out of range for a batch of %d" k b)
+        { mesh with Vertices = mesh.Vertices.narrow (0, k, 1) }
+
+    /// The same mesh repeated to a batch of `b` (vertices must be a batch of one).
+    let expandBatch (b: int) (mesh: Mesh) =
+        if batchSize mesh <> 1 then invalidArg "mesh" (sprintf "Mesh.expandBatch: needs a batch of 1, received %d" (batchSize mesh))
+        { mesh with Vertices = mesh.Vertices.expand [ b; vertexCount mesh; 3 ] }
+
+    /// Vertices and faces as host arrays (the mesh must be a batch of one).
+    let toArrays (mesh: Mesh) : float[][] * int[][] =
+        if batchSize mesh <> 1 then invalidArg "mesh" (sprintf "Mesh.toArrays: needs a batch of 1, received %d" (batchSize mesh))
+        let v = Scoped.host64 mesh.Vertices
+        let f = Scoped.hostInt64 mesh.Faces
+        Array.init (v.Length / 3) (fun i -> [| v.[3 * i]; v.[3 * i + 1]; v.[3 * i + 2] |]),
+        Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |])
+
+    /// A batch-of-one float32 mesh from host arrays.
+    let ofArrays (vertices: float[][]) (faces: int[][]) =
+        let v = vertices |> Array.collect (fun p -> [| float32 p.[0]; float32 p.[1]; float32 p.[2] |])
+        let f = faces |> Array.collect (fun t -> [| int64 t.[0]; int64 t.[1]; int64 t.[2] |])
+        { Vertices = Tensor.ofArray (v, [ 1; vertices.Length; 3 ])
+          Faces = Tensor.ofArray (f, [ faces.Length; 3 ])
+          UVs = None }
+
+    // ------------------------------------------------------------------ icosphere
+
+    let private icosahedron () =
+        let t = (1.0 + sqrt 5.0) / 2.0
+        let v =
+            [| [| -1.0; t; 0.0 |]; [| 1.0; t; 0.0 |]; [| -1.0; -t; 0.0 |]; [| 1.0; -t; 0.0 |]
+               [| 0.0; -1.0; t |]; [| 0.0; 1.0; t |]; [| 0.0; -1.0; -t |]; [| 0.0; 1.0; -t |]
+               [| t; 0.0; -1.0 |]; [| t; 0.0; 1.0 |]; [| -t; 0.0; -1.0 |]; [| -t; 0.0; 1.0 |] |]
+        let f =
+            [| [| 0; 11; 5 |]; [| 0; 5; 1 |]; [| 0; 1; 7 |]; [| 0; 7; 10 |]; [| 0; 10; 11 |]
+               [| 1; 5; 9 |]; [| 5; 11; 4 |]; [| 11; 10; 2 |]; [| 10; 7; 6 |]; [| 7; 1; 8 |]
+               [| 3; 9; 4 |]; [| 3; 4; 2 |]; [| 3; 2; 6 |]; [| 3; 6; 8 |]; [| 3; 8; 9 |]
+               [| 4; 9; 5 |]; [| 2; 4; 11 |]; [| 6; 2; 10 |]; [| 8; 6; 7 |]; [| 9; 8; 1 |] |]
+        v, f
+
+    let private normalized (p: float[]) =
+        let n = sqrt (p.[0] * p.[0] + p.[1] * p.[1] + p.[2] * p.[2])
+        [| p.[0] / n; p.[1] / n; p.[2] / n |]
+
+    /// Vertices on the unit sphere and CCW-outward faces of the icosphere of `level`
+    /// subdivisions: 10·4^level + 2 vertices, 20·4^level faces.
+    let icosphereArrays (level: int) : float[][] * int[][] =
+        if level < 0 || level > 8 then invalidArg "level" (sprintf "icosphere: level must be in 0..8, received %d" level)
+        let v0, f0 = icosahedron ()
+        let verts = List<float[]>(v0 |> Array.map normalized)
+        let mutable faces = f0
+        for _ in 1 .. level do
+            let midpoints = Dictionary<struct (int * int), int>()
+            let mid a b =
+                let key = struct (min a b, max a b)
+                match midpoints.TryGetValue key with
+                | true, m -> m
+                | _ ->
+                    let pa, pb = verts.[a], verts.[b]
+                    verts.Add(normalized [| pa.[0] + pb.[0]; pa.[1] + pb.[1]; pa.[2] + pb.[2] |])
+                    midpoints.[key] <- verts.Count - 1
+                    verts.Count - 1
+            faces <-
+                faces
+                |> Array.collect (fun f ->
+                    let a, b, c = f.[0], f.[1], f.[2]
+                    let ab, bc, ca = mid a b, mid b c, mid c a
+                    [| [| a; ab; ca |]; [| b; bc; ab |]; [| c; ca; bc |]; [| ab; bc; ca |] |])
+        verts.ToArray(), faces
+
+    /// The unit icosphere as a batch-of-one float32 mesh. Level 3: 642 vertices, 1280 faces;
+    /// level 4: 2562, 5120.
+    let icosphere (level: int) =
+        let v, f = icosphereArrays level
+        ofArrays v f
+
+    /// vertices (B, V, 3) scaled per axis by (sx, sy, sz).
+    let scaleAxes (sx: float, sy: float, sz: float) (vertices: Tensor) =
+        Scoped.run (fun () ->
+            use s = (Tensor.ofArray [| sx; sy; sz |]).cast vertices.Dtype
+            vertices * s)
+
+    // ------------------------------------------------------------------ per-face quantities
+
+    /// The corners of every face. vertices: (B, V, 3); faces: (F, 3) int64 -> (B, F, 3, 3)
+    /// with [b, f, k] the position of corner k of face f.
+    let faceVertices (vertices: Tensor) (faces: Tensor) =
+        Scoped.expect "Mesh.faceVertices" "vertices" vertices [ 3 ] [ 3 ]
+        Scoped.expectFaces "Mesh.faceVertices" faces
+        Scoped.run (fun () ->
+            let b = vertices.Size 0
+            let flat = faces.reshape [ -1 ]
+            (vertices.indexSelect (1, flat)).reshape [ b; faces.Size 0; 3; 3 ])
+
+    /// (v1 - v0) × (v2 - v0) per face, twice the area along the normal: (B, F, 3).
+    let faceCross (vertices: Tensor) (faces: Tensor) =
+        Scoped.run (fun () ->
+            let fv = faceVertices vertices faces
+            let v0, v1, v2 = fv.select (2, 0), fv.select (2, 1), fv.select (2, 2)
+            (v1 - v0).cross (v2 - v0, -1))
+
+    /// Unit outward normals (B, F, 3); a degenerate face gets a zero vector.
+    let faceNormals (vertices: Tensor) (faces: Tensor) =
+        Scoped.run (fun () ->
+            let c = faceCross vertices faces
+            c / (c.norm (2.0, -1, true)).clamp (min = 1e-12))
+
+    /// Face areas (B, F).
+    let faceAreas (vertices: Tensor) (faces: Tensor) =
+        Scoped.run (fun () -> (faceCross vertices faces).norm (2.0, -1) * 0.5)
+
+    /// Unit vertex normals (B, V, 3): the area-weighted mean of the adjacent face normals.
+    let vertexNormals (vertices: Tensor) (faces: Tensor) =
+        Scoped.run (fun () ->
+            let b, v = vertices.Size 0, vertices.Size 1
+            let c = faceCross vertices faces // (B, F, 3), length = 2 * area
+            let nf = faces.Size 0
+            // Each face adds its cross product to its three corners.
+            let src = (c.unsqueeze 2).expand([ b; nf; 3; 3 ]).reshape [ b; nf * 3; 3 ]
+            let idx = ((faces.reshape [ 1; nf * 3; 1 ]).expand [ b; nf * 3; 3 ]).contiguous ()
+            let sum = (Tensor.zeros ([ b; v; 3 ], vertices.Dtype)).scatterAdd (1, idx, src)
+            sum / (sum.norm (2.0, -1, true)).clamp (min = 1e-12))
+
+    // ------------------------------------------------------------------ topology
+
+    /// Edges, edge–face adjacency and degrees of a triangle mesh with `vertexCount` vertices.
+    /// Fails on an edge shared by more than two faces (the regularisers need a manifold).
+    let topologyOfArrays (vertexCount: int) (faces: int[][]) =
+        let index = Dictionary<struct (int * int), int>()
+        let edges = List<int * int>()
+        let edgeFaces = List<int[]>()
+        let opposite = List<int[]>()
+        for f in 0 .. faces.Length - 1 do
+            let t = faces.[f]
+            for k in 0 .. 2 do
+                let a, b, c = t.[k], t.[(k + 1) % 3], t.[(k + 2) % 3]
+                if a < 0 || a >= vertexCount then
+                    invalidArg "faces" (sprintf "Mesh.topology: face %d uses vertex %d, out of range for %d vertices" f a vertexCount)
+                let key = struct (min a b, max a b)
+                match index.TryGetValue key with
+                | true, e ->
+                    if edgeFaces.[e].[1] >= 0 then
+                        invalidArg "faces" (sprintf "Mesh.topology: edge (%d, %d) has more than two faces (%d, %d, %d); the mesh is not manifold" (min a b) (max a b) edgeFaces.[e].[0] edgeFaces.[e].[1] f)
+                    edgeFaces.[e].[1] <- f
+                    opposite.[e].[1] <- c
+                | _ ->
+                    index.[key] <- edges.Count
+                    edges.Add((min a b, max a b))
+                    edgeFaces.Add [| f; -1 |]
+                    opposite.Add [| c; -1 |]
+        let degree = Array.zeroCreate<int64> vertexCount
+        for a, b in edges do
+            degree.[a] <- degree.[a] + 1L
+            degree.[b] <- degree.[b] + 1L
+        let ne = edges.Count
+        let interior = [| for e in 0 .. ne - 1 do if edgeFaces.[e].[1] >= 0 then int64 e |]
+        { VertexCount = vertexCount
+          FaceCount = faces.Length
+          Faces = Tensor.ofArray (faces |> Array.collect (Array.map int64), [ faces.Length; 3 ])
+          Edges = Tensor.ofArray (edges.ToArray() |> Array.collect (fun (a, b) -> [| int64 a; int64 b |]), [ ne; 2 ])
+          EdgeFaces = Tensor.ofArray (edgeFaces.ToArray() |> Array.collect (Array.map int64), [ ne; 2 ])
+          EdgeOpposite = Tensor.ofArray (opposite.ToArray() |> Array.collect (Array.map int64), [ ne; 2 ])
+          Interior = Tensor.ofArray (interior, [ interior.Length ])
+          Degree = Tensor.ofArray (degree, [ vertexCount ]) }
+
+    /// Topology of faces (F, 3) int64 over `vertexCount` vertices.
+    let topology (vertexCount: int) (faces: Tensor) =
+        Scoped.expectFaces "Mesh.topology" faces
+        let f = faces.ToInt64s()
+        topologyOfArrays vertexCount (Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |]))
+
+    /// Unique undirected edges (E, 2) int64 of faces (F, 3), smaller index first.
+    let edges (vertexCount: int) (faces: Tensor) = (topology vertexCount faces).Edges
+
+    // ------------------------------------------------------------------ Laplacian
+
+    /// The uniform Laplacian applied to vertices: L x_i = x_i - mean of x over the neighbours
+    /// of i (L = I - D⁻¹A). vertices: (B, V, 3) -> (B, V, 3); 0 at an isolated vertex.
+    let uniformLaplacian (topology: Topology) (vertices: Tensor) =
+        Scoped.expect "Mesh.uniformLaplacian" "vertices" vertices [ 3 ] [ 3 ]
+        if vertices.Size 1 <> topology.VertexCount then
+            invalidArg "vertices" (sprintf "Mesh.uniformLaplacian: vertices have %d points, topology has %d" (vertices.Size 1) topology.VertexCount)
+        Scoped.run (fun () ->
+            let b, v = vertices.Size 0, vertices.Size 1
+            let e0, e1 = topology.Edges.select (1, 0), topology.Edges.select (1, 1)
+            let src = Tensor.cat ([ e0; e1 ])
+            let dst = Tensor.cat ([ e1; e0 ])
+            let m = src.Size 0
+            let gathered = vertices.indexSelect (1, src) // (B, 2E, 3)
+            let idx = ((dst.reshape [ 1; m; 1 ]).expand [ b; m; 3 ]).contiguous ()
+            let sum = (Tensor.zeros ([ b; v; 3 ], vertices.Dtype)).scatterAdd (1, idx, gathered)
+            let deg = (topology.Degree.cast vertices.Dtype).reshape [ 1; v; 1 ]
+            let hasNeighbours = deg.gt 0.0
+            let mean = sum / deg.clamp (min = 1.0)
+            Tensor.where (hasNeighbours, vertices - mean, vertices.zerosLike ()))
+
+    /// The dense uniform Laplacian matrix I - D⁻¹A, (V, V) float64 (a reference for tests;
+    /// use `uniformLaplacian` in losses).
+    let laplacianMatrix (topology: Topology) =
+        let v = topology.VertexCount
+        let e = topology.Edges.ToInt64s()
+        let deg = topology.Degree.ToInt64s()
+        let m = Array.zeroCreate<float> (v * v)
+        for i in 0 .. v - 1 do
+            if deg.[i] > 0L then m.[i * v + i] <- 1.0
+        for k in 0 .. e.Length / 2 - 1 do
+            let a, b = int e.[2 * k], int e.[2 * k + 1]
+            m.[a * v + b] <- m.[a * v + b] - 1.0 / float deg.[a]
+            m.[b * v + a] <- m.[b * v + a] - 1.0 / float deg.[b]
+        Tensor.ofArray (m, [ v; v ])
