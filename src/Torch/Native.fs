@@ -99,6 +99,12 @@ module ArgKind =
 [<DllImport(Lib)>] extern float rc_bench_add_loop(int64 iterations)
 [<DllImport(Lib)>] extern int32 rc_bench_train_steps(int32 batch, int32 size, int32 steps, uint64 seed, float[] stepMs)
 
+[<DllImport(Lib)>] extern nativeint rc_image_read([<MarshalAs(UnmanagedType.LPUTF8Str)>] string path, int64 maxPixels, int32 keep16bit)
+[<DllImport(Lib)>] extern nativeint rc_image_decode(nativeint data, int64 nbytes, [<MarshalAs(UnmanagedType.LPUTF8Str)>] string name, int64 maxPixels, int32 keep16bit)
+[<DllImport(Lib)>] extern int32 rc_image_info(nativeint data, int64 nbytes, [<MarshalAs(UnmanagedType.LPUTF8Str)>] string name, int64& width, int64& height, int32& channels, int32& bits)
+[<DllImport(Lib)>] extern nativeint rc_image_encode(nativeint image, int32 format, int32 quality)
+[<DllImport(Lib)>] extern int32 rc_image_write(nativeint image, [<MarshalAs(UnmanagedType.LPUTF8Str)>] string path, int32 format, int32 quality)
+
 /// Raised for every failure reported by the native side; the message names the operation
 /// and what it received.
 exception NativeError of string
