@@ -829,3 +829,77 @@ let ``scopes keep the live count flat over many steps`` () =
     let after1 = Tensor.LiveCount
     for _ in 1..200 do step ()
     Assert.Equal(after1, Tensor.LiveCount)
+
+[<Fact>]
+let ``scopes do not grow when a loop disposes its tensors with use`` () =
+    use scope = DisposalScope.Open()
+    let a = Tensor.ones [ 4 ]
+    let start = scope.Count
+    for _ in 1..1000 do
+        use b = a * 2.0
+        use c = b + a
+        ()
+    Assert.Equal(start, scope.Count)
+
+[<Fact>]
+let ``scopes disposed out of order adopt nothing afterwards`` () =
+    let start = Tensor.LiveCount
+    let outer = DisposalScope.Open()
+    let inner = DisposalScope.Open()
+    let x = Tensor.ones [ 2 ]
+    (outer :> IDisposable).Dispose()
+    // inner is still open and still current.
+    let y = Tensor.ones [ 2 ]
+    Assert.Equal(2, inner.Count)
+    (inner :> IDisposable).Dispose()
+    Assert.True(x.IsDisposed && y.IsDisposed)
+    Assert.Equal(start, Tensor.LiveCount)
+    // Both are dead: a new tensor belongs to no scope and lives until disposed.
+    let z = Tensor.ones [ 2 ]
+    Assert.Equal(0, inner.Count)
+    Assert.Equal(0, outer.Count)
+    Assert.False(z.IsDisposed)
+    (z :> IDisposable).Dispose()
+    Assert.Equal(start, Tensor.LiveCount)
+
+/// Runs `f` on a thread that ends; the Thread object (which holds the thread's statics, and so
+/// its current scope) is unreachable once this returns.
+[<Runtime.CompilerServices.MethodImpl(Runtime.CompilerServices.MethodImplOptions.NoInlining)>]
+let private onEndedThread (f: unit -> unit) =
+    let t = Threading.Thread(f)
+    t.Start()
+    t.Join()
+
+[<Fact>]
+let ``scopes and tensors dropped undisposed are freed by the garbage collector as a last resort`` () =
+    let start = Tensor.LiveCount
+    let collect () =
+        for _ in 1..3 do
+            GC.Collect()
+            GC.WaitForPendingFinalizers()
+    // Unscoped tensors, dropped.
+    onEndedThread (fun () ->
+        for _ in 1..10 do
+            Tensor.ones [ 3 ] + Tensor.ones [ 3 ] |> ignore)
+    collect ()
+    Assert.Equal(start, Tensor.LiveCount)
+    // A scope never disposed, on a thread that has ended: its tensors are released too.
+    onEndedThread (fun () ->
+        let _scope = DisposalScope.Open()
+        for _ in 1..10 do
+            Tensor.ones [ 3 ] * 2.0 |> ignore)
+    collect ()
+    Assert.Equal(start, Tensor.LiveCount)
+    // ...but not those still reachable from elsewhere; a kept tensor's owner link keeps its
+    // undisposed scope (and the scope's temporary) alive until it goes.
+    let kept = ref null
+    onEndedThread (fun () ->
+        let _scope = DisposalScope.Open()
+        kept.Value <- Tensor.ones [ 3 ] * 2.0)
+    collect ()
+    exact [| 2.0; 2.0; 2.0 |] kept.Value
+    Assert.Equal(start + 2L, Tensor.LiveCount)
+    (kept.Value :> IDisposable).Dispose()
+    kept.Value <- null
+    collect ()
+    Assert.Equal(start, Tensor.LiveCount)

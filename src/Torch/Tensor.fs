@@ -63,15 +63,18 @@ module Dtype =
         elif t = typeof<bool> then Bool
         else invalidArg "T" (sprintf "no tensor dtype for .NET type %s" t.Name)
 
-/// Owns one native tensor reference; released exactly once, by Dispose or (as a last resort
-/// only) by the SafeHandle finalizer. Code must not rely on the latter.
-type TensorHandle(ptr: nativeint) =
-    inherit SafeHandle(ptr, true)
-    override this.IsInvalid = this.handle = 0n
+/// The last-resort release of a native tensor whose Tensor was dropped undisposed. Only
+/// tensors outside every disposal scope carry one: a scope frees what it owns, and a
+/// finalizable object per operation would cost more than the rest of the call's bookkeeping.
+/// Code must not rely on it.
+[<Sealed; AllowNullLiteral>]
+type internal TensorGuard =
+    val mutable Ptr: nativeint
+    new(ptr) = { Ptr = ptr }
 
-    override this.ReleaseHandle() =
-        rc_tensor_free this.handle
-        true
+    override this.Finalize() =
+        let p = Threading.Interlocked.Exchange(&this.Ptr, 0n)
+        if p <> 0n then rc_tensor_free p
 
 /// A libtorch operator looked up once by schema name and kept for the life of the process.
 [<Sealed>]
@@ -116,8 +119,16 @@ type DisposalScope internal (parent: DisposalScope) =
 
     member _.Parent = parent
     member _.Count = owned.Count
+    member _.IsDisposed = disposed
 
-    static member internal Current = DisposalScope.current
+    /// The innermost live scope of this thread. Scopes disposed out of order are skipped, so
+    /// nothing is adopted by a scope that will never free it.
+    static member internal Current =
+        let mutable s = DisposalScope.current
+        while not (isNull s) && s.IsDisposed do
+            s <- s.Parent
+        if not (obj.ReferenceEquals(s, DisposalScope.current)) then DisposalScope.current <- s
+        s
 
     /// Opens a scope nested in the current one and makes it current.
     static member Open() =
@@ -129,46 +140,102 @@ type DisposalScope internal (parent: DisposalScope) =
         owned.Add t
         t.Owner <- this
 
+    /// A tensor of this scope was disposed early. `use` disposes in reverse order of creation,
+    /// so dropping it from the end keeps a long loop inside one scope from growing the list.
+    member internal _.Forget(t: Tensor) =
+        let last = owned.Count - 1
+        if not disposed && last >= 0 && obj.ReferenceEquals(owned.[last], t) then owned.RemoveAt last
+
     /// Moves `t` out of this scope into the enclosing one (or to no scope); returns `t`.
     member this.MoveOut(t: Tensor) =
         if obj.ReferenceEquals(t.Owner, this) then
             t.Owner <- null
-            if not (isNull parent) then parent.Adopt t
+            if isNull parent || parent.IsDisposed then t.Unscoped() else parent.Adopt t
         t
+
+    /// Frees the owned tensors (those not moved out since).
+    member private this.Release() =
+        disposed <- true
+        for k in owned.Count - 1 .. -1 .. 0 do
+            let t = owned.[k]
+            if obj.ReferenceEquals(t.Owner, this) then (t :> IDisposable).Dispose()
+        owned.Clear()
 
     interface IDisposable with
         member this.Dispose() =
             if not disposed then
-                disposed <- true
-                for t in owned do
-                    if obj.ReferenceEquals(t.Owner, this) then (t :> IDisposable).Dispose()
-                owned.Clear()
-                // Scopes close in LIFO order; a scope disposed out of order restores its parent.
+                this.Release()
+                GC.SuppressFinalize this
+                // Scopes close in LIFO order; a scope disposed out of order is skipped by Current.
                 if obj.ReferenceEquals(DisposalScope.current, this) then DisposalScope.current <- parent
 
-/// An n-dimensional array on the CPU with automatic differentiation, owning one native handle.
-and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
+    /// A scope dropped undisposed hands its tensors to their own guards rather than freeing
+    /// them: they may still be reachable from elsewhere.
+    override this.Finalize() =
+        if not disposed then
+            disposed <- true
+            for t in owned do
+                if obj.ReferenceEquals(t.Owner, this) then
+                    t.Owner <- null
+                    t.Unscoped()
+
+/// An n-dimensional array on the CPU with automatic differentiation, owning one native
+/// tensor reference. It is released exactly once: by Dispose (directly or by its disposal
+/// scope), or as a last resort by a TensorGuard finalizer when it lives outside every scope.
+and [<Sealed; AllowNullLiteral>] Tensor private () =
+    [<DefaultValue>]
+    val mutable private raw: nativeint
+
+    [<DefaultValue>]
+    val mutable private guard: TensorGuard
+
     [<DefaultValue>]
     val mutable internal Owner: DisposalScope
 
-    member internal _.Handle = handle
-
     /// The raw pointer for a native call; the tensor must stay alive during the call.
-    member internal _.Ptr =
-        if handle.IsClosed then
+    member internal t.Ptr =
+        let p = t.raw
+        if p = 0n then
             raise (ObjectDisposedException("Tensor", "the tensor was disposed (did its disposal scope end?)"))
-        handle.DangerousGetHandle()
+        p
 
-    member _.IsDisposed = handle.IsClosed
+    member t.IsDisposed = t.raw = 0n
+
+    /// Now owned by no scope: the finalizer guard becomes its safety net. A scope's finalizer
+    /// calls this on its thread while the tensor may be disposed on another: the guard is
+    /// published before `raw` is read again, and Dispose clears `raw` before reading the
+    /// guard, so one of the two always disarms it and nothing is freed twice.
+    member internal t.Unscoped() =
+        let p = t.raw
+        if isNull t.guard && p <> 0n then
+            let g = new TensorGuard(p)
+            Threading.Interlocked.Exchange(&t.guard, g) |> ignore
+            if t.raw = 0n then
+                g.Ptr <- 0n
+                GC.SuppressFinalize g
 
     interface IDisposable with
-        member _.Dispose() = handle.Dispose()
+        member t.Dispose() =
+            let p = Threading.Interlocked.Exchange(&t.raw, 0n)
+            if p <> 0n then
+                let g = Threading.Volatile.Read(&t.guard)
+                if not (isNull g) then
+                    g.Ptr <- 0n
+                    GC.SuppressFinalize g
+                rc_tensor_free p
+                // A disposed tensor keeps no link to its scope, so holding on to it does not
+                // keep the scope (and everything it owns) reachable.
+                let owner = t.Owner
+                if not (isNull owner) then
+                    t.Owner <- null
+                    owner.Forget t
 
     /// Takes ownership of a native handle; the innermost disposal scope of the thread adopts it.
     static member internal OfPtr(p: nativeint) =
-        let t = new Tensor(new TensorHandle(checkHandle p))
+        let t = new Tensor()
+        t.raw <- checkHandle p
         let scope = DisposalScope.Current
-        if not (isNull scope) then scope.Adopt t
+        if isNull scope then t.guard <- new TensorGuard(p) else scope.Adopt t
         t
 
     // ---------------------------------------------------------------- metadata
@@ -544,6 +611,33 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
         GC.KeepAlive a
         r
 
+    /// `op(a, i, j)` for two int arguments (two dims, a dim and an index).
+    static member internal CallTII(op: Op, a: Tensor, i: int64, j: int64) =
+        let native = NativePtr.stackalloc<RcArg> 3
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        NativePtr.set native 1 (Tensor.IntArg i)
+        NativePtr.set native 2 (Tensor.IntArg j)
+        let r = Tensor.Run(op, native, 3)
+        GC.KeepAlive a
+        r
+
+    /// `op(a, dims)` for an int[] argument (a shape, a permutation, dims to flip).
+    static member internal CallTShape(op: Op, a: Tensor, dims: seq<int>) =
+        let d = match dims with :? (int[]) as d -> d | _ -> Array.ofSeq dims
+        let native = NativePtr.stackalloc<RcArg> 2
+        let buffer = NativePtr.stackalloc<int64> (max d.Length 1)
+        for k in 0 .. d.Length - 1 do
+            NativePtr.set buffer k (int64 d.[k])
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        let mutable s = RcArg()
+        s.Kind <- ArgKind.Ints
+        s.P <- NativePtr.toNativeInt buffer
+        s.N <- int64 d.Length
+        NativePtr.set native 1 s
+        let r = Tensor.Run(op, native, 2)
+        GC.KeepAlive a
+        r
+
     /// `op(a, [dim], keepDim)`: the reductions over one dimension.
     static member internal CallTDimKeep(op: Op, a: Tensor, dim: int, keepDim: bool) =
         let native = NativePtr.stackalloc<RcArg> 3
@@ -763,29 +857,29 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
 
     // ---------------------------------------------------------------- shape and views
 
-    member a.reshape(shape: seq<int>) = Tensor.Call(Ops.reshape, Arg.T a, Arg.shape shape)
-    member a.view(shape: seq<int>) = Tensor.Call(Ops.view, Arg.T a, Arg.shape shape)
+    member a.reshape(shape: seq<int>) = Tensor.CallTShape(Ops.reshape, a, shape)
+    member a.view(shape: seq<int>) = Tensor.CallTShape(Ops.view, a, shape)
     member a.flatten(?startDim: int, ?endDim: int) =
         Tensor.Call(Ops.flatten, Arg.T a, Arg.I(int64 (defaultArg startDim 0)), Arg.I(int64 (defaultArg endDim -1)))
-    member a.permute(dims: seq<int>) = Tensor.Call(Ops.permute, Arg.T a, Arg.shape dims)
-    member a.transpose(dim0: int, dim1: int) = Tensor.Call(Ops.transpose, Arg.T a, Arg.I(int64 dim0), Arg.I(int64 dim1))
+    member a.permute(dims: seq<int>) = Tensor.CallTShape(Ops.permute, a, dims)
+    member a.transpose(dim0: int, dim1: int) = Tensor.CallTII(Ops.transpose, a, int64 dim0, int64 dim1)
     /// Matrix transpose of the last two dimensions.
     member a.mT = a.transpose (-2, -1)
-    member a.expand(shape: seq<int>) = Tensor.Call(Ops.expand, Arg.T a, Arg.shape shape)
+    member a.expand(shape: seq<int>) = Tensor.CallTShape(Ops.expand, a, shape)
     member a.expandAs(b: Tensor) = a.expand b.Shape
     member a.squeeze() = Tensor.CallT(Ops.squeeze, a)
     member a.squeeze(dim: int) = Tensor.CallTI(Ops.squeezeDim, a, int64 dim)
     member a.unsqueeze(dim: int) = Tensor.CallTI(Ops.unsqueeze, a, int64 dim)
     member a.contiguous() = Tensor.CallT(Ops.contiguous, a)
     member a.clone() = Tensor.CallT(Ops.clone, a)
-    member a.cast(dtype: Dtype) = Tensor.Call(Ops.toDtype, Arg.T a, Arg.D dtype)
+    member a.cast(dtype: Dtype) = Tensor.CallTI(Ops.toDtype, a, int64 (Dtype.code dtype))
     /// Elements [start, start+length) along `dim` (a view).
     member a.narrow(dim: int, start: int, length: int) = Tensor.Call(Ops.narrow, Arg.T a, Arg.I(int64 dim), Arg.I(int64 start), Arg.I(int64 length))
     /// Elements [start, stop) by `step` along `dim` (a view).
     member a.slice(dim: int, start: int, stop: int, ?step: int) =
         Tensor.Call(Ops.slice, Arg.T a, Arg.I(int64 dim), Arg.I(int64 start), Arg.I(int64 stop), Arg.I(int64 (defaultArg step 1)))
     /// Index `index` of `dim`, removing that dimension (a view).
-    member a.select(dim: int, index: int) = Tensor.Call(Ops.select, Arg.T a, Arg.I(int64 dim), Arg.I(int64 index))
+    member a.select(dim: int, index: int) = Tensor.CallTII(Ops.select, a, int64 dim, int64 index)
     member a.Item with get (index: int) = a.select (0, index)
 
     member private a.SliceDim(dim: int, start: int option, finish: int option) =
@@ -814,9 +908,9 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
     member a.maskedSelect(mask: Tensor) = Tensor.Call(Ops.maskedSelect, Arg.T a, Arg.T mask)
     static member cat(tensors: seq<Tensor>, ?dim: int) = Tensor.Call(Ops.cat, Arg.Ts(Array.ofSeq tensors), Arg.I(int64 (defaultArg dim 0)))
     static member stack(tensors: seq<Tensor>, ?dim: int) = Tensor.Call(Ops.stack, Arg.Ts(Array.ofSeq tensors), Arg.I(int64 (defaultArg dim 0)))
-    member a.flip(dims: seq<int>) = Tensor.Call(Ops.flip, Arg.T a, Arg.shape dims)
+    member a.flip(dims: seq<int>) = Tensor.CallTShape(Ops.flip, a, dims)
     /// Tiles `a` `repeats` times along each dimension.
-    member a.repeat(repeats: seq<int>) = Tensor.Call(Ops.repeat, Arg.T a, Arg.shape repeats)
+    member a.repeat(repeats: seq<int>) = Tensor.CallTShape(Ops.repeat, a, repeats)
     member a.repeatInterleave(repeats: int, dim: int) = Tensor.Call(Ops.repeatInterleave, Arg.T a, Arg.I(int64 repeats), Arg.I(int64 dim))
     member a.unbind(?dim: int) = Tensor.CallMany(Ops.unbind, Arg.T a, Arg.I(int64 (defaultArg dim 0)))
     member a.chunk(chunks: int, ?dim: int) = Tensor.CallMany(Ops.chunk, Arg.T a, Arg.I(int64 chunks), Arg.I(int64 (defaultArg dim 0)))
@@ -896,7 +990,11 @@ and [<RequireQualifiedAccess>] Arg =
     /// A keyword argument, by its schema name.
     | Named of string * Arg
 
-    static member shape(s: seq<int>) = Arg.Ints(s |> Seq.map int64 |> Array.ofSeq)
+    static member shape(s: seq<int>) =
+        match s with
+        | :? (int[]) as a -> Arg.Ints(Array.map int64 a)
+        | :? (int list) as l -> Arg.Ints(List.toArray l |> Array.map int64)
+        | _ -> Arg.Ints(s |> Seq.map int64 |> Array.ofSeq)
     static member ints(s: int[]) = Arg.Ints(Array.map int64 s)
 
 /// The operators the Tensor type uses, looked up once each.
