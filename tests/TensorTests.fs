@@ -175,6 +175,13 @@ let ``scalar operations keep the tensor dtype`` () =
     Assert.Equal<int64[]>([| 9L; -21L |], (i64 * 3.0).ToArray<int64>())
     Assert.Equal<int64[]>([| 1L; 1L |], (i64.remainder 2.0).ToArray<int64>())
     Assert.Equal(Int32, (Tensor.ofArray [| 4; 5 |] * 2.0).Dtype)
+    Assert.Equal(UInt8, (Tensor.ofArray [| 4uy; 5uy |] + 1.0).Dtype)
+    // A bool mask times 1.0 is a float mask, as in libtorch.
+    let mask = (Tensor.ofArray [| true; false |]) * 1.0
+    Assert.Equal(Float32, mask.Dtype)
+    exact [| 1.0; 0.0 |] mask
+    // -0.0 keeps its sign on float tensors.
+    Assert.True(Double.IsNegative((Tensor.ofArray [| 1.0 |] * -0.0).ToFloat64s().[0]))
     // A fractional scalar cannot stay an integer: it promotes to the default float type.
     let half = i64 + 0.5
     Assert.Equal(Float32, half.Dtype)

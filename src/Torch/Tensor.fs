@@ -547,12 +547,14 @@ and [<Sealed; AllowNullLiteral>] Tensor private () =
         r.I <- if b then 1L else 0L
         r
 
-    /// A Scalar argument. Whole numbers travel as integers so that an integer tensor keeps its
-    /// dtype (libtorch promotes int64 ⊕ 2.0 to float32, but int64 ⊕ 2 stays int64); for float
-    /// tensors both give the same values. -0.0 stays a double to keep its sign.
-    static member inline private ScalarArg(v: float) =
+    /// A Scalar argument for an operation on `a`. On an integer tensor a whole number travels
+    /// as an integer so the dtype is kept (libtorch promotes int64 ⊕ 2.0 to float32 but keeps
+    /// int64 ⊕ 2); bool tensors keep libtorch's rule (mask * 1.0 is float32), and for float
+    /// tensors the two are the same.
+    static member private ScalarArg(a: Tensor, v: float) =
         let mutable r = RcArg()
-        if Math.Round v = v && abs v < 9.0e15 && not (v = 0.0 && Double.IsNegative v) then
+        // Dtype codes 0, 3, 4: uint8, int32, int64.
+        if Math.Round v = v && abs v < 9.0e15 && (let c = rc_tensor_dtype a.Ptr in c = 0 || c = 3 || c = 4) then
             r.Kind <- ArgKind.Int
             r.I <- int64 v
         else
@@ -597,7 +599,7 @@ and [<Sealed; AllowNullLiteral>] Tensor private () =
     static member internal CallTS(op: Op, a: Tensor, scalar: float) =
         let native = NativePtr.stackalloc<RcArg> 2
         NativePtr.set native 0 (Tensor.TensorArg a)
-        NativePtr.set native 1 (Tensor.ScalarArg scalar)
+        NativePtr.set native 1 (Tensor.ScalarArg(a, scalar))
         let r = Tensor.Run(op, native, 2)
         GC.KeepAlive a
         r
