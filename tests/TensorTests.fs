@@ -534,15 +534,15 @@ let private matmulLoop (a: float[]) (b: float[]) n k m =
 
 [<Fact>]
 let ``linear algebra matmul and bmm match the triple loop`` () =
+    let sizes = Gen.zip (Gen.zip (Gen.choose (1, 6)) (Gen.choose (1, 6))) (Gen.zip (Gen.choose (1, 6)) (Gen.choose (0, 100000)))
     checkProperty "matmul" 20 (
-        Prop.forAll (Arb.fromGen (Gen.zip (Gen.zip (Gen.choose (1, 6)) (Gen.choose (1, 6))) (Gen.zip (Gen.choose (1, 6)) (Gen.choose (0, 100000)))))
-            (fun ((n, k), (m, seed)) ->
-                use scope = DisposalScope.Open()
-                let a = randomValues seed (n * k)
-                let b = randomValues (seed + 1) (k * m)
-                let c = (f64 a [ n; k ]).matmul (f64 b [ k; m ])
-                shapeIs [ n; m ] c
-                close (matmulLoop a b n k m) c))
+        Prop.forAll (Arb.fromGen sizes) (fun ((n, k), (m, seed)) ->
+            use scope = DisposalScope.Open()
+            let a = randomValues seed (n * k)
+            let b = randomValues (seed + 1) (k * m)
+            let c = (f64 a [ n; k ]).matmul (f64 b [ k; m ])
+            shapeIs [ n; m ] c
+            close (matmulLoop a b n k m) c))
     use scope = DisposalScope.Open()
     let a = randomValues 11 (3 * 2 * 4)
     let b = randomValues 12 (3 * 4 * 5)
@@ -587,12 +587,16 @@ let ``linear algebra svd reconstructs with orthonormal factors`` () =
         Assert.True(sv |> Array.forall (fun x -> x >= 0.0), "singular values must be non-negative")
         Assert.True(sv |> Array.pairwise |> Array.forall (fun (x, y) -> x >= y), "singular values must be descending")
         let uv, vv = u.ToFloat64s(), vh.ToFloat64s()
-        // U diag(S) Vh by loops.
-        let rebuilt = Array.init (rows * cols) (fun idx -> let i, j = idx / cols, idx % cols in Seq.sum (seq { for l in 0 .. k - 1 -> uv.[i * k + l] * sv.[l] * vv.[l * cols + j] }))
+        // U diag(S) Vh, UᵀU and Vh Vhᵀ by loops.
+        let sumOver n (term: int -> float) = Seq.sum (Seq.init n term)
+        let rebuilt =
+            Array.init (rows * cols) (fun idx ->
+                let i, j = idx / cols, idx % cols
+                sumOver k (fun l -> uv.[i * k + l] * sv.[l] * vv.[l * cols + j]))
         assertClose 1e-12 1e-10 (a.ToFloat64s()) rebuilt
         let identity = Array.init (k * k) (fun idx -> if idx / k = idx % k then 1.0 else 0.0)
-        let uTu = Array.init (k * k) (fun idx -> let p, q = idx / k, idx % k in Seq.sum (seq { for i in 0 .. rows - 1 -> uv.[i * k + p] * uv.[i * k + q] }))
-        let vVt = Array.init (k * k) (fun idx -> let p, q = idx / k, idx % k in Seq.sum (seq { for j in 0 .. cols - 1 -> vv.[p * cols + j] * vv.[q * cols + j] }))
+        let uTu = Array.init (k * k) (fun idx -> sumOver rows (fun i -> uv.[i * k + idx / k] * uv.[i * k + idx % k]))
+        let vVt = Array.init (k * k) (fun idx -> sumOver cols (fun j -> vv.[(idx / k) * cols + j] * vv.[(idx % k) * cols + j]))
         assertClose 1e-12 0.0 identity uTu
         assertClose 1e-12 0.0 identity vVt
     check 4 3 21
@@ -836,6 +840,23 @@ let ``scopes keep the live count flat over many steps`` () =
     let after1 = Tensor.LiveCount
     for _ in 1..200 do step ()
     Assert.Equal(after1, Tensor.LiveCount)
+
+[<Fact>]
+let ``operators and copies free their own temporaries`` () =
+    // Outside any scope, so a leaked temporary would show in the live count.
+    let x = Tensor.ofArray [| 1.0f; 2.0f |]
+    let start = Tensor.LiveCount
+    let check name (make: unit -> Tensor) =
+        let r = make ()
+        Assert.True((Tensor.LiveCount = start + 1L), sprintf "%s left %d tensors alive, expected 1" name (Tensor.LiveCount - start))
+        (r :> IDisposable).Dispose()
+    check "scalar / tensor" (fun () -> 0.5 / x)
+    check "slice" (fun () -> x.[0..0])
+    check "uniform" (fun () -> use g = generator 1 in Tensor.uniform ([ 2 ], -1.0, 1.0, g))
+    for name, copy in [ "ToFloat64s", (fun () -> x.ToFloat64s() |> ignore); "ToInt64s", (fun () -> x.ToInt64s() |> ignore); "ToBools", (fun () -> x.ToBools() |> ignore) ] do
+        copy ()
+        Assert.True((Tensor.LiveCount = start), sprintf "%s leaked %d tensors" name (Tensor.LiveCount - start))
+    (x :> IDisposable).Dispose()
 
 [<Fact>]
 let ``scopes do not grow when a loop disposes its tensors with use`` () =
