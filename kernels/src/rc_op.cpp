@@ -1,5 +1,6 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
+#include <c10/util/SmallVector.h>
 #include <sstream>
 #include "rc_op.h"
 #include "generator_handle.h"
@@ -139,7 +140,10 @@ c10::IValue to_ivalue(const rc_arg& a, const c10::Argument& formal) {
   }
 }
 
-void flatten(const c10::IValue& v, std::vector<rc_value>& out) {
+// Small ops (the common case) return one or two values: keep them off the heap.
+using Results = c10::SmallVector<rc_value, 8>;
+
+void flatten(const c10::IValue& v, Results& out) {
   rc_value r{};
   if (v.isTensor()) {
     const auto& t = v.toTensor();
@@ -217,10 +221,23 @@ RC_API int32_t rc_op_call(const rc_op* op, const rc_arg* args, int32_t nargs, rc
     rc::set_error("rc_op_call", "null operator");
     return RC_ERROR;
   }
-  std::vector<rc_value> results;
+  Results results;
+  // The argument stack is reused per thread so a call allocates none; a nested call on the
+  // same thread (an op calling back into managed code) falls back to its own.
+  thread_local torch::jit::Stack cached;
+  thread_local bool busy = false;
+  torch::jit::Stack local;
+  torch::jit::Stack& stack = busy ? local : cached;
+  struct Release {
+    bool& flag;
+    bool previous;
+    ~Release() { flag = previous; }
+  } release{busy, busy};
+  busy = true;
+  stack.clear();
   try {
     const auto& formals = op->handle.schema().arguments();
-    std::vector<const rc_arg*> bound(formals.size(), nullptr);
+    c10::SmallVector<const rc_arg*, 16> bound(formals.size(), nullptr);
     size_t positional = 0;
     for (int32_t k = 0; k < nargs; ++k) {
       const rc_arg& a = args[k];
@@ -235,8 +252,6 @@ RC_API int32_t rc_op_call(const rc_op* op, const rc_arg* args, int32_t nargs, rc
         bound[j] = &a;
       }
     }
-    torch::jit::Stack stack;
-    stack.reserve(formals.size());
     for (size_t j = 0; j < formals.size(); ++j) {
       if (bound[j]) {
         stack.push_back(to_ivalue(*bound[j], formals[j]));
@@ -248,6 +263,7 @@ RC_API int32_t rc_op_call(const rc_op* op, const rc_arg* args, int32_t nargs, rc
     }
     op->handle.callBoxed(&stack);
     for (const auto& v : stack) flatten(v, results);
+    stack.clear();
     if (static_cast<int32_t>(results.size()) > capacity)
       throw std::invalid_argument("returns " + std::to_string(results.size()) + " values, caller has room for " +
                                   std::to_string(capacity));
@@ -255,6 +271,7 @@ RC_API int32_t rc_op_call(const rc_op* op, const rc_arg* args, int32_t nargs, rc
     *count = static_cast<int32_t>(results.size());
     return RC_OK;
   } catch (const std::exception& e) {
+    stack.clear();
     for (auto& r : results)
       if (r.t) { delete r.t; rc::live_tensors.fetch_sub(1); }
     std::string msg = e.what();
@@ -266,6 +283,7 @@ RC_API int32_t rc_op_call(const rc_op* op, const rc_arg* args, int32_t nargs, rc
     rc::set_error(op->qualified.c_str(), msg + (got.empty() ? "" : " (received " + got + ")"));
     return RC_ERROR;
   } catch (...) {
+    stack.clear();
     for (auto& r : results)
       if (r.t) { delete r.t; rc::live_tensors.fetch_sub(1); }
     rc::set_error(op->qualified.c_str(), "unknown C++ exception");

@@ -63,15 +63,18 @@ module Dtype =
         elif t = typeof<bool> then Bool
         else invalidArg "T" (sprintf "no tensor dtype for .NET type %s" t.Name)
 
-/// Owns one native tensor reference; released exactly once, by Dispose or (as a last resort
-/// only) by the SafeHandle finalizer. Code must not rely on the latter.
-type TensorHandle(ptr: nativeint) =
-    inherit SafeHandle(ptr, true)
-    override this.IsInvalid = this.handle = 0n
+/// The last-resort release of a native tensor whose Tensor was dropped undisposed. Only
+/// tensors outside every disposal scope carry one: a scope frees what it owns, and a
+/// finalizable object per operation would cost more than the rest of the call's bookkeeping.
+/// Code must not rely on it.
+[<Sealed; AllowNullLiteral>]
+type internal TensorGuard =
+    val mutable Ptr: nativeint
+    new(ptr) = { Ptr = ptr }
 
-    override this.ReleaseHandle() =
-        rc_tensor_free this.handle
-        true
+    override this.Finalize() =
+        let p = Threading.Interlocked.Exchange(&this.Ptr, 0n)
+        if p <> 0n then rc_tensor_free p
 
 /// A libtorch operator looked up once by schema name and kept for the life of the process.
 [<Sealed>]
@@ -116,8 +119,16 @@ type DisposalScope internal (parent: DisposalScope) =
 
     member _.Parent = parent
     member _.Count = owned.Count
+    member _.IsDisposed = disposed
 
-    static member internal Current = DisposalScope.current
+    /// The innermost live scope of this thread. Scopes disposed out of order are skipped, so
+    /// nothing is adopted by a scope that will never free it.
+    static member internal Current =
+        let mutable s = DisposalScope.current
+        while not (isNull s) && s.IsDisposed do
+            s <- s.Parent
+        if not (obj.ReferenceEquals(s, DisposalScope.current)) then DisposalScope.current <- s
+        s
 
     /// Opens a scope nested in the current one and makes it current.
     static member Open() =
@@ -129,46 +140,103 @@ type DisposalScope internal (parent: DisposalScope) =
         owned.Add t
         t.Owner <- this
 
+    /// A tensor of this scope was disposed early. `use` disposes in reverse order of creation,
+    /// so dropping it from the end keeps a long loop inside one scope from growing the list.
+    member internal _.Forget(t: Tensor) =
+        let last = owned.Count - 1
+        if not disposed && last >= 0 && obj.ReferenceEquals(owned.[last], t) then owned.RemoveAt last
+
     /// Moves `t` out of this scope into the enclosing one (or to no scope); returns `t`.
     member this.MoveOut(t: Tensor) =
         if obj.ReferenceEquals(t.Owner, this) then
             t.Owner <- null
-            if not (isNull parent) then parent.Adopt t
+            if isNull parent || parent.IsDisposed then t.Unscoped() else parent.Adopt t
         t
+
+    /// Frees the owned tensors (those not moved out since).
+    member private this.Release() =
+        disposed <- true
+        for k in owned.Count - 1 .. -1 .. 0 do
+            let t = owned.[k]
+            if obj.ReferenceEquals(t.Owner, this) then (t :> IDisposable).Dispose()
+        owned.Clear()
 
     interface IDisposable with
         member this.Dispose() =
             if not disposed then
-                disposed <- true
-                for t in owned do
-                    if obj.ReferenceEquals(t.Owner, this) then (t :> IDisposable).Dispose()
-                owned.Clear()
-                // Scopes close in LIFO order; a scope disposed out of order restores its parent.
+                this.Release()
+                GC.SuppressFinalize this
+                // Scopes close in LIFO order; a scope disposed out of order is skipped by Current.
                 if obj.ReferenceEquals(DisposalScope.current, this) then DisposalScope.current <- parent
 
-/// An n-dimensional array on the CPU with automatic differentiation, owning one native handle.
-and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this =
-    do
-        let scope = DisposalScope.Current
-        if not (isNull scope) then scope.Adopt this
+    /// A scope dropped undisposed hands its tensors to their own guards rather than freeing
+    /// them: they may still be reachable from elsewhere.
+    override this.Finalize() =
+        if not disposed then
+            disposed <- true
+            for t in owned do
+                if obj.ReferenceEquals(t.Owner, this) then
+                    t.Owner <- null
+                    t.Unscoped()
+
+/// An n-dimensional array on the CPU with automatic differentiation, owning one native
+/// tensor reference. It is released exactly once: by Dispose (directly or by its disposal
+/// scope), or as a last resort by a TensorGuard finalizer when it lives outside every scope.
+and [<Sealed; AllowNullLiteral>] Tensor private () =
+    [<DefaultValue>]
+    val mutable private raw: nativeint
+
+    [<DefaultValue>]
+    val mutable private guard: TensorGuard
 
     [<DefaultValue>]
     val mutable internal Owner: DisposalScope
 
-    member internal _.Handle = handle
-
     /// The raw pointer for a native call; the tensor must stay alive during the call.
-    member internal _.Ptr =
-        if handle.IsClosed then
+    member internal t.Ptr =
+        let p = t.raw
+        if p = 0n then
             raise (ObjectDisposedException("Tensor", "the tensor was disposed (did its disposal scope end?)"))
-        handle.DangerousGetHandle()
+        p
 
-    member _.IsDisposed = handle.IsClosed
+    member t.IsDisposed = t.raw = 0n
+
+    /// Now owned by no scope: the finalizer guard becomes its safety net. A scope's finalizer
+    /// calls this on its thread while the tensor may be disposed on another: the guard is
+    /// published before `raw` is read again, and Dispose clears `raw` before reading the
+    /// guard, so one of the two always disarms it and nothing is freed twice.
+    member internal t.Unscoped() =
+        let p = t.raw
+        if isNull t.guard && p <> 0n then
+            let g = new TensorGuard(p)
+            Threading.Interlocked.Exchange(&t.guard, g) |> ignore
+            if t.raw = 0n then
+                g.Ptr <- 0n
+                GC.SuppressFinalize g
 
     interface IDisposable with
-        member _.Dispose() = handle.Dispose()
+        member t.Dispose() =
+            let p = Threading.Interlocked.Exchange(&t.raw, 0n)
+            if p <> 0n then
+                let g = Threading.Volatile.Read(&t.guard)
+                if not (isNull g) then
+                    g.Ptr <- 0n
+                    GC.SuppressFinalize g
+                rc_tensor_free p
+                // A disposed tensor keeps no link to its scope, so holding on to it does not
+                // keep the scope (and everything it owns) reachable.
+                let owner = t.Owner
+                if not (isNull owner) then
+                    t.Owner <- null
+                    owner.Forget t
 
-    static member internal OfPtr(p: nativeint) = new Tensor(new TensorHandle(checkHandle p))
+    /// Takes ownership of a native handle; the innermost disposal scope of the thread adopts it.
+    static member internal OfPtr(p: nativeint) =
+        let t = new Tensor()
+        t.raw <- checkHandle p
+        let scope = DisposalScope.Current
+        if isNull scope then t.guard <- new TensorGuard(p) else scope.Adopt t
+        t
 
     // ---------------------------------------------------------------- metadata
 
@@ -177,7 +245,7 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
         if n < 0 then raise (NativeError(lastError ()))
         let s = Array.zeroCreate<int64> n
         check (rc_tensor_shape (t.Ptr, s))
-        s |> Array.map int
+        Array.map int s
 
     member t.Dim = rc_tensor_ndim t.Ptr
     member t.Dtype = Dtype.ofCode (rc_tensor_dtype t.Ptr)
@@ -206,6 +274,9 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
             match shape with
             | Some s -> s |> Seq.map int64 |> Array.ofSeq
             | None -> [| int64 data.Length |]
+        let numel = Array.fold (*) 1L shape
+        if numel <> int64 data.Length || shape |> Array.exists (fun s -> s < 0L) then
+            invalidArg "shape" (sprintf "ofArray: shape [%s] needs %d elements, the array has %d" (shape |> Array.map string |> String.concat ", ") numel data.Length)
         let pin = GCHandle.Alloc(data, GCHandleType.Pinned)
         try
             let nbytes = int64 data.Length * int64 (Dtype.size dtype)
@@ -235,6 +306,9 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
         let dtype = Dtype.ofType typeof<'T>
         if dtype <> t.Dtype then
             invalidArg "T" (sprintf "copy: tensor is %s, destination element type is %s" (Dtype.name t.Dtype) (Dtype.name dtype))
+        let numel = t.Numel
+        if dst.Length <> numel then
+            invalidArg "dst" (sprintf "copy: tensor %O has %d elements, destination has %d" t numel dst.Length)
         use p = fixed dst
         check (rc_tensor_copy_to (t.Ptr, NativePtr.toNativeInt p, int64 dst.Length * int64 (Dtype.size dtype)))
 
@@ -244,10 +318,17 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
         t.CopyTo(Span<'T>(a))
         a
 
-    member t.ToFloat32s() = (if t.Dtype = Float32 then t else t.cast Float32).ToArray<float32>()
-    member t.ToFloat64s() = (if t.Dtype = Float64 then t else t.cast Float64).ToArray<float>()
-    member t.ToInt64s() = (if t.Dtype = Int64 then t else t.cast Int64).ToArray<int64>()
-    member t.ToBools() = (if t.Dtype = Bool then t else t.cast Bool).ToArray<bool>()
+    /// The values converted to 'T's dtype (a temporary cast, freed at once).
+    member private t.ToArrayAs<'T when 'T: unmanaged>(dtype: Dtype) : 'T[] =
+        if t.Dtype = dtype then t.ToArray<'T>()
+        else
+            use c: Tensor = t.cast dtype
+            c.ToArray<'T>()
+
+    member t.ToFloat32s() = t.ToArrayAs<float32> Float32
+    member t.ToFloat64s() = t.ToArrayAs<float> Float64
+    member t.ToInt64s() = t.ToArrayAs<int64> Int64
+    member t.ToBools() = t.ToArrayAs<bool> Bool
 
     /// The value of a one-element tensor.
     member t.ToScalar() =
@@ -258,106 +339,322 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
     member t.ToFloat() = t.ToScalar()
 
     // ---------------------------------------------------------------- calling operators
+    //
+    // The path every operator takes, so it avoids per-call garbage: arguments are marshalled
+    // into stack memory (arrays and strings are copied into a stack scratch area instead of
+    // being pinned), results land in a stack buffer, and the arithmetic, unary and
+    // reduction members build their native arguments directly (CallT, CallTT, CallTS, ...)
+    // without allocating `Arg` values or a params array.
+
+    /// Scratch words (8 bytes) an argument needs for its array or string payload.
+    static member private ScratchWords(a: Arg) =
+        match a with
+        | Arg.Ints xs -> xs.Length
+        | Arg.Floats xs -> xs.Length
+        | Arg.Ts xs -> xs.Length
+        | Arg.OptTs xs -> xs.Length
+        | Arg.S s -> (Text.Encoding.UTF8.GetByteCount s + 8) / 8
+        | Arg.Named (_, inner) -> Tensor.ScratchWords inner
+        | _ -> 0
+
+    static member private Take(scratch: nativeptr<int64>, used: byref<int>, words: int) =
+        let p = NativePtr.add scratch used
+        used <- used + words
+        p
+
+    /// The native form of `a`; payloads are copied to `scratch` from word `used` on.
+    static member private ToNative(a: Arg, scratch: nativeptr<int64>, used: byref<int>) : RcArg =
+        let mutable r = RcArg()
+        match a with
+        | Arg.NoneArg -> r.Kind <- ArgKind.None
+        | Arg.T x ->
+            r.Kind <- ArgKind.Tensor
+            r.P <- x.Ptr
+        | Arg.I i ->
+            r.Kind <- ArgKind.Int
+            r.I <- i
+        | Arg.F d ->
+            r.Kind <- ArgKind.Double
+            r.D <- d
+        | Arg.B b ->
+            r.Kind <- ArgKind.Bool
+            r.I <- if b then 1L else 0L
+        | Arg.Ints xs ->
+            let p = Tensor.Take(scratch, &used, xs.Length)
+            xs.AsSpan().CopyTo(Span<int64>(NativePtr.toVoidPtr p, xs.Length))
+            r.Kind <- ArgKind.Ints
+            r.P <- NativePtr.toNativeInt p
+            r.N <- int64 xs.Length
+        | Arg.Floats xs ->
+            let p = Tensor.Take(scratch, &used, xs.Length)
+            xs.AsSpan().CopyTo(Span<float>(NativePtr.toVoidPtr p, xs.Length))
+            r.Kind <- ArgKind.Doubles
+            r.P <- NativePtr.toNativeInt p
+            r.N <- int64 xs.Length
+        | Arg.Ts xs ->
+            let p = NativePtr.ofNativeInt<nativeint> (NativePtr.toNativeInt (Tensor.Take(scratch, &used, xs.Length)))
+            for k in 0 .. xs.Length - 1 do
+                NativePtr.set p k xs.[k].Ptr
+            r.Kind <- ArgKind.Tensors
+            r.P <- NativePtr.toNativeInt p
+            r.N <- int64 xs.Length
+        | Arg.OptTs xs ->
+            let p = NativePtr.ofNativeInt<nativeint> (NativePtr.toNativeInt (Tensor.Take(scratch, &used, xs.Length)))
+            for k in 0 .. xs.Length - 1 do
+                NativePtr.set p k (match xs.[k] with Some x -> x.Ptr | None -> 0n)
+            r.Kind <- ArgKind.Tensors
+            r.P <- NativePtr.toNativeInt p
+            r.N <- int64 xs.Length
+        | Arg.D dt ->
+            r.Kind <- ArgKind.Dtype
+            r.I <- int64 (Dtype.code dt)
+        | Arg.S s ->
+            let words = Tensor.ScratchWords a
+            let p = Tensor.Take(scratch, &used, words)
+            let bytes = Span<byte>(NativePtr.toVoidPtr p, words * 8)
+            let n = Text.Encoding.UTF8.GetBytes(s.AsSpan(), bytes)
+            bytes.[n] <- 0uy
+            r.Kind <- ArgKind.String
+            r.P <- NativePtr.toNativeInt p
+        | Arg.G g ->
+            r.Kind <- ArgKind.Generator
+            r.P <- g.Handle
+        | Arg.Named (name, inner) ->
+            r <- Tensor.ToNative(inner, scratch, &used)
+            r.Name <- Tensor.InternName name
+        r
+
+    static member private Invoke(op: Op, args: Arg[], native: nativeptr<RcArg>, scratch: nativeptr<int64>, out: nativeptr<RcValue>, capacity: int) =
+        let mutable used = 0
+        for k in 0 .. args.Length - 1 do
+            NativePtr.set native k (Tensor.ToNative(args.[k], scratch, &used))
+        let mutable count = 0
+        let status = rc_op_call (op.Handle, native, args.Length, out, capacity, &count)
+        // The native pointers stay valid only while their tensors are reachable.
+        GC.KeepAlive args
+        check status
+        count
+
+    /// Calls `op` writing at most `capacity` results to `out`; returns their count.
+    static member private CallInto(op: Op, args: Arg[], out: nativeptr<RcValue>, capacity: int) =
+        let native = NativePtr.stackalloc<RcArg> (max args.Length 1)
+        let mutable words = 0
+        for a in args do
+            words <- words + Tensor.ScratchWords a
+        if words <= 512 then
+            // localloc needs an empty evaluation stack: bind it before the call.
+            let scratch = NativePtr.stackalloc<int64> (max words 1)
+            Tensor.Invoke(op, args, native, scratch, out, capacity)
+        else
+            let heap = Array.zeroCreate<int64> words
+            use scratch = fixed heap
+            Tensor.Invoke(op, args, native, scratch, out, capacity)
+
+    [<ThreadStatic; DefaultValue>]
+    static val mutable private manyResults: RcValue[]
 
     /// Calls a libtorch operator; results are flattened (tuples and lists in order).
     static member internal CallValues(op: Op, args: Arg[], capacity: int) : RcValue[] =
-        let n = args.Length
-        let native = NativePtr.stackalloc<RcArg> (max n 1)
-        let pins = List<GCHandle>()
-        let pin (o: obj) =
-            let h = GCHandle.Alloc(o, GCHandleType.Pinned)
-            pins.Add h
-            h.AddrOfPinnedObject()
-        let rec toNative (a: Arg) : RcArg =
-            let mutable r = RcArg()
-            match a with
-            | Arg.NoneArg -> r.Kind <- ArgKind.None
-            | Arg.T x ->
-                r.Kind <- ArgKind.Tensor
-                r.P <- x.Ptr
-            | Arg.I i ->
-                r.Kind <- ArgKind.Int
-                r.I <- i
-            | Arg.F d ->
-                r.Kind <- ArgKind.Double
-                r.D <- d
-            | Arg.B b ->
-                r.Kind <- ArgKind.Bool
-                r.I <- if b then 1L else 0L
-            | Arg.Ints xs ->
-                r.Kind <- ArgKind.Ints
-                r.P <- pin xs
-                r.N <- int64 xs.Length
-            | Arg.Floats xs ->
-                r.Kind <- ArgKind.Doubles
-                r.P <- pin xs
-                r.N <- int64 xs.Length
-            | Arg.Ts xs ->
-                r.Kind <- ArgKind.Tensors
-                r.P <- pin (xs |> Array.map (fun x -> x.Ptr))
-                r.N <- int64 xs.Length
-            | Arg.OptTs xs ->
-                r.Kind <- ArgKind.Tensors
-                r.P <- pin (xs |> Array.map (function Some (x: Tensor) -> x.Ptr | None -> 0n))
-                r.N <- int64 xs.Length
-            | Arg.D dt ->
-                r.Kind <- ArgKind.Dtype
-                r.I <- int64 (Dtype.code dt)
-            | Arg.S s ->
-                r.Kind <- ArgKind.String
-                r.P <- pin (Text.Encoding.UTF8.GetBytes(s + "\000"))
-            | Arg.G g ->
-                r.Kind <- ArgKind.Generator
-                r.P <- g.Handle
-            | Arg.Named (name, inner) ->
-                r <- toNative inner
-                r.Name <- Tensor.InternName name
+        if capacity <= 16 then
+            let out = NativePtr.stackalloc<RcValue> capacity
+            let count = Tensor.CallInto(op, args, out, capacity)
+            let r = Array.zeroCreate<RcValue> count
+            for k in 0 .. count - 1 do
+                r.[k] <- NativePtr.get out k
             r
-        try
-            for k in 0 .. n - 1 do
-                NativePtr.set native k (toNative args.[k])
-            let out = Array.zeroCreate<RcValue> capacity
-            use outPtr = fixed out
-            let mutable count = 0
-            let status = rc_op_call (op.Handle, native, n, outPtr, capacity, &count)
-            GC.KeepAlive args
-            check status
-            Array.sub out 0 count
-        finally
-            for h in pins do h.Free()
+        else
+            // Ops returning lists ask for a lot of room; one buffer per thread serves them all.
+            let mutable buffer = Tensor.manyResults
+            if isNull buffer || buffer.Length < capacity then
+                buffer <- Array.zeroCreate capacity
+                Tensor.manyResults <- buffer
+            use out = fixed buffer
+            let count = Tensor.CallInto(op, args, out, capacity)
+            Array.sub buffer 0 count
 
-    static member val private Names = Dictionary<string, nativeint>()
+    static member val private Names = System.Collections.Concurrent.ConcurrentDictionary<string, nativeint>()
 
     /// Keyword names live for the process: a handful of strings, marshalled once.
     static member private InternName(name: string) =
-        lock Tensor.Names (fun () ->
-            match Tensor.Names.TryGetValue name with
-            | true, p -> p
-            | _ ->
-                let p = Marshal.StringToCoTaskMemUTF8 name
-                Tensor.Names.[name] <- p
-                p)
+        match Tensor.Names.TryGetValue name with
+        | true, p -> p
+        | _ ->
+            lock Tensor.Names (fun () ->
+                match Tensor.Names.TryGetValue name with
+                | true, p -> p
+                | _ ->
+                    let p = Marshal.StringToCoTaskMemUTF8 name
+                    Tensor.Names.[name] <- p
+                    p)
 
     static member internal Wrap(v: RcValue) =
         if v.Kind <> ArgKind.Tensor then raise (NativeError(sprintf "expected a tensor result, received kind %d" v.Kind))
         Tensor.OfPtr v.T
 
+    /// The first of `count` results as a tensor; the others are freed (ops that return more
+    /// than asked for are rare, and nothing may leak).
+    static member private First(op: Op, out: nativeptr<RcValue>, count: int) =
+        for k in 1 .. count - 1 do
+            let v = NativePtr.get out k
+            if v.Kind = ArgKind.Tensor then rc_tensor_free v.T
+        if count = 0 then raise (NativeError(sprintf "%s: returned nothing, expected a tensor" op.Name))
+        let v = NativePtr.get out 0
+        if v.Kind <> ArgKind.Tensor then
+            raise (NativeError(sprintf "%s: expected a tensor result, received kind %d" op.Name v.Kind))
+        Tensor.OfPtr v.T
+
     /// Calls an operator that returns one tensor.
     static member Call(op: Op, [<ParamArray>] args: Arg[]) =
-        let r = Tensor.CallValues(op, args, 4)
-        // Ops that return more than asked are rare; free the rest so nothing leaks.
-        for k in 1 .. r.Length - 1 do
-            if r.[k].Kind = ArgKind.Tensor then rc_tensor_free r.[k].T
-        Tensor.Wrap r.[0]
+        let out = NativePtr.stackalloc<RcValue> 4
+        let count = Tensor.CallInto(op, args, out, 4)
+        Tensor.First(op, out, count)
 
     /// Calls an operator that returns several tensors (a tuple or a list).
     static member CallMany(op: Op, [<ParamArray>] args: Arg[]) =
-        Tensor.CallValues(op, args, 4096) |> Array.map Tensor.Wrap
+        let values = Tensor.CallValues(op, args, 4096)
+        if values |> Array.exists (fun v -> v.Kind <> ArgKind.Tensor) then
+            for v in values do
+                if v.Kind = ArgKind.Tensor then rc_tensor_free v.T
+            let kinds = values |> Array.map (fun v -> string v.Kind) |> String.concat ", "
+            raise (NativeError(sprintf "%s: expected tensor results, received kinds [%s]" op.Name kinds))
+        values |> Array.map (fun v -> Tensor.OfPtr v.T)
 
     /// Calls an in-place operator: the result aliases an argument, so only the extra handle is freed.
     static member CallInPlace(op: Op, [<ParamArray>] args: Arg[]) =
-        for v in Tensor.CallValues(op, args, 4) do
+        let out = NativePtr.stackalloc<RcValue> 4
+        let count = Tensor.CallInto(op, args, out, 4)
+        for k in 0 .. count - 1 do
+            let v = NativePtr.get out k
             if v.Kind = ArgKind.Tensor then rc_tensor_free v.T
+
+    // Fixed-arity fast paths for the members below. Each fills the native arguments itself.
+
+    static member inline private TensorArg(x: Tensor) =
+        let mutable r = RcArg()
+        r.Kind <- ArgKind.Tensor
+        r.P <- x.Ptr
+        r
+
+    static member inline private IntArg(i: int64) =
+        let mutable r = RcArg()
+        r.Kind <- ArgKind.Int
+        r.I <- i
+        r
+
+    static member inline private BoolArg(b: bool) =
+        let mutable r = RcArg()
+        r.Kind <- ArgKind.Bool
+        r.I <- if b then 1L else 0L
+        r
+
+    /// A Scalar argument for an operation on `a`. On an integer tensor a whole number travels
+    /// as an integer so the dtype is kept (libtorch promotes int64 ⊕ 2.0 to float32 but keeps
+    /// int64 ⊕ 2); bool tensors keep libtorch's rule (mask * 1.0 is float32), and for float
+    /// tensors the two are the same.
+    static member private ScalarArg(a: Tensor, v: float) =
+        let mutable r = RcArg()
+        // Dtype codes 0, 3, 4: uint8, int32, int64.
+        if Math.Round v = v && abs v < 9.0e15 && (let c = rc_tensor_dtype a.Ptr in c = 0 || c = 3 || c = 4) then
+            r.Kind <- ArgKind.Int
+            r.I <- int64 v
+        else
+            r.Kind <- ArgKind.Double
+            r.D <- v
+        r
+
+    static member private Run(op: Op, native: nativeptr<RcArg>, n: int) =
+        let out = NativePtr.stackalloc<RcValue> 4
+        let mutable count = 0
+        check (rc_op_call (op.Handle, native, n, out, 4, &count))
+        Tensor.First(op, out, count)
+
+    static member internal CallT(op: Op, a: Tensor) =
+        let native = NativePtr.stackalloc<RcArg> 1
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        let r = Tensor.Run(op, native, 1)
+        GC.KeepAlive a
+        r
+
+    static member internal CallTT(op: Op, a: Tensor, b: Tensor) =
+        let native = NativePtr.stackalloc<RcArg> 2
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        NativePtr.set native 1 (Tensor.TensorArg b)
+        let r = Tensor.Run(op, native, 2)
+        GC.KeepAlive a
+        GC.KeepAlive b
+        r
+
+    static member internal CallTTT(op: Op, a: Tensor, b: Tensor, c: Tensor) =
+        let native = NativePtr.stackalloc<RcArg> 3
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        NativePtr.set native 1 (Tensor.TensorArg b)
+        NativePtr.set native 2 (Tensor.TensorArg c)
+        let r = Tensor.Run(op, native, 3)
+        GC.KeepAlive a
+        GC.KeepAlive b
+        GC.KeepAlive c
+        r
+
+    /// `op(a, scalar)`, the scalar as in ScalarArg.
+    static member internal CallTS(op: Op, a: Tensor, scalar: float) =
+        let native = NativePtr.stackalloc<RcArg> 2
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        NativePtr.set native 1 (Tensor.ScalarArg(a, scalar))
+        let r = Tensor.Run(op, native, 2)
+        GC.KeepAlive a
+        r
+
+    /// `op(a, i)` for an int argument (a dim, a size).
+    static member internal CallTI(op: Op, a: Tensor, i: int64) =
+        let native = NativePtr.stackalloc<RcArg> 2
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        NativePtr.set native 1 (Tensor.IntArg i)
+        let r = Tensor.Run(op, native, 2)
+        GC.KeepAlive a
+        r
+
+    /// `op(a, i, j)` for two int arguments (two dims, a dim and an index).
+    static member internal CallTII(op: Op, a: Tensor, i: int64, j: int64) =
+        let native = NativePtr.stackalloc<RcArg> 3
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        NativePtr.set native 1 (Tensor.IntArg i)
+        NativePtr.set native 2 (Tensor.IntArg j)
+        let r = Tensor.Run(op, native, 3)
+        GC.KeepAlive a
+        r
+
+    /// `op(a, dims)` for an int[] argument (a shape, a permutation, dims to flip).
+    static member internal CallTShape(op: Op, a: Tensor, dims: seq<int>) =
+        let d = match dims with :? (int[]) as d -> d | _ -> Array.ofSeq dims
+        let native = NativePtr.stackalloc<RcArg> 2
+        let buffer = NativePtr.stackalloc<int64> (max d.Length 1)
+        for k in 0 .. d.Length - 1 do
+            NativePtr.set buffer k (int64 d.[k])
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        let mutable s = RcArg()
+        s.Kind <- ArgKind.Ints
+        s.P <- NativePtr.toNativeInt buffer
+        s.N <- int64 d.Length
+        NativePtr.set native 1 s
+        let r = Tensor.Run(op, native, 2)
+        GC.KeepAlive a
+        r
+
+    /// `op(a, [dim], keepDim)`: the reductions over one dimension.
+    static member internal CallTDimKeep(op: Op, a: Tensor, dim: int, keepDim: bool) =
+        let native = NativePtr.stackalloc<RcArg> 3
+        let dims = NativePtr.stackalloc<int64> 1
+        NativePtr.write dims (int64 dim)
+        NativePtr.set native 0 (Tensor.TensorArg a)
+        let mutable d = RcArg()
+        d.Kind <- ArgKind.Ints
+        d.P <- NativePtr.toNativeInt dims
+        d.N <- 1L
+        NativePtr.set native 1 d
+        NativePtr.set native 2 (Tensor.BoolArg keepDim)
+        let r = Tensor.Run(op, native, 3)
+        GC.KeepAlive a
+        r
 
     // ---------------------------------------------------------------- creation
 
@@ -425,44 +722,49 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
 
     // ---------------------------------------------------------------- arithmetic
 
-    static member (+)(a: Tensor, b: Tensor) = Tensor.Call(Ops.add, Arg.T a, Arg.T b)
-    static member (+)(a: Tensor, b: float) = Tensor.Call(Ops.addScalar, Arg.T a, Arg.F b)
-    static member (+)(a: float, b: Tensor) = Tensor.Call(Ops.addScalar, Arg.T b, Arg.F a)
-    static member (-)(a: Tensor, b: Tensor) = Tensor.Call(Ops.sub, Arg.T a, Arg.T b)
-    static member (-)(a: Tensor, b: float) = Tensor.Call(Ops.subScalar, Arg.T a, Arg.F b)
-    static member (-)(a: float, b: Tensor) = Tensor.Call(Ops.rsubScalar, Arg.T b, Arg.F a)
-    static member (*)(a: Tensor, b: Tensor) = Tensor.Call(Ops.mul, Arg.T a, Arg.T b)
-    static member (*)(a: Tensor, b: float) = Tensor.Call(Ops.mulScalar, Arg.T a, Arg.F b)
-    static member (*)(a: float, b: Tensor) = Tensor.Call(Ops.mulScalar, Arg.T b, Arg.F a)
-    static member (/)(a: Tensor, b: Tensor) = Tensor.Call(Ops.div, Arg.T a, Arg.T b)
-    static member (/)(a: Tensor, b: float) = Tensor.Call(Ops.divScalar, Arg.T a, Arg.F b)
-    static member (/)(a: float, b: Tensor) = Tensor.Call(Ops.mulScalar, Arg.T(b.reciprocal ()), Arg.F a)
-    static member (~-)(a: Tensor) = Tensor.Call(Ops.neg, Arg.T a)
-    static member Pow(a: Tensor, b: Tensor) = Tensor.Call(Ops.powTensor, Arg.T a, Arg.T b)
-    static member Pow(a: Tensor, b: float) = Tensor.Call(Ops.powScalar, Arg.T a, Arg.F b)
+    // Scalars keep the tensor's dtype where they can: see ScalarArg.
+    static member (+)(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.add, a, b)
+    static member (+)(a: Tensor, b: float) = Tensor.CallTS(Ops.addScalar, a, b)
+    static member (+)(a: float, b: Tensor) = Tensor.CallTS(Ops.addScalar, b, a)
+    static member (-)(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.sub, a, b)
+    static member (-)(a: Tensor, b: float) = Tensor.CallTS(Ops.subScalar, a, b)
+    static member (-)(a: float, b: Tensor) = Tensor.CallTS(Ops.rsubScalar, b, a)
+    static member (*)(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.mul, a, b)
+    static member (*)(a: Tensor, b: float) = Tensor.CallTS(Ops.mulScalar, a, b)
+    static member (*)(a: float, b: Tensor) = Tensor.CallTS(Ops.mulScalar, b, a)
+    static member (/)(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.div, a, b)
+    static member (/)(a: Tensor, b: float) = Tensor.CallTS(Ops.divScalar, a, b)
+    static member (/)(a: float, b: Tensor) =
+        use r = b.reciprocal ()
+        Tensor.CallTS(Ops.mulScalar, r, a)
+    static member (~-)(a: Tensor) = Tensor.CallT(Ops.neg, a)
+    static member Pow(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.powTensor, a, b)
+    /// A negative whole exponent stays a double: libtorch refuses int64 ** -1 but gives floats for int64 ** -1.0.
+    static member Pow(a: Tensor, b: float) =
+        if b < 0.0 then Tensor.Call(Ops.powScalar, Arg.T a, Arg.F b) else Tensor.CallTS(Ops.powScalar, a, b)
     member a.pow(b: float) = Tensor.Pow(a, b)
     member a.pow(b: Tensor) = Tensor.Pow(a, b)
     /// Integer division rounding toward negative infinity.
     member a.floorDivide(b: Tensor) = Tensor.Call(Ops.divMode, Arg.T a, Arg.T b, Arg.Named("rounding_mode", Arg.S "floor"))
-    member a.remainder(b: float) = Tensor.Call(Ops.remainder, Arg.T a, Arg.F b)
+    member a.remainder(b: float) = Tensor.CallTS(Ops.remainder, a, b)
 
     // ---------------------------------------------------------------- comparison
 
-    member a.gt(b: Tensor) = Tensor.Call(Ops.gt, Arg.T a, Arg.T b)
-    member a.gt(b: float) = Tensor.Call(Ops.gtScalar, Arg.T a, Arg.F b)
-    member a.ge(b: Tensor) = Tensor.Call(Ops.ge, Arg.T a, Arg.T b)
-    member a.ge(b: float) = Tensor.Call(Ops.geScalar, Arg.T a, Arg.F b)
-    member a.lt(b: Tensor) = Tensor.Call(Ops.lt, Arg.T a, Arg.T b)
-    member a.lt(b: float) = Tensor.Call(Ops.ltScalar, Arg.T a, Arg.F b)
-    member a.le(b: Tensor) = Tensor.Call(Ops.le, Arg.T a, Arg.T b)
-    member a.le(b: float) = Tensor.Call(Ops.leScalar, Arg.T a, Arg.F b)
-    member a.eq(b: Tensor) = Tensor.Call(Ops.eq, Arg.T a, Arg.T b)
-    member a.eq(b: float) = Tensor.Call(Ops.eqScalar, Arg.T a, Arg.F b)
-    member a.ne(b: Tensor) = Tensor.Call(Ops.ne, Arg.T a, Arg.T b)
-    member a.ne(b: float) = Tensor.Call(Ops.neScalar, Arg.T a, Arg.F b)
-    member a.logicalAnd(b: Tensor) = Tensor.Call(Ops.logicalAnd, Arg.T a, Arg.T b)
-    member a.logicalOr(b: Tensor) = Tensor.Call(Ops.logicalOr, Arg.T a, Arg.T b)
-    member a.logicalNot() = Tensor.Call(Ops.logicalNot, Arg.T a)
+    member a.gt(b: Tensor) = Tensor.CallTT(Ops.gt, a, b)
+    member a.gt(b: float) = Tensor.CallTS(Ops.gtScalar, a, b)
+    member a.ge(b: Tensor) = Tensor.CallTT(Ops.ge, a, b)
+    member a.ge(b: float) = Tensor.CallTS(Ops.geScalar, a, b)
+    member a.lt(b: Tensor) = Tensor.CallTT(Ops.lt, a, b)
+    member a.lt(b: float) = Tensor.CallTS(Ops.ltScalar, a, b)
+    member a.le(b: Tensor) = Tensor.CallTT(Ops.le, a, b)
+    member a.le(b: float) = Tensor.CallTS(Ops.leScalar, a, b)
+    member a.eq(b: Tensor) = Tensor.CallTT(Ops.eq, a, b)
+    member a.eq(b: float) = Tensor.CallTS(Ops.eqScalar, a, b)
+    member a.ne(b: Tensor) = Tensor.CallTT(Ops.ne, a, b)
+    member a.ne(b: float) = Tensor.CallTS(Ops.neScalar, a, b)
+    member a.logicalAnd(b: Tensor) = Tensor.CallTT(Ops.logicalAnd, a, b)
+    member a.logicalOr(b: Tensor) = Tensor.CallTT(Ops.logicalOr, a, b)
+    member a.logicalNot() = Tensor.CallT(Ops.logicalNot, a)
     member a.isnan() = Tensor.Call(Ops.isnan, Arg.T a)
     member a.isfinite() = Tensor.Call(Ops.isfinite, Arg.T a)
     member a.allclose(b: Tensor, ?rtol: float, ?atol: float) =
@@ -470,14 +772,14 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
         r.[0].I <> 0L
 
     /// Elementwise `cond ? a : b`, broadcasting.
-    static member where(cond: Tensor, a: Tensor, b: Tensor) = Tensor.Call(Ops.where, Arg.T cond, Arg.T a, Arg.T b)
+    static member where(cond: Tensor, a: Tensor, b: Tensor) = Tensor.CallTTT(Ops.where, cond, a, b)
     member a.maskedFill(mask: Tensor, value: float) = Tensor.Call(Ops.maskedFill, Arg.T a, Arg.T mask, Arg.F value)
-    static member maximum(a: Tensor, b: Tensor) = Tensor.Call(Ops.maximum, Arg.T a, Arg.T b)
-    static member minimum(a: Tensor, b: Tensor) = Tensor.Call(Ops.minimum, Arg.T a, Arg.T b)
+    static member maximum(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.maximum, a, b)
+    static member minimum(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.minimum, a, b)
 
     // ---------------------------------------------------------------- unary math
 
-    member a.unary(op: Op) = Tensor.Call(op, Arg.T a)
+    member a.unary(op: Op) = Tensor.CallT(op, a)
     member a.abs() = a.unary Ops.abs
     member a.exp() = a.unary Ops.exp
     member a.log() = a.unary Ops.log
@@ -504,7 +806,7 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
     member a.round() = a.unary Ops.round
     member a.erf() = a.unary Ops.erf
     member a.neg() = a.unary Ops.neg
-    static member atan2(y: Tensor, x: Tensor) = Tensor.Call(Ops.atan2, Arg.T y, Arg.T x)
+    static member atan2(y: Tensor, x: Tensor) = Tensor.CallTT(Ops.atan2, y, x)
 
     member a.clamp(?min: float, ?max: float) =
         let opt = function Some (v: float) -> Arg.F v | None -> Arg.NoneArg
@@ -512,11 +814,11 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
 
     // ---------------------------------------------------------------- reductions
 
-    member a.sum() = Tensor.Call(Ops.sum, Arg.T a)
-    member a.sum(dim: int, ?keepDim: bool) = Tensor.Call(Ops.sumDim, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg keepDim false))
+    member a.sum() = Tensor.CallT(Ops.sum, a)
+    member a.sum(dim: int, ?keepDim: bool) = Tensor.CallTDimKeep(Ops.sumDim, a, dim, defaultArg keepDim false)
     member a.sum(dims: int[], ?keepDim: bool) = Tensor.Call(Ops.sumDim, Arg.T a, Arg.ints dims, Arg.B(defaultArg keepDim false))
-    member a.mean() = Tensor.Call(Ops.mean, Arg.T a)
-    member a.mean(dim: int, ?keepDim: bool) = Tensor.Call(Ops.meanDim, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg keepDim false))
+    member a.mean() = Tensor.CallT(Ops.mean, a)
+    member a.mean(dim: int, ?keepDim: bool) = Tensor.CallTDimKeep(Ops.meanDim, a, dim, defaultArg keepDim false)
     member a.mean(dims: int[], ?keepDim: bool) = Tensor.Call(Ops.meanDim, Arg.T a, Arg.ints dims, Arg.B(defaultArg keepDim false))
     member a.prod(dim: int, ?keepDim: bool) = Tensor.Call(Ops.prodDim, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
     /// Unbiased (n-1) unless `unbiased = false`.
@@ -524,8 +826,8 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
         Tensor.Call(Ops.stdDim, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg unbiased true), Arg.B(defaultArg keepDim false))
     member a.var(dim: int, ?unbiased: bool, ?keepDim: bool) =
         Tensor.Call(Ops.varDim, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg unbiased true), Arg.B(defaultArg keepDim false))
-    member a.max() = Tensor.Call(Ops.max, Arg.T a)
-    member a.min() = Tensor.Call(Ops.min, Arg.T a)
+    member a.max() = Tensor.CallT(Ops.max, a)
+    member a.min() = Tensor.CallT(Ops.min, a)
     /// (values, indices int64) along `dim`.
     member a.max(dim: int, ?keepDim: bool) =
         let r = Tensor.CallMany(Ops.maxDim, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
@@ -540,8 +842,8 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
     /// The p-norm along `dim`.
     member a.norm(p: float, dim: int, ?keepDim: bool) =
         Tensor.Call(Ops.normDim, Arg.T a, Arg.F p, Arg.Ints [| int64 dim |], Arg.B(defaultArg keepDim false))
-    member a.logsumexp(dim: int, ?keepDim: bool) = Tensor.Call(Ops.logsumexp, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg keepDim false))
-    member a.cumsum(dim: int) = Tensor.Call(Ops.cumsum, Arg.T a, Arg.I(int64 dim))
+    member a.logsumexp(dim: int, ?keepDim: bool) = Tensor.CallTDimKeep(Ops.logsumexp, a, dim, defaultArg keepDim false)
+    member a.cumsum(dim: int) = Tensor.CallTI(Ops.cumsum, a, int64 dim)
     member a.cumprod(dim: int) = Tensor.Call(Ops.cumprod, Arg.T a, Arg.I(int64 dim))
     /// (values, indices) of the k largest (or smallest) along `dim`.
     member a.topk(k: int, ?dim: int, ?largest: bool, ?sorted: bool) =
@@ -557,29 +859,29 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
 
     // ---------------------------------------------------------------- shape and views
 
-    member a.reshape(shape: seq<int>) = Tensor.Call(Ops.reshape, Arg.T a, Arg.shape shape)
-    member a.view(shape: seq<int>) = Tensor.Call(Ops.view, Arg.T a, Arg.shape shape)
+    member a.reshape(shape: seq<int>) = Tensor.CallTShape(Ops.reshape, a, shape)
+    member a.view(shape: seq<int>) = Tensor.CallTShape(Ops.view, a, shape)
     member a.flatten(?startDim: int, ?endDim: int) =
         Tensor.Call(Ops.flatten, Arg.T a, Arg.I(int64 (defaultArg startDim 0)), Arg.I(int64 (defaultArg endDim -1)))
-    member a.permute(dims: seq<int>) = Tensor.Call(Ops.permute, Arg.T a, Arg.shape dims)
-    member a.transpose(dim0: int, dim1: int) = Tensor.Call(Ops.transpose, Arg.T a, Arg.I(int64 dim0), Arg.I(int64 dim1))
+    member a.permute(dims: seq<int>) = Tensor.CallTShape(Ops.permute, a, dims)
+    member a.transpose(dim0: int, dim1: int) = Tensor.CallTII(Ops.transpose, a, int64 dim0, int64 dim1)
     /// Matrix transpose of the last two dimensions.
     member a.mT = a.transpose (-2, -1)
-    member a.expand(shape: seq<int>) = Tensor.Call(Ops.expand, Arg.T a, Arg.shape shape)
+    member a.expand(shape: seq<int>) = Tensor.CallTShape(Ops.expand, a, shape)
     member a.expandAs(b: Tensor) = a.expand b.Shape
-    member a.squeeze() = Tensor.Call(Ops.squeeze, Arg.T a)
-    member a.squeeze(dim: int) = Tensor.Call(Ops.squeezeDim, Arg.T a, Arg.I(int64 dim))
-    member a.unsqueeze(dim: int) = Tensor.Call(Ops.unsqueeze, Arg.T a, Arg.I(int64 dim))
-    member a.contiguous() = Tensor.Call(Ops.contiguous, Arg.T a)
-    member a.clone() = Tensor.Call(Ops.clone, Arg.T a)
-    member a.cast(dtype: Dtype) = Tensor.Call(Ops.toDtype, Arg.T a, Arg.D dtype)
+    member a.squeeze() = Tensor.CallT(Ops.squeeze, a)
+    member a.squeeze(dim: int) = Tensor.CallTI(Ops.squeezeDim, a, int64 dim)
+    member a.unsqueeze(dim: int) = Tensor.CallTI(Ops.unsqueeze, a, int64 dim)
+    member a.contiguous() = Tensor.CallT(Ops.contiguous, a)
+    member a.clone() = Tensor.CallT(Ops.clone, a)
+    member a.cast(dtype: Dtype) = Tensor.CallTI(Ops.toDtype, a, int64 (Dtype.code dtype))
     /// Elements [start, start+length) along `dim` (a view).
     member a.narrow(dim: int, start: int, length: int) = Tensor.Call(Ops.narrow, Arg.T a, Arg.I(int64 dim), Arg.I(int64 start), Arg.I(int64 length))
     /// Elements [start, stop) by `step` along `dim` (a view).
     member a.slice(dim: int, start: int, stop: int, ?step: int) =
         Tensor.Call(Ops.slice, Arg.T a, Arg.I(int64 dim), Arg.I(int64 start), Arg.I(int64 stop), Arg.I(int64 (defaultArg step 1)))
     /// Index `index` of `dim`, removing that dimension (a view).
-    member a.select(dim: int, index: int) = Tensor.Call(Ops.select, Arg.T a, Arg.I(int64 dim), Arg.I(int64 index))
+    member a.select(dim: int, index: int) = Tensor.CallTII(Ops.select, a, int64 dim, int64 index)
     member a.Item with get (index: int) = a.select (0, index)
 
     member private a.SliceDim(dim: int, start: int option, finish: int option) =
@@ -608,9 +910,9 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
     member a.maskedSelect(mask: Tensor) = Tensor.Call(Ops.maskedSelect, Arg.T a, Arg.T mask)
     static member cat(tensors: seq<Tensor>, ?dim: int) = Tensor.Call(Ops.cat, Arg.Ts(Array.ofSeq tensors), Arg.I(int64 (defaultArg dim 0)))
     static member stack(tensors: seq<Tensor>, ?dim: int) = Tensor.Call(Ops.stack, Arg.Ts(Array.ofSeq tensors), Arg.I(int64 (defaultArg dim 0)))
-    member a.flip(dims: seq<int>) = Tensor.Call(Ops.flip, Arg.T a, Arg.shape dims)
+    member a.flip(dims: seq<int>) = Tensor.CallTShape(Ops.flip, a, dims)
     /// Tiles `a` `repeats` times along each dimension.
-    member a.repeat(repeats: seq<int>) = Tensor.Call(Ops.repeat, Arg.T a, Arg.shape repeats)
+    member a.repeat(repeats: seq<int>) = Tensor.CallTShape(Ops.repeat, a, repeats)
     member a.repeatInterleave(repeats: int, dim: int) = Tensor.Call(Ops.repeatInterleave, Arg.T a, Arg.I(int64 repeats), Arg.I(int64 dim))
     member a.unbind(?dim: int) = Tensor.CallMany(Ops.unbind, Arg.T a, Arg.I(int64 (defaultArg dim 0)))
     member a.chunk(chunks: int, ?dim: int) = Tensor.CallMany(Ops.chunk, Arg.T a, Arg.I(int64 chunks), Arg.I(int64 (defaultArg dim 0)))
@@ -622,11 +924,11 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
 
     // ---------------------------------------------------------------- linear algebra
 
-    member a.matmul(b: Tensor) = Tensor.Call(Ops.matmul, Arg.T a, Arg.T b)
-    member a.bmm(b: Tensor) = Tensor.Call(Ops.bmm, Arg.T a, Arg.T b)
-    member a.mm(b: Tensor) = Tensor.Call(Ops.mm, Arg.T a, Arg.T b)
-    member a.dot(b: Tensor) = Tensor.Call(Ops.dot, Arg.T a, Arg.T b)
-    member a.outer(b: Tensor) = Tensor.Call(Ops.outer, Arg.T a, Arg.T b)
+    member a.matmul(b: Tensor) = Tensor.CallTT(Ops.matmul, a, b)
+    member a.bmm(b: Tensor) = Tensor.CallTT(Ops.bmm, a, b)
+    member a.mm(b: Tensor) = Tensor.CallTT(Ops.mm, a, b)
+    member a.dot(b: Tensor) = Tensor.CallTT(Ops.dot, a, b)
+    member a.outer(b: Tensor) = Tensor.CallTT(Ops.outer, a, b)
     /// Cross product along `dim` (size 3).
     member a.cross(b: Tensor, ?dim: int) = Tensor.Call(Ops.cross, Arg.T a, Arg.T b, Arg.I(int64 (defaultArg dim -1)))
     member a.det() = Tensor.Call(Ops.det, Arg.T a)
@@ -657,7 +959,7 @@ and [<Sealed; AllowNullLiteral>] Tensor internal (handle: TensorHandle) as this 
         else Some(Tensor.OfPtr p)
 
     member a.ZeroGrad() = check (rc_tensor_set_grad (a.Ptr, 0n))
-    member a.detach() = Tensor.Call(Ops.detach, Arg.T a)
+    member a.detach() = Tensor.CallT(Ops.detach, a)
 
     /// Accumulates gradients of this scalar into the leaves' .Grad.
     member a.backward(?gradient: Tensor, ?retainGraph: bool, ?createGraph: bool) =
@@ -690,7 +992,11 @@ and [<RequireQualifiedAccess>] Arg =
     /// A keyword argument, by its schema name.
     | Named of string * Arg
 
-    static member shape(s: seq<int>) = Arg.Ints(s |> Seq.map int64 |> Array.ofSeq)
+    static member shape(s: seq<int>) =
+        match s with
+        | :? (int[]) as a -> Arg.Ints(Array.map int64 a)
+        | :? (int list) as l -> Arg.Ints(List.toArray l |> Array.map int64)
+        | _ -> Arg.Ints(s |> Seq.map int64 |> Array.ofSeq)
     static member ints(s: int[]) = Arg.Ints(Array.map int64 s)
 
 /// The operators the Tensor type uses, looked up once each.
