@@ -63,18 +63,17 @@ module Dtype =
         elif t = typeof<bool> then Bool
         else invalidArg "T" (sprintf "no tensor dtype for .NET type %s" t.Name)
 
-/// The last-resort release of a native tensor whose Tensor was dropped undisposed. Only
-/// tensors outside every disposal scope carry one: a scope frees what it owns, and a
-/// finalizable object per operation would cost more than the rest of the call's bookkeeping.
-/// Code must not rely on it.
-[<Sealed; AllowNullLiteral>]
-type internal TensorGuard =
-    val mutable Ptr: nativeint
-    new(ptr) = { Ptr = ptr }
+/// Owns one native tensor reference. Dispose (directly or through a disposal scope) releases
+/// it; the SafeHandle's critical finalizer is only the last resort for a tensor dropped
+/// undisposed, and code must not rely on it.
+[<Sealed>]
+type TensorHandle(ptr: nativeint) =
+    inherit SafeHandle(ptr, true)
+    override this.IsInvalid = this.handle = 0n
 
-    override this.Finalize() =
-        let p = Threading.Interlocked.Exchange(&this.Ptr, 0n)
-        if p <> 0n then rc_tensor_free p
+    override this.ReleaseHandle() =
+        rc_tensor_free this.handle
+        true
 
 /// A libtorch operator looked up once by schema name and kept for the life of the process.
 [<Sealed>]
@@ -150,7 +149,7 @@ type DisposalScope internal (parent: DisposalScope) =
     member this.MoveOut(t: Tensor) =
         if obj.ReferenceEquals(t.Owner, this) then
             t.Owner <- null
-            if isNull parent || parent.IsDisposed then t.Unscoped() else parent.Adopt t
+            if not (isNull parent || parent.IsDisposed) then parent.Adopt t
         t
 
     /// Frees the owned tensors (those not moved out since).
@@ -165,64 +164,28 @@ type DisposalScope internal (parent: DisposalScope) =
         member this.Dispose() =
             if not disposed then
                 this.Release()
-                GC.SuppressFinalize this
                 // Scopes close in LIFO order; a scope disposed out of order is skipped by Current.
                 if obj.ReferenceEquals(DisposalScope.current, this) then DisposalScope.current <- parent
 
-    /// A scope dropped undisposed hands its tensors to their own guards rather than freeing
-    /// them: they may still be reachable from elsewhere.
-    override this.Finalize() =
-        if not disposed then
-            disposed <- true
-            for t in owned do
-                if obj.ReferenceEquals(t.Owner, this) then
-                    t.Owner <- null
-                    t.Unscoped()
-
 /// An n-dimensional array on the CPU with automatic differentiation, owning one native
-/// tensor reference. It is released exactly once: by Dispose (directly or by its disposal
-/// scope), or as a last resort by a TensorGuard finalizer when it lives outside every scope.
-and [<Sealed; AllowNullLiteral>] Tensor private () =
-    [<DefaultValue>]
-    val mutable private raw: nativeint
-
-    [<DefaultValue>]
-    val mutable private guard: TensorGuard
-
+/// tensor reference through a SafeHandle. It is released exactly once: by Dispose (directly or
+/// by its disposal scope), or as a last resort by the handle's finalizer.
+and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
     [<DefaultValue>]
     val mutable internal Owner: DisposalScope
 
     /// The raw pointer for a native call; the tensor must stay alive during the call.
     member internal t.Ptr =
-        let p = t.raw
-        if p = 0n then
+        if handle.IsClosed then
             raise (ObjectDisposedException("Tensor", "the tensor was disposed (did its disposal scope end?)"))
-        p
+        handle.DangerousGetHandle()
 
-    member t.IsDisposed = t.raw = 0n
-
-    /// Now owned by no scope: the finalizer guard becomes its safety net. A scope's finalizer
-    /// calls this on its thread while the tensor may be disposed on another: the guard is
-    /// published before `raw` is read again, and Dispose clears `raw` before reading the
-    /// guard, so one of the two always disarms it and nothing is freed twice.
-    member internal t.Unscoped() =
-        let p = t.raw
-        if isNull t.guard && p <> 0n then
-            let g = new TensorGuard(p)
-            Threading.Interlocked.Exchange(&t.guard, g) |> ignore
-            if t.raw = 0n then
-                g.Ptr <- 0n
-                GC.SuppressFinalize g
+    member t.IsDisposed = handle.IsClosed
 
     interface IDisposable with
         member t.Dispose() =
-            let p = Threading.Interlocked.Exchange(&t.raw, 0n)
-            if p <> 0n then
-                let g = Threading.Volatile.Read(&t.guard)
-                if not (isNull g) then
-                    g.Ptr <- 0n
-                    GC.SuppressFinalize g
-                rc_tensor_free p
+            if not handle.IsClosed then
+                handle.Dispose()
                 // A disposed tensor keeps no link to its scope, so holding on to it does not
                 // keep the scope (and everything it owns) reachable.
                 let owner = t.Owner
@@ -232,10 +195,9 @@ and [<Sealed; AllowNullLiteral>] Tensor private () =
 
     /// Takes ownership of a native handle; the innermost disposal scope of the thread adopts it.
     static member internal OfPtr(p: nativeint) =
-        let t = new Tensor()
-        t.raw <- checkHandle p
+        let t = new Tensor(new TensorHandle(checkHandle p))
         let scope = DisposalScope.Current
-        if isNull scope then t.guard <- new TensorGuard(p) else scope.Adopt t
+        if not (isNull scope) then scope.Adopt t
         t
 
     // ---------------------------------------------------------------- metadata
