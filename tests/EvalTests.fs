@@ -111,7 +111,9 @@ let ``nearest: k-d tree equals the all-pairs search`` () =
             let rng = Random seed
             let reference = randomCloud rng (1 + rng.Next 600)
             let queries = Array.append (randomCloud rng (1 + rng.Next 300)) (Array.sub reference 0 (min reference.Length 30))
-            let kd = Nearest.nearest reference queries
+            let kd =
+                if seed % 2 = 0 then Nearest.nearest reference queries
+                else Nearest.queryTree (Nearest.build reference) queries (Nearest.build queries)
             let bf = Nearest.bruteForce reference queries
             for i in 0 .. bf.Indices.Length - 1 do
                 // Bitwise-equal distances (same float32 formula); ties may pick another index.
@@ -131,7 +133,7 @@ let ``nearest: weighted query equals the weighted all-pairs search`` () =
             let reference = randomCloud rng (1 + rng.Next 500)
             let queries = randomCloud rng (1 + rng.Next 200)
             let w = Array.init 3 (fun _ -> float32 (0.3 + 2.0 * rng.NextDouble()))
-            let kd = Nearest.queryWeighted (Nearest.build reference) w queries
+            let kd = Nearest.queryWeighted (Nearest.build reference) w (if seed % 2 = 0 then None else Some (Nearest.build queries).Order) queries
             for i in 0 .. queries.Length / 3 - 1 do
                 let dist j =
                     let dx = reference.[3 * j] - queries.[3 * i]
@@ -150,8 +152,16 @@ let ``nearest: the answer does not depend on the query order or thread schedule`
     let tree = Nearest.build reference
     let a = Nearest.query tree queries
     let b = Nearest.queryTree tree queries (Nearest.build queries)
+    let shuffled = Array.init (queries.Length / 3) id |> Array.sortBy (fun _ -> rng.Next())
+    let c = Nearest.queryOrdered tree (Some shuffled) queries
     Assert.Equal<float32[]>(a.SquaredDistances, b.SquaredDistances)
+    Assert.Equal<float32[]>(a.SquaredDistances, c.SquaredDistances)
     Assert.Equal<int[]>(a.Indices, (Nearest.query tree queries).Indices)
+    // Many blocks, each starting from its own first query: still the all-pairs minimum.
+    let part = Array.sub queries 0 (3 * 6000)
+    Assert.Equal<float32[]>((Nearest.bruteForce reference part).SquaredDistances, (Nearest.queryTree tree part (Nearest.build part)).SquaredDistances)
+    let e = Assert.Throws<ArgumentException>(fun () -> Nearest.queryOrdered tree (Some [| 0; 0 |]) queries |> ignore)
+    assertTrue e.Message (e.Message.Contains "permutation")
 
 [<Fact>]
 let ``nearest: bad clouds fail with a named argument`` () =
@@ -357,7 +367,11 @@ let ``shape eval: reference rows order the template, noisy truth and the truth i
     use g = generator 6
     let truth = blob ()
     let options = { ShapeEvalOptions.Defaults with Points = 4000; Alignment = AlignmentMode.Icp { IcpOptions.Defaults with Iterations = 20 } }
-    let template = ShapeEval.templateReference g options (Template.unicorn 0.4) truth
+    let ellipsoid = Template.unicorn 0.4
+    let live = Tensor.LiveCount
+    let template = ShapeEval.templateReference g options ellipsoid truth
+    // Sampling, normalisation, ICP and voxelisation free every intermediate tensor.
+    Assert.Equal(live, Tensor.LiveCount)
     let noisy = ShapeEval.noisyTruthReference g options 0.02 truth
     let exact = ShapeEval.noisyTruthReference g options 0.0 truth
     let l1 (r: ShapeResult) = r.Scores.ChamferL1

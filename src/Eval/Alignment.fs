@@ -149,6 +149,10 @@ module Alignment =
         // Target→source neighbours come from one tree over the unmoved source: with
         // M = R diag(s), |M x + t - y|² = Σ_k s_k² (x - u)_k² for u = diag(1/s) Rᵀ (y - t).
         let sourceTree = Nearest.build source
+        // Spatial visiting orders, kept by any similarity: each query starts from its
+        // predecessor's answer.
+        let sourceOrder = Some sourceTree.Order
+        let targetOrder = Some targetTree.Order
         let mapped = Array.zeroCreate<float32> target.Length
         let src = Nearest.toTensor source
         let tgt = Nearest.toTensor target
@@ -166,7 +170,7 @@ module Alignment =
             let scale = logS.exp ()
             let moved = (src * scale).matmul rotation.mT + tr // (N, 3)
             let host = moved.detach().ToFloat32s()
-            let forward = Nearest.query targetTree host
+            let forward = Nearest.queryOrdered targetTree sourceOrder host
             let r = rotation.detach().ToFloat64s()
             let s = (let v = scale.detach().ToFloat64s() in if v.Length = 3 then v else Array.create 3 v.[0])
             let t = tr.detach().ToFloat64s()
@@ -174,7 +178,7 @@ module Alignment =
                 let y0, y1, y2 = float target.[3 * j] - t.[0], float target.[3 * j + 1] - t.[1], float target.[3 * j + 2] - t.[2]
                 for k in 0 .. 2 do
                     mapped.[3 * j + k] <- float32 ((r.[k] * y0 + r.[3 + k] * y1 + r.[6 + k] * y2) / s.[k])
-            let backward = Nearest.queryWeighted sourceTree (Array.map (fun v -> float32 (v * v)) s) mapped
+            let backward = Nearest.queryWeighted sourceTree (Array.map (fun v -> float32 (v * v)) s) targetOrder mapped
             let loss = meanOf forward.SquaredDistances + meanOf backward.SquaredDistances
             losses.[it] <- loss
             if loss < best then

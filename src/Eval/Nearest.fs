@@ -1,14 +1,17 @@
 /// Exact nearest neighbours between 3-D point clouds, on the host: a k-d tree over float32
 /// coordinates, queried in parallel. Chamfer distances, F-scores and the ICP correspondences
 /// all go through here, so it must be exact (the same answer as the all-pairs search, ties
-/// aside) and fast: two 30k-point clouds in well under 100 ms on two cores.
+/// aside) and fast: Chamfer between two 30k-point clouds within 100 ms on two cores
+/// (EvalBench.chamfer measures it beside the all-pairs search).
 ///
 /// Clouds are flat float32 arrays of interleaved coordinates, x0 y0 z0 x1 y1 z1 ..., length 3N.
 /// Squared distances are computed in float32 as dx·dx + dy·dy + dz·dz, in that order, both here
-/// and in `bruteForce`, so the two return bitwise-equal distances.
+/// and in `bruteForce`, so the two return bitwise-equal distances. Results do not depend on
+/// the number of threads: queries run in blocks fixed by their count.
 module Reconstruct.Eval.Nearest
 
 open System
+open System.Runtime.CompilerServices
 open System.Threading.Tasks
 open Reconstruct.Torch
 
@@ -39,19 +42,18 @@ let toTensor (points: float32[]) =
     checkCloud "Nearest.toTensor" "points" points
     Tensor.ofArray (points, [ points.Length / 3; 3 ])
 
-/// Points per leaf: small leaves prune well, large ones amortise the descent.
+/// Points per leaf: small leaves prune well, large ones amortise the descent (on surface
+/// samples 8 and 16 cost about the same per query; 16 builds a shallower tree).
 [<Literal>]
-let private LeafSize = 8
+let private LeafSize = 16
 
+/// A node is skipped when its box distance, shrunk by this factor, is still no smaller than
+/// the best distance so far. Box and point distances are float32 with relative errors of a
+/// few 1e-7 each (a difference, a square, a sum of three), so with 1e-5 of slack a skipped
+/// node never holds a point whose float32 distance beats the best: the search returns
+/// exactly the all-pairs minimum.
 [<Literal>]
-let private Leaf = 255uy
-
-/// A cell is skipped when its float64 distance bound, shrunk by this factor, is still no
-/// smaller than the best float32 distance so far. Float32 point distances carry a relative
-/// error of a few 1e-7, so with 1e-5 of slack a skipped cell never holds a point whose
-/// float32 distance beats the best: the search returns exactly the all-pairs minimum.
-[<Literal>]
-let private PruneSlack = 0.99999
+let private PruneSlack = 0.99999f
 
 /// A point in tree order with its index in the input cloud (16 bytes, so a leaf is one
 /// contiguous read).
@@ -62,97 +64,105 @@ type internal TreePoint =
     val mutable Z: float32
     val mutable Index: int
 
-/// A balanced k-d tree: node k has children 2k+1 and 2k+2; the node over positions [lo, hi)
-/// splits at mid = (lo + hi) / 2 into [lo, mid) (coordinates ≤ split) and [mid, hi) (≥ split),
-/// so ranges need not be stored.
+/// One thread's search state: the query, the metric weights and the best point so far live
+/// in fields, so the recursion passes only the node.
+[<Sealed; AllowNullLiteral>]
+type internal Searcher(points: TreePoint[], boxes: float32[]) =
+    [<DefaultValue>] val mutable Qx: float32
+    [<DefaultValue>] val mutable Qy: float32
+    [<DefaultValue>] val mutable Qz: float32
+    [<DefaultValue>] val mutable Wx: float32
+    [<DefaultValue>] val mutable Wy: float32
+    [<DefaultValue>] val mutable Wz: float32
+    [<DefaultValue>] val mutable Best: float32
+    [<DefaultValue>] val mutable BestAt: int
+    /// Tree position of the best point (a starting guess for the next, nearby query).
+    [<DefaultValue>] val mutable BestPos: int
+
+    /// Weighted squared distance from the query to the box of `node` (float32; see PruneSlack).
+    [<MethodImpl(MethodImplOptions.AggressiveInlining)>]
+    member s.BoxDistance(node: int) =
+        let b = 6 * node
+        // Plain comparisons rather than `max`, whose NaN and -0 rules cost a dozen
+        // instructions per call (coordinates are finite here).
+        let inline gap (q: float32) (lo: float32) (hi: float32) =
+            let below = lo - q
+            let above = q - hi
+            if below > 0.0f then below elif above > 0.0f then above else 0.0f
+        let gx = gap s.Qx boxes.[b] boxes.[b + 3]
+        let gy = gap s.Qy boxes.[b + 1] boxes.[b + 4]
+        let gz = gap s.Qz boxes.[b + 2] boxes.[b + 5]
+        s.Wx * gx * gx + s.Wy * gy * gy + s.Wz * gz * gz
+
+    /// The nearest point to (qx, qy, qz) in the metric w_x dx² + w_y dy² + w_z dz²; leaves
+    /// the result in Best (squared distance), BestAt (input index, -1 if empty) and BestPos.
+    /// `hint`, a tree position or -1, is a first candidate: the previous query's answer when
+    /// queries come in spatial order. Its true distance bounds the search from the start, so
+    /// far queries prune as if they had found their neighbour already; the minimum is the same.
+    member s.Find(qx: float32, qy: float32, qz: float32, wx: float32, wy: float32, wz: float32, hint: int) =
+        s.Qx <- qx
+        s.Qy <- qy
+        s.Qz <- qz
+        s.Wx <- wx
+        s.Wy <- wy
+        s.Wz <- wz
+        s.Best <- Single.PositiveInfinity
+        s.BestAt <- -1
+        s.BestPos <- -1
+        if hint >= 0 then s.Scan(hint, hint + 1)
+        if points.Length > 0 then s.Search(0, 0, points.Length)
+
+    member private s.Scan(lo: int, hi: int) =
+        let qx, qy, qz, wx, wy, wz = s.Qx, s.Qy, s.Qz, s.Wx, s.Wy, s.Wz
+        for i in lo .. hi - 1 do
+            let p = &points.[i]
+            let dx = p.X - qx
+            let dy = p.Y - qy
+            let dz = p.Z - qz
+            // With unit weights w·dx·dx is exactly dx·dx: distances match `bruteForce` bitwise.
+            let d = wx * dx * dx + wy * dy * dy + wz * dz * dz
+            if d < s.Best then
+                s.Best <- d
+                s.BestAt <- p.Index
+                s.BestPos <- i
+
+    member private s.Search(node: int, lo: int, hi: int) =
+        if hi - lo <= LeafSize then s.Scan(lo, hi)
+        else
+            let mid = (lo + hi) >>> 1
+            let left = 2 * node + 1
+            let right = left + 1
+            let dl = s.BoxDistance left
+            let dr = s.BoxDistance right
+            // Nearer box first, so the far one is usually pruned by then.
+            if dl <= dr then
+                if dl * PruneSlack < s.Best then s.Search(left, lo, mid)
+                if dr * PruneSlack < s.Best then s.Search(right, mid, hi)
+            else
+                if dr * PruneSlack < s.Best then s.Search(right, mid, hi)
+                if dl * PruneSlack < s.Best then s.Search(left, lo, mid)
+
+/// A balanced k-d tree with a tight bounding box per node. Node k has children 2k+1 and
+/// 2k+2; the node over positions [lo, hi) splits at mid = (lo + hi) / 2 into [lo, mid) and
+/// [mid, hi) (along its widest axis, at the median), so ranges need not be stored, and a node
+/// is a leaf when it holds at most LeafSize points. Boxes hug the points rather than the
+/// split cells: on surface samples a far query then skips whole sheets of cells.
 [<Sealed>]
-type KdTree internal (points: TreePoint[], axis: byte[], split: float32[]) =
+type KdTree internal (points: TreePoint[], boxes: float32[]) =
     /// Number of points.
     member _.Count = points.Length
 
     /// The input indices of the points in tree order (neighbours in space are close here).
     member _.Order = points |> Array.map (fun p -> p.Index)
 
+    /// A search state for one thread.
+    member internal _.Searcher() = Searcher(points, boxes)
+
     /// Nearest point to (qx, qy, qz): (squared distance, input index); (+∞, -1) if empty.
     member t.Nearest(qx: float32, qy: float32, qz: float32) =
-        let mutable best = Single.PositiveInfinity
-        let mutable bestAt = -1
-        t.Find(qx, qy, qz, &best, &bestAt)
-        struct (best, bestAt)
-
-    member internal _.Find(qx: float32, qy: float32, qz: float32, best: byref<float32>, bestAt: byref<int>) =
-        if points.Length > 0 then
-            KdTree.Search(points, axis, split, 0, 0, points.Length, qx, qy, qz, 0.0, 0.0, 0.0, 0.0, &best, &bestAt)
-
-    /// (ox, oy, oz) is the offset from the query to the node's cell along each axis (0 inside)
-    /// and `bound` = ox² + oy² + oz², the squared distance to the cell (Arya & Mount's
-    /// incremental distance), in float64.
-    static member private Search(points: TreePoint[], axis: byte[], split: float32[], node: int, lo: int, hi: int,
-                                 qx: float32, qy: float32, qz: float32, ox: float, oy: float, oz: float, bound: float,
-                                 best: byref<float32>, bestAt: byref<int>) =
-        let a = axis.[node]
-        if a = Leaf then
-            for i in lo .. hi - 1 do
-                let p = &points.[i]
-                let dx = p.X - qx
-                let dy = p.Y - qy
-                let dz = p.Z - qz
-                let d = dx * dx + dy * dy + dz * dz
-                if d < best then
-                    best <- d
-                    bestAt <- p.Index
-        else
-            let mid = (lo + hi) >>> 1
-            let diff = (if a = 0uy then float qx elif a = 1uy then float qy else float qz) - float split.[node]
-            let nearLeft = diff < 0.0
-            if nearLeft then KdTree.Search(points, axis, split, 2 * node + 1, lo, mid, qx, qy, qz, ox, oy, oz, bound, &best, &bestAt)
-            else KdTree.Search(points, axis, split, 2 * node + 2, mid, hi, qx, qy, qz, ox, oy, oz, bound, &best, &bestAt)
-            // The far cell is at least |diff| away along this axis.
-            let old = if a = 0uy then ox elif a = 1uy then oy else oz
-            let farBound = bound - old * old + diff * diff
-            if farBound * PruneSlack < float best then
-                let fx = if a = 0uy then diff else ox
-                let fy = if a = 1uy then diff else oy
-                let fz = if a = 2uy then diff else oz
-                if nearLeft then KdTree.Search(points, axis, split, 2 * node + 2, mid, hi, qx, qy, qz, fx, fy, fz, farBound, &best, &bestAt)
-                else KdTree.Search(points, axis, split, 2 * node + 1, lo, mid, qx, qy, qz, fx, fy, fz, farBound, &best, &bestAt)
-
-    /// As `Find` in the metric w_x dx² + w_y dy² + w_z dz² (weights > 0).
-    member internal _.FindWeighted(qx: float32, qy: float32, qz: float32, wx: float32, wy: float32, wz: float32,
-                                   best: byref<float32>, bestAt: byref<int>) =
-        if points.Length > 0 then
-            KdTree.SearchWeighted(points, axis, split, 0, 0, points.Length, qx, qy, qz, wx, wy, wz, 0.0, 0.0, 0.0, 0.0, &best, &bestAt)
-
-    /// `Search` with per-axis weights; the offsets are unweighted, `bound` is weighted.
-    static member private SearchWeighted(points: TreePoint[], axis: byte[], split: float32[], node: int, lo: int, hi: int,
-                                         qx: float32, qy: float32, qz: float32, wx: float32, wy: float32, wz: float32,
-                                         ox: float, oy: float, oz: float, bound: float, best: byref<float32>, bestAt: byref<int>) =
-        let a = axis.[node]
-        if a = Leaf then
-            for i in lo .. hi - 1 do
-                let p = &points.[i]
-                let dx = p.X - qx
-                let dy = p.Y - qy
-                let dz = p.Z - qz
-                let d = wx * dx * dx + wy * dy * dy + wz * dz * dz
-                if d < best then
-                    best <- d
-                    bestAt <- p.Index
-        else
-            let mid = (lo + hi) >>> 1
-            let diff = (if a = 0uy then float qx elif a = 1uy then float qy else float qz) - float split.[node]
-            let nearLeft = diff < 0.0
-            if nearLeft then KdTree.SearchWeighted(points, axis, split, 2 * node + 1, lo, mid, qx, qy, qz, wx, wy, wz, ox, oy, oz, bound, &best, &bestAt)
-            else KdTree.SearchWeighted(points, axis, split, 2 * node + 2, mid, hi, qx, qy, qz, wx, wy, wz, ox, oy, oz, bound, &best, &bestAt)
-            let w = float (if a = 0uy then wx elif a = 1uy then wy else wz)
-            let old = if a = 0uy then ox elif a = 1uy then oy else oz
-            let farBound = bound + w * (diff * diff - old * old)
-            if farBound * PruneSlack < float best then
-                let fx = if a = 0uy then diff else ox
-                let fy = if a = 1uy then diff else oy
-                let fz = if a = 2uy then diff else oz
-                if nearLeft then KdTree.SearchWeighted(points, axis, split, 2 * node + 2, mid, hi, qx, qy, qz, wx, wy, wz, fx, fy, fz, farBound, &best, &bestAt)
-                else KdTree.SearchWeighted(points, axis, split, 2 * node + 1, lo, mid, qx, qy, qz, wx, wy, wz, fx, fy, fz, farBound, &best, &bestAt)
+        let s = t.Searcher()
+        s.Find(qx, qy, qz, 1.0f, 1.0f, 1.0f, -1)
+        struct (s.Best, s.BestAt)
 
 let inline private key (a: int) (p: inref<TreePoint>) = if a = 0 then p.X elif a = 1 then p.Y else p.Z
 
@@ -201,86 +211,104 @@ let build (points: float32[]) : KdTree =
         size <- (size + 1) / 2
         depth <- depth + 1
     let nodes = (1 <<< (depth + 1)) - 1
-    let axis = Array.create nodes Leaf
-    let split = Array.zeroCreate<float32> nodes
+    let boxes = Array.zeroCreate<float32> (6 * nodes)
     let rec go node lo hi =
+        let mutable x0, x1 = Single.PositiveInfinity, Single.NegativeInfinity
+        let mutable y0, y1 = Single.PositiveInfinity, Single.NegativeInfinity
+        let mutable z0, z1 = Single.PositiveInfinity, Single.NegativeInfinity
+        for i in lo .. hi - 1 do
+            let p = &pts.[i]
+            x0 <- min x0 p.X
+            x1 <- max x1 p.X
+            y0 <- min y0 p.Y
+            y1 <- max y1 p.Y
+            z0 <- min z0 p.Z
+            z1 <- max z1 p.Z
+        let b = 6 * node
+        boxes.[b] <- x0
+        boxes.[b + 1] <- y0
+        boxes.[b + 2] <- z0
+        boxes.[b + 3] <- x1
+        boxes.[b + 4] <- y1
+        boxes.[b + 5] <- z1
         if hi - lo > LeafSize then
-            // Split the widest extent of the points: keeps cells compact on thin or flat clouds.
-            let mutable x0, x1 = Single.PositiveInfinity, Single.NegativeInfinity
-            let mutable y0, y1 = Single.PositiveInfinity, Single.NegativeInfinity
-            let mutable z0, z1 = Single.PositiveInfinity, Single.NegativeInfinity
-            for i in lo .. hi - 1 do
-                let p = &pts.[i]
-                x0 <- min x0 p.X
-                x1 <- max x1 p.X
-                y0 <- min y0 p.Y
-                y1 <- max y1 p.Y
-                z0 <- min z0 p.Z
-                z1 <- max z1 p.Z
+            // Split the widest extent: keeps boxes compact on thin or flat clouds.
             let wx, wy, wz = x1 - x0, y1 - y0, z1 - z0
             let a = if wx >= wy && wx >= wz then 0 elif wy >= wz then 1 else 2
             let mid = (lo + hi) >>> 1
             select a pts lo hi mid
-            axis.[node] <- byte a
-            split.[node] <- key a &pts.[mid]
             go (2 * node + 1) lo mid
             go (2 * node + 2) mid hi
-    go 0 0 n
-    KdTree(pts, axis, split)
+    if n > 0 then go 0 0 n
+    KdTree(pts, boxes)
 
-/// Queries are split into this many contiguous blocks; each result depends only on its own
-/// query, so the answer is the same for any thread count or schedule.
-let private blocks (count: int) = max 1 (min (4 * Environment.ProcessorCount) (count / 1024))
+/// Queries are split into this many contiguous blocks, a number that depends on the count
+/// only: each block runs on one thread from its first query, so results (ties included) are
+/// the same for any thread count or schedule.
+let private blocks (count: int) = max 1 (min 64 (count / 2048))
 
-/// The nearest tree point of every query (interleaved xyz, length 3Q), in parallel. `order`,
-/// a permutation of the queries (e.g. `KdTree.Order` of a tree over them), sets the visiting
-/// order only: queries close in space visited together share cache lines.
-let private queryInOrder (tree: KdTree) (queries: float32[]) (order: int[]) (weights: float32[]) : Matches =
+/// Visits the queries in `order` (null: as given), in fixed blocks, in parallel.
+let private run (tree: KdTree) (queries: float32[]) (order: int[]) (weights: float32[]) : Matches =
     let q = queries.Length / 3
     let dist = Array.zeroCreate<float32> q
     let index = Array.zeroCreate<int> q
     let nb = blocks q
+    let wx, wy, wz = if isNull weights then 1.0f, 1.0f, 1.0f else weights.[0], weights.[1], weights.[2]
     Parallel.For(0, nb, fun b ->
         let start = int (int64 q * int64 b / int64 nb)
         let stop = int (int64 q * int64 (b + 1) / int64 nb)
+        let s = tree.Searcher()
         for k in start .. stop - 1 do
             let i = if isNull order then k else order.[k]
-            let mutable best = Single.PositiveInfinity
-            let mutable bestAt = -1
-            if isNull weights then tree.Find(queries.[3 * i], queries.[3 * i + 1], queries.[3 * i + 2], &best, &bestAt)
-            else tree.FindWeighted(queries.[3 * i], queries.[3 * i + 1], queries.[3 * i + 2], weights.[0], weights.[1], weights.[2], &best, &bestAt)
-            dist.[i] <- best
-            index.[i] <- bestAt)
+            s.Find(queries.[3 * i], queries.[3 * i + 1], queries.[3 * i + 2], wx, wy, wz, (if k = start then -1 else s.BestPos))
+            dist.[i] <- s.Best
+            index.[i] <- s.BestAt)
     |> ignore
     { SquaredDistances = dist; Indices = index }
 
-let private checkQuery (tree: KdTree) (queries: float32[]) =
-    checkCloud "Nearest.query" "queries" queries
-    if tree.Count = 0 then invalidArg "tree" "Nearest.query: the tree is empty; there is no nearest point"
+let private checkQuery (fn: string) (tree: KdTree) (queries: float32[]) (order: int[] option) =
+    checkCloud fn "queries" queries
+    if tree.Count = 0 then invalidArg "tree" (sprintf "%s: the tree is empty; there is no nearest point" fn)
+    match order with
+    | None -> null
+    | Some o ->
+        let q = queries.Length / 3
+        let seen = Array.zeroCreate<bool> q
+        if isNull o || o.Length <> q then invalidArg "order" (sprintf "%s: order must be a permutation of the %d queries" fn q)
+        for i in o do
+            if i < 0 || i >= q || seen.[i] then invalidArg "order" (sprintf "%s: order must be a permutation of the %d queries; %d is out of range or repeated" fn q i)
+            seen.[i] <- true
+        o
 
 /// The nearest tree point of every query (interleaved xyz, length 3Q), in parallel.
-let query (tree: KdTree) (queries: float32[]) : Matches =
-    checkQuery tree queries
-    queryInOrder tree queries null null
+/// `order`, a permutation of the queries such as `KdTree.Order` of a tree over them (or of
+/// any cloud they are a similarity image of), sets the visiting order only; when neighbours
+/// in it are near in space each query starts from the previous one's answer, which is much
+/// faster for queries far from the tree's points. The result does not depend on it.
+let queryOrdered (tree: KdTree) (order: int[] option) (queries: float32[]) : Matches =
+    let o = checkQuery "Nearest.query" tree queries order
+    run tree queries o null
+
+/// The nearest tree point of every query (interleaved xyz, length 3Q), in parallel.
+let query (tree: KdTree) (queries: float32[]) : Matches = queryOrdered tree None queries
 
 /// As `query`, visiting the queries in the order of `queryTree`, a tree built over them
 /// (faster when both exist anyway, as in Chamfer; same result).
 let queryTree (tree: KdTree) (queries: float32[]) (queryTree: KdTree) : Matches =
-    checkQuery tree queries
     if queryTree.Count * 3 <> queries.Length then
         invalidArg "queryTree" (sprintf "Nearest.queryTree: the query tree has %d points, the queries %d" queryTree.Count (queries.Length / 3))
-    queryInOrder tree queries queryTree.Order null
+    queryOrdered tree (Some queryTree.Order) queries
 
 /// The nearest tree point of every query in the weighted metric
 /// w₀ dx² + w₁ dy² + w₂ dz² (weights: 3 positive finite values); SquaredDistances are
 /// weighted. With weights w = s², a tree over x answers nearest-neighbour queries among the
 /// points R (s ⊙ x) + t for queries mapped back by diag(1/s) Rᵀ (y - t): no rebuild when R,
-/// s, t change (the gradient ICP).
-let queryWeighted (tree: KdTree) (weights: float32[]) (queries: float32[]) : Matches =
-    checkQuery tree queries
+/// s, t change (the gradient ICP). `order` as in `queryOrdered`.
+let queryWeighted (tree: KdTree) (weights: float32[]) (order: int[] option) (queries: float32[]) : Matches =
+    let o = checkQuery "Nearest.queryWeighted" tree queries order
     if isNull weights || weights.Length <> 3 || weights |> Array.exists (fun w -> not (w > 0.0f) || Single.IsInfinity w) then
         invalidArg "weights" (sprintf "Nearest.queryWeighted: weights must be 3 positive finite values, received %A" weights)
-    queryInOrder tree queries null weights
+    run tree queries o weights
 
 /// The nearest point of `reference` for every point of `queries` (builds a tree over `reference`).
 let nearest (reference: float32[]) (queries: float32[]) = query (build reference) queries
