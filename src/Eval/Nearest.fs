@@ -99,6 +99,7 @@ type internal Searcher(points: TreePoint[], boxes: float32[]) =
     /// `hint`, a tree position or -1, is a first candidate: the previous query's answer when
     /// queries come in spatial order. Its true distance bounds the search from the start, so
     /// far queries prune as if they had found their neighbour already; the minimum is the same.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member s.Find(qx: float32, qy: float32, qz: float32, wx: float32, wy: float32, wz: float32, hint: int) =
         s.Qx <- qx
         s.Qy <- qy
@@ -112,6 +113,18 @@ type internal Searcher(points: TreePoint[], boxes: float32[]) =
         if hint >= 0 then s.Scan(hint, hint + 1)
         if points.Length > 0 then s.Search(0, 0, points.Length)
 
+    /// Queries order[start..stop) (or start..stop), each starting from its predecessor's answer;
+    /// results into dist and index at the query's own position.
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+    member s.Block(queries: float32[], order: int[], start: int, stop: int, wx: float32, wy: float32, wz: float32,
+                   dist: float32[], index: int[]) =
+        for k in start .. stop - 1 do
+            let i = if isNull order then k else order.[k]
+            s.Find(queries.[3 * i], queries.[3 * i + 1], queries.[3 * i + 2], wx, wy, wz, (if k = start then -1 else s.BestPos))
+            dist.[i] <- s.Best
+            index.[i] <- s.BestAt
+
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member private s.Scan(lo: int, hi: int) =
         let qx, qy, qz, wx, wy, wz = s.Qx, s.Qy, s.Qz, s.Wx, s.Wy, s.Wz
         for i in lo .. hi - 1 do
@@ -126,6 +139,7 @@ type internal Searcher(points: TreePoint[], boxes: float32[]) =
                 s.BestAt <- p.Index
                 s.BestPos <- i
 
+    [<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
     member private s.Search(node: int, lo: int, hi: int) =
         if hi - lo <= LeafSize then s.Scan(lo, hi)
         else
@@ -169,6 +183,7 @@ let inline private key (a: int) (p: inref<TreePoint>) = if a = 0 then p.X elif a
 /// Reorders pts[lo..hi) so that pts[k] holds the element of rank k - lo along axis `a`,
 /// smaller or equal coordinates before it and greater or equal after (Hoare partition,
 /// median-of-three pivot: deterministic, no random state).
+[<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
 let private select (a: int) (pts: TreePoint[]) (lo: int) (hi: int) (k: int) =
     let mutable l = lo
     let mutable r = hi - 1
@@ -192,7 +207,39 @@ let private select (a: int) (pts: TreePoint[]) (lo: int) (hi: int) (k: int) =
         elif k >= i then l <- i
         else l <- r // k lies between j and i: it already equals the pivot
 
+/// Fills the box of `node` (points [lo, hi)) and, above leaf size, splits it at the median
+/// of its widest axis and recurses.
+[<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
+let rec private subdivide (pts: TreePoint[]) (boxes: float32[]) (node: int) (lo: int) (hi: int) =
+    let mutable x0, x1 = Single.PositiveInfinity, Single.NegativeInfinity
+    let mutable y0, y1 = Single.PositiveInfinity, Single.NegativeInfinity
+    let mutable z0, z1 = Single.PositiveInfinity, Single.NegativeInfinity
+    for i in lo .. hi - 1 do
+        let p = &pts.[i]
+        if p.X < x0 then x0 <- p.X
+        if p.X > x1 then x1 <- p.X
+        if p.Y < y0 then y0 <- p.Y
+        if p.Y > y1 then y1 <- p.Y
+        if p.Z < z0 then z0 <- p.Z
+        if p.Z > z1 then z1 <- p.Z
+    let b = 6 * node
+    boxes.[b] <- x0
+    boxes.[b + 1] <- y0
+    boxes.[b + 2] <- z0
+    boxes.[b + 3] <- x1
+    boxes.[b + 4] <- y1
+    boxes.[b + 5] <- z1
+    if hi - lo > LeafSize then
+        // Split the widest extent: keeps boxes compact on thin or flat clouds.
+        let wx, wy, wz = x1 - x0, y1 - y0, z1 - z0
+        let a = if wx >= wy && wx >= wz then 0 elif wy >= wz then 1 else 2
+        let mid = (lo + hi) >>> 1
+        select a pts lo hi mid
+        subdivide pts boxes (2 * node + 1) lo mid
+        subdivide pts boxes (2 * node + 2) mid hi
+
 /// Builds the tree over interleaved xyz points (length 3N). O(N log N).
+[<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
 let build (points: float32[]) : KdTree =
     checkCloud "Nearest.build" "points" points
     let n = points.Length / 3
@@ -212,34 +259,7 @@ let build (points: float32[]) : KdTree =
         depth <- depth + 1
     let nodes = (1 <<< (depth + 1)) - 1
     let boxes = Array.zeroCreate<float32> (6 * nodes)
-    let rec go node lo hi =
-        let mutable x0, x1 = Single.PositiveInfinity, Single.NegativeInfinity
-        let mutable y0, y1 = Single.PositiveInfinity, Single.NegativeInfinity
-        let mutable z0, z1 = Single.PositiveInfinity, Single.NegativeInfinity
-        for i in lo .. hi - 1 do
-            let p = &pts.[i]
-            x0 <- min x0 p.X
-            x1 <- max x1 p.X
-            y0 <- min y0 p.Y
-            y1 <- max y1 p.Y
-            z0 <- min z0 p.Z
-            z1 <- max z1 p.Z
-        let b = 6 * node
-        boxes.[b] <- x0
-        boxes.[b + 1] <- y0
-        boxes.[b + 2] <- z0
-        boxes.[b + 3] <- x1
-        boxes.[b + 4] <- y1
-        boxes.[b + 5] <- z1
-        if hi - lo > LeafSize then
-            // Split the widest extent: keeps boxes compact on thin or flat clouds.
-            let wx, wy, wz = x1 - x0, y1 - y0, z1 - z0
-            let a = if wx >= wy && wx >= wz then 0 elif wy >= wz then 1 else 2
-            let mid = (lo + hi) >>> 1
-            select a pts lo hi mid
-            go (2 * node + 1) lo mid
-            go (2 * node + 2) mid hi
-    if n > 0 then go 0 0 n
+    if n > 0 then subdivide pts boxes 0 0 n
     KdTree(pts, boxes)
 
 /// Queries are split into this many contiguous blocks, a number that depends on the count
@@ -247,7 +267,9 @@ let build (points: float32[]) : KdTree =
 /// the same for any thread count or schedule.
 let private blocks (count: int) = max 1 (min 64 (count / 2048))
 
-/// Visits the queries in `order` (null: as given), in fixed blocks, in parallel.
+/// Visits the queries in `order` (null: as given), in fixed blocks, in parallel. The hot
+/// methods are marked AggressiveOptimization: a one-shot evaluation would otherwise spend its
+/// first seconds in unoptimised and instrumented tiers of the JIT.
 let private run (tree: KdTree) (queries: float32[]) (order: int[]) (weights: float32[]) : Matches =
     let q = queries.Length / 3
     let dist = Array.zeroCreate<float32> q
@@ -257,12 +279,7 @@ let private run (tree: KdTree) (queries: float32[]) (order: int[]) (weights: flo
     Parallel.For(0, nb, fun b ->
         let start = int (int64 q * int64 b / int64 nb)
         let stop = int (int64 q * int64 (b + 1) / int64 nb)
-        let s = tree.Searcher()
-        for k in start .. stop - 1 do
-            let i = if isNull order then k else order.[k]
-            s.Find(queries.[3 * i], queries.[3 * i + 1], queries.[3 * i + 2], wx, wy, wz, (if k = start then -1 else s.BestPos))
-            dist.[i] <- s.Best
-            index.[i] <- s.BestAt)
+        tree.Searcher().Block(queries, order, start, stop, wx, wy, wz, dist, index))
     |> ignore
     { SquaredDistances = dist; Indices = index }
 
@@ -315,6 +332,7 @@ let nearest (reference: float32[]) (queries: float32[]) = query (build reference
 
 /// The all-pairs reference search, O(Q·N), single-threaded: the oracle for tests and the
 /// baseline for benchmarks. Ties go to the lowest index.
+[<MethodImpl(MethodImplOptions.AggressiveOptimization)>]
 let bruteForce (reference: float32[]) (queries: float32[]) : Matches =
     checkCloud "Nearest.bruteForce" "reference" reference
     checkCloud "Nearest.bruteForce" "queries" queries
