@@ -6,6 +6,7 @@
 //   bench   build + benchmarks; lines "bench <name> <value> <unit>", artifacts/bench.json
 //   demo    build + the main job on the built-in default
 //   info    build + `reconstruct info`
+//   data    build + `reconstruct data`: the real-model benchmark (chair, table, sofa)
 // Every target runs the ones it depends on; each step is fast when there is nothing to do.
 
 open System
@@ -110,4 +111,5 @@ match fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray with
 | [ "bench" ] -> host "bench --out artifacts/bench.json"
 | [ "demo" ] -> host "demo"
 | [ "info" ] -> host "info"
-| args -> fail (sprintf "unknown target %A; targets: setup native build test bench demo info" args)
+| [ "data" ] -> host "data"
+| args -> fail (sprintf "unknown target %A; targets: setup native build test bench demo info data" args)

@@ -14,13 +14,26 @@ type BenchArgs =
         member a.Usage =
             match a with
             | Out _ -> "write the figures as JSON to this file (default artifacts/bench.json)"
-            | Only _ -> "run only these groups: torch"
+            | Only _ -> "run only these groups: torch, render, eval (default: all)"
+
+type DataArgs =
+    | Categories of names: string list
+    | Cache of dir: string
+    | Seed of seed: int
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Categories _ -> "categories to prepare (default: chair table sofa); see data/categories.json"
+            | Cache _ -> "cache folder for the package and the prepared models (default .cache/data)"
+            | Seed _ -> "seed of the 70/10/20 instance splits (default 42)"
 
 [<RequireSubcommand>]
 type Arguments =
     | [<CliPrefix(CliPrefix.None); SubCommand>] Info
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None); SubCommand>] Demo
+    | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<Inherit>] Threads of count: int
 
     interface IArgParserTemplate with
@@ -29,6 +42,7 @@ type Arguments =
             | Info -> "print the libtorch version, threads, SIMD level and BLAS in use"
             | Bench _ -> "run the benchmarks: lines `bench <name> <value> <unit>`"
             | Demo -> "run the main job on the built-in default"
+            | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
             | Threads _ -> "number of compute threads (default: all cores)"
 
 let private info () =
@@ -38,12 +52,14 @@ let private info () =
 
 let private bench (args: ParseResults<BenchArgs>) =
     let out = args.GetResult(Out, defaultValue = "artifacts/bench.json")
-    let groups = args.GetResult(Only, defaultValue = [ "torch" ])
+    let groups = args.GetResult(Only, defaultValue = [ "torch"; "render"; "eval" ])
     let figures =
         [ if List.contains "torch" groups then
               yield! Reconstruct.Bench.TorchBench.opOverhead ()
               yield! Reconstruct.Bench.TorchBench.matmulGflops ()
-              yield! Reconstruct.Bench.TorchBench.trainStepRatio () ]
+              yield! Reconstruct.Bench.TorchBench.trainStepRatio ()
+          if List.contains "eval" groups then
+              yield! Reconstruct.Bench.EvalBench.all () ]
     figures |> List.iter Reconstruct.Bench.Report.print
     Reconstruct.Bench.Report.writeJson out figures
     printfn "wrote %s" out
@@ -52,6 +68,14 @@ let private bench (args: ParseResults<BenchArgs>) =
 let private demo () =
     printfn "The main job (UNICORN on the built-in default data) arrives with the reconstruction issues."
     printfn "Until then, the demo checks the engine: %s" (Runtime.info ())
+    0
+
+let private data (args: ParseResults<DataArgs>) =
+    let categories = args.GetResult(Categories, defaultValue = [ "chair"; "table"; "sofa" ])
+    let cache = args.GetResult(Cache, defaultValue = ".cache/data")
+    let seed = args.GetResult(Seed, defaultValue = 42)
+    let report = Reconstruct.Data.Furniture.prepare cache categories (uint64 seed)
+    Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
     0
 
 /// Parses and runs; returns the process exit code (2 for a usage error).
@@ -68,4 +92,5 @@ let run (argv: string[]) : int =
         | Info -> info ()
         | Bench b -> bench b
         | Demo -> demo ()
+        | Data d -> data d
         | Threads _ -> 2
