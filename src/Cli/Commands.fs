@@ -20,10 +20,14 @@ type DataArgs =
     | Categories of names: string list
     | Cache of dir: string
     | Seed of seed: int
+    | Output of dir: string
+    | Wild_Views of count: int
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Output _ -> "folder of the rendered benchmark (default artifacts/datasets)"
+            | Wild_Views _ -> "in-the-wild views per instance and size (default 10)"
             | Categories _ -> "categories to prepare (default: chair table sofa); see data/categories.json"
             | Cache _ -> "cache folder for the package and the prepared models (default .cache/data)"
             | Seed _ -> "seed of the 70/10/20 instance splits (default 42)"
@@ -74,8 +78,20 @@ let private data (args: ParseResults<DataArgs>) =
     let categories = args.GetResult(Categories, defaultValue = [ "chair"; "table"; "sofa" ])
     let cache = args.GetResult(Cache, defaultValue = ".cache/data")
     let seed = args.GetResult(Seed, defaultValue = 42)
+    let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
+    let wildViews = args.GetResult(Wild_Views, defaultValue = 10)
+    let clock = Diagnostics.Stopwatch.StartNew()
     let report = Reconstruct.Data.Furniture.prepare cache categories (uint64 seed)
     Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
+    for c in report.Categories do
+        let instances =
+            [ for e in c.Entries -> Reconstruct.Data.DatasetRender.instance (Reconstruct.Data.Furniture.load e) c.Category e.Split.Name e.Obj ]
+        for protocol in [ Reconstruct.Data.DatasetRender.MultiView; Reconstruct.Data.DatasetRender.Wild 64; Reconstruct.Data.DatasetRender.Wild 128 ] do
+            let started = clock.Elapsed.TotalSeconds
+            let n = Reconstruct.Data.DatasetRender.renderDataset (IO.Path.Combine(out, c.Category)) protocol seed wildViews instances
+            printfn "%-8s %-9s %5d images in %.1f s" c.Category protocol.Name n (clock.Elapsed.TotalSeconds - started)
+        for i in instances do (i.Mesh :> IDisposable).Dispose()
+    printfn "data: done in %.1f s; renders under %s" clock.Elapsed.TotalSeconds out
     0
 
 /// Parses and runs; returns the process exit code (2 for a usage error).

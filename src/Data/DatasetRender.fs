@@ -1,0 +1,177 @@
+/// Dataset renders with ground truth: textured models rendered hard (one face per pixel, 2×
+/// supersampled, ambient + diffuse light) under two protocols, stored as PNG plus one JSONL index.
+///   multi-view  the NMR renders of SoftRas/SSR/UNICORN: 24 views, elevation 30°, azimuth every
+///               15°, distance 2.732, fov 30°, 64×64, white background, RGBA.
+///   wild        single views: azimuth 0–360°, elevation −10…40°, roll ±10°, scale and
+///               translation jitter, random backgrounds, 64×64 or 128×128.
+/// Masks and cameras are ground truth for evaluation and supervised baselines only.
+module Reconstruct.Data.DatasetRender
+
+open System
+open System.IO
+open System.Text.Json
+open Reconstruct.Torch
+open Reconstruct.Geometry
+open Reconstruct.Render
+
+/// One camera around the object. Angles in degrees (as in the index files).
+type View =
+    { Azimuth: float
+      Elevation: float
+      Roll: float
+      Distance: float
+      /// Uniform scale of the object before posing.
+      Scale: float
+      /// Shift of the object in the camera's x and y (object units).
+      ShiftX: float
+      ShiftY: float }
+
+let nmrView azimuth =
+    { Azimuth = azimuth; Elevation = 30.0; Roll = 0.0; Distance = 2.732; Scale = 1.0; ShiftX = 0.0; ShiftY = 0.0 }
+
+/// The 24 NMR views: azimuth 0, 15, ..., 345.
+let multiViews = Array.init 24 (fun k -> nmrView (15.0 * float k))
+
+/// A random in-the-wild view drawn from `rng`.
+let wildView (rng: Random) =
+    let uniform lo hi = lo + (hi - lo) * rng.NextDouble()
+    { Azimuth = uniform 0.0 360.0
+      Elevation = uniform -10.0 40.0
+      Roll = uniform -10.0 10.0
+      Distance = 2.732
+      Scale = uniform 0.8 1.2
+      ShiftX = uniform -0.1 0.1
+      ShiftY = uniform -0.1 0.1 }
+
+let fovDegrees = 30.0
+
+/// Renders `mesh` at each view. background: (B, 3, H, W) -> rgb (B, 3, H, W) composited over
+/// the background, alpha (B, 1, H, W) (fractional at edges from the supersampling).
+let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    use _ = Autograd.noGrad ()
+    let b = views.Length
+    let supersample = 2
+    let col (f: View -> float) = Tensor.ofArray (views |> Array.map f)
+    let radians (f: View -> float) = col (fun v -> Rotation.radians (f v))
+    let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
+    let scaled = mesh.Vertices.cast(Float64).unsqueeze(0) * (col (fun v -> v.Scale)).reshape [ b; 1; 1 ]
+    let shift = Tensor.stack ([ col (fun v -> v.ShiftX); col (fun v -> v.ShiftY); (col (fun v -> v.ShiftX)).zerosLike () ], -1)
+    let cameraPoints = (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32
+    let camera = Camera.square fovDegrees (size * supersample)
+    let ndc = Camera.cameraToNdc camera cameraPoints
+    let settings =
+        { Rasterizer.defaults with
+            Height = size * supersample
+            Width = size * supersample
+            FacesPerPixel = 1
+            BlurRadius = 0.0
+            PerspectiveCorrect = true
+            ZNear = 0.1 }
+    let fragments = Rasterizer.rasterize settings ndc mesh.Faces
+    let hs = size * supersample
+    let pixels = b * hs * hs
+    let faceIndex = (fragments.PixToFace.clamp(min = 0.0).cast Int64).reshape [ pixels ]
+    let bary = fragments.Bary.reshape [ pixels; 3; 1 ]
+    // UVs per pixel from the face corners' UVs (the atlas layout of TexturedMesh).
+    let uv = (mesh.FaceUVs.indexSelect (0, faceIndex) * bary).sum(1).reshape [ b; hs; hs; 1; 2 ]
+    let atlas = mesh.Atlas.unsqueeze(0).expand [ b; 3; mesh.Atlas.Size 1; mesh.Atlas.Size 2 ]
+    let texels = Shading.sampleTexture (atlas.contiguous ()) uv // (B,Hs,Ws,1,3)
+    // Two-sided Lambert light from above-left of the camera: many real models are not closed
+    // or consistently wound, so the sign of the normal is not trusted.
+    let normals = Mesh.faceNormals cameraPoints mesh.Faces // (B,F,3)
+    let pixelNormals = normals.gather(1, (faceIndex.reshape [ b; hs * hs; 1 ]).expand [ b; hs * hs; 3 ]).reshape [ b; hs; hs; 1; 3 ]
+    let lit = Shading.diffuse 0.45 0.55 (-0.4, -0.6, -1.0) texels pixelNormals
+    let litTwoSided =
+        let flipped = Shading.diffuse 0.45 0.55 (-0.4, -0.6, -1.0) texels (pixelNormals * -1.0)
+        Tensor.maximum (lit, flipped)
+    let rgb, alpha = Blending.nearest fragments (litTwoSided.clamp (0.0, 1.0))
+    let rgbSmall = Functional.avgPool2d supersample supersample 0 rgb
+    let alphaSmall = Functional.avgPool2d supersample supersample 0 alpha
+    let image = rgbSmall + (1.0 - alphaSmall) * background
+    scope.MoveOut(image.clamp (0.0, 1.0)), scope.MoveOut alphaSmall
+
+/// A random background (3, H, W): a flat colour, a vertical/horizontal gradient, smooth noise,
+/// or a crop of another texture (`textures`, any size ≥ 8 px).
+let randomBackground (rng: Random) (size: int) (textures: Tensor list) =
+    use scope = DisposalScope.Open()
+    let colour () = Tensor.ofArray ([| float32 (rng.NextDouble()); float32 (rng.NextDouble()); float32 (rng.NextDouble()) |], [ 3; 1; 1 ])
+    let kind = rng.Next(if textures.IsEmpty then 3 else 4)
+    let image =
+        match kind with
+        | 0 -> (colour ()).expand([ 3; size; size ]).contiguous ()
+        | 1 ->
+            let ramp = Tensor.linspace (0.0, 1.0, size)
+            let t = if rng.Next 2 = 0 then ramp.reshape [ 1; size; 1 ] else ramp.reshape [ 1; 1; size ]
+            (colour () * (1.0 - t) + colour () * t).expand([ 3; size; size ]).contiguous ()
+        | 2 ->
+            use g = new Generator(uint64 (rng.NextInt64()))
+            let coarse = Tensor.rand ([ 1; 3; 4 + rng.Next 8; 4 + rng.Next 8 ], g)
+            (Functional.interpolate Interpolation.Bilinear false (Resize.Size(size, size)) coarse).squeeze 0
+        | _ ->
+            let source = textures.[rng.Next textures.Length]
+            let h, w = source.Size 1, source.Size 2
+            let crop = max 8 (min (min h w) (size + rng.Next(size)))
+            let top, left = rng.Next(h - crop + 1), rng.Next(w - crop + 1)
+            let patch = source.narrow(1, top, crop).narrow (2, left, crop)
+            (Functional.interpolate Interpolation.Bilinear false (Resize.Size(size, size)) (patch.unsqueeze 0)).squeeze 0
+    scope.MoveOut(image.clamp (0.0, 1.0))
+
+/// One instance to render: its model, split and where its ground truth lives.
+type Instance = { Mesh: TexturedMesh; Category: string; Split: string; GroundTruth: string }
+
+let instance mesh category split groundTruth =
+    { Mesh = mesh; Category = category; Split = split; GroundTruth = groundTruth }
+
+type Protocol =
+    | MultiView
+    | Wild of size: int
+
+    member p.Name =
+        match p with
+        | MultiView -> "multiview"
+        | Wild size -> sprintf "wild%d" size
+
+/// Renders every instance under `protocol` into `outDir/<protocol>/<category>/<instance>/*.png`
+/// and appends one JSON line per image to `outDir/<protocol>/index.jsonl` (written to a
+/// temporary name, then renamed). Deterministic for a seed. Returns the number of images.
+let renderDataset (outDir: string) (protocol: Protocol) (seed: int) (viewsPerInstance: int) (instances: Instance list) =
+    let root = Path.Combine(outDir, protocol.Name)
+    Directory.CreateDirectory root |> ignore
+    let rng = Random(seed)
+    let textures = instances |> List.map (fun i -> i.Mesh.Atlas)
+    let indexPath = Path.Combine(root, "index.jsonl")
+    let tmp = indexPath + ".tmp"
+    let mutable images = 0
+    do
+        use index = new StreamWriter(tmp)
+        for inst in instances do
+            use scope = DisposalScope.Open()
+            let safeId = inst.Mesh.Info.Id.Replace('/', '_').Replace('#', '_').Replace(' ', '_')
+            let dir = Path.Combine(root, inst.Category, safeId)
+            Directory.CreateDirectory dir |> ignore
+            let size, views, backgrounds =
+                match protocol with
+                | MultiView ->
+                    64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ]
+                | Wild size ->
+                    let views = Array.init viewsPerInstance (fun _ -> wildView rng)
+                    size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ]
+            let rgb, alpha = render size inst.Mesh views backgrounds
+            for k in 0 .. views.Length - 1 do
+                let file = Path.Combine(dir, sprintf "view_%02d.png" k)
+                let image = match protocol with MultiView -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k]
+                Image.save file image
+                let v = views.[k]
+                let row =
+                    {| image = Path.GetRelativePath(root, file)
+                       instance = inst.Mesh.Info.Id
+                       category = inst.Category
+                       split = inst.Split
+                       mesh = Path.GetRelativePath(root, inst.GroundTruth)
+                       camera = {| fov_degrees = fovDegrees; width = size; height = size |}
+                       view = {| azimuth = v.Azimuth; elevation = v.Elevation; roll = v.Roll; distance = v.Distance; scale = v.Scale; shift = [| v.ShiftX; v.ShiftY |] |} |}
+                index.WriteLine(JsonSerializer.Serialize row)
+                images <- images + 1
+    File.Move(tmp, indexPath, true)
+    images
