@@ -32,12 +32,35 @@ type DataArgs =
             | Cache _ -> "cache folder for the package and the prepared models (default .cache/data)"
             | Seed _ -> "seed of the 70/10/20 instance splits (default 42)"
 
+type EvalArgs =
+    | Categories of names: string list
+    | Cache of dir: string
+    | Split of name: string
+    | Predictions of dir: string
+    | Method of name: string
+    | Points of count: int
+    | Limit of count: int
+    | Report of dir: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Categories _ -> "categories (default: chair)"
+            | Cache _ -> "the folder `reconstruct data` prepared (default .cache/data)"
+            | Split _ -> "train, val or test (default test)"
+            | Predictions _ -> "folder of predicted meshes <instance>.obj|off|ply (default: reference rows only)"
+            | Method _ -> "name of the method in the report (default prediction)"
+            | Points _ -> "surface points per mesh (default 30000, at most 100000)"
+            | Limit _ -> "at most this many instances per category (default all)"
+            | Report _ -> "output folder of the report (default artifacts/eval)"
+
 [<RequireSubcommand>]
 type Arguments =
     | [<CliPrefix(CliPrefix.None); SubCommand>] Info
     | [<CliPrefix(CliPrefix.None)>] Bench of ParseResults<BenchArgs>
     | [<CliPrefix(CliPrefix.None); SubCommand>] Demo
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
+    | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<Inherit>] Threads of count: int
 
     interface IArgParserTemplate with
@@ -46,6 +69,7 @@ type Arguments =
             | Info -> "print the libtorch version, threads, SIMD level and BLAS in use"
             | Bench _ -> "run the benchmarks: lines `bench <name> <value> <unit>`"
             | Demo -> "run the main job on the built-in default"
+            | Eval _ -> "evaluate predicted meshes (and always the two reference rows) against the benchmark's ground truth"
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
             | Threads _ -> "number of compute threads (default: all cores)"
 
@@ -75,8 +99,8 @@ let private demo () =
     0
 
 let private data (args: ParseResults<DataArgs>) =
-    let categories = args.GetResult(Categories, defaultValue = [ "chair"; "table"; "sofa" ])
-    let cache = args.GetResult(Cache, defaultValue = ".cache/data")
+    let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
+    let cache = args.GetResult(DataArgs.Cache, defaultValue = ".cache/data")
     let seed = args.GetResult(Seed, defaultValue = 42)
     let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
     let wildViews = args.GetResult(Wild_Views, defaultValue = 10)
@@ -94,6 +118,25 @@ let private data (args: ParseResults<DataArgs>) =
     printfn "data: done in %.1f s; renders under %s" clock.Elapsed.TotalSeconds out
     0
 
+let private evaluate (args: ParseResults<EvalArgs>) =
+    let options: Reconstruct.Eval.Benchmark.Options =
+        { CacheDir = args.GetResult(EvalArgs.Cache, defaultValue = ".cache/data")
+          Categories = args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ])
+          Split = args.GetResult(Split, defaultValue = "test")
+          Predictions = args.TryGetResult Predictions
+          MethodName = args.GetResult(Method, defaultValue = "prediction")
+          Shape = { Reconstruct.Eval.ShapeEvalOptions.Defaults with Points = args.GetResult(Points, defaultValue = 30_000) }
+          Seed = 0
+          NoiseSigma = 0.005
+          Limit = args.GetResult(Limit, defaultValue = 0) }
+    let out = args.GetResult(Report, defaultValue = "artifacts/eval")
+    let report, failures = Reconstruct.Eval.Benchmark.run options (printfn "%s")
+    for id, reason in failures do eprintfn "eval: %s: %s" id reason
+    let files = Reconstruct.Eval.EvalReport.write out "shapes" report
+    printfn "%s" (Reconstruct.Eval.EvalReport.toMarkdown report)
+    printfn "wrote %s" (String.Join(", ", files))
+    0
+
 /// Parses and runs; returns the process exit code (2 for a usage error).
 let run (argv: string[]) : int =
     let parser = ArgumentParser.Create<Arguments>(programName = "reconstruct")
@@ -109,4 +152,5 @@ let run (argv: string[]) : int =
         | Bench b -> bench b
         | Demo -> demo ()
         | Data d -> data d
+        | Eval e -> evaluate e
         | Threads _ -> 2
