@@ -14,7 +14,8 @@ let interpolate (fragments: Fragments) (attrs: Tensor) (faces: Tensor) : Tensor 
     let f = faces.Shape.[0]
     let perFace = (Rasterizer.faceAttributes attrs faces).reshape [ b; f; 3 * d ]
     let valid = fragments.PixToFace.ge 0.0
-    let index = fragments.PixToFace.clamp(min = 0.0).reshape [ b; h * w * k; 1 ]
+    // masked_fill keeps int64; clamp with a float bound would promote the index to float
+    let index = fragments.PixToFace.maskedFill(valid.logicalNot (), 0.0).reshape [ b; h * w * k; 1 ]
     let gathered =
         if f = 0 then Tensor.zeros ([ b; h * w * k; 3 * d ], attrs.Dtype)
         else perFace.gather(1, index.expand [ b; h * w * k; 3 * d ])
