@@ -589,14 +589,27 @@ let kernelOutputs (fv: Tensor) (colors: Tensor) (ups: Tensor[]) =
                 let valid = fr.PixToFace.ge(0.0).cast fv.Dtype
                 ((fr.Bary.sum 4 * ups.[2].narrow (0, 0, n) + fr.Zbuf + fr.Dists * 30.0) * valid).sum ())
             verts
+    // the fused textured kernel: image, alpha and the gradients w.r.t. vertices and texture
+    let f = faces.Shape.[0]
+    let faceUvs = Tensor.ofArray (Array.init (f * 6) (fun k -> float (k * 37 % 101) / 100.0), [ f; 3; 2 ]) |> fun t -> t.cast fv.Dtype
+    let tex = ups.[3].narrow(0, 0, n).cast fv.Dtype
+    let rgb, alpha = Rasterizer.texturedLayered rs 1e-3 [| 1.0; 0.5; 0.0 |] verts faces faceUvs tex
+    let _, gLayered =
+        Autograd.fgrads
+            (fun xs ->
+                let r, a = Rasterizer.texturedLayered rs 1e-3 [| 1.0; 0.5; 0.0 |] xs.[0] faces faceUvs xs.[1]
+                (r * ups.[1].narrow(0, 0, n).narrow(1, 0, 3).narrow (3, 0, 14)).sum () + (a * ups.[0].narrow(0, 0, n).narrow (3, 0, 14)).sum ())
+            [| verts; tex |]
     [ Rasterizer.softRasterize s fv None [||]; Rasterizer.softRasterize s fv (Some colors) [| 0.0; 1.0; 0.5 |]
-      gSil; gRgb.[0]; gRgb.[1]; fr.PixToFace.cast Float64; fr.Bary; fr.Zbuf; fr.Dists; gTop ]
+      gSil; gRgb.[0]; gRgb.[1]; fr.PixToFace.cast Float64; fr.Bary; fr.Zbuf; fr.Dists; gTop
+      rgb; alpha; gLayered.[0]; gLayered.[1] ]
 
 let invarianceInputs () =
     use g = generator 33
     let fv = randomFaces 34 4 12 0.4 Float32
     let colors = Tensor.rand ([ 4; 12; 3; 3 ], g)
-    let ups = [| Tensor.randn ([ 4; 1; 16; 16 ], g); Tensor.randn ([ 4; 4; 16; 16 ], g); Tensor.randn ([ 4; 16; 14; 4 ], g) |]
+    // upstream gradients, and (last) a UV image for the textured kernel
+    let ups = [| Tensor.randn ([ 4; 1; 16; 16 ], g); Tensor.randn ([ 4; 4; 16; 16 ], g); Tensor.randn ([ 4; 16; 14; 4 ], g); Tensor.rand ([ 4; 3; 5; 4 ], g) |]
     fv, colors, ups
 
 [<Fact>]
@@ -923,6 +936,65 @@ let ``textured render keeps its invariants on random poses and awkward meshes`` 
         Assert.True(alpha.ToFloat64s() |> Array.forall ((=) 0.0))
         assertNear "empty mesh shows the background" 1e-6 0.0 (background.narrow (0, 0, 1)) image
 
+/// Inputs of a textured render: a projected mesh, UVs, a UV image and a background.
+let texturedScene (seed: int) (n: int) (level: int) (h: int) (w: int) (dtype: Dtype) =
+    use g = generator seed
+    let v, fcs = icosphere level
+    let verts = projectRandomPoses (seed + 1) n [| 0.6; 0.42; 0.42 |] 2.732 30.0 v dtype
+    let uvs = (sphericalUvs v).cast dtype
+    let uvImage = Tensor.rand ([ n; 3; 8; 6 ], g, dtype)
+    let background = Tensor.rand ([ n; 3; h; w ], g, dtype)
+    verts, facesTensor fcs, uvs, uvImage, background
+
+[<Fact>]
+let ``fused textured render equals the composed parts, outputs and gradients`` () =
+    use scope = DisposalScope.Open()
+    use g = generator 65
+    for dtype in [ Float64; Float32 ] do
+        let verts, faces, uvs, uvImage, background = texturedScene 66 3 1 16 14 dtype
+        for k, sigma, persp, cull in [ 8, 1e-3, false, false; 3, 1e-3, true, false; 1, 1e-4, false, true; 5, 3e-3, true, true ] do
+            let s = { Rasterizer.defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = Rasterizer.blurRadiusFor sigma 1e-4; PerspectiveCorrect = persp; CullBackfaces = cull }
+            let what = sprintf "%A K=%d sigma=%g persp=%b cull=%b" dtype k sigma persp cull
+            let upImage = Tensor.randn (background.Shape, g, dtype)
+            let upAlpha = Tensor.randn ([ 3; 1; 16; 14 ], g, dtype)
+            let run (render: RasterSettings -> float -> Tensor -> Tensor -> Tensor -> Tensor -> Tensor -> Tensor * Tensor) =
+                let out = ref None
+                let _, grads =
+                    Autograd.fgrads
+                        (fun xs ->
+                            let image, alpha = render s sigma xs.[0] faces uvs xs.[1] xs.[2]
+                            out.Value <- Some(image.detach (), alpha.detach ())
+                            (image * upImage).sum () + (alpha * upAlpha).sum ())
+                        [| verts; uvImage; background |]
+                let (image: Tensor), (alpha: Tensor) = out.Value.Value
+                image, alpha, grads
+            let fImage, fAlpha, fGrads = run Renderer.textured
+            let cImage, cAlpha, cGrads = run Renderer.texturedComposed
+            let a = cAlpha.ToFloat64s()
+            Assert.True(a |> Array.exists (fun x -> x > 0.0 && x < 1.0) && a |> Array.exists ((=) 1.0), what + ": trivial alpha")
+            let atol = if dtype = Float64 then 1e-12 else 2e-6
+            assertNear (what + " image") atol 0.0 cImage fImage
+            assertNear (what + " alpha") atol 0.0 cAlpha fAlpha
+            Assert.True(cGrads.[0].abs().max().ToScalar() > 1e-3, what + ": no vertex gradient")
+            let names = [| "d/dverts"; "d/duvImage"; "d/dbackground" |]
+            for i in 0..2 do
+                assertNear (sprintf "%s %s" what names.[i]) atol (if dtype = Float64 then 1e-10 else 1e-4) cGrads.[i] fGrads.[i]
+
+[<Fact>]
+let ``textured render with UVs that need a gradient takes the composed path`` () =
+    use scope = DisposalScope.Open()
+    let verts, faces, uvs, uvImage, background = texturedScene 67 2 1 12 12 Float64
+    let s = { Rasterizer.defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
+    let plain, _ = Renderer.textured s 1e-3 verts faces uvs uvImage background
+    let gUv = Autograd.grad (fun u -> (fst (Renderer.textured s 1e-3 verts faces u uvImage background)).sum ()) uvs
+    Assert.True(gUv.abs().max().ToScalar() > 1e-6, "no UV gradient")
+    let withGrad, _ = Renderer.textured s 1e-3 verts faces (uvs.detach().RequireGrad()) uvImage background
+    assertNear "same image either way" 1e-12 0.0 plain withGrad
+    // the fused kernel itself refuses UVs with a gradient instead of silently dropping it
+    let faceUvs = (uvs.indexSelect(0, faces.flatten ())).reshape([ faces.Shape.[0]; 3; 2 ]).detach().RequireGrad()
+    let e = Assert.ThrowsAny<exn>(fun () -> Rasterizer.texturedLayered s 1e-3 [| 1.0; 1.0; 1.0 |] verts faces faceUvs uvImage |> ignore)
+    Assert.Contains("face_uvs must not require grad", e.Message)
+
 [<Fact>]
 let ``textured render gradcheck in float64`` () =
     use scope = DisposalScope.Open()
@@ -935,6 +1007,8 @@ let ``textured render gradcheck in float64`` () =
     let background = Tensor.rand ([ 1; 3; 8; 8 ], g, Float64)
     let settings = { Rasterizer.defaults with Height = 8; Width = 8; FacesPerPixel = 8; BlurRadius = Rasterizer.blurRadiusFor 2e-2 1e-12 }
     let up = Tensor.randn ([ 1; 3; 8; 8 ], g, Float64)
-    let render x tex = (fst (Renderer.textured settings 2e-2 x faces uvs tex background) * up).sum ()
-    gradcheck "textured d/duvImage" (fun t -> render verts t) uvImage
-    gradcheck "textured d/dverts" (fun x -> render x uvImage) verts
+    let upA = Tensor.randn ([ 1; 1; 8; 8 ], g, Float64)
+    for name, renderer in [ "fused", Renderer.textured; "composed", Renderer.texturedComposed ] do
+        let render x tex = let image, alpha = renderer settings 2e-2 x faces uvs tex background in (image * up).sum () + (alpha * upA).sum ()
+        gradcheck (name + " textured d/duvImage") (fun t -> render verts t) uvImage
+        gradcheck (name + " textured d/dverts") (fun x -> render x uvImage) verts
