@@ -65,47 +65,64 @@ inline void tap_at(T u, T v, int64_t Ht, int64_t Wt, Tap<T>& t) {
   t.y0 = static_cast<int64_t>(t.iy);
 }
 
-// out[c] for the C channels of tex (C, Ht, Wt); taps beyond the last row/column read 0 with
-// weight 0 (grid_sample's bounds check).
+// The four taps of a lookup. A tap past the last column (row) only occurs when the coordinate
+// sits exactly on that column (row), where its weight is 0 and the coordinate was clamped
+// (zero derivative): it is read from the last column instead, which changes nothing and
+// needs no branch. grid_sample reads such taps as 0; both give the same values and gradients.
 template <typename T>
-inline void bilinear(const T* tex, int64_t C, int64_t Ht, int64_t Wt, const Tap<T>& t, T* out) {
+struct Quad {
+  int64_t at, dx, dy;  // offset of the north-west tap, steps to the east and south taps
+  T e, w, s, n;        // weights: west/east columns (e for x0, w for x0+1), rows y0 (s), y0+1 (n)
+};
+
+template <typename T>
+inline Quad<T> quad(const Tap<T>& t, int64_t Ht, int64_t Wt) {
+  Quad<T> q;
   const T fx0 = static_cast<T>(t.x0), fy0 = static_cast<T>(t.y0);
-  const T e = fx0 + T(1) - t.ix, w = t.ix - fx0;  // east/west weights
-  const T s = fy0 + T(1) - t.iy, n = t.iy - fy0;  // weights of rows y0 and y0+1
-  const bool xr = t.x0 + 1 < Wt, yd = t.y0 + 1 < Ht;
-  const int64_t plane = Ht * Wt, at = t.y0 * Wt + t.x0;
+  q.e = fx0 + T(1) - t.ix;
+  q.w = t.ix - fx0;
+  q.s = fy0 + T(1) - t.iy;
+  q.n = t.iy - fy0;
+  q.at = t.y0 * Wt + t.x0;
+  q.dx = t.x0 + 1 < Wt ? 1 : 0;
+  q.dy = t.y0 + 1 < Ht ? Wt : 0;
+  return q;
+}
+
+// out[c] for the C channels of tex (C, Ht, Wt). NC > 0 fixes C at compile time (unrolled).
+template <int NC, typename T>
+inline void bilinear(const T* tex, int64_t C_, int64_t Ht, int64_t Wt, const Tap<T>& t, T* out) {
+  const int64_t C = NC > 0 ? NC : C_;
+  const Quad<T> k = quad(t, Ht, Wt);
+  const T wnw = k.e * k.s, wne = k.w * k.s, wsw = k.e * k.n, wse = k.w * k.n;
+  const int64_t plane = Ht * Wt;
   for (int64_t c = 0; c < C; ++c) {
-    const T* q = tex + c * plane + at;
-    T v = q[0] * (e * s);
-    if (xr) v += q[1] * (w * s);
-    if (yd) v += q[Wt] * (e * n);
-    if (xr && yd) v += q[Wt + 1] * (w * n);
-    out[c] = v;
+    const T* q = tex + c * plane + k.at;
+    out[c] = q[0] * wnw + q[k.dx] * wne + q[k.dy] * wsw + q[k.dx + k.dy] * wse;
   }
 }
 
 // Backward of `bilinear` for dL/dout = g: adds into gtex, returns dL/du and dL/dv.
-template <typename T>
-inline void bilinear_backward(const T* tex, int64_t C, int64_t Ht, int64_t Wt, const Tap<T>& t,
+template <int NC, typename T>
+inline void bilinear_backward(const T* tex, int64_t C_, int64_t Ht, int64_t Wt, const Tap<T>& t,
                               const T* g, T* gtex, T& gu, T& gv) {
-  const T fx0 = static_cast<T>(t.x0), fy0 = static_cast<T>(t.y0);
-  const T e = fx0 + T(1) - t.ix, w = t.ix - fx0;
-  const T s = fy0 + T(1) - t.iy, n = t.iy - fy0;
-  const bool xr = t.x0 + 1 < Wt, yd = t.y0 + 1 < Ht;
-  const int64_t plane = Ht * Wt, at = t.y0 * Wt + t.x0;
+  const int64_t C = NC > 0 ? NC : C_;
+  const Quad<T> k = quad(t, Ht, Wt);
+  const T wnw = k.e * k.s, wne = k.w * k.s, wsw = k.e * k.n, wse = k.w * k.n;
+  const int64_t plane = Ht * Wt, se = k.dx + k.dy;
   T gix = 0, giy = 0;
   for (int64_t c = 0; c < C; ++c) {
-    const T* q = tex + c * plane + at;
-    T* o = gtex + c * plane + at;
+    const T* q = tex + c * plane + k.at;
+    T* o = gtex + c * plane + k.at;
     const T gc = g[c];
-    const T v00 = q[0], v01 = xr ? q[1] : T(0), v10 = yd ? q[Wt] : T(0),
-            v11 = (xr && yd) ? q[Wt + 1] : T(0);
-    gix += gc * ((v01 - v00) * s + (v11 - v10) * n);
-    giy += gc * ((v10 - v00) * e + (v11 - v01) * w);
-    o[0] += gc * (e * s);
-    if (xr) o[1] += gc * (w * s);
-    if (yd) o[Wt] += gc * (e * n);
-    if (xr && yd) o[Wt + 1] += gc * (w * n);
+    const T v00 = q[0], v01 = q[k.dx], v10 = q[k.dy], v11 = q[se];
+    gix += gc * ((v01 - v00) * k.s + (v11 - v10) * k.n);
+    giy += gc * ((v10 - v00) * k.e + (v11 - v01) * k.w);
+    // one tap at a time: at the last column/row taps coincide and must all be added
+    o[0] += gc * wnw;
+    o[k.dx] += gc * wne;
+    o[k.dy] += gc * wsw;
+    o[se] += gc * wse;
   }
   gu = gix * t.gx;
   gv = giy * t.gy;
@@ -120,14 +137,18 @@ inline void slot_uv(const T* fuv, const T b[3], T& u, T& v) {
 
 }  // namespace
 
-template <typename T>
-void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
-                     const T* face_uvs, const T* tex, T* rgb, T* alpha,
-                     std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1) {
+namespace {
+
+// NC > 0: the channel count fixed at compile time; 0: cfg.C at run time.
+template <typename T, int NC>
+void forward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                  const T* face_uvs, const T* tex, T* rgb, T* alpha,
+                  std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1) {
   const TopKConfig& tc = cfg.topk;
-  const int64_t K = tc.K, HW = tc.H * tc.W, C = cfg.C, Ht = cfg.Ht, Wt = cfg.Wt;
+  const int64_t K = tc.K, HW = tc.H * tc.W, C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht, Wt = cfg.Wt;
   const T neg_inv_sigma = static_cast<T>(-1.0 / cfg.sigma);
-  std::vector<T> bg(static_cast<size_t>(C)), acc(static_cast<size_t>(C)), col(static_cast<size_t>(C));
+  std::vector<T> bg_v(static_cast<size_t>(C)), acc_v(static_cast<size_t>(C)), col_v(static_cast<size_t>(C));
+  T *bg = bg_v.data(), *acc = acc_v.data(), *col = col_v.data();
   for (int64_t c = 0; c < C; ++c) bg[c] = cfg.background ? static_cast<T>(cfg.background[c]) : T(0);
   Lists<T> L(tc);
   for (int64_t b = b0; b < b1; ++b) {
@@ -141,7 +162,7 @@ void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* fa
       const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
       counts[b * HW + p] = n;
       T tr = T(1);
-      std::fill(acc.begin(), acc.end(), T(0));
+      for (int64_t c = 0; c < C; ++c) acc[c] = T(0);
       for (int32_t j = 0; j < n; ++j) {
         const int64_t slot = p * K + j;
         const int32_t f = L.lf[slot];
@@ -153,7 +174,7 @@ void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* fa
           slot_uv(face_uvs + static_cast<int64_t>(f) * 6, pay, u, v);
           Tap<T> t;
           tap_at(u, v, Ht, Wt, t);
-          bilinear(tb, C, Ht, Wt, t, col.data());
+          bilinear<NC>(tb, C, Ht, Wt, t, col);
           const T wgt = tr * a;
           for (int64_t c = 0; c < C; ++c) acc[c] += wgt * col[c];
         }
@@ -165,13 +186,14 @@ void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* fa
   }
 }
 
-template <typename T>
-void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
-                      const T* face_uvs, const T* tex, const int32_t* slots,
-                      const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
-                      const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1) {
+template <typename T, int NC>
+void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                   const T* face_uvs, const T* tex, const int32_t* slots,
+                   const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
+                   const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1) {
   const TopKConfig& tc = cfg.topk;
-  const int64_t W = tc.W, K = tc.K, HW = tc.H * tc.W, C = cfg.C, Ht = cfg.Ht, Wt = cfg.Wt;
+  const int64_t W = tc.W, K = tc.K, HW = tc.H * tc.W, C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht,
+                Wt = cfg.Wt;
   const T neg_inv_sigma = static_cast<T>(-1.0 / cfg.sigma);
   const double radius = tc.blur_radius > 0 ? std::sqrt(tc.blur_radius) : 0.0;
   std::vector<T> xs, ys;
@@ -184,10 +206,12 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
   std::vector<Sample<T>> smp(static_cast<size_t>(K));
   std::vector<Tap<T>> taps(static_cast<size_t>(K));
   std::vector<T> al(static_cast<size_t>(K)), tbefore(static_cast<size_t>(K)),
-      col(static_cast<size_t>(K * C));
+      col_v(static_cast<size_t>(K * C));
   std::vector<uint8_t> live(static_cast<size_t>(K));
-  std::vector<T> bg(static_cast<size_t>(C)), S(static_cast<size_t>(C)), gr(static_cast<size_t>(C)),
-      gcol(static_cast<size_t>(C));
+  std::vector<T> bg_v(static_cast<size_t>(C)), S_v(static_cast<size_t>(C)),
+      gr_v(static_cast<size_t>(C)), gcol_v(static_cast<size_t>(C));
+  T *col = col_v.data(), *bg = bg_v.data(), *S = S_v.data(), *gr = gr_v.data(),
+    *gcol = gcol_v.data();
   for (int64_t c = 0; c < C; ++c) bg[c] = cfg.background ? static_cast<T>(cfg.background[c]) : T(0);
 
   for (int64_t b = b0; b < b1; ++b) {
@@ -207,8 +231,11 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
       for (int64_t c = 0; c < C; ++c) gr[c] = grad_rgb ? grad_rgb[(b * C + c) * HW + p] : T(0);
       const T ga = grad_alpha ? grad_alpha[b * HW + p] : T(0);
       const T px = xs[p % W], py = ys[p / W];
-      // forward again: the slots' samples, alphas, transmittances and colours
+      // forward again: the slots' samples, alphas, transmittances and colours. Behind an
+      // inside slot (alpha = 1, d alpha/d d = 0) nothing reaches any gradient: its
+      // (1 - alpha) = 0 multiplies them all, so the sweep stops there.
       T tr = T(1);
+      int32_t m = n;
       for (int32_t j = 0; j < n; ++j) {
         const int32_t f = pf[j];
         if (!ok[f]) ok[f] = setup_topk_face(tc, vb, faces, f, radius, geo[f], &izs[f * 3]) ? 1 : 2;
@@ -216,7 +243,7 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
         tbefore[j] = tr;
         if (!live[j]) {
           al[j] = T(0);
-          std::fill(&col[j * C], &col[j * C] + C, T(0));
+          for (int64_t c = 0; c < C; ++c) col[j * C + c] = T(0);
           continue;
         }
         Sample<T>& s = smp[j];
@@ -225,13 +252,17 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
         T u, v;
         slot_uv(face_uvs + static_cast<int64_t>(f) * 6, s.b, u, v);
         tap_at(u, v, Ht, Wt, taps[j]);
-        bilinear(texb, C, Ht, Wt, taps[j], &col[j * C]);
+        bilinear<NC>(texb, C, Ht, Wt, taps[j], &col[j * C]);
         tr *= T(1) - al[j];
+        if (al[j] == T(1) && !(smp[j].dist > T(0))) {
+          m = j + 1;
+          break;
+        }
       }
       // and back, front-most last
-      std::copy(bg.begin(), bg.end(), S.begin());
+      for (int64_t c = 0; c < C; ++c) S[c] = bg[c];
       T U = T(1);
-      for (int32_t j = n - 1; j >= 0; --j) {
+      for (int32_t j = m - 1; j >= 0; --j) {
         const T a = al[j];
         const T* cj = &col[j * C];
         if (live[j] && tbefore[j] > T(0)) {
@@ -241,7 +272,7 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
           const T wgt = tbefore[j] * a;
           for (int64_t c = 0; c < C; ++c) gcol[c] = gr[c] * wgt;
           T gu, gvv;
-          bilinear_backward(texb, C, Ht, Wt, taps[j], gcol.data(), gt, gu, gvv);
+          bilinear_backward<NC>(texb, C, Ht, Wt, taps[j], gcol, gt, gu, gvv);
           const Sample<T>& s = smp[j];
           const T gd = s.dist > T(0) ? da * a * neg_inv_sigma : T(0);
           const T* fuv = face_uvs + static_cast<int64_t>(pf[j]) * 6;
@@ -255,6 +286,36 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
       }
     }
   }
+}
+
+}  // namespace
+
+template <typename T>
+void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                     const T* face_uvs, const T* tex, T* rgb, T* alpha,
+                     std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1) {
+  if (cfg.C == 3)
+    forward_impl<T, 3>(cfg, verts, faces, face_uvs, tex, rgb, alpha, slots, counts, b0, b1);
+  else if (cfg.C == 1)
+    forward_impl<T, 1>(cfg, verts, faces, face_uvs, tex, rgb, alpha, slots, counts, b0, b1);
+  else
+    forward_impl<T, 0>(cfg, verts, faces, face_uvs, tex, rgb, alpha, slots, counts, b0, b1);
+}
+
+template <typename T>
+void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                      const T* face_uvs, const T* tex, const int32_t* slots,
+                      const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
+                      const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1) {
+  if (cfg.C == 3)
+    backward_impl<T, 3>(cfg, verts, faces, face_uvs, tex, slots, offsets, counts, grad_rgb,
+                        grad_alpha, grad_verts, grad_tex, b0, b1);
+  else if (cfg.C == 1)
+    backward_impl<T, 1>(cfg, verts, faces, face_uvs, tex, slots, offsets, counts, grad_rgb,
+                        grad_alpha, grad_verts, grad_tex, b0, b1);
+  else
+    backward_impl<T, 0>(cfg, verts, faces, face_uvs, tex, slots, offsets, counts, grad_rgb,
+                        grad_alpha, grad_verts, grad_tex, b0, b1);
 }
 
 template void layered_forward<float>(const LayeredConfig&, const float*, const int64_t*,

@@ -4,7 +4,7 @@
 //   sigma 1e-4, dist_eps 1e-10.  Targets (2 threads): forward <= 40 ms, backward <= 80 ms.
 //   Top-K: K=8, 192 images 64x64, same mesh, blur = ln(1/1e-4 - 1) * 1e-4, forward+backward.
 // Prints the median of several runs for 1 and 2 threads, AVX2 and the portable path.
-// Usage: rc_raster_bench [repeats]
+// Usage: rc_raster_bench [repeats] [soft|topk|layered] [images, default 256 (192 for top-K)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -151,9 +151,11 @@ void bench_layered(const at::Tensor& verts, const at::Tensor& faces, int repeats
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
   const std::string only = argc > 2 ? argv[2] : "";  // "soft", "topk" or "layered"
-  auto [v256, faces] = projected_ellipsoids(256, 3, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
+  // a smaller batch (third argument) keeps profiling under valgrind short
+  const int64_t images = argc > 3 ? std::atoi(argv[3]) : 256;
+  auto [v256, faces] = projected_ellipsoids(images, 3, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
   at::Tensor fv = gather_faces(v256, faces).to(at::kFloat).contiguous();
-  at::Tensor v192 = v256.narrow(0, 0, 192).to(at::kFloat).contiguous();
+  at::Tensor v192 = v256.narrow(0, 0, images * 3 / 4).to(at::kFloat).contiguous();
   std::printf("mesh: %lld verts, %lld faces; AVX2 available: %d\n", (long long)v256.size(1),
               (long long)faces.size(0), rc_raster_simd_available());
   const int saved = at::get_num_threads();

@@ -81,6 +81,10 @@ let scene (seed: int) (n: int) =
 
 // ------------------------------------------------------------------ memory
 
+/// glibc: hands freed heap memory back to the kernel, so a peak measured next starts clean.
+[<System.Runtime.InteropServices.DllImport("libc.so.6")>]
+extern int malloc_trim(unativeint pad)
+
 let private statusKb (field: string) =
     File.ReadAllLines "/proc/self/status"
     |> Array.tryFind (fun l -> l.StartsWith(field + ":"))
@@ -89,9 +93,12 @@ let private statusKb (field: string) =
 
 /// Peak resident memory growth (MB) while `action` runs: the kernel's high-water mark, reset
 /// first through /proc/self/clear_refs; where that is not allowed, RSS sampled every ms.
+/// Freed heap memory is returned first (malloc_trim), so memory the action reuses from earlier
+/// steps counts as growth: the figure is what one step needs, not what it adds to a warm process.
 let peakRssIncreaseMb (action: unit -> unit) =
     GC.Collect()
     GC.WaitForPendingFinalizers()
+    (try malloc_trim 0un |> ignore with _ -> ())
     let before = statusKb "VmRSS"
     let resetOk =
         try
@@ -194,14 +201,23 @@ let denseTextured (s: RasterSettings) (sigma: float) (verts: Tensor) (faces: Ten
 
 // ------------------------------------------------------------------ timing
 
+/// Wall and process-CPU milliseconds of one call. On a shared machine the wall time also
+/// measures the neighbours; CPU time / threads is what idle cores would take.
 let private time (action: unit -> unit) =
+    let cpu0 = Process.GetCurrentProcess().TotalProcessorTime
     let sw = Stopwatch.StartNew()
     action ()
-    sw.Elapsed.TotalMilliseconds
+    sw.Elapsed.TotalMilliseconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds
 
-/// Median forward and backward milliseconds of a silhouette renderer on fv.
+/// Medians (wall, cpu) of `runs` calls after `warmup` calls.
+let private medians (warmup: int) (runs: int) (action: unit -> unit) =
+    for _ in 1..warmup do action ()
+    let samples = Array.init runs (fun _ -> time action)
+    median (Array.map fst samples), median (Array.map snd samples)
+
+/// Median (wall, cpu) of forward and of backward of a silhouette renderer on fv.
 let private silhouetteTimes (runs: int) (render: Tensor -> Tensor) (fv: Tensor) (upstream: Tensor) =
-    let fwd, bwd =
+    let samples =
         Array.init (runs + 1) (fun _ ->
             use scope = DisposalScope.Open()
             let x = fv.detach().RequireGrad()
@@ -210,8 +226,8 @@ let private silhouetteTimes (runs: int) (render: Tensor -> Tensor) (fv: Tensor) 
             let b = time (fun () -> Autograd.gradients [| out.Value |] (Some [| upstream |]) [| x |] false |> ignore)
             f, b)
         |> Array.skip 1 // the first run pays for first-touch page faults
-        |> Array.unzip
-    median fwd, median bwd
+    let pick sel = median (Array.map (sel >> fst) samples), median (Array.map (sel >> snd) samples)
+    pick fst, pick snd
 
 /// Forward + backward of the pixel loss through a textured renderer, one step.
 let private texturedStep render (verts: Tensor) (uvImage: Tensor) (background: Tensor) (target: Tensor) =
@@ -227,29 +243,31 @@ let private texturedStep render (verts: Tensor) (uvImage: Tensor) (background: T
 /// ellipsoids at random poses; forward and backward (gradient w.r.t. the face vertices).
 let softSilhouettes () =
     use scope = DisposalScope.Open()
-    let n, subset = 256, 2
+    let n, subset = 256, 1
     let verts, faces, _ = scene 1 n
     let fv = Rasterizer.faceAttributes verts faces
     let s = Rasterizer.softDefaults
     use g = new Generator(2UL)
     let upstream = Tensor.rand ([ n; 1; s.Height; s.Width ], g)
-    let fwd, bwd = silhouetteTimes 7 (fun x -> Renderer.silhouettes s x) fv upstream
-    let part = fv.narrow (0, 0, subset)
-    let rFwd, rBwd = silhouetteTimes 2 (denseSilhouette s) part (upstream.narrow (0, 0, subset))
+    let (fwd, fwdCpu), (bwd, bwdCpu) = silhouetteTimes 7 (fun x -> Renderer.silhouettes s x) fv upstream
+    // the dense reference holds (1, 64, 64, 1280) pairs per tensor: one image at a time
+    let (rFwd, _), (rBwd, _) = silhouetteTimes 2 (denseSilhouette s) (fv.narrow (0, 0, subset)) (upstream.narrow (0, 0, subset))
     let scaleUp = float n / float subset
-    let note = sprintf "256x64x64, 1280 faces, sigma 1e-4, dist_eps 1e-10, %d threads, median of 7" (Runtime.threads ())
-    let refNote what = sprintf "dense (N,H,W,F) plain-tensor reference %s: %.0f ms on %d images, x%.0f = %.0f ms for 256" what (if what = "forward" then rFwd else rBwd) subset scaleUp ((if what = "forward" then rFwd else rBwd) * scaleUp)
-    [ figure "softras_sil_fwd_ms" fwd "ms" note
-      figure "softras_sil_bwd_ms" bwd "ms" note
-      figure "softras_sil_fwd_speedup_vs_reference" (rFwd * scaleUp / fwd) "x" (refNote "forward")
-      figure "softras_sil_bwd_speedup_vs_reference" (rBwd * scaleUp / bwd) "x" (refNote "backward") ]
+    let note cpu = sprintf "256x64x64, 1280 faces, sigma 1e-4, dist_eps 1e-10, %d threads, median of 7; process CPU %.0f ms" (Runtime.threads ()) cpu
+    let refNote what ms = sprintf "dense (N,H,W,F) plain-tensor reference %s: %.0f ms on %d image, x%.0f = %.0f ms for 256 (same run)" what ms subset scaleUp (ms * scaleUp)
+    [ figure "softras_sil_fwd_ms" fwd "ms" (note fwdCpu)
+      figure "softras_sil_bwd_ms" bwd "ms" (note bwdCpu)
+      figure "softras_sil_fwd_speedup_vs_reference" (rFwd * scaleUp / fwd) "x" (refNote "forward" rFwd)
+      figure "softras_sil_bwd_speedup_vs_reference" (rBwd * scaleUp / bwd) "x" (refNote "backward" rBwd) ]
 
 /// unicorn_raster_*: 192 images 64×64 (6 pose candidates × 32), top-K rasterize (K = 8,
 /// σ = 1e-4) + UV interpolation + bilinear texture + layered blend + composite, forward and
-/// backward of a pixel MSE loss w.r.t. vertices, UV image and background.
+/// backward of a pixel MSE loss w.r.t. vertices, UV image and background. The fast path is
+/// `Renderer.textured` (the fused kernel); `texturedComposed` (the same parts as separate tensor
+/// ops over the top-K Fragments) is measured too, and the dense reference on one image.
 let unicornRaster () =
     use scope = DisposalScope.Open()
-    let n, subset = 192, 2
+    let n, subset = 192, 1
     let verts, faces, uvs = scene 3 n
     use g = new Generator(4UL)
     let uvImage = Tensor.rand ([ n; 3; 64; 64 ], g)
@@ -258,18 +276,23 @@ let unicornRaster () =
     let sigma = 1e-4
     let s = Rasterizer.defaults
     let fast (v: Tensor) (tex: Tensor) (bg: Tensor) = fst (Renderer.textured s sigma v faces uvs tex bg)
+    let composed (v: Tensor) (tex: Tensor) (bg: Tensor) = fst (Renderer.texturedComposed s sigma v faces uvs tex bg)
     let dense (v: Tensor) (tex: Tensor) (bg: Tensor) = fst (denseTextured s sigma v faces uvs tex bg)
-    texturedStep fast verts uvImage background target // warm-up
-    let peak = peakRssIncreaseMb (fun () -> texturedStep fast verts uvImage background target)
-    let ms = medianMs 1 7 (fun () -> texturedStep fast verts uvImage background target)
+    let step render () = texturedStep render verts uvImage background target
+    step fast () // warm-up
+    let peak = peakRssIncreaseMb (step fast)
+    let ms, cpu = medians 1 7 (step fast)
+    let cms, ccpu = medians 0 2 (step composed)
     let narrow (t: Tensor) = t.narrow (0, 0, subset)
-    let refMs = medianMs 0 2 (fun () -> texturedStep dense (narrow verts) (narrow uvImage) (narrow background) (narrow target))
+    let refMs, _ = medians 0 2 (fun () -> texturedStep dense (narrow verts) (narrow uvImage) (narrow background) (narrow target))
     let scaleUp = float n / float subset
-    let note = sprintf "192x64x64, K=8, sigma 1e-4, 1280 faces, %d threads, median of 7" (Runtime.threads ())
-    [ figure "unicorn_raster_fwdbwd_ms" ms "ms" note
-      figure "unicorn_raster_peak_mb" peak "MB" "peak RSS increase during one forward+backward step (VmHWM after clear_refs)"
+    [ figure "unicorn_raster_fwdbwd_ms" ms "ms"
+          (sprintf "192x64x64, K=8, sigma 1e-4, 1280 faces, fused kernel + composite + MSE, %d threads, median of 7; process CPU %.0f ms" (Runtime.threads ()) cpu)
+      figure "unicorn_raster_peak_mb" peak "MB" "peak RSS growth during one forward+backward step, after malloc_trim (VmHWM after clear_refs)"
       figure "unicorn_raster_speedup_vs_reference" (refMs * scaleUp / ms) "x"
-          (sprintf "dense (N,H,W,F) plain-tensor reference: %.0f ms on %d images, x%.0f = %.0f ms for 192" refMs subset scaleUp (refMs * scaleUp)) ]
+          (sprintf "dense (N,H,W,F) plain-tensor reference: %.0f ms on %d image, x%.0f = %.0f ms for 192 (same run)" refMs subset scaleUp (refMs * scaleUp))
+      figure "unicorn_raster_composed_fwdbwd_ms" cms "ms"
+          (sprintf "the same step through Fragments + interpolate + grid_sample + layered tensor ops, median of 2; process CPU %.0f ms" ccpu) ]
 
 /// All renderer figures.
 let all () : Figure list =
