@@ -195,7 +195,6 @@ void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* face
   const int64_t W = tc.W, K = tc.K, HW = tc.H * tc.W, C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht,
                 Wt = cfg.Wt;
   const T neg_inv_sigma = static_cast<T>(-1.0 / cfg.sigma);
-  const double radius = tc.blur_radius > 0 ? std::sqrt(tc.blur_radius) : 0.0;
   std::vector<T> xs, ys;
   pixel_centres(tc.W, xs);
   pixel_centres(tc.H, ys);
@@ -238,7 +237,7 @@ void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* face
       int32_t m = n;
       for (int32_t j = 0; j < n; ++j) {
         const int32_t f = pf[j];
-        if (!ok[f]) ok[f] = setup_topk_face(tc, vb, faces, f, radius, geo[f], &izs[f * 3]) ? 1 : 2;
+        if (!ok[f]) ok[f] = refresh_topk_face(vb, faces, f, geo[f], &izs[f * 3]) ? 1 : 2;
         live[j] = ok[f] == 1;  // the forward only kept faces that set up, so this holds
         tbefore[j] = tr;
         if (!live[j]) {

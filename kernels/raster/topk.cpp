@@ -67,7 +67,6 @@ void topk_backward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
   std::vector<FaceGeom<T>> geo(static_cast<size_t>(cfg.F));
   std::vector<T> izs(static_cast<size_t>(cfg.F * 3));
   std::vector<uint8_t> ok(static_cast<size_t>(cfg.F));
-  const double radius = cfg.blur_radius > 0 ? std::sqrt(cfg.blur_radius) : 0.0;
 
   for (int64_t b = b0; b < b1; ++b) {
     const T* vb = verts + b * cfg.V * 3;
@@ -89,7 +88,7 @@ void topk_backward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
         if (gz == T(0) && gd == T(0) && gb[0] == T(0) && gb[1] == T(0) && gb[2] == T(0))
           continue;
         if (!ok[f]) {  // lazy setup: only faces that won a slot
-          ok[f] = setup_topk_face(cfg, vb, faces, f, radius, geo[f], &izs[f * 3]) ? 1 : 2;
+          ok[f] = refresh_topk_face(vb, faces, f, geo[f], &izs[f * 3]) ? 1 : 2;
         }
         if (ok[f] != 1) continue;
         Sample<T> s;

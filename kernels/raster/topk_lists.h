@@ -74,10 +74,9 @@ struct Sample {
 template <typename T>
 inline void eval_pair(const FaceGeom<T>& g, T px, T py, const TopKConfig& cfg, const T iz[3],
                       Sample<T>& s) {
-  T cr[3];
-  const bool inside = edges_inside(g, px, py, cr);
+  // point_face's edge functions and inside test are edges_inside's, operation for operation
   point_face(g, px, py, s.o);
-  s.o.inside = inside;
+  const T* cr = s.o.cr;
   s.w[0] = cr[1] * g.inv_area2;
   s.w[1] = cr[2] * g.inv_area2;
   s.w[2] = cr[0] * g.inv_area2;
@@ -90,7 +89,7 @@ inline void eval_pair(const FaceGeom<T>& g, T px, T py, const TopKConfig& cfg, c
     s.z = s.w[0] * g.z[0] + s.w[1] * g.z[1] + s.w[2] * g.z[2];
     for (int k = 0; k < 3; ++k) s.b[k] = s.w[k];
   }
-  s.dist = inside ? -s.o.d2 : s.o.d2;
+  s.dist = s.o.inside ? -s.o.d2 : s.o.d2;
 }
 
 // Adds the gradient of one kept pair w.r.t. its three vertices into gv (the image's (V,3)
@@ -124,6 +123,18 @@ inline void pair_backward(const TopKConfig& cfg, const FaceGeom<T>& g, T px, T p
     o[1] += gxy[v][1];
     o[2] += gzv[v];
   }
+}
+
+// Setup of a face that the forward rasterized (so it passed every check): geometry only.
+template <typename T>
+inline bool refresh_topk_face(const T* vb, const int64_t* faces, int64_t f, FaceGeom<T>& g,
+                              T* iz) {
+  const int64_t* fi = faces + f * 3;
+  face_geometry(vb + fi[0] * 3, vb + fi[1] * 3, vb + fi[2] * 3, g);
+  if (g.sgn == 0) return false;  // cannot happen for a face that held a slot
+  g.face = static_cast<int32_t>(f);
+  for (int k = 0; k < 3; ++k) iz[k] = T(1) / g.z[k];
+  return true;
 }
 
 // iz: the face's three inverse depths.
