@@ -1012,3 +1012,18 @@ let ``textured render gradcheck in float64`` () =
         let render x tex = let image, alpha = renderer settings 2e-2 x faces uvs tex background in (image * up).sum () + (alpha * upA).sum ()
         gradcheck (name + " textured d/duvImage") (fun t -> render verts t) uvImage
         gradcheck (name + " textured d/dverts") (fun x -> render x uvImage) verts
+
+[<Fact>]
+let ``the benchmark's dense references render what the kernels render`` () =
+    // RenderBench times its fast paths against these; they must compute the same thing
+    use scope = DisposalScope.Open()
+    let verts, faces, uvs, uvImage, background = texturedScene 71 2 1 12 12 Float64
+    let s = { Rasterizer.defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
+    let fast, fastAlpha = Renderer.textured s 1e-3 verts faces uvs uvImage background
+    let dense, denseAlpha = Reconstruct.Bench.RenderBench.denseTextured s 1e-3 verts faces uvs uvImage background
+    Assert.True(fastAlpha.ToFloat64s() |> Array.exists (fun a -> a > 0.0 && a < 1.0))
+    assertNear "dense textured image" 1e-10 0.0 fast dense
+    assertNear "dense textured alpha" 1e-10 0.0 fastAlpha denseAlpha
+    let soft = { Rasterizer.softDefaults with Height = 12; Width = 12; Sigma = 1e-3; DistEps = 1e-4 }
+    let fv = Rasterizer.faceAttributes verts faces
+    assertNear "dense silhouette" 1e-10 0.0 (Rasterizer.softRasterize soft fv None [||]) (Reconstruct.Bench.RenderBench.denseSilhouette soft fv)

@@ -126,8 +126,8 @@ let peakRssIncreaseMb (action: unit -> unit) =
 // ------------------------------------------------------------------ dense references
 
 /// Pixel centres (2k + 1)/n − 1.
-let private centres (n: int) =
-    Tensor.ofArray (Array.init n (fun k -> float32 ((2.0 * float k + 1.0) / float n - 1.0)))
+let private centres (n: int) (dtype: Dtype) =
+    (Tensor.ofArray (Array.init n (fun k -> (2.0 * float k + 1.0) / float n - 1.0))).cast dtype
 
 /// Every (pixel, face) pair of fv (N, F, 3, 3) as (N, H, W, F) tensors: the squared distance to
 /// the boundary, the strict inside test, and the three screen barycentrics.
@@ -136,8 +136,8 @@ let private densePairs (h: int) (w: int) (fv: Tensor) =
     let coord v c = (fv.select(2, v).select (2, c)).reshape [ n; 1; 1; f ]
     let x = Array.init 3 (fun v -> coord v 0)
     let y = Array.init 3 (fun v -> coord v 1)
-    let px = (centres w).reshape [ 1; 1; w; 1 ]
-    let py = (centres h).reshape [ 1; h; 1; 1 ]
+    let px = (centres w fv.Dtype).reshape [ 1; 1; w; 1 ]
+    let py = (centres h fv.Dtype).reshape [ 1; h; 1; 1 ]
     let segment k =
         let m = (k + 1) % 3
         let ex, ey = x.[m] - x.[k], y.[m] - y.[k]
