@@ -53,6 +53,25 @@ RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_
                           int perspective_correct, int cull_backfaces, double znear,
                           rc_tensor** outs);
 
+/* UNICORN's textured render, fused: rc_raster_topk's K nearest faces per pixel (not written
+ * out), UVs interpolated with the output barycentrics, bilinear texture sampling as
+ * grid_sample (border padding, align_corners = false, u right and v down in [0,1]), and the
+ * layered blend front to back over a constant background:
+ *   alpha_j = exp(-max(d_j, 0)/sigma), T_j = prod_{i<j}(1 - alpha_i),
+ *   rgb = sum_j T_j alpha_j c_j + T_end background, alpha = 1 - T_end.
+ *   verts, faces, height ... znear: as rc_raster_topk; face_uvs: (F,3,2) per face corner, same
+ *   dtype as verts, must not require grad; uv_image: (N,C,Ht,Wt) same dtype; sigma > 0;
+ *   background: C values (NULL = zeros).
+ * outs[0] <- rgb (N,C,H,W), outs[1] <- alpha (N,1,H,W).
+ * Differentiable w.r.t. verts and uv_image; equals rasterize -> interpolate -> grid_sample ->
+ * layered blend composed from tensor ops, without their 28 B per slot of fragments. */
+RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
+                             const rc_tensor* face_uvs, const rc_tensor* uv_image,
+                             int64_t height, int64_t width, int64_t faces_per_pixel,
+                             double blur_radius, double sigma, int perspective_correct,
+                             int cull_backfaces, double znear, const double* background,
+                             rc_tensor** outs);
+
 /* 1 if the CPU supports the AVX2+FMA path, else 0. */
 RC_API int rc_raster_simd_available(void);
 /* Enables (1, the default when available) or disables (0) the AVX2 path, process-wide;

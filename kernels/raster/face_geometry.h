@@ -63,21 +63,13 @@ inline bool pixel_range(double lo, double hi, int64_t n, int32_t& k0, int32_t& k
   return true;
 }
 
-// Fills g from three vertices. `radius` widens the pixel bbox (blur / soft cut-off).
-// Returns false if the face is culled (non-finite, any z <= znear, |x|,|y| > kMaxCoord, or
-// off-screen).
+// The geometric fields of g (everything but the pixel range and the face index), for a face
+// already known to pass setup_face's checks: backward passes use it for faces that the
+// forward rasterized, and get bit-identical values.
 template <typename T>
-inline bool setup_face(const T* v0, const T* v1, const T* v2, double znear, double radius,
-                       int64_t H, int64_t W, FaceGeom<T>& g) {
+inline void face_geometry(const T* v0, const T* v1, const T* v2, FaceGeom<T>& g) {
   const T* v[3] = {v0, v1, v2};
-  for (int k = 0; k < 3; ++k)
-    for (int c = 0; c < 3; ++c)
-      if (!std::isfinite(static_cast<double>(v[k][c]))) return false;
   for (int k = 0; k < 3; ++k) {
-    if (!(static_cast<double>(v[k][2]) > znear)) return false;
-    if (!(std::abs(static_cast<double>(v[k][0])) <= kMaxCoord) ||
-        !(std::abs(static_cast<double>(v[k][1])) <= kMaxCoord))
-      return false;
     g.x[k] = v[k][0];
     g.y[k] = v[k][1];
     g.z[k] = v[k][2];
@@ -94,6 +86,25 @@ inline bool setup_face(const T* v0, const T* v1, const T* v2, double znear, doub
   g.inv_area2 = degenerate ? T(0) : T(1) / g.area2;
   g.sgn = degenerate ? T(0) : (g.area2 > 0 ? T(1) : T(-1));
   g.front = g.area2 < 0 ? 1 : 0;
+}
+
+// Fills g from three vertices. `radius` widens the pixel bbox (blur / soft cut-off).
+// Returns false if the face is culled (non-finite, any z <= znear, |x|,|y| > kMaxCoord, or
+// off-screen).
+template <typename T>
+inline bool setup_face(const T* v0, const T* v1, const T* v2, double znear, double radius,
+                       int64_t H, int64_t W, FaceGeom<T>& g) {
+  const T* v[3] = {v0, v1, v2};
+  for (int k = 0; k < 3; ++k)
+    for (int c = 0; c < 3; ++c)
+      if (!std::isfinite(static_cast<double>(v[k][c]))) return false;
+  for (int k = 0; k < 3; ++k) {
+    if (!(static_cast<double>(v[k][2]) > znear)) return false;
+    if (!(std::abs(static_cast<double>(v[k][0])) <= kMaxCoord) ||
+        !(std::abs(static_cast<double>(v[k][1])) <= kMaxCoord))
+      return false;
+  }
+  face_geometry(v0, v1, v2, g);
   double xmin = std::min({double(g.x[0]), double(g.x[1]), double(g.x[2])}) - radius;
   double xmax = std::max({double(g.x[0]), double(g.x[1]), double(g.x[2])}) + radius;
   double ymin = std::min({double(g.y[0]), double(g.y[1]), double(g.y[2])}) - radius;

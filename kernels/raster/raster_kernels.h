@@ -13,6 +13,7 @@
 //    behind the camera can divide by a small or negative depth.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 namespace rc {
 namespace raster {
@@ -68,6 +69,35 @@ template <typename T>
 void topk_backward(const TopKConfig& cfg, const T* verts, const int64_t* faces,
                    const int64_t* pix_to_face, const T* grad_bary, const T* grad_zbuf,
                    const T* grad_dists, T* grad_verts, int64_t b0, int64_t b1);
+
+// UNICORN's textured render, fused (layered.cpp): the top-K lists of `topk` (not written out),
+// face UVs interpolated with the output barycentrics, bilinear texture sampling with
+// grid_sample's semantics (border padding, align_corners = false, v down), and the layered
+// blend front to back: alpha_j = exp(-max(d_j, 0)/sigma), T_j = prod_{i<j}(1 - alpha_i),
+// rgb = sum_j T_j alpha_j c_j + T_n bg, alpha = 1 - T_n.
+struct LayeredConfig {
+  TopKConfig topk;
+  int64_t C = 3, Ht = 1, Wt = 1;       // texture channels and size
+  double sigma = 1e-4;
+  const double* background = nullptr;  // C values, or null (= zeros)
+};
+
+// verts: (N,V,3); faces: (F,3); face_uvs: (F,3,2) u right, v down in [0,1]; tex: (N,C,Ht,Wt).
+// rgb: (N,C,H,W); alpha: (N,H,W). For the backward, per image b, slots[b] receives the face
+// index of every filled slot (pixel-major, front to back) and counts (N,H,W) their number.
+template <typename T>
+void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                     const T* face_uvs, const T* tex, T* rgb, T* alpha,
+                     std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1);
+
+// slots: all images' slot faces concatenated, image b from offsets[b]. grad_rgb (N,C,H,W) and
+// grad_alpha (N,H,W) may be null (= zero). Writes (overwrites) grad_verts (N,V,3) and
+// grad_tex (N,C,Ht,Wt).
+template <typename T>
+void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                      const T* face_uvs, const T* tex, const int32_t* slots,
+                      const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
+                      const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1);
 
 // Run-time SIMD dispatch (float32 silhouette path). Enabled by default when the CPU has
 // AVX2+FMA; tests and benchmarks switch it off to exercise the portable path.

@@ -212,6 +212,165 @@ struct TopKFn : public torch::autograd::Function<TopKFn> {
   }
 };
 
+// ---------------------------------------------------------------- fused textured layered render
+
+struct LayeredArgs {
+  rc::raster::LayeredConfig cfg;
+  std::vector<double> background;
+};
+
+struct LayeredFn : public torch::autograd::Function<LayeredFn> {
+  // verts (N,V,3), faces (F,3) int64, face_uvs (F,3,2), tex (N,C,Ht,Wt).
+  // Returns {rgb (N,C,H,W), alpha (N,1,H,W)}; differentiable w.r.t. verts and tex.
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& verts_in,
+                               const at::Tensor& faces_in, const at::Tensor& face_uvs_in,
+                               const at::Tensor& tex_in, LayeredArgs args) {
+    at::Tensor verts = verts_in.contiguous(), faces = faces_in.contiguous();
+    at::Tensor fuv = face_uvs_in.contiguous(), tex = tex_in.contiguous();
+    auto& cfg = args.cfg;
+    auto& tc = cfg.topk;
+    tc.N = verts.size(0);
+    tc.V = verts.size(1);
+    tc.F = faces.size(0);
+    cfg.C = tex.size(1);
+    cfg.Ht = tex.size(2);
+    cfg.Wt = tex.size(3);
+    cfg.background = args.background.empty() ? nullptr : args.background.data();
+    const int64_t N = tc.N, H = tc.H, W = tc.W;
+    at::Tensor rgb = at::empty({N, cfg.C, H, W}, verts.options());
+    at::Tensor alpha = at::empty({N, 1, H, W}, verts.options());
+    at::Tensor counts = at::empty({N, H, W}, verts.options().dtype(at::kInt));
+    // per image: the face of every filled slot, variable length, gathered after the threads
+    std::vector<std::vector<int32_t>> slots(static_cast<size_t>(N));
+    AT_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "rc_raster_layered", [&] {
+      const scalar_t* pv = verts.data_ptr<scalar_t>();
+      const int64_t* pf = faces.data_ptr<int64_t>();
+      const scalar_t* pu = fuv.data_ptr<scalar_t>();
+      const scalar_t* pt = tex.data_ptr<scalar_t>();
+      scalar_t* pr = rgb.data_ptr<scalar_t>();
+      scalar_t* pa = alpha.data_ptr<scalar_t>();
+      int32_t* pc = counts.data_ptr<int32_t>();
+      const auto c = cfg;
+      at::parallel_for(0, N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::layered_forward<scalar_t>(c, pv, pf, pu, pt, pr, pa, slots.data(), pc, b0, b1);
+      });
+    });
+    at::Tensor offsets = at::empty({N + 1}, verts.options().dtype(at::kLong));
+    int64_t* po = offsets.data_ptr<int64_t>();
+    po[0] = 0;
+    for (int64_t b = 0; b < N; ++b) po[b + 1] = po[b] + static_cast<int64_t>(slots[b].size());
+    at::Tensor flat = at::empty({po[N]}, verts.options().dtype(at::kInt));
+    int32_t* pfl = flat.data_ptr<int32_t>();
+    for (int64_t b = 0; b < N; ++b) std::copy(slots[b].begin(), slots[b].end(), pfl + po[b]);
+
+    ctx->saved_data["H"] = tc.H;
+    ctx->saved_data["W"] = tc.W;
+    ctx->saved_data["K"] = tc.K;
+    ctx->saved_data["blur"] = tc.blur_radius;
+    ctx->saved_data["znear"] = tc.znear;
+    ctx->saved_data["persp"] = tc.perspective_correct;
+    ctx->saved_data["cull"] = tc.cull_backfaces;
+    ctx->saved_data["sigma"] = cfg.sigma;
+    ctx->saved_data["background"] = args.background;
+    ctx->save_for_backward({verts, faces, fuv, tex, flat, offsets, counts});
+    // an unused output needs no zero-filled gradient
+    ctx->set_materialize_grads(false);
+    return {rgb, alpha};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    at::Tensor verts = saved[0], faces = saved[1], fuv = saved[2], tex = saved[3];
+    at::Tensor flat = saved[4], offsets = saved[5], counts = saved[6];
+    rc::raster::LayeredConfig cfg;
+    auto& tc = cfg.topk;
+    tc.N = verts.size(0);
+    tc.V = verts.size(1);
+    tc.F = faces.size(0);
+    tc.H = ctx->saved_data["H"].toInt();
+    tc.W = ctx->saved_data["W"].toInt();
+    tc.K = ctx->saved_data["K"].toInt();
+    tc.blur_radius = ctx->saved_data["blur"].toDouble();
+    tc.znear = ctx->saved_data["znear"].toDouble();
+    tc.perspective_correct = ctx->saved_data["persp"].toBool();
+    tc.cull_backfaces = ctx->saved_data["cull"].toBool();
+    cfg.sigma = ctx->saved_data["sigma"].toDouble();
+    std::vector<double> background = ctx->saved_data["background"].toDoubleVector();
+    cfg.background = background.empty() ? nullptr : background.data();
+    cfg.C = tex.size(1);
+    cfg.Ht = tex.size(2);
+    cfg.Wt = tex.size(3);
+    at::Tensor grgb = grads[0].defined() ? grads[0].contiguous() : at::Tensor();
+    at::Tensor galpha = grads[1].defined() ? grads[1].contiguous() : at::Tensor();
+    at::Tensor gv = at::empty_like(verts);
+    at::Tensor gt = at::empty_like(tex);
+    AT_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "rc_raster_layered_backward", [&] {
+      const scalar_t* pv = verts.data_ptr<scalar_t>();
+      const int64_t* pf = faces.data_ptr<int64_t>();
+      const scalar_t* pu = fuv.data_ptr<scalar_t>();
+      const scalar_t* pt = tex.data_ptr<scalar_t>();
+      const int32_t* pfl = flat.data_ptr<int32_t>();
+      const int64_t* po = offsets.data_ptr<int64_t>();
+      const int32_t* pc = counts.data_ptr<int32_t>();
+      const scalar_t* pgr = grgb.defined() ? grgb.data_ptr<scalar_t>() : nullptr;
+      const scalar_t* pga = galpha.defined() ? galpha.data_ptr<scalar_t>() : nullptr;
+      scalar_t* pgv = gv.data_ptr<scalar_t>();
+      scalar_t* pgt = gt.data_ptr<scalar_t>();
+      const auto c = cfg;
+      at::parallel_for(0, tc.N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::layered_backward<scalar_t>(c, pv, pf, pu, pt, pfl, po, pc, pgr, pga, pgv,
+                                               pgt, b0, b1);
+      });
+    });
+    return {gv, at::Tensor(), at::Tensor(), gt, at::Tensor()};
+  }
+};
+
+// Validated (F,3) int64 face indices into [0, V).
+at::Tensor checked_faces(const at::Tensor& f_in, int64_t V) {
+  if (f_in.device().type() != at::kCPU ||
+      (f_in.scalar_type() != at::kLong && f_in.scalar_type() != at::kInt) || f_in.dim() != 2 ||
+      f_in.size(1) != 3)
+    fail(std::string() + "faces must be a CPU int64 tensor of shape (F,3), received " +
+         rc::describe(f_in));
+  at::Tensor f = f_in.to(at::kLong).contiguous();
+  if (f.numel() > 0) {
+    const int64_t lo = f.min().item<int64_t>(), hi = f.max().item<int64_t>();
+    if (lo < 0 || hi >= V)
+      fail(std::string() + "faces must index vertices in [0, " + std::to_string(V) +
+           "), received indices in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  if (f.size(0) >= (int64_t(1) << 31))
+    fail(std::string() + "at most 2^31-1 faces, received " + rc::describe(f));
+  return f;
+}
+
+// The settings the two top-K ops share.
+rc::raster::TopKConfig checked_topk(int64_t height, int64_t width, int64_t faces_per_pixel,
+                                    double blur_radius, int perspective_correct,
+                                    int cull_backfaces, double znear) {
+  if (height < 1 || width < 1)
+    fail(std::string() + "height and width must be >= 1, received " + std::to_string(height) +
+         "x" + std::to_string(width));
+  if (faces_per_pixel < 1 || faces_per_pixel > 1024)
+    fail(std::string() + "faces_per_pixel must be in [1, 1024], received " +
+         std::to_string(faces_per_pixel));
+  if (!(blur_radius >= 0) || !std::isfinite(blur_radius))
+    fail(std::string() + "blur_radius (a squared NDC distance) must be finite and >= 0, "
+         "received " + num(blur_radius));
+  if (!(znear >= 0) || !std::isfinite(znear))
+    fail(std::string() + "znear must be finite and >= 0, received " + num(znear));
+  rc::raster::TopKConfig cfg;
+  cfg.H = height;
+  cfg.W = width;
+  cfg.K = faces_per_pixel;
+  cfg.blur_radius = blur_radius;
+  cfg.znear = znear;
+  cfg.perspective_correct = perspective_correct != 0;
+  cfg.cull_backfaces = cull_backfaces != 0;
+  return cfg;
+}
+
 }  // namespace
 
 extern "C" {
@@ -283,42 +442,57 @@ RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_
     check_float_cpu("verts", v);
     if (v.dim() != 3 || v.size(2) != 3)
       fail(std::string() + "verts must have shape (N,V,3), received " + rc::describe(v));
-    if (f_in.device().type() != at::kCPU ||
-        (f_in.scalar_type() != at::kLong && f_in.scalar_type() != at::kInt) ||
-        f_in.dim() != 2 || f_in.size(1) != 3)
-      fail(std::string() + "faces must be a CPU int64 tensor of shape (F,3), received " +
-           rc::describe(f_in));
-    at::Tensor f = f_in.to(at::kLong).contiguous();
-    if (f.numel() > 0) {
-      const int64_t lo = f.min().item<int64_t>(), hi = f.max().item<int64_t>();
-      if (lo < 0 || hi >= v.size(1))
-        fail(std::string() + "faces must index vertices in [0, " +
-             std::to_string(v.size(1)) + "), received indices in [" + std::to_string(lo) +
-             ", " + std::to_string(hi) + "]");
-    }
-    if (f.size(0) >= (int64_t(1) << 31))
-      fail(std::string() + "at most 2^31-1 faces, received " + rc::describe(f));
-    if (height < 1 || width < 1)
-      fail(std::string() + "height and width must be >= 1, received " +
-           std::to_string(height) + "x" + std::to_string(width));
-    if (faces_per_pixel < 1 || faces_per_pixel > 1024)
-      fail(std::string() + "faces_per_pixel must be in [1, 1024], received " +
-           std::to_string(faces_per_pixel));
-    if (!(blur_radius >= 0) || !std::isfinite(blur_radius))
-      fail(std::string() + "blur_radius (a squared NDC distance) must be finite and >= 0, "
-           "received " + num(blur_radius));
-    if (!(znear >= 0) || !std::isfinite(znear))
-      fail(std::string() + "znear must be finite and >= 0, received " + num(znear));
-    rc::raster::TopKConfig cfg;
-    cfg.H = height;
-    cfg.W = width;
-    cfg.K = faces_per_pixel;
-    cfg.blur_radius = blur_radius;
-    cfg.znear = znear;
-    cfg.perspective_correct = perspective_correct != 0;
-    cfg.cull_backfaces = cull_backfaces != 0;
+    at::Tensor f = checked_faces(f_in, v.size(1));
+    rc::raster::TopKConfig cfg = checked_topk(height, width, faces_per_pixel, blur_radius,
+                                              perspective_correct, cull_backfaces, znear);
     auto out = TopKFn::apply(v, f, cfg);
     for (int k = 0; k < 5; ++k) outs[k] = rc::wrap(out[k]);
+    return RC_OK;
+  })
+}
+
+RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
+                             const rc_tensor* face_uvs, const rc_tensor* uv_image,
+                             int64_t height, int64_t width, int64_t faces_per_pixel,
+                             double blur_radius, double sigma, int perspective_correct,
+                             int cull_backfaces, double znear, const double* background,
+                             rc_tensor** outs) {
+  RC_GUARD("rc_raster_layered", RC_ERROR, {
+    if (outs == nullptr) fail("outs must not be null");
+    const at::Tensor& v = rc::unwrap(verts, "verts");
+    const at::Tensor& uv = rc::unwrap(face_uvs, "face_uvs");
+    const at::Tensor& tex = rc::unwrap(uv_image, "uv_image");
+    check_float_cpu("verts", v);
+    if (v.dim() != 3 || v.size(2) != 3)
+      fail(std::string() + "verts must have shape (N,V,3), received " + rc::describe(v));
+    at::Tensor f = checked_faces(rc::unwrap(faces, "faces"), v.size(1));
+    check_float_cpu("face_uvs", uv);
+    if (uv.dim() != 3 || uv.size(0) != f.size(0) || uv.size(1) != 3 || uv.size(2) != 2)
+      fail(std::string() + "face_uvs must have shape (F,3,2) with F=" +
+           std::to_string(f.size(0)) + ", received " + rc::describe(uv));
+    if (uv.scalar_type() != v.scalar_type())
+      fail(std::string() + "face_uvs must have the dtype of verts (" + rc::describe(v) +
+           "), received " + rc::describe(uv));
+    if (uv.requires_grad())
+      fail("face_uvs must not require grad: the op has no gradient for them");
+    check_float_cpu("uv_image", tex);
+    if (tex.dim() != 4 || tex.size(0) != v.size(0) || tex.size(1) < 1 || tex.size(2) < 1 ||
+        tex.size(3) < 1)
+      fail(std::string() + "uv_image must have shape (N,C,Ht,Wt) with N=" +
+           std::to_string(v.size(0)) + ", C>=1, received " + rc::describe(tex));
+    if (tex.scalar_type() != v.scalar_type())
+      fail(std::string() + "uv_image must have the dtype of verts (" + rc::describe(v) +
+           "), received " + rc::describe(tex));
+    if (!(sigma > 0) || !std::isfinite(sigma))
+      fail(std::string() + "sigma must be finite and > 0, received " + num(sigma));
+    LayeredArgs args;
+    args.cfg.topk = checked_topk(height, width, faces_per_pixel, blur_radius,
+                                 perspective_correct, cull_backfaces, znear);
+    args.cfg.sigma = sigma;
+    if (background != nullptr) args.background.assign(background, background + tex.size(1));
+    auto out = LayeredFn::apply(v, f, uv, tex, args);
+    outs[0] = rc::wrap(out[0]);
+    outs[1] = rc::wrap(out[1]);
     return RC_OK;
   })
 }

@@ -4,7 +4,7 @@
 //   sigma 1e-4, dist_eps 1e-10.  Targets (2 threads): forward <= 40 ms, backward <= 80 ms.
 //   Top-K: K=8, 192 images 64x64, same mesh, blur = ln(1/1e-4 - 1) * 1e-4, forward+backward.
 // Prints the median of several runs for 1 and 2 threads, AVX2 and the portable path.
-// Usage: rc_raster_bench [repeats]
+// Usage: rc_raster_bench [repeats] [soft|topk|layered] [images, default 256 (192 for top-K)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -108,27 +108,68 @@ void bench_topk(const at::Tensor& verts, const at::Tensor& faces, int repeats, c
               (long long)slots, (long long)overflow);
 }
 
+// UNICORN's textured render through the fused kernel: K=8, sigma 1e-4, 64x64 UV images,
+// random UVs; forward, then backward of random upstream gradients for rgb and alpha.
+void bench_layered(const at::Tensor& verts, const at::Tensor& faces, int repeats, const char* label) {
+  LayeredParams p;
+  p.topk.H = p.topk.W = 64;
+  p.topk.K = 8;
+  p.topk.blur = std::log(1.0 / 1e-4 - 1.0) * 1e-4;
+  p.topk.persp = false;
+  p.topk.znear = 0.1;
+  p.sigma = 1e-4;
+  p.background = {1.0, 1.0, 1.0};
+  const int64_t N = verts.size(0);
+  at::Tensor uv = at::rand({verts.size(1), 2});
+  at::Tensor face_uvs = uv.index_select(0, faces.flatten()).reshape({faces.size(0), 3, 2});
+  at::Tensor tex = at::rand({N, 3, 64, 64});
+  at::Tensor gr = at::rand({N, 3, 64, 64}), ga = at::rand({N, 1, 64, 64});
+  std::vector<double> tf, tb, cf, cb;
+  for (int r = 0; r < repeats + 1; ++r) {
+    at::Tensor x = verts.detach().clone().set_requires_grad(true);
+    at::Tensor t = tex.detach().clone().set_requires_grad(true);
+    Timer t1;
+    auto out = layered(x, faces, face_uvs, t, p);
+    double f = t1.wall(), fc = t1.cpu();
+    Timer t2;
+    torch::autograd::backward({out.first, out.second}, {gr, ga});
+    double b = t2.wall(), bc = t2.cpu();
+    if (r > 0) {
+      tf.push_back(f);
+      tb.push_back(b);
+      cf.push_back(fc);
+      cb.push_back(bc);
+    }
+  }
+  std::printf("  layered K=8 %-28s threads=%d  forward %7.2f ms (cpu %7.2f)  backward %7.2f ms"
+              " (cpu %7.2f)\n", label, at::get_num_threads(), median(tf), median(cf), median(tb),
+              median(cb));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
-  const std::string only = argc > 2 ? argv[2] : "";  // "soft" or "topk"
-  auto [v256, faces] = projected_ellipsoids(256, 3, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
+  const std::string only = argc > 2 ? argv[2] : "";  // "soft", "topk" or "layered"
+  // a smaller batch (third argument) keeps profiling under valgrind short
+  const int64_t images = argc > 3 ? std::atoi(argv[3]) : 256;
+  auto [v256, faces] = projected_ellipsoids(images, 3, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
   at::Tensor fv = gather_faces(v256, faces).to(at::kFloat).contiguous();
-  at::Tensor v192 = v256.narrow(0, 0, 192).to(at::kFloat).contiguous();
+  at::Tensor v192 = v256.narrow(0, 0, images * 3 / 4).to(at::kFloat).contiguous();
   std::printf("mesh: %lld verts, %lld faces; AVX2 available: %d\n", (long long)v256.size(1),
               (long long)faces.size(0), rc_raster_simd_available());
   const int saved = at::get_num_threads();
   for (int threads : {1, 2}) {
     at::set_num_threads(threads);
-    if (only != "topk") {
+    if (only.empty() || only == "soft") {
       rc_raster_set_simd(1);
       bench_soft(fv, repeats, "(256x64x64, AVX2)");
       rc_raster_set_simd(0);
       bench_soft(fv, std::max(1, repeats / 3), "(256x64x64, portable)");
       rc_raster_set_simd(1);
     }
-    if (only != "soft") bench_topk(v192, faces, repeats, "(192x64x64, float32)");
+    if (only != "soft" && only != "layered") bench_topk(v192, faces, repeats, "(192x64x64, float32)");
+    if (only != "soft" && only != "topk") bench_layered(v192, faces, repeats, "(192x64x64, float32)");
   }
   at::set_num_threads(saved);
   return 0;

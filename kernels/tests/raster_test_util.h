@@ -84,6 +84,26 @@ inline Frags topk(const at::Tensor& verts, const at::Tensor& faces, const TopKPa
   return {take(out[0]), take(out[1]), take(out[2]), take(out[3]), take(out[4])};
 }
 
+struct LayeredParams {
+  TopKParams topk;
+  double sigma = 1e-3;
+  std::vector<double> background;
+};
+
+// rc_raster_layered: {rgb (N,C,H,W), alpha (N,1,H,W)}.
+inline std::pair<at::Tensor, at::Tensor> layered(const at::Tensor& verts, const at::Tensor& faces,
+                                                 const at::Tensor& face_uvs, const at::Tensor& tex,
+                                                 const LayeredParams& p) {
+  Handle hv(verts), hf(faces), hu(face_uvs), ht(tex);
+  rc_tensor* out[2] = {};
+  const TopKParams& t = p.topk;
+  int rc = rc_raster_layered(hv.h, hf.h, hu.h, ht.h, t.H, t.W, t.K, t.blur, p.sigma,
+                             t.persp ? 1 : 0, t.cull ? 1 : 0, t.znear,
+                             p.background.empty() ? nullptr : p.background.data(), out);
+  if (rc != RC_OK) throw std::runtime_error(rc_error_message());
+  return {take(out[0]), take(out[1])};
+}
+
 // ------------------------------------------------------------------ meshes
 
 // Random triangles: centres in [-1.1, 1.1]^2 (some partly off-screen), sizes `lo..hi` NDC,

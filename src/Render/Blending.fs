@@ -10,13 +10,17 @@ let layered (sigma: float) (background: float) (fragments: Fragments) (colors: T
     use scope = DisposalScope.Open()
     let valid = (fragments.PixToFace.ge 0.0).cast colors.Dtype
     let alpha = (fragments.Dists.clamp(min = 0.0) * (-1.0 / sigma)).exp() * valid // (B,H,W,K)
-    let through = (1.0 - alpha).cumprod(3)
-    let k = alpha.Shape.[3]
-    // Transmittance before each layer: 1 for the first, then the running product.
-    let before = Tensor.cat ([ through.narrow(3, 0, 1).onesLike(); through.narrow(3, 0, k - 1) ], 3)
-    let weights = (before * alpha).unsqueeze(-1) // (B,H,W,K,1)
-    let final = through.narrow(3, k - 1, 1) // (B,H,W,1)
-    let rgb = (weights * colors).sum(3) + final * background // (B,H,W,C)
+    // An explicit product over the K layers rather than cumprod: inside a face 1 − α is exactly
+    // 0, and cumprod's backward takes a slow path through every such zero. unbind/stack keep
+    // the per-layer backward to one op (narrow/select would zero-fill a full tensor per layer).
+    let layers = alpha.unbind 3 // K × (B,H,W)
+    let weights = Array.zeroCreate<Tensor> layers.Length
+    let mutable through = layers.[0].onesLike ()
+    for j in 0 .. layers.Length - 1 do
+        weights.[j] <- through * layers.[j]
+        through <- through * (1.0 - layers.[j])
+    let final = through.unsqueeze 3 // (B,H,W,1)
+    let rgb = ((Tensor.stack (weights, 3)).unsqueeze(-1) * colors).sum(3) + final * background // (B,H,W,C)
     let a = 1.0 - final
     scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(a.permute([ 0; 3; 1; 2 ]).contiguous ())
 

@@ -110,6 +110,29 @@ module Rasterizer =
         GC.KeepAlive faceColors
         Tensor.OfPtr outs.[0]
 
+    /// UNICORN's textured render as one kernel: the fragments of `rasterize` (kept inside the
+    /// kernel, never written out), UVs interpolated with their barycentrics, bilinear texture
+    /// sampling as `Shading.sampleTexture`, and `Blending.layered`'s front-to-back blend over a
+    /// constant `background` (C values). Equal to composing those parts, without their 28 bytes
+    /// per slot of fragments and the tensor ops' gradients of them.
+    /// verts: (B, V, 3) [x_ndc, y_ndc, z_view]; faces: (F, 3) int64; faceUvs: (F, 3, 2) UVs per face
+    /// corner (u right, v down, no gradient); uvImage: (B, C, Ht, Wt), dtype of verts
+    /// -> rgb (B, C, H, W), alpha (B, 1, H, W); differentiable in verts and uvImage.
+    let texturedLayered (settings: RasterSettings) (sigma: float) (background: float[]) (verts: Tensor) (faces: Tensor) (faceUvs: Tensor) (uvImage: Tensor) =
+        ensureLoaded ()
+        let outs = Array.zeroCreate<nativeint> 2
+        check (
+            rc_raster_layered (
+                verts.Ptr, faces.Ptr, faceUvs.Ptr, uvImage.Ptr, int64 settings.Height, int64 settings.Width,
+                int64 settings.FacesPerPixel, settings.BlurRadius, sigma, (if settings.PerspectiveCorrect then 1 else 0),
+                (if settings.CullBackfaces then 1 else 0), settings.ZNear,
+                (if isNull background || background.Length = 0 then null else background), outs))
+        GC.KeepAlive verts
+        GC.KeepAlive faces
+        GC.KeepAlive faceUvs
+        GC.KeepAlive uvImage
+        Tensor.OfPtr outs.[0], Tensor.OfPtr outs.[1]
+
     /// Per-face vertex attributes gathered from per-vertex ones, the layout the fused kernel takes.
     /// attrs: (B, V, D); faces: (F, 3) int64 -> (B, F, 3, D).
     let faceAttributes (attrs: Tensor) (faces: Tensor) =

@@ -5,10 +5,9 @@ module Reconstruct.Render.Renderer
 
 open Reconstruct.Torch
 
-/// UV-textured rendering with UNICORN's layered blend (no lighting: colour is the texel).
-/// verts: (B, V, 3); faces: (F, 3) int64; uvs: (V, 2); uvImage: (B, 3, Ht, Wt);
-/// background: (B, 3, H, W) -> composite (B, 3, H, W), alpha (B, 1, H, W).
-let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
+/// `textured` composed from the parts: rasterize -> interpolate -> sampleTexture -> layered ->
+/// composite. The reference for the fused kernel, and the path when the UVs need a gradient.
+let texturedComposed (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
     use scope = DisposalScope.Open()
     let b = verts.Shape.[0]
     let fragments = Rasterizer.rasterize settings verts faces
@@ -19,6 +18,23 @@ let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: T
     let rgb, alpha = Blending.layered sigma 1.0 fragments colors
     let image = Blending.composite rgb alpha background
     scope.MoveOut image, scope.MoveOut alpha
+
+/// UV-textured rendering with UNICORN's layered blend (no lighting: colour is the texel), over
+/// white inside the layers, then composited over the background. Runs the fused kernel
+/// (`Rasterizer.texturedLayered`); UVs that require a gradient take `texturedComposed`, which
+/// computes the same image from the separate parts.
+/// verts: (B, V, 3); faces: (F, 3) int64; uvs: (V, 2); uvImage: (B, C, Ht, Wt);
+/// background: (B, C, H, W) -> composite (B, C, H, W), alpha (B, 1, H, W).
+let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
+    if uvs.RequiresGrad then texturedComposed settings sigma verts faces uvs uvImage background
+    else
+        use scope = DisposalScope.Open()
+        let f = faces.Shape.[0]
+        let faceUvs = ((uvs.cast verts.Dtype).indexSelect (0, faces.flatten ())).reshape [ f; 3; 2 ]
+        let white = Array.create uvImage.Shape.[1] 1.0
+        let rgb, alpha = Rasterizer.texturedLayered settings sigma white verts faces faceUvs uvImage
+        let image = Blending.composite rgb alpha background
+        scope.MoveOut image, scope.MoveOut alpha
 
 /// Hard rendering for evaluation and datasets: one face per pixel, sharp edges, rendered at
 /// `supersample`× and average-pooled. colorsPerVertex: (B, V, C) -> (B, C, H, W), alpha (B, 1, H, W).

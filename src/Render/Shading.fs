@@ -12,16 +12,19 @@ let interpolate (fragments: Fragments) (attrs: Tensor) (faces: Tensor) : Tensor 
     let b, h, w, k = shape.[0], shape.[1], shape.[2], shape.[3]
     let d = attrs.Shape.[2]
     let f = faces.Shape.[0]
-    let perFace = (Rasterizer.faceAttributes attrs faces).reshape [ b; f; 3 * d ]
-    let valid = fragments.PixToFace.ge 0.0
-    let index = fragments.PixToFace.clamp(min = 0.0).reshape [ b; h * w * k; 1 ]
-    let gathered =
-        if f = 0 then Tensor.zeros ([ b; h * w * k; 3 * d ], attrs.Dtype)
-        else perFace.gather(1, index.expand [ b; h * w * k; 3 * d ])
-    let weights = fragments.Bary.reshape [ b; h * w * k; 3; 1 ]
-    let mixed = (gathered.reshape [ b; h * w * k; 3; d ] * weights).sum(2)
-    let masked = mixed.reshape [ b; h; w; k; d ] * valid.unsqueeze(-1).cast attrs.Dtype
-    scope.MoveOut masked
+    if f = 0 then scope.MoveOut(Tensor.zeros ([ b; h; w; k; d ], attrs.Dtype))
+    else
+        // One table row per (image, face), one index_select row per slot: a gather of whole
+        // rows, and its backward an index_add of rows, instead of an element-wise gather.
+        let table = (Rasterizer.faceAttributes attrs faces).reshape [ b * f; 3 * d ]
+        let valid = fragments.PixToFace.ge 0.0
+        let offsets = Tensor.ofArray (Array.init b (fun i -> int64 i * int64 f), [ b; 1; 1; 1 ])
+        // masked_fill keeps int64 (a float clamp bound would promote the index to float);
+        // empty slots read row 0 of their image with weight 0
+        let rows = (fragments.PixToFace.maskedFill (valid.logicalNot (), 0.0) + offsets).flatten ()
+        let picked = (table.indexSelect (0, rows)).reshape [ b * h * w * k; 3; d ]
+        let weights = (fragments.Bary * valid.unsqueeze(-1).cast attrs.Dtype).reshape [ b * h * w * k; 1; 3 ]
+        scope.MoveOut((weights.bmm picked).reshape [ b; h; w; k; d ])
 
 /// Samples a UV image at fragment UVs (bilinear, border clamped).
 /// uvImage: (B, C, Ht, Wt); uv: (B, H, W, K, 2) with u right and v down in [0, 1] -> (B, H, W, K, C).

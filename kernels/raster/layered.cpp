@@ -1,0 +1,336 @@
+// UNICORN's textured render, fused: top-K lists -> UVs -> bilinear texture -> layered blend.
+//
+// The composed path (rasterize -> interpolate -> grid_sample -> layered blend) writes 28 B of
+// fragments per slot, 6.3 M slots for 192 images of 64x64 at K = 8, then reads them back
+// through a dozen tensor ops and their gradients. Here each thread keeps one image's K-lists
+// in its scratch (topk_lists.h), blends them per pixel as soon as they are complete, and
+// writes only the image (C+1 values per pixel). For the backward it keeps the face index of
+// every filled slot (about 5 k per image in the UNICORN setting, 4 B each) and recomputes the
+// rest per slot: barycentrics, distance, UVs and texels.
+//
+// Per pixel with filled slots j = 0..n-1 (nearest first):
+//   alpha_j = exp(-max(d_j, 0)/sigma), T_0 = 1, T_{j+1} = T_j (1 - alpha_j)
+//   c_j = bilinear(tex, sum_k b_jk uv_{f_j,k}) with grid_sample's border clamping
+//   rgb = sum_j T_j alpha_j c_j + T_n bg,   alpha = 1 - T_n
+// Backward, without dividing by (1 - alpha): with S_n = bg, S_j = alpha_j c_j + (1-alpha_j) S_{j+1}
+// (the colour seen from slot j on) and U_j = prod_{i>=j}(1 - alpha_i),
+//   d rgb / d alpha_j = T_j (c_j - S_{j+1}),   d alpha / d alpha_j = T_j U_{j+1},
+//   d rgb / d c_j = T_j alpha_j,
+// then the texel, UV and barycentric chains, and the pair's vertex gradient (topk_lists.h).
+// Threads own whole images, including their rows of grad_verts and grad_tex: no atomics.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "topk_lists.h"
+
+namespace rc {
+namespace raster {
+
+using namespace topk_detail;
+
+namespace {
+
+// Source coordinate of grid_sample (align_corners = false, border padding) for a texture
+// coordinate u in [0, 1] (grid = 2u - 1), and d(coordinate)/du: 0 where it was clamped.
+template <typename T>
+inline T texel_coord(T u, int64_t size, T& grad) {
+  const T x = u * T(2) - T(1);
+  const T ix = ((x + T(1)) * T(size) - T(1)) / T(2);
+  if (!(ix > T(0))) {  // also NaN
+    grad = T(0);
+    return T(0);
+  }
+  const T lim = static_cast<T>(size - 1);
+  if (!(ix < lim)) {
+    grad = T(0);
+    return lim;
+  }
+  grad = static_cast<T>(size);
+  return ix;
+}
+
+// One bilinear lookup: the north-west tap, the clamped coordinates and their derivatives.
+template <typename T>
+struct Tap {
+  int64_t x0, y0;
+  T ix, iy, gx, gy;
+};
+
+template <typename T>
+inline void tap_at(T u, T v, int64_t Ht, int64_t Wt, Tap<T>& t) {
+  t.ix = texel_coord(u, Wt, t.gx);
+  t.iy = texel_coord(v, Ht, t.gy);
+  t.x0 = static_cast<int64_t>(t.ix);  // ix >= 0: truncation is floor
+  t.y0 = static_cast<int64_t>(t.iy);
+}
+
+// The four taps of a lookup. A tap past the last column (row) only occurs when the coordinate
+// sits exactly on that column (row), where its weight is 0 and the coordinate was clamped
+// (zero derivative): it is read from the last column instead, which changes nothing and
+// needs no branch. grid_sample reads such taps as 0; both give the same values and gradients.
+template <typename T>
+struct Quad {
+  int64_t at, dx, dy;  // offset of the north-west tap, steps to the east and south taps
+  T e, w, s, n;        // weights: west/east columns (e for x0, w for x0+1), rows y0 (s), y0+1 (n)
+};
+
+template <typename T>
+inline Quad<T> quad(const Tap<T>& t, int64_t Ht, int64_t Wt) {
+  Quad<T> q;
+  const T fx0 = static_cast<T>(t.x0), fy0 = static_cast<T>(t.y0);
+  q.e = fx0 + T(1) - t.ix;
+  q.w = t.ix - fx0;
+  q.s = fy0 + T(1) - t.iy;
+  q.n = t.iy - fy0;
+  q.at = t.y0 * Wt + t.x0;
+  q.dx = t.x0 + 1 < Wt ? 1 : 0;
+  q.dy = t.y0 + 1 < Ht ? Wt : 0;
+  return q;
+}
+
+// out[c] for the C channels of tex (C, Ht, Wt). NC > 0 fixes C at compile time (unrolled).
+template <int NC, typename T>
+inline void bilinear(const T* tex, int64_t C_, int64_t Ht, int64_t Wt, const Tap<T>& t, T* out) {
+  const int64_t C = NC > 0 ? NC : C_;
+  const Quad<T> k = quad(t, Ht, Wt);
+  const T wnw = k.e * k.s, wne = k.w * k.s, wsw = k.e * k.n, wse = k.w * k.n;
+  const int64_t plane = Ht * Wt;
+  for (int64_t c = 0; c < C; ++c) {
+    const T* q = tex + c * plane + k.at;
+    out[c] = q[0] * wnw + q[k.dx] * wne + q[k.dy] * wsw + q[k.dx + k.dy] * wse;
+  }
+}
+
+// Backward of `bilinear` for dL/dout = g: adds into gtex, returns dL/du and dL/dv.
+template <int NC, typename T>
+inline void bilinear_backward(const T* tex, int64_t C_, int64_t Ht, int64_t Wt, const Tap<T>& t,
+                              const T* g, T* gtex, T& gu, T& gv) {
+  const int64_t C = NC > 0 ? NC : C_;
+  const Quad<T> k = quad(t, Ht, Wt);
+  const T wnw = k.e * k.s, wne = k.w * k.s, wsw = k.e * k.n, wse = k.w * k.n;
+  const int64_t plane = Ht * Wt, se = k.dx + k.dy;
+  T gix = 0, giy = 0;
+  for (int64_t c = 0; c < C; ++c) {
+    const T* q = tex + c * plane + k.at;
+    T* o = gtex + c * plane + k.at;
+    const T gc = g[c];
+    const T v00 = q[0], v01 = q[k.dx], v10 = q[k.dy], v11 = q[se];
+    gix += gc * ((v01 - v00) * k.s + (v11 - v10) * k.n);
+    giy += gc * ((v10 - v00) * k.e + (v11 - v01) * k.w);
+    // one tap at a time: at the last column/row taps coincide and must all be added
+    o[0] += gc * wnw;
+    o[k.dx] += gc * wne;
+    o[k.dy] += gc * wsw;
+    o[se] += gc * wse;
+  }
+  gu = gix * t.gx;
+  gv = giy * t.gy;
+}
+
+// UV of a slot: the face's corner UVs (3, 2) weighted by the output barycentrics.
+template <typename T>
+inline void slot_uv(const T* fuv, const T b[3], T& u, T& v) {
+  u = b[0] * fuv[0] + b[1] * fuv[2] + b[2] * fuv[4];
+  v = b[0] * fuv[1] + b[1] * fuv[3] + b[2] * fuv[5];
+}
+
+}  // namespace
+
+namespace {
+
+// NC > 0: the channel count fixed at compile time; 0: cfg.C at run time.
+template <typename T, int NC>
+void forward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                  const T* face_uvs, const T* tex, T* rgb, T* alpha,
+                  std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1) {
+  const TopKConfig& tc = cfg.topk;
+  const int64_t K = tc.K, HW = tc.H * tc.W, C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht, Wt = cfg.Wt;
+  const T neg_inv_sigma = static_cast<T>(-1.0 / cfg.sigma);
+  std::vector<T> bg_v(static_cast<size_t>(C)), acc_v(static_cast<size_t>(C)), col_v(static_cast<size_t>(C));
+  T *bg = bg_v.data(), *acc = acc_v.data(), *col = col_v.data();
+  for (int64_t c = 0; c < C; ++c) bg[c] = cfg.background ? static_cast<T>(cfg.background[c]) : T(0);
+  Lists<T> L(tc);
+  for (int64_t b = b0; b < b1; ++b) {
+    collect(tc, verts + b * tc.V * 3, faces, L);
+    const T* tb = tex + b * C * Ht * Wt;
+    T* out = rgb + b * C * HW;
+    std::vector<int32_t>& kept = slots[b];
+    kept.clear();
+    kept.reserve(static_cast<size_t>(HW * 2));
+    for (int64_t p = 0; p < HW; ++p) {
+      const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
+      counts[b * HW + p] = n;
+      T tr = T(1);
+      for (int64_t c = 0; c < C; ++c) acc[c] = T(0);
+      for (int32_t j = 0; j < n; ++j) {
+        const int64_t slot = p * K + j;
+        const int32_t f = L.lf[slot];
+        kept.push_back(f);
+        const T* pay = &L.lp[slot * 4];
+        const T a = pay[3] > T(0) ? std::exp(pay[3] * neg_inv_sigma) : T(1);
+        if (tr > T(0)) {  // behind an opaque layer a colour adds 0
+          T u, v;
+          slot_uv(face_uvs + static_cast<int64_t>(f) * 6, pay, u, v);
+          Tap<T> t;
+          tap_at(u, v, Ht, Wt, t);
+          bilinear<NC>(tb, C, Ht, Wt, t, col);
+          const T wgt = tr * a;
+          for (int64_t c = 0; c < C; ++c) acc[c] += wgt * col[c];
+        }
+        tr *= T(1) - a;
+      }
+      for (int64_t c = 0; c < C; ++c) out[c * HW + p] = acc[c] + tr * bg[c];
+      alpha[b * HW + p] = T(1) - tr;
+    }
+  }
+}
+
+template <typename T, int NC>
+void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                   const T* face_uvs, const T* tex, const int32_t* slots,
+                   const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
+                   const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1) {
+  const TopKConfig& tc = cfg.topk;
+  const int64_t W = tc.W, K = tc.K, HW = tc.H * tc.W, C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht,
+                Wt = cfg.Wt;
+  const T neg_inv_sigma = static_cast<T>(-1.0 / cfg.sigma);
+  std::vector<T> xs, ys;
+  pixel_centres(tc.W, xs);
+  pixel_centres(tc.H, ys);
+  std::vector<FaceGeom<T>> geo(static_cast<size_t>(tc.F));
+  std::vector<T> izs(static_cast<size_t>(tc.F * 3));
+  std::vector<uint8_t> ok(static_cast<size_t>(tc.F));
+  // per slot of one pixel
+  std::vector<Sample<T>> smp(static_cast<size_t>(K));
+  std::vector<Tap<T>> taps(static_cast<size_t>(K));
+  std::vector<T> al(static_cast<size_t>(K)), tbefore(static_cast<size_t>(K)),
+      col_v(static_cast<size_t>(K * C));
+  std::vector<uint8_t> live(static_cast<size_t>(K));
+  std::vector<T> bg_v(static_cast<size_t>(C)), S_v(static_cast<size_t>(C)),
+      gr_v(static_cast<size_t>(C)), gcol_v(static_cast<size_t>(C));
+  T *col = col_v.data(), *bg = bg_v.data(), *S = S_v.data(), *gr = gr_v.data(),
+    *gcol = gcol_v.data();
+  for (int64_t c = 0; c < C; ++c) bg[c] = cfg.background ? static_cast<T>(cfg.background[c]) : T(0);
+
+  for (int64_t b = b0; b < b1; ++b) {
+    const T* vb = verts + b * tc.V * 3;
+    const T* texb = tex + b * C * Ht * Wt;
+    T* gv = grad_verts + b * tc.V * 3;
+    T* gt = grad_tex + b * C * Ht * Wt;
+    std::fill(gv, gv + tc.V * 3, T(0));
+    std::fill(gt, gt + C * Ht * Wt, T(0));
+    std::fill(ok.begin(), ok.end(), uint8_t(0));
+    const int32_t* fs = slots + offsets[b];
+    for (int64_t p = 0; p < HW; ++p) {
+      const int32_t n = counts[b * HW + p];
+      if (n == 0) continue;
+      const int32_t* pf = fs;
+      fs += n;
+      for (int64_t c = 0; c < C; ++c) gr[c] = grad_rgb ? grad_rgb[(b * C + c) * HW + p] : T(0);
+      const T ga = grad_alpha ? grad_alpha[b * HW + p] : T(0);
+      const T px = xs[p % W], py = ys[p / W];
+      // forward again: the slots' samples, alphas, transmittances and colours. Behind an
+      // inside slot (alpha = 1, d alpha/d d = 0) nothing reaches any gradient: its
+      // (1 - alpha) = 0 multiplies them all, so the sweep stops there.
+      T tr = T(1);
+      int32_t m = n;
+      for (int32_t j = 0; j < n; ++j) {
+        const int32_t f = pf[j];
+        if (!ok[f]) ok[f] = refresh_topk_face(vb, faces, f, geo[f], &izs[f * 3]) ? 1 : 2;
+        live[j] = ok[f] == 1;  // the forward only kept faces that set up, so this holds
+        tbefore[j] = tr;
+        if (!live[j]) {
+          al[j] = T(0);
+          for (int64_t c = 0; c < C; ++c) col[j * C + c] = T(0);
+          continue;
+        }
+        Sample<T>& s = smp[j];
+        eval_pair(geo[f], px, py, tc, &izs[f * 3], s);
+        al[j] = s.dist > T(0) ? std::exp(s.dist * neg_inv_sigma) : T(1);
+        T u, v;
+        slot_uv(face_uvs + static_cast<int64_t>(f) * 6, s.b, u, v);
+        tap_at(u, v, Ht, Wt, taps[j]);
+        bilinear<NC>(texb, C, Ht, Wt, taps[j], &col[j * C]);
+        tr *= T(1) - al[j];
+        if (al[j] == T(1) && !(smp[j].dist > T(0))) {
+          m = j + 1;
+          break;
+        }
+      }
+      // and back, front-most last
+      for (int64_t c = 0; c < C; ++c) S[c] = bg[c];
+      T U = T(1);
+      for (int32_t j = m - 1; j >= 0; --j) {
+        const T a = al[j];
+        const T* cj = &col[j * C];
+        if (live[j] && tbefore[j] > T(0)) {
+          T dot = 0;
+          for (int64_t c = 0; c < C; ++c) dot += gr[c] * (cj[c] - S[c]);
+          const T da = tbefore[j] * (dot + ga * U);
+          const T wgt = tbefore[j] * a;
+          for (int64_t c = 0; c < C; ++c) gcol[c] = gr[c] * wgt;
+          T gu, gvv;
+          bilinear_backward<NC>(texb, C, Ht, Wt, taps[j], gcol, gt, gu, gvv);
+          const Sample<T>& s = smp[j];
+          const T gd = s.dist > T(0) ? da * a * neg_inv_sigma : T(0);
+          const T* fuv = face_uvs + static_cast<int64_t>(pf[j]) * 6;
+          const T gbary[3] = {gu * fuv[0] + gvv * fuv[1], gu * fuv[2] + gvv * fuv[3],
+                              gu * fuv[4] + gvv * fuv[5]};
+          if (gd != T(0) || gbary[0] != T(0) || gbary[1] != T(0) || gbary[2] != T(0))
+            pair_backward(tc, geo[pf[j]], px, py, s, gbary, T(0), gd, faces + pf[j] * 3, gv);
+        }
+        for (int64_t c = 0; c < C; ++c) S[c] = a * cj[c] + (T(1) - a) * S[c];
+        U *= T(1) - a;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void layered_forward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                     const T* face_uvs, const T* tex, T* rgb, T* alpha,
+                     std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1) {
+  if (cfg.C == 3)
+    forward_impl<T, 3>(cfg, verts, faces, face_uvs, tex, rgb, alpha, slots, counts, b0, b1);
+  else if (cfg.C == 1)
+    forward_impl<T, 1>(cfg, verts, faces, face_uvs, tex, rgb, alpha, slots, counts, b0, b1);
+  else
+    forward_impl<T, 0>(cfg, verts, faces, face_uvs, tex, rgb, alpha, slots, counts, b0, b1);
+}
+
+template <typename T>
+void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
+                      const T* face_uvs, const T* tex, const int32_t* slots,
+                      const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
+                      const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1) {
+  if (cfg.C == 3)
+    backward_impl<T, 3>(cfg, verts, faces, face_uvs, tex, slots, offsets, counts, grad_rgb,
+                        grad_alpha, grad_verts, grad_tex, b0, b1);
+  else if (cfg.C == 1)
+    backward_impl<T, 1>(cfg, verts, faces, face_uvs, tex, slots, offsets, counts, grad_rgb,
+                        grad_alpha, grad_verts, grad_tex, b0, b1);
+  else
+    backward_impl<T, 0>(cfg, verts, faces, face_uvs, tex, slots, offsets, counts, grad_rgb,
+                        grad_alpha, grad_verts, grad_tex, b0, b1);
+}
+
+template void layered_forward<float>(const LayeredConfig&, const float*, const int64_t*,
+                                     const float*, const float*, float*, float*,
+                                     std::vector<int32_t>*, int32_t*, int64_t, int64_t);
+template void layered_forward<double>(const LayeredConfig&, const double*, const int64_t*,
+                                      const double*, const double*, double*, double*,
+                                      std::vector<int32_t>*, int32_t*, int64_t, int64_t);
+template void layered_backward<float>(const LayeredConfig&, const float*, const int64_t*,
+                                      const float*, const float*, const int32_t*,
+                                      const int64_t*, const int32_t*, const float*,
+                                      const float*, float*, float*, int64_t, int64_t);
+template void layered_backward<double>(const LayeredConfig&, const double*, const int64_t*,
+                                       const double*, const double*, const int32_t*,
+                                       const int64_t*, const int32_t*, const double*,
+                                       const double*, double*, double*, int64_t, int64_t);
+
+}  // namespace raster
+}  // namespace rc
