@@ -14,7 +14,7 @@ type BenchArgs =
         member a.Usage =
             match a with
             | Out _ -> "write the figures as JSON to this file (default artifacts/bench.json)"
-            | Only _ -> "run only these groups: torch, render, eval (default: all)"
+            | Only _ -> "run only these groups: torch, render, eval, data (default: all)"
 
 type DataArgs =
     | Categories of names: string list
@@ -80,14 +80,18 @@ let private info () =
 
 let private bench (args: ParseResults<BenchArgs>) =
     let out = args.GetResult(Out, defaultValue = "artifacts/bench.json")
-    let groups = args.GetResult(Only, defaultValue = [ "torch"; "render"; "eval" ])
+    let groups = args.GetResult(Only, defaultValue = [ "torch"; "render"; "eval"; "data" ])
     let figures =
         [ if List.contains "torch" groups then
               yield! Reconstruct.Bench.TorchBench.opOverhead ()
               yield! Reconstruct.Bench.TorchBench.matmulGflops ()
               yield! Reconstruct.Bench.TorchBench.trainStepRatio ()
+          if List.contains "render" groups then
+              yield! Reconstruct.Bench.RenderBench.all ()
           if List.contains "eval" groups then
-              yield! Reconstruct.Bench.EvalBench.all () ]
+              yield! Reconstruct.Bench.EvalBench.all ()
+          if List.contains "data" groups then
+              yield! Reconstruct.Bench.DataBench.renders () ]
     figures |> List.iter Reconstruct.Bench.Report.print
     Reconstruct.Bench.Report.writeJson out figures
     printfn "wrote %s" out
