@@ -34,29 +34,31 @@ let matmulGflops () =
     [ figure "matmul_gflops" gflops "GFLOP/s" (sprintf "1024^2 float32, median %.2f ms; BLAS: %s" ms (Runtime.info ())) ]
 
 /// Forward + backward + Adam of the benchmark model (batch 32, 64×64), F# layers against the
-/// same model written in C++ on libtorch (rc_bench.cpp), median of `steps` steps each.
+/// same model written in C++ on libtorch (rc_bench.cpp), median of 50 steps each.
 let trainStepRatio () =
-    let batch, size, steps = 32, 64, 25
+    let batch, size = 32, 64
     use g = new Generator(7UL)
     let model = ConvNet.benchmarkModel g
     let parameters = ConvNet.parameters model
     use optimizer = Optim.adam { Optim.Adam.defaults with Lr = 1e-3 } parameters
     use x = Tensor.rand ([ batch; 3; size; size ], g)
     use target = Tensor.rand ([ batch; 10 ], g)
+    // Short alternating rounds so drifting machine load hits both sides alike; each round's
+    // first step is a warm-up (the C++ side builds its model anew every round).
+    let rounds, perRound = 10, 6
     let runFs () =
-        Array.init steps (fun _ ->
+        Array.init perRound (fun _ ->
             let sw = Stopwatch.StartNew()
             ConvNet.trainStep model optimizer x target |> ignore
             sw.Elapsed.TotalMilliseconds)
+        |> Array.skip 1
     let runCpp () =
-        let times = Array.zeroCreate<float> steps
-        Native.check (Native.rc_bench_train_steps (batch, size, steps, 7UL, times))
-        times
-    // Interleave the two so machine load affects both alike; drop the first steps (warm-up).
-    runFs () |> ignore
-    runCpp () |> ignore
-    let fs = Array.concat [ runFs (); runFs () ] |> median
-    let cpp = Array.concat [ runCpp (); runCpp () ] |> median
+        let times = Array.zeroCreate<float> perRound
+        Native.check (Native.rc_bench_train_steps (batch, size, perRound, 7UL, times))
+        Array.skip 1 times
+    let samples = Array.init rounds (fun _ -> runFs (), runCpp ())
+    let fs = samples |> Array.collect fst |> median
+    let cpp = samples |> Array.collect snd |> median
     Layers.Named.dispose parameters
     [ figure "train_step_fs_ms" fs "ms" "4-conv encoder + MLP head, batch 32, 64x64, fwd+bwd+Adam, F# layers"
       figure "train_step_cpp_ms" cpp "ms" "the same model in C++ (torch::nn), same run"

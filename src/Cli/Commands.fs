@@ -136,7 +136,10 @@ let private evaluate (args: ParseResults<EvalArgs>) =
     let out = args.GetResult(Report, defaultValue = "artifacts/eval")
     let report, failures = Reconstruct.Eval.Benchmark.run options (printfn "%s")
     for id, reason in failures do eprintfn "eval: %s: %s" id reason
-    let files = Reconstruct.Eval.EvalReport.write out "shapes" report
+    let figure (h: Reconstruct.Eval.Histogram) (path: string) =
+        use image = Reconstruct.Eval.EvalReport.histogramImage 120 240 h
+        Reconstruct.Data.Image.save path image
+    let files = Reconstruct.Eval.EvalReport.writeWithFigures out "shapes" report figure
     printfn "%s" (Reconstruct.Eval.EvalReport.toMarkdown report)
     printfn "wrote %s" (String.Join(", ", files))
     0
