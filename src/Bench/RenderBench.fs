@@ -15,37 +15,7 @@ open Reconstruct.Bench.Report
 
 /// Icosphere by midpoint subdivision of the icosahedron: unit vertices and faces
 /// counter-clockwise seen from outside. Level 3: 642 vertices, 1280 faces.
-let icosphere (level: int) : float[][] * int[][] =
-    let t = (1.0 + sqrt 5.0) / 2.0
-    let unit (p: float[]) =
-        let l = sqrt (p.[0] * p.[0] + p.[1] * p.[1] + p.[2] * p.[2])
-        [| p.[0] / l; p.[1] / l; p.[2] / l |]
-    let verts =
-        Collections.Generic.List(
-            [ [| -1.0; t; 0.0 |]; [| 1.0; t; 0.0 |]; [| -1.0; -t; 0.0 |]; [| 1.0; -t; 0.0 |]
-              [| 0.0; -1.0; t |]; [| 0.0; 1.0; t |]; [| 0.0; -1.0; -t |]; [| 0.0; 1.0; -t |]
-              [| t; 0.0; -1.0 |]; [| t; 0.0; 1.0 |]; [| -t; 0.0; -1.0 |]; [| -t; 0.0; 1.0 |] ]
-            |> List.map unit)
-    let mutable faces =
-        [| [| 0; 11; 5 |]; [| 0; 5; 1 |]; [| 0; 1; 7 |]; [| 0; 7; 10 |]; [| 0; 10; 11 |]; [| 1; 5; 9 |]; [| 5; 11; 4 |]
-           [| 11; 10; 2 |]; [| 10; 7; 6 |]; [| 7; 1; 8 |]; [| 3; 9; 4 |]; [| 3; 4; 2 |]; [| 3; 2; 6 |]; [| 3; 6; 8 |]
-           [| 3; 8; 9 |]; [| 4; 9; 5 |]; [| 2; 4; 11 |]; [| 6; 2; 10 |]; [| 8; 6; 7 |]; [| 9; 8; 1 |] |]
-    for _ in 1..level do
-        let mids = Collections.Generic.Dictionary<struct (int * int), int>()
-        let mid a b =
-            let key = struct (min a b, max a b)
-            match mids.TryGetValue key with
-            | true, m -> m
-            | _ ->
-                verts.Add(unit (Array.init 3 (fun k -> (verts.[a].[k] + verts.[b].[k]) / 2.0)))
-                mids.[key] <- verts.Count - 1
-                verts.Count - 1
-        faces <-
-            faces
-            |> Array.collect (fun f ->
-                let a, b, c = mid f.[0] f.[1], mid f.[1] f.[2], mid f.[2] f.[0]
-                [| [| f.[0]; a; c |]; [| f.[1]; b; a |]; [| f.[2]; c; b |]; [| a; b; c |] |])
-    verts.ToArray(), faces
+let icosphere (level: int) : float[][] * int[][] = Reconstruct.Geometry.Mesh.icosphereArrays level
 
 /// The benchmark scene: n ellipsoids 0.4·[1, 0.7, 0.7] (icosphere level 3) at random rotations,
 /// camera at distance 2.732 with a 30° field of view.
