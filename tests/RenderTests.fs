@@ -35,31 +35,8 @@ let icosphere (level: int) = Reconstruct.Geometry.Mesh.icosphereArrays level
 let facesTensor (faces: int[][]) =
     Tensor.ofArray (faces |> Array.concat |> Array.map int64, [ faces.Length; 3 ])
 
-/// Object-frame vertices (+y up, +z towards the viewer at azimuth 0) seen by a perspective
-/// camera at distance `dist` after a random rotation: (n, V, 3) [x_ndc, y_ndc, z_view].
-/// `fovDeg` is the full field of view; camera x right, y down, z forward.
-let projectRandomPoses (seed: int) (n: int) (scale: float[]) (dist: float) (fovDeg: float) (verts: float[][]) (dtype: Dtype) =
-    let rng = Random(seed)
-    let gauss () = sqrt (-2.0 * log (1.0 - rng.NextDouble())) * cos (2.0 * Math.PI * rng.NextDouble())
-    let tanHalf = tan (fovDeg * Math.PI / 360.0)
-    let out =
-        [| for _ in 1..n do
-               let q = Array.init 4 (fun _ -> gauss ())
-               let l = sqrt (Array.sumBy (fun x -> x * x) q)
-               let w, x, y, z = q.[0] / l, q.[1] / l, q.[2] / l, q.[3] / l
-               let r =
-                   [| [| 1.0 - 2.0 * (y * y + z * z); 2.0 * (x * y - z * w); 2.0 * (x * z + y * w) |]
-                      [| 2.0 * (x * y + z * w); 1.0 - 2.0 * (x * x + z * z); 2.0 * (y * z - x * w) |]
-                      [| 2.0 * (x * z - y * w); 2.0 * (y * z + x * w); 1.0 - 2.0 * (x * x + y * y) |] |]
-               for v in verts do
-                   let s = Array.init 3 (fun k -> v.[k] * scale.[k])
-                   let c = Array.init 3 (fun i -> r.[i].[0] * s.[0] + r.[i].[1] * s.[1] + r.[i].[2] * s.[2])
-                   // object +y up, +z to the viewer -> camera y down, z forward
-                   let xc, yc, zc = c.[0], -c.[1], dist - c.[2]
-                   yield xc / (zc * tanHalf)
-                   yield yc / (zc * tanHalf)
-                   yield zc |]
-    (Tensor.ofArray (out, [ n; verts.Length; 3 ])).cast dtype
+/// The benchmark's random-pose projection (one implementation for both).
+let projectRandomPoses = Reconstruct.Bench.RenderBench.projectRandomPoses
 
 /// N images of F independent random triangles, both orientations: (N, F, 3, 3) [x, y, z].
 let randomFaces (seed: int) (n: int) (f: int) (size: float) (dtype: Dtype) =

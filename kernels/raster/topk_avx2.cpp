@@ -15,6 +15,9 @@ namespace simd {
 namespace {
 
 // Same order as the scalar kernel: smaller z first, ties by smaller face index.
+// Deliberately a private copy of topk_lists.h's `insert`: an inline function compiled here
+// under -mavx2 and also in the portable translation unit could be merged by the linker into
+// the AVX2 build, and the portable path would then fault on CPUs without AVX2.
 // Slot payload: 3 barycentrics and the signed distance travel with (z, face).
 static inline void insert(float z, int32_t fid, const float* pay, int64_t K, float* lz,
                           int32_t* lf, float* lp, int32_t& n) {

@@ -17,16 +17,14 @@ open Reconstruct.Bench.Report
 /// counter-clockwise seen from outside. Level 3: 642 vertices, 1280 faces.
 let icosphere (level: int) : float[][] * int[][] = Reconstruct.Geometry.Mesh.icosphereArrays level
 
-/// The benchmark scene: n ellipsoids 0.4·[1, 0.7, 0.7] (icosphere level 3) at random rotations,
-/// camera at distance 2.732 with a 30° field of view.
-/// Returns verts (n, 642, 3) float32 [x_ndc, y_ndc, z_view], faces (1280, 3) int64, uvs (642, 2).
-let scene (seed: int) (n: int) =
-    let v, f = icosphere 3
-    let scale = [| 0.4; 0.28; 0.28 |]
-    let dist, tanHalf = 2.732, tan (30.0 * Math.PI / 360.0)
+/// n copies of `verts` scaled per axis by `scale`, each under a random rotation (uniform
+/// quaternions from `seed`), seen by a camera at `dist` with the full field of view `fovDeg`.
+/// Returns (n, V, 3) [x_ndc, y_ndc, z_view] in `dtype`; camera x right, y down, z forward.
+let projectRandomPoses (seed: int) (n: int) (scale: float[]) (dist: float) (fovDeg: float) (verts: float[][]) (dtype: Dtype) =
     let rng = Random(seed)
     let gauss () = sqrt (-2.0 * log (1.0 - rng.NextDouble())) * cos (2.0 * Math.PI * rng.NextDouble())
-    let values =
+    let tanHalf = tan (fovDeg * Math.PI / 360.0)
+    let out =
         [| for _ in 1..n do
                let q = Array.init 4 (fun _ -> gauss ())
                let l = sqrt (Array.sumBy (fun x -> x * x) q)
@@ -35,17 +33,25 @@ let scene (seed: int) (n: int) =
                    [| [| 1.0 - 2.0 * (y * y + z * z); 2.0 * (x * y - z * w); 2.0 * (x * z + y * w) |]
                       [| 2.0 * (x * y + z * w); 1.0 - 2.0 * (x * x + z * z); 2.0 * (y * z - x * w) |]
                       [| 2.0 * (x * z - y * w); 2.0 * (y * z + x * w); 1.0 - 2.0 * (x * x + y * y) |] |]
-               for p in v do
-                   let s = Array.init 3 (fun k -> p.[k] * scale.[k])
+               for v in verts do
+                   let s = Array.init 3 (fun k -> v.[k] * scale.[k])
                    let c = Array.init 3 (fun i -> r.[i].[0] * s.[0] + r.[i].[1] * s.[1] + r.[i].[2] * s.[2])
-                   // object +y up and +z towards the viewer; camera y down, z forward
-                   let zc = dist - c.[2]
-                   yield float32 (c.[0] / (zc * tanHalf))
-                   yield float32 (-c.[1] / (zc * tanHalf))
-                   yield float32 zc |]
+                   // object +y up, +z to the viewer -> camera y down, z forward
+                   let xc, yc, zc = c.[0], -c.[1], dist - c.[2]
+                   yield xc / (zc * tanHalf)
+                   yield yc / (zc * tanHalf)
+                   yield zc |]
+    use projected = Tensor.ofArray (out, [ n; verts.Length; 3 ])
+    projected.cast dtype
+
+/// The benchmark scene: n ellipsoids 0.4·[1, 0.7, 0.7] (icosphere level 3) at random rotations,
+/// camera at distance 2.732 with a 30° field of view.
+/// Returns verts (n, 642, 3) float32 [x_ndc, y_ndc, z_view], faces (1280, 3) int64, uvs (642, 2).
+let scene (seed: int) (n: int) =
+    let v, f = icosphere 3
     let uvs =
         v |> Array.collect (fun p -> [| float32 ((atan2 p.[0] p.[2] + Math.PI) / (2.0 * Math.PI)); float32 (acos (max -1.0 (min 1.0 p.[1])) / Math.PI) |])
-    Tensor.ofArray (values, [ n; v.Length; 3 ]),
+    projectRandomPoses seed n [| 0.4; 0.28; 0.28 |] 2.732 30.0 v Float32,
     Tensor.ofArray (f |> Array.concat |> Array.map int64, [ f.Length; 3 ]),
     Tensor.ofArray (uvs, [ v.Length; 2 ])
 

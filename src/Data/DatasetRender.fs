@@ -117,6 +117,9 @@ let randomBackground (rng: Random) (size: int) (textures: Tensor list) =
             (Functional.interpolate Interpolation.Bilinear false (Resize.Size(size, size)) (patch.unsqueeze 0)).squeeze 0
     scope.MoveOut(image.clamp (0.0, 1.0))
 
+/// A model id as a file or folder name ("Scopia#chair 3" -> "Scopia_chair_3").
+let instanceStem (instanceId: string) = instanceId.Replace('/', '_').Replace('#', '_').Replace(' ', '_')
+
 /// One instance to render: its model, split and where its ground truth lives.
 type Instance = { Mesh: TexturedMesh; Category: string; Split: string; GroundTruth: string }
 
@@ -147,8 +150,7 @@ let renderDataset (outDir: string) (protocol: Protocol) (seed: int) (viewsPerIns
         use index = new StreamWriter(tmp)
         for inst in instances do
             use scope = DisposalScope.Open()
-            let safeId = inst.Mesh.Info.Id.Replace('/', '_').Replace('#', '_').Replace(' ', '_')
-            let dir = Path.Combine(root, inst.Category, safeId)
+            let dir = Path.Combine(root, inst.Category, instanceStem inst.Mesh.Info.Id)
             Directory.CreateDirectory dir |> ignore
             let size, views, backgrounds =
                 match protocol with

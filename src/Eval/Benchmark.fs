@@ -10,7 +10,7 @@ open Reconstruct.Geometry
 open Reconstruct.Data
 
 /// The file name a prediction for `instanceId` must have (".obj", ".off" or ".ply").
-let predictionStem (instanceId: string) = instanceId.Replace('/', '_').Replace('#', '_').Replace(' ', '_')
+let predictionStem = DatasetRender.instanceStem
 
 type Options =
     { CacheDir: string
@@ -64,6 +64,6 @@ let run (options: Options) (log: string -> unit) =
             with ex ->
                 failures.Add(e.Info.Id, ex.Message.Split('\n').[0])
                 log (sprintf "%s %s: failed: %s" category e.Info.Id (ex.Message.Split('\n').[0]))
-    let metrics = match Seq.tryHead templates with Some t -> t.Values |> List.map fst | None -> []
     if templates.Count = 0 then failwithf "eval: no %s instances evaluated in %A" options.Split options.Categories
+    let metrics = templates.[0].Values |> List.map fst
     EvalReport.create "Shape reconstruction" metrics (List.ofSeq rows) (List.ofSeq templates) (List.ofSeq noisy), List.ofSeq failures
