@@ -144,7 +144,9 @@ template <typename T, int NC>
 void forward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces,
                   const T* face_uvs, const T* tex, T* rgb, T* alpha,
                   std::vector<int32_t>* slots, int32_t* counts, int64_t b0, int64_t b1) {
-  const TopKConfig& tc = cfg.topk;
+  // behind a pixel's first opaque slot nothing shows: the lists need not hold it
+  TopKConfig tc = cfg.topk;
+  tc.stop_at_opaque = true;
   const int64_t K = tc.K, HW = tc.H * tc.W, C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht, Wt = cfg.Wt;
   const T neg_inv_sigma = static_cast<T>(-1.0 / cfg.sigma);
   std::vector<T> bg_v(static_cast<size_t>(C)), acc_v(static_cast<size_t>(C)), col_v(static_cast<size_t>(C));

@@ -54,6 +54,11 @@ struct TopKConfig {
   double znear = 0.0;
   bool perspective_correct = false;
   bool cull_backfaces = false;
+  // Lists end at their nearest opaque candidate (signed distance <= 0, i.e. alpha = 1 in the
+  // layered blend): what lies behind it cannot show, so it is neither inserted nor kept. The
+  // kept prefix is exactly the unpruned list's up to that slot; counts are then kept slots
+  // (<= K), not candidates, so there is no overflow report in this mode.
+  bool stop_at_opaque = false;
 };
 
 // verts: (N,V,3) [x_ndc, y_ndc, z_view]; faces: (F,3) shared by the batch, indices in [0,V).

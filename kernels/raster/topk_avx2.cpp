@@ -14,23 +14,29 @@ namespace raster {
 namespace simd {
 namespace {
 
-// Same order as the scalar kernel: smaller z first, ties by smaller face index.
-// Deliberately a private copy of topk_lists.h's `insert`: an inline function compiled here
+// Same order and the same `stop` rule as topk_lists.h's `refused`/`insert`: smaller z first,
+// ties by smaller face index. Deliberately a private copy: an inline function compiled here
 // under -mavx2 and also in the portable translation unit could be merged by the linker into
 // the AVX2 build, and the portable path would then fault on CPUs without AVX2.
 // Slot payload: 3 barycentrics and the signed distance travel with (z, face).
-static inline void insert(float z, int32_t fid, const float* pay, int64_t K, float* lz,
-                          int32_t* lf, float* lp, int32_t& n) {
+static inline bool before(float z, int32_t fid, float lz, int32_t lf) {
+  return z < lz || (z == lz && fid < lf);
+}
+
+static inline void insert(float z, int32_t fid, const float* pay, int64_t K, bool stop,
+                          float* lz, int32_t* lf, float* lp, int32_t& n) {
+  const int64_t filled = n < K ? n : K;
+  const bool closed = stop && filled > 0 && !(lp[(filled - 1) * 4 + 3] > 0.f);
   int64_t pos;
-  if (n < K) {
+  if (filled < K && !closed) {
     pos = n++;
   } else {
-    ++n;
-    const int64_t last = K - 1;
-    if (!(z < lz[last] || (z == lz[last] && fid < lf[last]))) return;
-    pos = last;
+    if (!stop) ++n;
+    if (!before(z, fid, lz[filled - 1], lf[filled - 1])) return;
+    pos = filled < K ? filled : K - 1;
+    if (filled < K) ++n;
   }
-  while (pos > 0 && (z < lz[pos - 1] || (z == lz[pos - 1] && fid < lf[pos - 1]))) {
+  while (pos > 0 && before(z, fid, lz[pos - 1], lf[pos - 1])) {
     lz[pos] = lz[pos - 1];
     lf[pos] = lf[pos - 1];
     for (int c = 0; c < 4; ++c) lp[pos * 4 + c] = lp[(pos - 1) * 4 + c];
@@ -39,13 +45,14 @@ static inline void insert(float z, int32_t fid, const float* pay, int64_t K, flo
   lz[pos] = z;
   lf[pos] = fid;
   for (int c = 0; c < 4; ++c) lp[pos * 4 + c] = pay[c];
+  if (stop && !(pay[3] > 0.f)) n = static_cast<int32_t>(pos + 1);
 }
 
 }  // namespace
 
 void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uint8_t* ok,
                         int64_t nf, const float* xs, const float* ys, int64_t W, int64_t K,
-                        float blur, float znear, bool perspective, float* lz, int32_t* lf,
+                        float blur, float znear, bool perspective, bool stop, float* lz, int32_t* lf,
                         float* lp, int32_t* cnt) {
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   const __m256 vblur = _mm256_set1_ps(blur), vnear = _mm256_set1_ps(znear);
@@ -124,7 +131,7 @@ void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uin
           mask &= mask - 1;
           const int64_t p = row + l;
           const float pay[4] = {bl[0][l], bl[1][l], bl[2][l], dl[l]};
-          insert(zl[l], fid, pay, K, lz + p * K, lf + p * K, lp + p * K * 4, cnt[p]);
+          insert(zl[l], fid, pay, K, stop, lz + p * K, lf + p * K, lp + p * K * 4, cnt[p]);
         }
       }
     }
@@ -141,7 +148,7 @@ namespace rc {
 namespace raster {
 namespace simd {
 void topk_traverse_avx2(const FaceGeom<float>*, const float*, const uint8_t*, int64_t,
-                        const float*, const float*, int64_t, int64_t, float, float, bool,
+                        const float*, const float*, int64_t, int64_t, float, float, bool, bool,
                         float*, int32_t*, float*, int32_t*) {}
 }  // namespace simd
 }  // namespace raster

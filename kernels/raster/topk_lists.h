@@ -154,20 +154,32 @@ inline bool setup_topk_face(const TopKConfig& cfg, const T* vb, const int64_t* f
 
 // Sorted insertion into one pixel's list: (z, face) order, ties broken by the face index so
 // the result does not depend on the visit order. n counts every candidate, also those beyond
-// K (the overflow report). pay: the slot payload b0, b1, b2, dist.
+// K (the overflow report), or with `stop` (TopKConfig::stop_at_opaque) the kept slots only.
+// pay: the slot payload b0, b1, b2, dist.
 template <typename T>
-inline void insert(T zc, int32_t fid, const T pay[4], int64_t K, T* z, int32_t* fl, T* pl,
-                   int32_t& n) {
-  int64_t pos;
-  if (n < K) {
-    pos = n++;
-  } else {
-    ++n;
-    const int64_t last = K - 1;
-    if (!(zc < z[last] || (zc == z[last] && fid < fl[last]))) return;
-    pos = last;
-  }
-  while (pos > 0 && (zc < z[pos - 1] || (zc == z[pos - 1] && fid < fl[pos - 1]))) {
+inline bool before(T zc, int32_t fid, T z, int32_t f) {
+  return zc < z || (zc == z && fid < f);
+}
+
+// True when a candidate (zc, fid) cannot enter the list; counts it when it is an overflow.
+template <typename T>
+inline bool refused(T zc, int32_t fid, int64_t K, bool stop, const T* z, const int32_t* fl,
+                    const T* pl, int32_t& n) {
+  const int64_t filled = n < K ? n : K;
+  const bool closed = stop && filled > 0 && !(pl[(filled - 1) * 4 + 3] > T(0));
+  if (filled < K && !closed) return false;
+  if (!stop) ++n;
+  return !before(zc, fid, z[filled - 1], fl[filled - 1]);
+}
+
+template <typename T>
+inline void insert(T zc, int32_t fid, const T pay[4], int64_t K, bool stop, T* z, int32_t* fl,
+                   T* pl, int32_t& n) {
+  const int64_t filled = n < K ? n : K;
+  if (refused(zc, fid, K, stop, z, fl, pl, n)) return;
+  int64_t pos = filled < K ? filled : K - 1;
+  if (filled < K) ++n;  // (the overflow count was taken by `refused`)
+  while (pos > 0 && before(zc, fid, z[pos - 1], fl[pos - 1])) {
     z[pos] = z[pos - 1];
     fl[pos] = fl[pos - 1];
     for (int c = 0; c < 4; ++c) pl[pos * 4 + c] = pl[(pos - 1) * 4 + c];
@@ -176,6 +188,7 @@ inline void insert(T zc, int32_t fid, const T pay[4], int64_t K, T* z, int32_t* 
   z[pos] = zc;
   fl[pos] = fid;
   for (int c = 0; c < 4; ++c) pl[pos * 4 + c] = pay[c];
+  if (stop && !(pay[3] > T(0))) n = static_cast<int32_t>(pos + 1);
 }
 
 // Per-thread scratch of the traversal; sized once per call, reused for every image.
@@ -218,8 +231,8 @@ void collect(const TopKConfig& cfg, const T* vb, const int64_t* faces, Lists<T>&
     if (simd_enabled()) {
       simd::topk_traverse_avx2(L.geo.data(), L.izs.data(), L.ok.data(), cfg.F, L.xs.data(),
                                L.ys.data(), W, K, blur, static_cast<float>(cfg.znear),
-                               cfg.perspective_correct, L.lz.data(), L.lf.data(), L.lp.data(),
-                               L.cnt.data());
+                               cfg.perspective_correct, cfg.stop_at_opaque, L.lz.data(),
+                               L.lf.data(), L.lp.data(), L.cnt.data());
       return;
     }
   }
@@ -241,14 +254,16 @@ void collect(const TopKConfig& cfg, const T* vb, const int64_t* faces, Lists<T>&
         T* z = L.lz.data() + p * K;
         int32_t* fl = L.lf.data() + p * K;
         int32_t& n = L.cnt[p];
-        if (n >= K && !(zc < z[K - 1] || (zc == z[K - 1] && fid < fl[K - 1]))) {
-          ++n;  // a candidate beyond K: counted, not evaluated
+        T* pl = L.lp.data() + p * K * 4;
+        int32_t probe = n;  // refused() counts overflow; insert() below counts again
+        if (refused(zc, fid, K, cfg.stop_at_opaque, z, fl, pl, probe)) {
+          n = probe;  // a candidate beyond K: counted, not evaluated
           continue;
         }
         Sample<T> s;
         eval_pair(g, px, py, cfg, iz, s);
         const T pay[4] = {s.b[0], s.b[1], s.b[2], s.dist};
-        insert(zc, fid, pay, K, z, fl, L.lp.data() + p * K * 4, n);
+        insert(zc, fid, pay, K, cfg.stop_at_opaque, z, fl, pl, n);
       }
     }
   }
