@@ -22,6 +22,7 @@
 #include <cmath>
 #include <vector>
 
+#include "layered_simd.h"
 #include "topk_lists.h"
 
 namespace rc {
@@ -135,6 +136,20 @@ inline void slot_uv(const T* fuv, const T b[3], T& u, T& v) {
   v = b[0] * fuv[1] + b[1] * fuv[3] + b[2] * fuv[5];
 }
 
+// Sets up every face that the image's slots name, for the vectorised backward; false if one
+// fails (it cannot: the forward kept only faces that set up), and the scalar path then runs.
+template <typename T>
+bool refresh_slot_faces(const T* vb, const int64_t* faces, const int32_t* slots, int64_t count,
+                        std::vector<FaceGeom<T>>& geo, std::vector<T>& izs,
+                        std::vector<uint8_t>& ok) {
+  for (int64_t s = 0; s < count; ++s) {
+    const int32_t f = slots[s];
+    if (!ok[f]) ok[f] = refresh_topk_face(vb, faces, f, geo[f], &izs[f * 3]) ? 1 : 2;
+    if (ok[f] != 1) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 namespace {
@@ -160,6 +175,19 @@ void forward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces
     std::vector<int32_t>& kept = slots[b];
     kept.clear();
     kept.reserve(static_cast<size_t>(HW * 2));
+    if constexpr (std::is_same<T, float>::value && NC == 3) {
+      if (simd_enabled() && K <= 8) {
+        simd::layered_forward_image_avx2({L.lf.data(), L.lp.data(), L.cnt.data(), K, HW,
+                                          face_uvs, tb, Ht, Wt, bg, neg_inv_sigma, out,
+                                          alpha + b * HW});
+        for (int64_t p = 0; p < HW; ++p) {
+          const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
+          counts[b * HW + p] = n;
+          kept.insert(kept.end(), L.lf.begin() + p * K, L.lf.begin() + p * K + n);
+        }
+        continue;
+      }
+    }
     for (int64_t p = 0; p < HW; ++p) {
       const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
       counts[b * HW + p] = n;
@@ -224,6 +252,17 @@ void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* face
     std::fill(gt, gt + C * Ht * Wt, T(0));
     std::fill(ok.begin(), ok.end(), uint8_t(0));
     const int32_t* fs = slots + offsets[b];
+    if constexpr (std::is_same<T, float>::value && NC == 3) {
+      if (simd_enabled() && K <= 8 && refresh_slot_faces(vb, faces, fs, offsets[b + 1] - offsets[b], geo, izs, ok)) {
+        simd::LayeredImageBackward args{geo.data(), izs.data(), faces, face_uvs, texb, Ht, Wt,
+                                        tc.H, W, xs.data(), ys.data(), fs, counts + b * HW,
+                                        grad_rgb ? grad_rgb + b * C * HW : nullptr,
+                                        grad_alpha ? grad_alpha + b * HW : nullptr, bg,
+                                        neg_inv_sigma, tc.perspective_correct, gv, gt};
+        simd::layered_backward_image_avx2(args);
+        continue;
+      }
+    }
     for (int64_t p = 0; p < HW; ++p) {
       const int32_t n = counts[b * HW + p];
       if (n == 0) continue;

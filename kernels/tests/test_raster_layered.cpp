@@ -152,6 +152,48 @@ TEST(RasterLayered, GradientMatchesFiniteDifferences) {
   }
 }
 
+// At UNICORN's scale (64x64, level-3 icosphere, sigma = 1e-4, K = 8) pixels hold 6-7 slots,
+// so the vectorised backward (one pixel's slots per vector) runs on full vectors and the
+// opaque stop is exercised; K = 12 exceeds a vector and takes the scalar path either way.
+TEST(RasterLayered, SimdMatchesPortableAtUnicornScale) {
+  for (int64_t k : {8, 12}) {
+    for (bool persp : {false, true}) {
+      Scene s = scene(3, 3, 3, at::kFloat, 21);
+      s.tex = at::rand({3, 3, 64, 64}, at::make_generator<at::CPUGeneratorImpl>(22));
+      LayeredParams p;
+      p.topk.H = p.topk.W = 64;
+      p.topk.K = k;
+      p.topk.persp = persp;
+      p.sigma = 1e-4;
+      p.topk.blur = std::log(1.0 / 1e-4 - 1.0) * p.sigma;
+      p.topk.znear = 0.5;
+      p.background = {0.2, 0.9, 0.4};
+      auto gen = at::make_generator<at::CPUGeneratorImpl>(23);
+      at::Tensor wr = at::randn({3, 3, 64, 64}, gen, s.tex.options());
+      at::Tensor wa = at::randn({3, 1, 64, 64}, gen, s.tex.options());
+      auto run = [&](int simd) {
+        SimdGuard sg(simd);
+        at::Tensor v = s.verts.clone().set_requires_grad(true);
+        at::Tensor t = s.tex.clone().set_requires_grad(true);
+        auto out = layered(v, s.faces, s.face_uvs, t, p);
+        auto g = torch::autograd::grad({loss(out, wr, wa)}, {v, t});
+        return std::vector<at::Tensor>{out.first.detach(), out.second.detach(), g[0], g[1]};
+      };
+      auto fast = run(1), portable = run(0);
+      const std::string what = "K=" + std::to_string(k) + " persp=" + std::to_string(persp);
+      // alpha = exp(-d2/sigma): float rounding of d2 (~1e-9 near an edge) is ~1e-5 of alpha
+      // at sigma = 1e-4, whichever path is right; the paths differ by FMA contraction
+      EXPECT_LT(max_abs_diff(fast[0], portable[0]), 1e-4) << what;
+      EXPECT_LT(max_abs_diff(fast[1], portable[1]), 1e-4) << what;
+      for (int i : {2, 3}) {
+        const double scale = portable[i].abs().max().item<double>();
+        EXPECT_GT(scale, 1e-3) << what;
+        EXPECT_LT(max_abs_diff(fast[i], portable[i]) / scale, 1e-4) << what << " gradient " << i;
+      }
+    }
+  }
+}
+
 TEST(RasterLayered, BatchEqualsOneByOneAndThreadsBitwise) {
   ThreadGuard tg;
   for (auto dt : {at::kFloat, at::kDouble}) {
