@@ -41,6 +41,8 @@ type EvalArgs =
     | Points of count: int
     | Limit of count: int
     | Report of dir: string
+    | Grid of count: int
+    | Grid_View of index: int
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -53,6 +55,8 @@ type EvalArgs =
             | Points _ -> "surface points per mesh (default 30000, at most 100000)"
             | Limit _ -> "at most this many instances per category (default all)"
             | Report _ -> "output folder of the report (default artifacts/eval)"
+            | Grid _ -> "instances per category in the input | reconstruction | novel views figure (default 6, 0 = none)"
+            | Grid_View _ -> "the figure's input view, an index into the 24 multi-view views (default 3: azimuth 45°, elevation 30°)"
 
 [<RequireSubcommand>]
 type Arguments =
@@ -132,16 +136,23 @@ let private evaluate (args: ParseResults<EvalArgs>) =
           Shape = { Reconstruct.Eval.ShapeEvalOptions.Defaults with Points = args.GetResult(Points, defaultValue = 30_000) }
           Seed = 0
           NoiseSigma = 0.005
-          Limit = args.GetResult(Limit, defaultValue = 0) }
+          Limit = args.GetResult(Limit, defaultValue = 0)
+          GridInstances = args.GetResult(Grid, defaultValue = 6)
+          GridView = args.GetResult(Grid_View, defaultValue = 3)
+          Grid = Reconstruct.Eval.GridOptions.Defaults }
     let out = args.GetResult(Report, defaultValue = "artifacts/eval")
-    let report, failures = Reconstruct.Eval.Benchmark.run options (printfn "%s")
+    let report, failures, grids = Reconstruct.Eval.Benchmark.run options (printfn "%s")
     for id, reason in failures do eprintfn "eval: %s: %s" id reason
     let figure (h: Reconstruct.Eval.Histogram) (path: string) =
         use image = Reconstruct.Eval.EvalReport.histogramImage 120 240 h
         Reconstruct.Data.Image.save path image
     let files = Reconstruct.Eval.EvalReport.writeWithFigures out "shapes" report figure
+    let gridFiles =
+        try Reconstruct.Eval.Benchmark.writeGrids (IO.Path.Combine(out, "figures")) options.Grid grids
+        finally
+            for g in grids do (g.Image :> IDisposable).Dispose()
     printfn "%s" (Reconstruct.Eval.EvalReport.toMarkdown report)
-    printfn "wrote %s" (String.Join(", ", files))
+    printfn "wrote %s" (String.Join(", ", files @ gridFiles))
     0
 
 /// Parses and runs; returns the process exit code (2 for a usage error).

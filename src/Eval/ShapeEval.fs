@@ -111,16 +111,24 @@ module ShapeEval =
     let templateReference (generator: Generator) (options: ShapeEvalOptions) (template: Mesh) (truth: Mesh) =
         evaluate generator options template truth
 
+    /// The mesh of the noisy-truth reference: `truth` (batch of one) with Gaussian noise of
+    /// standard deviation `sigma` in normalised units on every vertex coordinate, in the
+    /// truth's object frame; its vertices are a new tensor of the current disposal scope.
+    /// Draws the noise from `generator` (what `noisyTruthReference` draws first).
+    let noisyTruth (generator: Generator) (sigma: float) (truth: Mesh) : Mesh =
+        checkMesh "truth" truth
+        if not (sigma >= 0.0) then invalidArg "sigma" (sprintf "ShapeEval.noisyTruth: sigma must be >= 0, received %g" sigma)
+        use scope = DisposalScope.Open()
+        let norm = Alignment.meshNormalisation truth.Vertices
+        let noise = Tensor.randn (truth.Vertices.Shape, generator, truth.Vertices.Dtype) * (sigma / norm.Scale.[0])
+        { truth with Vertices = scope.MoveOut(truth.Vertices + noise) }
+
     /// Reference row: the true mesh with Gaussian noise of standard deviation `sigma` (in
     /// normalised units, where the true shape spans [-0.5, 0.5]) on every vertex coordinate:
     /// roughly the best score a near-perfect reconstruction gets under this protocol.
     let noisyTruthReference (generator: Generator) (options: ShapeEvalOptions) (sigma: float) (truth: Mesh) =
-        checkMesh "truth" truth
-        if not (sigma >= 0.0) then invalidArg "sigma" (sprintf "ShapeEval.noisyTruthReference: sigma must be >= 0, received %g" sigma)
         use _ = DisposalScope.Open()
-        let norm = Alignment.meshNormalisation truth.Vertices
-        let noise = Tensor.randn (truth.Vertices.Shape, generator, truth.Vertices.Dtype) * (sigma / norm.Scale.[0])
-        evaluate generator options { truth with Vertices = truth.Vertices + noise } truth
+        evaluate generator options (noisyTruth generator sigma truth) truth
 
     /// The default noise of the noisy-truth reference: 0.5% of the object size.
     [<Literal>]
