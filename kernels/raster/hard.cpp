@@ -59,6 +59,32 @@ inline void bilinear(const T* tex, int64_t C_, int64_t Ht, int64_t Wt, T u, T v,
   }
 }
 
+// Whether [min, max] of three coordinates in subpixel units (centres at 0 .. n-1) may hold a
+// centre. Widened by more than half a float ulp at n, so the rounding of the coordinates can
+// only keep more faces, never fewer, than setup_face's exact test in double (float rounding
+// is monotone, so the min of rounded values is the rounded min). Faces with non-finite
+// coordinates may pass: setup_face drops them. Truncation is floor for the values it meets.
+inline bool covers_centre(float a, float b, float c, int64_t n) {
+  const float last = static_cast<float>(n - 1), slack = 1e-3f + 1e-6f * static_cast<float>(n);
+  const float lo = std::min({a, b, c}) - slack, hi = std::max({a, b, c}) + slack;
+  if (!(hi >= 0.0f) || !(lo <= last)) return false;
+  return hi >= last || static_cast<float>(static_cast<int32_t>(hi)) >= lo;
+}
+
+// The light factors of a face with camera-frame corners p0, p1, p2: for its normal
+// n = (p1 - p0) x (p2 - p0) and for -n. l: the unit light direction.
+template <typename T>
+inline void face_shade(const HardConfig& cfg, const double l[3], const T* p0, const T* p1,
+                       const T* p2, T out[2]) {
+  const double ax = double(p1[0]) - p0[0], ay = double(p1[1]) - p0[1], az = double(p1[2]) - p0[2];
+  const double bx = double(p2[0]) - p0[0], by = double(p2[1]) - p0[1], bz = double(p2[2]) - p0[2];
+  const double nx = ay * bz - az * by, ny = az * bx - ax * bz, nz = ax * by - ay * bx;
+  const double norm = std::max(std::sqrt(nx * nx + ny * ny + nz * nz), 1e-12);
+  const double cosine = (nx * l[0] + ny * l[1] + nz * l[2]) / norm;
+  out[0] = static_cast<T>(cfg.ambient + cfg.diffuse * std::max(cosine, 0.0));
+  out[1] = static_cast<T>(cfg.ambient + cfg.diffuse * std::max(-cosine, 0.0));
+}
+
 template <typename T, int NC>
 void forward_impl(const HardConfig& cfg, const T* verts, const T* points, const int64_t* faces,
                   const T* face_uvs, const T* atlas, const T* background, T* image, T* alpha,
@@ -83,60 +109,100 @@ void forward_impl(const HardConfig& cfg, const T* verts, const T* points, const 
   const double l[3] = {cfg.light[0] / ln, cfg.light[1] / ln, cfg.light[2] / ln};
 
   Lists<T> L(tc);
-  // per face of the image: the light factors for the normal and, two-sided, for its flip
+  const bool two_sided = cfg.two_sided;
+  // The faces of an image that can reach a subpixel centre, in mesh order, and their mesh
+  // indices. Real models have far more faces than subpixels, most of them between centres:
+  // this test costs a fraction of the traversal's face setup (setup_face), which then sees
+  // only the faces kept. It is conservative, so every face that setup_face would rasterize
+  // is kept; since the order is kept too, ties by face index pick the same faces.
+  std::vector<int64_t> kept_faces(static_cast<size_t>(F * 3));
+  std::vector<int32_t> kept_id(static_cast<size_t>(F));
+  // per vertex: its position in subpixel units (centres at integers) and whether it is in
+  // front of the near plane
+  std::vector<float> gx(static_cast<size_t>(V)), gy(static_cast<size_t>(V));
+  std::vector<uint8_t> front(static_cast<size_t>(V));
+  // per face: the light factors for the normal and its flip, computed when an image first
+  // shows the face (stamp = the image's number)
   std::vector<T> shade(static_cast<size_t>(F * 2));
-  std::vector<T> col_v(static_cast<size_t>(C)), acc_v(static_cast<size_t>(C));
-  T *col = col_v.data(), *acc = acc_v.data();
+  std::vector<uint32_t> seen(static_cast<size_t>(F), 0u);
+  uint32_t stamp = 0;
+  // one output row: premultiplied colour sums (C, W) and covered subpixels (W)
+  std::vector<T> acc_v(static_cast<size_t>(C * W)), cov_v(static_cast<size_t>(W));
+  std::vector<T> col_v(static_cast<size_t>(C));
+  T *acc = acc_v.data(), *cov = cov_v.data(), *col = col_v.data();
   for (int64_t b = b0; b < b1; ++b) {
+    const T* vb = verts + b * V * 3;
     const T* pb = points + b * V * 3;
+    for (int64_t k = 0; k < V; ++k) {
+      const T* v = vb + k * 3;
+      front[k] = double(v[2]) > cfg.znear ? 1 : 0;  // setup_face's depth test
+      gx[k] = static_cast<float>((double(v[0]) + 1.0) * 0.5 * tc.W - 0.5);
+      gy[k] = static_cast<float>((double(v[1]) + 1.0) * 0.5 * tc.H - 0.5);
+    }
+    int64_t kept = 0;
     for (int64_t f = 0; f < F; ++f) {
       const int64_t* fi = faces + f * 3;
-      const T *p0 = pb + fi[0] * 3, *p1 = pb + fi[1] * 3, *p2 = pb + fi[2] * 3;
-      const double ax = double(p1[0]) - p0[0], ay = double(p1[1]) - p0[1],
-                   az = double(p1[2]) - p0[2];
-      const double bx = double(p2[0]) - p0[0], by = double(p2[1]) - p0[1],
-                   bz = double(p2[2]) - p0[2];
-      const double nx = ay * bz - az * by, ny = az * bx - ax * bz, nz = ax * by - ay * bx;
-      const double norm = std::max(std::sqrt(nx * nx + ny * ny + nz * nz), 1e-12);
-      const double cosine = (nx * l[0] + ny * l[1] + nz * l[2]) / norm;
-      shade[f * 2] = static_cast<T>(cfg.ambient + cfg.diffuse * std::max(cosine, 0.0));
-      shade[f * 2 + 1] = static_cast<T>(cfg.ambient + cfg.diffuse * std::max(-cosine, 0.0));
+      const int64_t a = fi[0], b2 = fi[1], c = fi[2];
+      if (!(front[a] & front[b2] & front[c])) continue;
+      if (!covers_centre(gx[a], gx[b2], gx[c], tc.W) || !covers_centre(gy[a], gy[b2], gy[c], tc.H))
+        continue;
+      std::copy(fi, fi + 3, &kept_faces[kept * 3]);
+      kept_id[kept++] = static_cast<int32_t>(f);
+    }
+    if (++stamp == 0) {  // wrapped: forget every stamp
+      std::fill(seen.begin(), seen.end(), 0u);
+      stamp = 1;
     }
 
-    collect(tc, verts + b * V * 3, faces, L);
-    const T* bg = background + b * C * HW;
-    T* out = image + b * C * HW;
-    T* aout = alpha + b * HW;
+    TopKConfig tk = tc;
+    tk.F = kept;
+    collect(tk, vb, kept_faces.data(), L);
+    const int32_t* cnt = L.cnt.data();
+    const int32_t* lf = L.lf.data();
+    const T* lp = L.lp.data();
     for (int64_t i = 0; i < H; ++i) {
-      for (int64_t j = 0; j < W; ++j) {
-        int64_t covered = 0;
-        for (int64_t c = 0; c < C; ++c) acc[c] = T(0);
-        for (int64_t si = 0; si < s; ++si) {
-          for (int64_t sj = 0; sj < s; ++sj) {
-            const int64_t p = (i * s + si) * Ws + (j * s + sj);
-            if (L.cnt[p] == 0) continue;
-            ++covered;
-            const int64_t f = L.lf[p];
-            const T* bary = &L.lp[p * 4];
+      std::fill(acc, acc + C * W, T(0));
+      std::fill(cov, cov + W, T(0));
+      // subpixel rows in turn: each output pixel sums its window row by row, left to right,
+      // the order of avg_pool2d; most subpixels are empty, so the scan is what costs
+      for (int64_t si = 0; si < s; ++si) {
+        const int64_t row = (i * s + si) * Ws;
+        int64_t j = 0, left = s;  // output column of subpixel q, subpixels left in it
+        for (int64_t q = 0; q < Ws; ++q) {
+          if (cnt[row + q] != 0) {
+            const int64_t p = row + q, f = kept_id[lf[p]];
+            const T* bary = lp + p * 4;
             const T* fuv = face_uvs + f * 6;
             const T u = bary[0] * fuv[0] + bary[1] * fuv[2] + bary[2] * fuv[4];
             const T v = bary[0] * fuv[1] + bary[1] * fuv[3] + bary[2] * fuv[5];
             bilinear<NC>(atlas, C, Ht, Wt, u, v, col);
+            if (seen[f] != stamp) {
+              const int64_t* fi = faces + f * 3;
+              face_shade(cfg, l, pb + fi[0] * 3, pb + fi[1] * 3, pb + fi[2] * 3, &shade[f * 2]);
+              seen[f] = stamp;
+            }
             const T lit = shade[f * 2], flip = shade[f * 2 + 1];
             for (int64_t c = 0; c < C; ++c) {
               T x = col[c] * lit;
-              if (cfg.two_sided) x = std::max(x, col[c] * flip);
-              acc[c] += x < T(0) ? T(0) : (x > T(1) ? T(1) : x);
+              if (two_sided) x = std::max(x, col[c] * flip);
+              acc[c * W + j] += std::min(std::max(x, T(0)), T(1));
             }
+            cov[j] += T(1);
+          }
+          if (--left == 0) {
+            left = s;
+            ++j;
           }
         }
-        const int64_t o = i * W + j;
-        const T a = static_cast<T>(covered) / area;
-        for (int64_t c = 0; c < C; ++c) {
-          const T x = acc[c] / area + (T(1) - a) * bg[c * HW + o];
-          out[c * HW + o] = x < T(0) ? T(0) : (x > T(1) ? T(1) : x);
-        }
-        aout[o] = a;
+      }
+      T* ao = alpha + b * HW + i * W;
+      for (int64_t j = 0; j < W; ++j) ao[j] = cov[j] / area;
+      for (int64_t c = 0; c < C; ++c) {
+        const T* bg = background + (b * C + c) * HW + i * W;
+        T* o = image + (b * C + c) * HW + i * W;
+        const T* ac = acc + c * W;
+        for (int64_t j = 0; j < W; ++j)
+          o[j] = std::min(std::max(ac[j] / area + (T(1) - ao[j]) * bg[j], T(0)), T(1));
       }
     }
   }

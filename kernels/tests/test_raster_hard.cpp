@@ -30,7 +30,8 @@ std::pair<at::Tensor, at::Tensor> hard(const at::Tensor& verts, const at::Tensor
   return {take(out[0]), take(out[1])};
 }
 
-// Projected ellipsoids, their camera-frame points, UVs per face corner that reach past [0, 1]
+// Projected ellipsoids (level 2: many faces fall between subpixel centres, so the kernel's
+// pre-cull drops them), their camera-frame points, UVs per face corner that reach past [0, 1]
 // (border clamping) with a few faces pinned to the atlas' last texel, an atlas with values
 // outside [0, 1] (the colour clamp, and two-sided light on negative texels) and a background.
 struct Scene {
@@ -40,7 +41,10 @@ struct Scene {
 Scene scene(int64_t N, int level, int64_t C, int64_t H, int64_t W, at::ScalarType dt,
             uint32_t seed) {
   const double fov = 30.0, t = std::tan(fov * M_PI / 360.0);
-  auto [verts, faces] = projected_ellipsoids(N, level, {0.6, 0.42, 0.42}, 2.732, fov, seed);
+  auto [verts, mesh_faces] = projected_ellipsoids(N, level, {0.6, 0.42, 0.42}, 2.732, fov, seed);
+  // every face twice, the copies in reverse order and with their own UVs: equal depths, so
+  // the tie rule (the smaller face index) decides which texture shows
+  at::Tensor faces = at::cat({mesh_faces, mesh_faces.flip(0)}, 0);
   at::Tensor z = verts.select(2, 2);
   at::Tensor points = at::stack({verts.select(2, 0) * z * t, verts.select(2, 1) * z * t, z}, 2);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed + 100);
