@@ -72,6 +72,29 @@ RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
                              int cull_backfaces, double znear, const double* background,
                              rc_tensor** outs);
 
+/* Hard textured render for datasets and evaluation, one pass per image, NOT differentiable
+ * (the outputs are constants whatever the inputs require). At supersample s it rasterizes
+ * (H s, W s) subpixels exactly as rc_raster_topk with K = 1, blur_radius 0, perspective_correct,
+ * no culling; a covered subpixel samples the atlas at its interpolated UV as grid_sample
+ * (bilinear, border padding, align_corners = false, u right and v down in [0,1]) and is lit by
+ *   t (ambient + diffuse max(cos, 0)),  cos = <n/|n|, l/|l|>,  n = (p1-p0) x (p2-p0)
+ * from the face's camera-frame points (two_sided != 0: the channelwise max of that and the
+ * same with -cos), clamped to [0,1]. Each output pixel averages its s^2 subpixels as
+ * premultiplied colour (empty ones add 0) and coverage, then composites:
+ *   image = clamp(rgb + (1 - alpha) background, 0, 1).
+ *   verts: (N,V,3) [x_ndc, y_ndc, z_view], float32/float64; points: (N,V,3) the same vertices
+ *   in the camera frame, same dtype; faces: (F,3) int64 (int32 accepted); face_uvs: (F,3,2);
+ *   atlas: (C,Ht,Wt) shared by the batch; background: (N,C,H,W) sets the output size; all
+ *   float inputs of the dtype of verts. supersample >= 1; znear >= 0 as rc_raster_topk;
+ *   ambient, diffuse: finite; light_direction: 3 values towards the light, non-zero.
+ * outs[0] <- image (N,C,H,W), outs[1] <- alpha (N,1,H,W). */
+RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* points,
+                                   const rc_tensor* faces, const rc_tensor* face_uvs,
+                                   const rc_tensor* atlas, const rc_tensor* background,
+                                   int64_t supersample, double znear, double ambient,
+                                   double diffuse, const double* light_direction, int two_sided,
+                                   rc_tensor** outs);
+
 /* 1 if the CPU supports the AVX2+FMA path, else 0. */
 RC_API int rc_raster_simd_available(void);
 /* Enables (1, the default when available) or disables (0) the AVX2 path, process-wide;

@@ -110,5 +110,31 @@ bool simd_available();
 bool simd_enabled();
 void set_simd_enabled(bool on);
 
+// Hard textured render for datasets and evaluation (hard.cpp), no gradient: the nearest face
+// per subpixel by the top-K traversal with K = 1, blur 0 and perspective-correct barycentrics
+// (the same fragments as topk_forward), UVs interpolated with them, bilinear atlas lookup as
+// grid_sample (border, align_corners = false, v down), ambient + directional light from the
+// face normal in the camera frame, clamped to [0, 1], box-filtered over supersample^2
+// subpixels as premultiplied colour and coverage, and composited over the background.
+struct HardConfig {
+  int64_t N = 0, V = 0, F = 0;
+  int64_t H = 0, W = 0;         // output size; rasterized at (H*supersample, W*supersample)
+  int64_t supersample = 1;
+  int64_t C = 3, Ht = 1, Wt = 1;  // atlas channels and size
+  double znear = 0.0;
+  double ambient = 1.0, diffuse = 0.0;
+  double light[3] = {0.0, 0.0, -1.0};  // towards the light, camera frame; need not be unit
+  bool two_sided = false;  // colour = max over both normal signs (winding not trusted)
+};
+
+// verts: (N,V,3) [x_ndc, y_ndc, z_view] of the supersampled raster; points: (N,V,3) the same
+// vertices in the camera frame (for face normals); faces: (F,3); face_uvs: (F,3,2) u right,
+// v down in [0,1]; atlas: (C,Ht,Wt) shared by the batch; background: (N,C,H,W).
+// image: (N,C,H,W) in [0,1]; alpha: (N,H,W) covered fraction of each pixel's subpixels.
+template <typename T>
+void hard_textured_forward(const HardConfig& cfg, const T* verts, const T* points,
+                           const int64_t* faces, const T* face_uvs, const T* atlas,
+                           const T* background, T* image, T* alpha, int64_t b0, int64_t b1);
+
 }  // namespace raster
 }  // namespace rc

@@ -497,6 +497,108 @@ RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
   })
 }
 
+RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* points,
+                                   const rc_tensor* faces, const rc_tensor* face_uvs,
+                                   const rc_tensor* atlas, const rc_tensor* background,
+                                   int64_t supersample, double znear, double ambient,
+                                   double diffuse, const double* light_direction, int two_sided,
+                                   rc_tensor** outs) {
+  RC_GUARD("rc_raster_hard_textured", RC_ERROR, {
+    if (outs == nullptr) fail("outs must not be null");
+    const at::Tensor& v_in = rc::unwrap(verts, "verts");
+    const at::Tensor& p_in = rc::unwrap(points, "points");
+    const at::Tensor& uv_in = rc::unwrap(face_uvs, "face_uvs");
+    const at::Tensor& tex_in = rc::unwrap(atlas, "atlas");
+    const at::Tensor& bg_in = rc::unwrap(background, "background");
+    check_float_cpu("verts", v_in);
+    if (v_in.dim() != 3 || v_in.size(2) != 3)
+      fail(std::string() + "verts must have shape (N,V,3), received " + rc::describe(v_in));
+    const int64_t N = v_in.size(0), V = v_in.size(1);
+    auto same_dtype = [&](const char* name, const at::Tensor& t) {
+      check_float_cpu(name, t);
+      if (t.scalar_type() != v_in.scalar_type())
+        fail(std::string(name) + " must have the dtype of verts (" + rc::describe(v_in) +
+             "), received " + rc::describe(t));
+    };
+    same_dtype("points", p_in);
+    if (!p_in.sizes().equals(v_in.sizes()))
+      fail(std::string() + "points must have the shape of verts (" + rc::describe(v_in) +
+           "), received " + rc::describe(p_in));
+    at::Tensor f = checked_faces(rc::unwrap(faces, "faces"), V);
+    same_dtype("face_uvs", uv_in);
+    if (uv_in.dim() != 3 || uv_in.size(0) != f.size(0) || uv_in.size(1) != 3 || uv_in.size(2) != 2)
+      fail(std::string() + "face_uvs must have shape (F,3,2) with F=" +
+           std::to_string(f.size(0)) + ", received " + rc::describe(uv_in));
+    same_dtype("atlas", tex_in);
+    if (tex_in.dim() != 3 || tex_in.size(0) < 1 || tex_in.size(1) < 1 || tex_in.size(2) < 1)
+      fail(std::string() + "atlas must have shape (C,Ht,Wt) with C, Ht, Wt >= 1, received " +
+           rc::describe(tex_in));
+    same_dtype("background", bg_in);
+    if (bg_in.dim() != 4 || bg_in.size(0) != N || bg_in.size(1) != tex_in.size(0) ||
+        bg_in.size(2) < 1 || bg_in.size(3) < 1)
+      fail(std::string() + "background must have shape (N,C,H,W) with N=" + std::to_string(N) +
+           ", C=" + std::to_string(tex_in.size(0)) + " (the atlas'), H, W >= 1, received " +
+           rc::describe(bg_in));
+    const int64_t H = bg_in.size(2), W = bg_in.size(3);
+    // the traversal indexes rows and columns with int32
+    if (supersample < 1 || supersample > (1 << 15) || H * supersample > (1 << 15) || W * supersample > (1 << 15))
+      fail(std::string() + "supersample must be >= 1 with (H, W) * supersample <= 32768, "
+           "received " + std::to_string(supersample) + " for " + std::to_string(H) + "x" +
+           std::to_string(W));
+    if (!(znear >= 0) || !std::isfinite(znear))
+      fail(std::string() + "znear must be finite and >= 0, received " + num(znear));
+    if (!std::isfinite(ambient) || !std::isfinite(diffuse))
+      fail(std::string() + "ambient and diffuse must be finite, received ambient=" +
+           num(ambient) + ", diffuse=" + num(diffuse));
+    if (light_direction == nullptr)
+      fail("light_direction must point to 3 values, received null");
+    const double* l = light_direction;
+    const double ln2 = l[0] * l[0] + l[1] * l[1] + l[2] * l[2];
+    if (!std::isfinite(ln2) || !(ln2 > 0))
+      fail(std::string() + "light_direction must be finite and non-zero, received (" +
+           num(l[0]) + ", " + num(l[1]) + ", " + num(l[2]) + ")");
+
+    rc::raster::HardConfig cfg;
+    cfg.N = N;
+    cfg.V = V;
+    cfg.F = f.size(0);
+    cfg.H = H;
+    cfg.W = W;
+    cfg.supersample = supersample;
+    cfg.C = tex_in.size(0);
+    cfg.Ht = tex_in.size(1);
+    cfg.Wt = tex_in.size(2);
+    cfg.znear = znear;
+    cfg.ambient = ambient;
+    cfg.diffuse = diffuse;
+    for (int k = 0; k < 3; ++k) cfg.light[k] = l[k];
+    cfg.two_sided = two_sided != 0;
+    // no gradient: read the data, not the autograd graph (detach), and return constants
+    at::Tensor v = v_in.detach().contiguous(), p = p_in.detach().contiguous();
+    at::Tensor uv = uv_in.detach().contiguous(), tex = tex_in.detach().contiguous();
+    at::Tensor bg = bg_in.detach().contiguous();
+    at::Tensor image = at::empty({N, cfg.C, H, W}, v.options());
+    at::Tensor alpha = at::empty({N, 1, H, W}, v.options());
+    AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "rc_raster_hard_textured", [&] {
+      const scalar_t* pv = v.data_ptr<scalar_t>();
+      const scalar_t* pp = p.data_ptr<scalar_t>();
+      const int64_t* pf = f.data_ptr<int64_t>();
+      const scalar_t* pu = uv.data_ptr<scalar_t>();
+      const scalar_t* pt = tex.data_ptr<scalar_t>();
+      const scalar_t* pb = bg.data_ptr<scalar_t>();
+      scalar_t* pi = image.data_ptr<scalar_t>();
+      scalar_t* pa = alpha.data_ptr<scalar_t>();
+      const auto c = cfg;
+      at::parallel_for(0, N, 1, [&](int64_t b0, int64_t b1) {
+        rc::raster::hard_textured_forward<scalar_t>(c, pv, pp, pf, pu, pt, pb, pi, pa, b0, b1);
+      });
+    });
+    outs[0] = rc::wrap(image);
+    outs[1] = rc::wrap(alpha);
+    return RC_OK;
+  })
+}
+
 RC_API int rc_raster_simd_available(void) { return rc::raster::simd_available() ? 1 : 0; }
 
 RC_API int rc_raster_set_simd(int enabled) {

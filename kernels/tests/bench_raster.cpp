@@ -4,7 +4,9 @@
 //   sigma 1e-4, dist_eps 1e-10.  Targets (2 threads): forward <= 40 ms, backward <= 80 ms.
 //   Top-K: K=8, 192 images 64x64, same mesh, blur = ln(1/1e-4 - 1) * 1e-4, forward+backward.
 // Prints the median of several runs for 1 and 2 threads, AVX2 and the portable path.
-// Usage: rc_raster_bench [repeats] [soft|topk|layered] [images, default 256 (192 for top-K)]
+//   Hard textured (dataset renders): 192 images 64x64 at supersample 2, same mesh, a 3x136x128
+//   atlas, two-sided light, forward only; also with the icosphere at level 5 (20480 faces).
+// Usage: rc_raster_bench [repeats] [soft|topk|layered|hard] [images, default 256 (192 for top-K)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -146,11 +148,43 @@ void bench_layered(const at::Tensor& verts, const at::Tensor& faces, int repeats
               median(cb));
 }
 
+// The dataset render through rc_raster_hard_textured: 64x64 output at supersample 2 (128x128
+// subpixels), random UVs into a 3x136x128 atlas (a procedural chair's), white background.
+void bench_hard(const at::Tensor& verts, const at::Tensor& faces, int repeats, const char* label) {
+  const int64_t N = verts.size(0);
+  const double t = std::tan(30.0 * M_PI / 360.0);
+  at::Tensor z = verts.select(2, 2);
+  at::Tensor points = at::stack({verts.select(2, 0) * z * t, verts.select(2, 1) * z * t, z}, 2);
+  at::Tensor uv = at::rand({verts.size(1), 2});
+  at::Tensor face_uvs = uv.index_select(0, faces.flatten()).reshape({faces.size(0), 3, 2});
+  at::Tensor atlas = at::rand({3, 136, 128});
+  at::Tensor bg = at::ones({N, 3, 64, 64});
+  const double light[3] = {-0.4, -0.6, -1.0};
+  Handle hv(verts), hp(points), hf(faces), hu(face_uvs), ht(atlas), hb(bg);
+  std::vector<double> tf, cf;
+  for (int r = 0; r < repeats + 1; ++r) {
+    rc_tensor* out[2] = {};
+    Timer t1;
+    if (rc_raster_hard_textured(hv.h, hp.h, hf.h, hu.h, ht.h, hb.h, 2, 0.1, 0.45, 0.55, light, 1,
+                                out) != RC_OK)
+      throw std::runtime_error(rc_error_message());
+    double f = t1.wall(), fc = t1.cpu();
+    take(out[0]);
+    take(out[1]);
+    if (r > 0) {
+      tf.push_back(f);
+      cf.push_back(fc);
+    }
+  }
+  std::printf("  hard textured s=2 %-22s threads=%d  forward %7.2f ms (cpu %7.2f)\n", label,
+              at::get_num_threads(), median(tf), median(cf));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
-  const std::string only = argc > 2 ? argv[2] : "";  // "soft", "topk" or "layered"
+  const std::string only = argc > 2 ? argv[2] : "";  // "soft", "topk", "layered" or "hard"
   // a smaller batch (third argument) keeps profiling under valgrind short
   const int64_t images = argc > 3 ? std::atoi(argv[3]) : 256;
   auto [v256, faces] = projected_ellipsoids(images, 3, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
@@ -168,8 +202,14 @@ int main(int argc, char** argv) {
       bench_soft(fv, std::max(1, repeats / 3), "(256x64x64, portable)");
       rc_raster_set_simd(1);
     }
-    if (only != "soft" && only != "layered") bench_topk(v192, faces, repeats, "(192x64x64, float32)");
-    if (only != "soft" && only != "topk") bench_layered(v192, faces, repeats, "(192x64x64, float32)");
+    if (only.empty() || only == "topk") bench_topk(v192, faces, repeats, "(192x64x64, float32)");
+    if (only.empty() || only == "layered") bench_layered(v192, faces, repeats, "(192x64x64, float32)");
+    if (only.empty() || only == "hard") {
+      bench_hard(v192, faces, repeats, "(192x64x64, float32)");
+      // real models are dense: most faces fall between subpixel centres
+      auto [vd, fd] = projected_ellipsoids(images * 3 / 4, 5, {0.4, 0.28, 0.28}, 2.732, 30.0, 1);
+      bench_hard(vd.to(at::kFloat).contiguous(), fd, repeats, "(20480 faces)");
+    }
   }
   at::set_num_threads(saved);
   return 0;

@@ -6,25 +6,32 @@ open Reconstruct.Torch
 open Reconstruct.Data
 open Reconstruct.Bench.Report
 
-/// Procedural chairs (no download needed), 24 views each, rendering alone and with PNG encoding.
+/// Procedural chairs (no download needed), 24 views each: the fused render alone, against the
+/// composed tensor-op render in alternating rounds of the same run, and with PNG encoding.
 let renders () =
     let chairs = Procedural.generate "chair" 11UL 8
     use white = Tensor.ones [ 24; 3; 64; 64 ]
-    let renderAll (encode: bool) =
+    let renderAll (render: int -> TexturedMesh -> DatasetRender.View[] -> Tensor -> Tensor * Tensor) (encode: bool) =
         for m in chairs do
             use scope = DisposalScope.Open()
-            let rgb, alpha = DatasetRender.render 64 m DatasetRender.multiViews white
+            let rgb, alpha = render 64 m DatasetRender.multiViews white
             if encode then
                 for k in 0 .. 23 do
                     Image.encodePng (Tensor.cat ([ rgb.[k]; alpha.[k] ], 0)) |> ignore
-    renderAll false
-    let time encode =
+    let time render encode =
         let sw = Stopwatch.StartNew()
-        renderAll encode
+        renderAll render encode
         float (chairs.Length * 24) / sw.Elapsed.TotalSeconds
-    let renderOnly = Array.init 3 (fun _ -> time false) |> median
-    let withPng = Array.init 3 (fun _ -> time true) |> median
+    renderAll DatasetRender.render false
+    renderAll DatasetRender.renderComposed false
+    // alternating rounds, so drifting machine load hits both sides alike
+    let rounds = Array.init 5 (fun _ -> time DatasetRender.render false, time DatasetRender.renderComposed false)
+    let fused = rounds |> Array.map fst |> median
+    let composed = rounds |> Array.map snd |> median
+    let withPng = Array.init 3 (fun _ -> time DatasetRender.render true) |> median
     let faces = chairs |> List.averageBy (fun m -> float (m.Faces.Size 0))
     for m in chairs do (m :> System.IDisposable).Dispose()
-    [ figure "dataset_render_images_per_s" renderOnly "images/s" (sprintf "64x64 chair views (procedural, %.0f faces on average), 2x supersampled, textured, lit; target >= 500" faces)
-      figure "dataset_render_png_images_per_s" withPng "images/s" "the same with PNG encoding (RGBA)" ]
+    [ figure "dataset_render_images_per_s" fused "images/s" (sprintf "64x64 chair views (procedural, %.0f faces on average), 2x supersampled, textured, lit, fused kernel; target >= 500" faces)
+      figure "dataset_render_composed_images_per_s" composed "images/s" "the same through the composed tensor ops (DatasetRender.renderComposed), same run"
+      figure "dataset_render_speedup_vs_composed" (fused / composed) "x" "fused over composed, medians of 5 alternating rounds"
+      figure "dataset_render_png_images_per_s" withPng "images/s" "fused render with PNG encoding (RGBA)" ]

@@ -45,21 +45,51 @@ let wildView (rng: Random) =
 
 let fovDegrees = 30.0
 
-/// Renders `mesh` at each view. background: (B, 3, H, W) -> rgb (B, 3, H, W) composited over
-/// the background, alpha (B, 1, H, W) (fractional at edges from the supersampling).
-let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
+/// Supersampling of dataset renders: edges get 4 coverage levels per pixel.
+let supersample = 2
+
+/// The light of dataset renders, from above-left of the camera. Two-sided: many real models
+/// are not closed or consistently wound, so the sign of a normal is not trusted.
+let light: HardLight = { Ambient = 0.45; Diffuse = 0.55; Direction = (-0.4, -0.6, -1.0); TwoSided = true }
+
+let private zNear = 0.1
+
+/// `mesh` posed at each view: camera-frame points and their projection, both (B, V, 3) float32.
+let private project (mesh: TexturedMesh) (views: View[]) =
     use scope = DisposalScope.Open()
-    use _ = Autograd.noGrad ()
     let b = views.Length
-    let supersample = 2
     let col (f: View -> float) = Tensor.ofArray (views |> Array.map f)
     let radians (f: View -> float) = col (fun v -> Rotation.radians (f v))
     let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
     let scaled = mesh.Vertices.cast(Float64).unsqueeze(0) * (col (fun v -> v.Scale)).reshape [ b; 1; 1 ]
     let shift = Tensor.stack ([ col (fun v -> v.ShiftX); col (fun v -> v.ShiftY); (col (fun v -> v.ShiftX)).zerosLike () ], -1)
     let cameraPoints = (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32
-    let camera = Camera.square fovDegrees (size * supersample)
-    let ndc = Camera.cameraToNdc camera cameraPoints
+    // the focal length in NDC depends on the field of view and the aspect only
+    let ndc = Camera.cameraToNdc (Camera.square fovDegrees 1) cameraPoints
+    scope.MoveOut cameraPoints, scope.MoveOut ndc
+
+/// Renders `mesh` at each view (hard: one face per subpixel, `supersample`× supersampled,
+/// lit by `light`) through the fused kernel `Rasterizer.hardTextured`.
+/// background: (B, 3, H, W) with H = W = size -> rgb (B, 3, H, W) composited over the
+/// background, alpha (B, 1, H, W) (fractional at edges from the supersampling); float32.
+let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    use _ = Autograd.noGrad ()
+    if background.Shape <> [| views.Length; 3; size; size |] then
+        invalidArg "background" (sprintf "DatasetRender.render: background must have shape [%d; 3; %d; %d], received %A" views.Length size size background.Shape)
+    let cameraPoints, ndc = project mesh views
+    let image, alpha =
+        Rasterizer.hardTextured supersample zNear light ndc cameraPoints mesh.Faces mesh.FaceUVs mesh.Atlas (background.cast Float32)
+    scope.MoveOut image, scope.MoveOut alpha
+
+/// `render` composed from tensor ops (rasterize with K = 1 -> UVs -> `Shading.sampleTexture` ->
+/// two-sided `Shading.diffuse` -> `Blending.nearest` -> avgPool2d -> composite): the reference
+/// the fused kernel is tested and benchmarked against. Same shapes as `render`.
+let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    use _ = Autograd.noGrad ()
+    let b = views.Length
+    let cameraPoints, ndc = project mesh views
     let settings =
         { Rasterizer.defaults with
             Height = size * supersample
@@ -67,7 +97,7 @@ let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor)
             FacesPerPixel = 1
             BlurRadius = 0.0
             PerspectiveCorrect = true
-            ZNear = 0.1 }
+            ZNear = zNear }
     let fragments = Rasterizer.rasterize settings ndc mesh.Faces
     let hs = size * supersample
     let pixels = b * hs * hs
@@ -77,15 +107,11 @@ let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor)
     let uv = (mesh.FaceUVs.indexSelect (0, faceIndex) * bary).sum(1).reshape [ b; hs; hs; 1; 2 ]
     let atlas = mesh.Atlas.unsqueeze(0).expand [ b; 3; mesh.Atlas.Size 1; mesh.Atlas.Size 2 ]
     let texels = Shading.sampleTexture (atlas.contiguous ()) uv // (B,Hs,Ws,1,3)
-    // Two-sided Lambert light from above-left of the camera: many real models are not closed
-    // or consistently wound, so the sign of the normal is not trusted.
     let normals = Mesh.faceNormals cameraPoints mesh.Faces // (B,F,3)
     let pixelNormals = normals.gather(1, (faceIndex.reshape [ b; hs * hs; 1 ]).expand [ b; hs * hs; 3 ]).reshape [ b; hs; hs; 1; 3 ]
-    let lit = Shading.diffuse 0.45 0.55 (-0.4, -0.6, -1.0) texels pixelNormals
-    let litTwoSided =
-        let flipped = Shading.diffuse 0.45 0.55 (-0.4, -0.6, -1.0) texels (pixelNormals * -1.0)
-        Tensor.maximum (lit, flipped)
-    let rgb, alpha = Blending.nearest fragments (litTwoSided.clamp (0.0, 1.0))
+    let shade (normals: Tensor) = Shading.diffuse light.Ambient light.Diffuse light.Direction texels normals
+    let lit = if light.TwoSided then Tensor.maximum (shade pixelNormals, shade (pixelNormals * -1.0)) else shade pixelNormals
+    let rgb, alpha = Blending.nearest fragments (lit.clamp (0.0, 1.0))
     let rgbSmall = Functional.avgPool2d supersample supersample 0 rgb
     let alphaSmall = Functional.avgPool2d supersample supersample 0 alpha
     let image = rgbSmall + (1.0 - alphaSmall) * background

@@ -48,6 +48,18 @@ type SoftSettings =
       /// back faces contribute colour too (alpha always counts both sides)
       DoubleSided: bool }
 
+/// Ambient + directional light of the hard textured render (`Rasterizer.hardTextured`): a
+/// texel t becomes t·(Ambient + Diffuse·max(cos θ, 0)), θ the angle between the face normal
+/// (p1 − p0) × (p2 − p0) and Direction, both in the camera frame.
+type HardLight =
+    { Ambient: float
+      Diffuse: float
+      /// towards the light, camera frame (x right, y down, z forward); need not be unit
+      Direction: float * float * float
+      /// each channel the larger of the light with the normal and with its flip: for models
+      /// whose winding (so the sign of their normals) is not trusted
+      TwoSided: bool }
+
 module Rasterizer =
     /// The squared NDC radius at which sigmoid(-d²/σ) falls to `eps`: ln(1/eps − 1)·σ.
     let blurRadiusFor (sigma: float) (eps: float) = log (1.0 / eps - 1.0) * sigma
@@ -131,6 +143,34 @@ module Rasterizer =
         GC.KeepAlive faces
         GC.KeepAlive faceUvs
         GC.KeepAlive uvImage
+        Tensor.OfPtr outs.[0], Tensor.OfPtr outs.[1]
+
+    /// Hard textured render for datasets and evaluation, one native pass per image, no gradient
+    /// (the outputs are constants). Each of the (H·s, W·s) subpixels at supersample s gets the
+    /// nearest face of `rasterize` with K = 1, blur 0, perspective-correct barycentrics and no
+    /// culling; it samples the atlas at its interpolated UV as `Shading.sampleTexture`, is lit
+    /// by `light` (the face normal from `points`) and clamped to [0, 1]. Each output pixel
+    /// averages its s² subpixels as premultiplied colour (empty ones add 0) and coverage, then
+    /// image = clamp(rgb + (1 − alpha)·background, 0, 1): what `Blending.nearest`, avgPool2d
+    /// and the composite give, without their per-subpixel tensors.
+    /// verts: (B, V, 3) float32/float64 [x_ndc, y_ndc, z_view]; points: (B, V, 3) the same
+    /// vertices in the camera frame; faces: (F, 3) int64; faceUvs: (F, 3, 2) u right, v down;
+    /// atlas: (C, Ht, Wt) shared by the batch; background: (B, C, H, W), sets the output size;
+    /// float inputs in the dtype of verts -> image (B, C, H, W), alpha (B, 1, H, W).
+    let hardTextured (supersample: int) (znear: float) (light: HardLight) (verts: Tensor) (points: Tensor) (faces: Tensor) (faceUvs: Tensor) (atlas: Tensor) (background: Tensor) =
+        ensureLoaded ()
+        let outs = Array.zeroCreate<nativeint> 2
+        let dx, dy, dz = light.Direction
+        check (
+            rc_raster_hard_textured (
+                verts.Ptr, points.Ptr, faces.Ptr, faceUvs.Ptr, atlas.Ptr, background.Ptr, int64 supersample, znear,
+                light.Ambient, light.Diffuse, [| dx; dy; dz |], (if light.TwoSided then 1 else 0), outs))
+        GC.KeepAlive verts
+        GC.KeepAlive points
+        GC.KeepAlive faces
+        GC.KeepAlive faceUvs
+        GC.KeepAlive atlas
+        GC.KeepAlive background
         Tensor.OfPtr outs.[0], Tensor.OfPtr outs.[1]
 
     /// Per-face vertex attributes gathered from per-vertex ones, the layout the fused kernel takes.

@@ -94,6 +94,7 @@ module ArgKind =
 [<DllImport(Lib)>] extern int32 rc_raster_soft(nativeint faceVertices, nativeint faceColors, int64 height, int64 width, float sigma, float gamma, float epsBg, float distEps, float znear, float zfar, int32 doubleSide, float[] background, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_topk(nativeint verts, nativeint faces, int64 height, int64 width, int64 facesPerPixel, float blurRadius, int32 perspectiveCorrect, int32 cullBackfaces, float znear, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_layered(nativeint verts, nativeint faces, nativeint faceUvs, nativeint uvImage, int64 height, int64 width, int64 facesPerPixel, float blurRadius, float sigma, int32 perspectiveCorrect, int32 cullBackfaces, float znear, float[] background, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_hard_textured(nativeint verts, nativeint points, nativeint faces, nativeint faceUvs, nativeint atlas, nativeint background, int64 supersample, float znear, float ambient, float diffuse, float[] lightDirection, int32 twoSided, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_simd_available()
 [<DllImport(Lib)>] extern int32 rc_raster_set_simd(int32 enabled)
 
