@@ -3,6 +3,7 @@
 // the kernels: different distance and barycentric formulas, two-pass softmax).
 #pragma once
 #include <ATen/ATen.h>
+#include <gtest/gtest.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -434,6 +435,42 @@ struct ThreadGuard {
   int saved = at::get_num_threads();
   ~ThreadGuard() { at::set_num_threads(saved); }
 };
+
+// Runs `run(b0, n)` (outputs of images [b0, b0+n) of a 5-image batch) with 2 threads and with
+// 1, and image by image: all must agree bit for bit.
+template <typename Run>
+inline void expect_batch_and_threads_bitwise(Run run) {
+  at::set_num_threads(2);
+  auto two = run(0, 5);
+  at::set_num_threads(1);
+  auto one = run(0, 5);
+  for (size_t k = 0; k < two.size(); ++k) EXPECT_TRUE(bitwise_equal(two[k], one[k])) << "output " << k;
+  for (int64_t b = 0; b < 5; ++b) {
+    auto single = run(b, 1);
+    for (size_t k = 0; k < two.size(); ++k)
+      EXPECT_TRUE(bitwise_equal(two[k].narrow(0, b, 1), single[k])) << "image " << b;
+  }
+}
+
+// One image's mesh (1,V,3) f64 / (F,3) with every kind of trouble: a collinear face, a vertex
+// used three times, faces behind the camera and across the near plane (z = 0.05), off-screen,
+// one normal face, and a huge far face covering the whole image.
+inline std::pair<at::Tensor, at::Tensor> troublesome_mesh() {
+  std::vector<std::array<double, 3>> V = {
+      {-0.5, -0.5, 2}, {0.0, 0.0, 2}, {0.5, 0.5, 2},      // collinear
+      {0.1, 0.2, 2},                                       // used three times
+      {-0.5, -0.5, -2}, {0.5, -0.5, -2}, {0.0, 0.5, -2},   // behind the camera
+      {-0.6, -0.6, 0.05}, {0.6, -0.5, 3}, {0.0, 0.7, 3},   // crosses the near plane
+      {5, 5, 2}, {6, 5, 2}, {5, 6, 2},                     // off-screen
+      {-0.2, -0.2, 2}, {0.3, -0.1, 2.5}, {0.0, 0.4, 3},    // normal
+      {-1e6, -1e6, 50}, {1e6, -1e6, 50}, {0.0, 1e6, 50},   // covers everything, far
+  };
+  std::vector<int64_t> F = {0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
+  at::Tensor verts = at::empty({1, (int64_t)V.size(), 3}, at::kDouble);
+  for (size_t k = 0; k < V.size(); ++k)
+    for (int d = 0; d < 3; ++d) verts.data_ptr<double>()[k * 3 + d] = V[k][d];
+  return {verts, at::tensor(F, at::kLong).reshape({-1, 3})};
+}
 struct SimdGuard {
   int saved = rc_raster_simd_available();  // the process default
   explicit SimdGuard(int on) { rc_raster_set_simd(on); }

@@ -194,34 +194,12 @@ TEST(RasterHard, BatchEqualsOneByOneAndThreadsBitwise) {
                       s.atlas, s.background.narrow(0, b0, n), p);
       return std::vector<at::Tensor>{out.first, out.second};
     };
-    at::set_num_threads(2);
-    auto two = run(0, 5);
-    at::set_num_threads(1);
-    auto one = run(0, 5);
-    for (int k = 0; k < 2; ++k) EXPECT_TRUE(bitwise_equal(two[k], one[k])) << "output " << k;
-    for (int64_t b = 0; b < 5; ++b) {
-      auto single = run(b, 1);
-      for (int k = 0; k < 2; ++k)
-        EXPECT_TRUE(bitwise_equal(two[k].narrow(0, b, 1), single[k])) << "image " << b;
-    }
+    expect_batch_and_threads_bitwise(run);
   }
 }
 
 TEST(RasterHard, DegenerateGeometryAndEmptyMeshesStayFinite) {
-  std::vector<std::array<double, 3>> V = {
-      {-0.5, -0.5, 2}, {0.0, 0.0, 2}, {0.5, 0.5, 2},      // collinear
-      {0.1, 0.2, 2},                                       // used three times
-      {-0.5, -0.5, -2}, {0.5, -0.5, -2}, {0.0, 0.5, -2},   // behind the camera
-      {-0.6, -0.6, 0.05}, {0.6, -0.5, 3}, {0.0, 0.7, 3},   // crosses the near plane
-      {5, 5, 2}, {6, 5, 2}, {5, 6, 2},                     // off-screen
-      {-0.2, -0.2, 2}, {0.3, -0.1, 2.5}, {0.0, 0.4, 3},    // normal
-      {-1e6, -1e6, 50}, {1e6, -1e6, 50}, {0.0, 1e6, 50},   // covers everything, far
-  };
-  std::vector<int64_t> F = {0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
-  at::Tensor verts = at::empty({1, (int64_t)V.size(), 3}, at::kDouble);
-  for (size_t k = 0; k < V.size(); ++k)
-    for (int d = 0; d < 3; ++d) verts.data_ptr<double>()[k * 3 + d] = V[k][d];
-  at::Tensor faces = at::tensor(F, at::kLong).reshape({-1, 3});
+  auto [verts, faces] = troublesome_mesh();
   at::Tensor fuv = at::rand({faces.size(0), 3, 2}, at::kDouble);
   at::Tensor atlas = at::rand({3, 4, 4}, at::kDouble);
   at::Tensor bg = at::rand({1, 3, 6, 6}, at::kDouble);

@@ -82,10 +82,9 @@ module ReconstructionGrid =
     [<Literal>]
     let PlainGrey = 0.75
 
-    // DatasetRender.render's light, so a grey mesh and the textured input read alike.
-    let private ambient, diffuseStrength = 0.45, 0.55
-    let private lightDirection = (-0.4, -0.6, -1.0)
-    let private supersample = 2
+    // DatasetRender.render's light and supersampling, so a grey mesh and the textured input read alike.
+    let private light = DatasetRender.light
+    let private supersample = DatasetRender.supersample
 
     let private shape (t: Tensor) = Scoped.shapeText t.Shape
 
@@ -156,10 +155,12 @@ module ReconstructionGrid =
                 // Flat shading, two-sided: real meshes are often open or inconsistently wound, so
                 // |n·l| rather than the signed cosine. Each face gets its own three vertices so
                 // the renderer's per-vertex colours carry the per-face light.
-                let dx, dy, dz = lightDirection
+                let dx, dy, dz = light.Direction
                 let norm = sqrt (dx * dx + dy * dy + dz * dz)
-                let light = Tensor.ofArray ([| float32 (dx / norm); float32 (dy / norm); float32 (dz / norm) |], [ 1; 1; 3 ])
-                let shade = ((Mesh.faceNormals points mesh.Faces * light).sum(-1, true)).abs () * diffuseStrength + ambient // (N, F, 1)
+                let towards = Tensor.ofArray ([| float32 (dx / norm); float32 (dy / norm); float32 (dz / norm) |], [ 1; 1; 3 ])
+                let cosine = (Mesh.faceNormals points mesh.Faces * towards).sum(-1, true) // (N, F, 1)
+                let facing = if light.TwoSided then cosine.abs () else cosine.clamp(min = 0.0)
+                let shade = facing * light.Diffuse + light.Ambient
                 let corners = mesh.Faces.flatten ()
                 let cornerVerts = ndc.indexSelect (1, corners) // (N, 3F, 3)
                 let cornerFaces = (Tensor.arange (3 * f)).reshape [ f; 3 ]
