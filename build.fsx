@@ -2,7 +2,7 @@
 //   setup   install the Debian packages the native side needs (apt-get, as root)
 //   native  build kernels/ (CMake against Debian's libtorch) into kernels/build
 //   build   native + the .NET solution (Release)
-//   test    build + xunit; ends with "N passed, N failed"
+//   test    build + the native GoogleTests + xunit; ends with "N passed, N failed" (both summed)
 //   bench   build + benchmarks; lines "bench <name> <value> <unit>", artifacts/bench.json
 //   demo    build + the main job on the built-in default
 //   info    build + `reconstruct info`
@@ -14,7 +14,8 @@ open System.Diagnostics
 open System.IO
 
 let root = __SOURCE_DIRECTORY__
-let debianPackages = [ "libtorch-dev"; "libopenblas0-pthread"; "libstb-dev"; "cmake"; "g++" ]
+// libgtest-dev: the kernels' own tests (kernels/tests) run against GoogleTest.
+let debianPackages = [ "libtorch-dev"; "libopenblas0-pthread"; "libstb-dev"; "libgtest-dev"; "cmake"; "g++" ]
 
 let fail (message: string) =
     eprintfn "build.fsx: %s" message
@@ -76,10 +77,27 @@ let dotnetBuild () =
     native ()
     runOrFail "dotnet" "build Reconstruct.slnx -c Release -nologo -v q" root
 
+/// Builds and runs the kernels' GoogleTests (references, gradchecks, invariances at the C++
+/// level); returns (passed, failed) read from their XML report.
+let nativeTests (results: string) =
+    runOrFail "cmake" (sprintf "--build kernels/build --target rc_native_tests -j %d" Environment.ProcessorCount) root
+    let exe = Path.Combine(root, "kernels", "build", "tests", "rc_native_tests")
+    let xml = Path.Combine(results, "native.xml")
+    let code = run exe (sprintf "--gtest_output=xml:%s" xml) root
+    if not (File.Exists xml) then fail (sprintf "no native test results at %s (rc_native_tests exited %d)" xml code)
+    let suites = (Xml.Linq.XDocument.Load xml).Root
+    let count (name: string) = int (suites.Attribute(Xml.Linq.XName.Get name).Value)
+    let total, failed = count "tests", count "failures" + count "errors"
+    let ran = total - count "disabled"
+    printfn "native: %d passed, %d failed" (ran - failed) failed
+    ran - failed, (if code <> 0 && failed = 0 then 1 else failed)
+
 let test () =
     dotnetBuild ()
     let results = Path.Combine(root, "artifacts", "test-results")
     if Directory.Exists results then Directory.Delete(results, true)
+    Directory.CreateDirectory results |> ignore
+    let nativePassed, nativeFailed = nativeTests results
     let filter =
         match Environment.GetEnvironmentVariable "TEST_FILTER" with
         | null | "" -> ""
@@ -94,6 +112,8 @@ let test () =
     let counters = doc.Descendants() |> Seq.find (fun e -> e.Name.LocalName = "Counters")
     let count (name: string) = int (counters.Attribute(Xml.Linq.XName.Get name).Value)
     let passed, failed = count "passed", count "failed" + count "error" + count "timeout" + count "aborted"
+    printfn "xunit: %d passed, %d failed" passed failed
+    let passed, failed = passed + nativePassed, failed + nativeFailed
     printfn "%d passed, %d failed" passed failed
     if failed > 0 || code <> 0 || passed = 0 then exit 1
 
