@@ -477,6 +477,37 @@ let ``prepare_on_a_synthetic_library_writes_models_manifest_splits_and_failures`
     let unknown = Assert.Throws<ArgumentException>(fun () -> Furniture.prepareWith options [ "boat" ] 7UL |> ignore)
     Assert.Contains("boat", unknown.Message)
 
+[<Fact>]
+let ``fetch_extracts_a_cached_package_given_a_relative_cache_folder`` () =
+    use dir = new TempDir()
+    // A stand-in package built with dpkg-deb and left where `apt-get download` puts it, so
+    // nothing is downloaded; the cache is named relative to the working directory, as the
+    // default `.cache/data` is.
+    let tree = Path.Combine(dir.Path, "pkg")
+    let furniture = Path.Combine(tree, "usr", "share", "sweethome3d", "furniture")
+    Directory.CreateDirectory(Path.Combine(tree, "DEBIAN")) |> ignore
+    Directory.CreateDirectory furniture |> ignore
+    File.WriteAllText(Path.Combine(tree, "DEBIAN", "control"), "Package: sweethome3d-furniture\nVersion: 9.9-1\nArchitecture: all\nMaintainer: t <t@t>\nDescription: t\n")
+    writeZip (Path.Combine(furniture, "Syn.sh3f")) (libraryFiles ())
+    let cache = Path.Combine(dir.Path, "cache")
+    let debs = Directory.CreateDirectory(Path.Combine(cache, "debs")).FullName
+    let psi = Diagnostics.ProcessStartInfo("dpkg-deb", UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true)
+    for a in [ "--build"; "--root-owner-group"; tree; Path.Combine(debs, "sweethome3d-furniture_9.9-1_all.deb") ] do
+        psi.ArgumentList.Add a
+    use p = Diagnostics.Process.Start psi
+    let err = p.StandardError.ReadToEnd()
+    p.WaitForExit()
+    Assert.True((p.ExitCode = 0), "dpkg-deb --build: " + err)
+    let relative = Path.GetRelativePath(Environment.CurrentDirectory, cache)
+    Assert.False(Path.IsPathRooted relative, relative)
+    let libraries = Furniture.fetch relative ignore
+    let library = Assert.Single libraries
+    Assert.Equal(Path.Combine(Path.GetFullPath cache, "sweethome3d-furniture", "usr", "share", "sweethome3d", "furniture", "Syn.sh3f"), library)
+    Assert.False(Directory.Exists(Path.Combine(cache, "sweethome3d-furniture.partial")))
+    // A second call finds the extracted tree and does not need the package any more.
+    File.Delete(Path.Combine(debs, "sweethome3d-furniture_9.9-1_all.deb"))
+    Assert.Equal<string list>(libraries, Furniture.fetch relative ignore)
+
 // ---------------------------------------------------------------------- procedural
 
 let private shapesOf (category: string) = [ for seed in [ 3UL; 11UL ] do for k in 0 .. 3 -> Procedural.shape category seed k ]

@@ -199,6 +199,9 @@ module Furniture =
     /// The library files (*.sh3f) in the cache, downloading and extracting the package first
     /// when they are not there. Returns the sorted paths.
     let fetch (cacheDir: string) (log: string -> unit) : string list =
+        // Absolute, because the tools below run with their own working directory: a relative
+        // cache (the default `.cache/data`) would name a different folder for them.
+        let cacheDir = Path.GetFullPath cacheDir
         let extracted = Path.Combine(cacheDir, packageName)
         let furnitureDir = Path.Combine(extracted, "usr", "share", "sweethome3d", "furniture")
         let libraries () =
