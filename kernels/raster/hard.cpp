@@ -20,44 +20,16 @@
 #include <cmath>
 #include <vector>
 
+#include "texture_sample.h"
 #include "topk_lists.h"
 
 namespace rc {
 namespace raster {
 
 using namespace topk_detail;
+using namespace texture_detail;
 
 namespace {
-
-// grid_sample's source index for texture coordinate u in [0, 1] (grid = 2u - 1,
-// align_corners = false), clipped to [0, size - 1] as border padding does (NaN -> 0).
-template <typename T>
-inline T texel_index(T u, int64_t size) {
-  const T x = u * T(2) - T(1);
-  const T ix = ((x + T(1)) * T(size) - T(1)) / T(2);
-  if (!(ix > T(0))) return T(0);
-  const T lim = static_cast<T>(size - 1);
-  return ix < lim ? ix : lim;
-}
-
-// Bilinear lookup of the C channels of tex (C, Ht, Wt). A tap past the last column (row)
-// only occurs when the index sits exactly on it, with weight 0: it reads the last column
-// (row) instead, where grid_sample reads 0, which gives the same value without a branch.
-template <int NC, typename T>
-inline void bilinear(const T* tex, int64_t C_, int64_t Ht, int64_t Wt, T u, T v, T* out) {
-  const int64_t C = NC > 0 ? NC : C_;
-  const T ix = texel_index(u, Wt), iy = texel_index(v, Ht);
-  const int64_t x0 = static_cast<int64_t>(ix), y0 = static_cast<int64_t>(iy);  // >= 0: floor
-  const T fx = ix - static_cast<T>(x0), fy = iy - static_cast<T>(y0);
-  const T wnw = (T(1) - fx) * (T(1) - fy), wne = fx * (T(1) - fy);
-  const T wsw = (T(1) - fx) * fy, wse = fx * fy;
-  const int64_t at = y0 * Wt + x0, dx = x0 + 1 < Wt ? 1 : 0, dy = y0 + 1 < Ht ? Wt : 0;
-  const int64_t plane = Ht * Wt;
-  for (int64_t c = 0; c < C; ++c) {
-    const T* q = tex + c * plane + at;
-    out[c] = q[0] * wnw + q[dx] * wne + q[dy] * wsw + q[dx + dy] * wse;
-  }
-}
 
 // Whether [min, max] of three coordinates in subpixel units (centres at 0 .. n-1) may hold a
 // centre. Widened by more than half a float ulp at n, so the rounding of the coordinates can
@@ -173,9 +145,11 @@ void forward_impl(const HardConfig& cfg, const T* verts, const T* points, const 
             const int64_t p = row + q, f = kept_id[lf[p]];
             const T* bary = lp + p * 4;
             const T* fuv = face_uvs + f * 6;
-            const T u = bary[0] * fuv[0] + bary[1] * fuv[2] + bary[2] * fuv[4];
-            const T v = bary[0] * fuv[1] + bary[1] * fuv[3] + bary[2] * fuv[5];
-            bilinear<NC>(atlas, C, Ht, Wt, u, v, col);
+            T u, v;
+            slot_uv(fuv, bary, u, v);
+            Tap<T> tap;
+            tap_at(u, v, Ht, Wt, tap);
+            bilinear<NC>(atlas, C, Ht, Wt, tap, col);
             if (seen[f] != stamp) {
               const int64_t* fi = faces + f * 3;
               face_shade(cfg, l, pb + fi[0] * 3, pb + fi[1] * 3, pb + fi[2] * 3, &shade[f * 2]);
