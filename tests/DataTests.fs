@@ -11,6 +11,7 @@ open Xunit
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
+open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------------- helpers
 
@@ -467,7 +468,7 @@ let ``prefetch_yields_the_synchronous_batches_and_leaks_nothing`` () =
         [ for b in Loader.epoch 3 loader do
               use b = b
               yield snapshot b ]
-    let before = Tensor.LiveCount
+    let before = settledLiveCount ()
     let threads = Collections.Generic.HashSet<int>()
     let pre =
         [ for b in Loader.prefetch 2 (seq { threads.Add Thread.CurrentThread.ManagedThreadId |> ignore; yield! Loader.epoch 3 loader }) do
@@ -491,7 +492,7 @@ let ``prefetch_yields_the_synchronous_batches_and_leaks_nothing`` () =
 
 [<Fact>]
 let ``prefetch_raises_the_workers_exception_in_the_consumer`` () =
-    let before = Tensor.LiveCount
+    let before = settledLiveCount ()
     let failing =
         seq {
             yield { Images = Tensor.zeros [ 1; 3; 2; 2 ]; Items = [||]; Positions = [||]; Epoch = 0; Index = 0 }

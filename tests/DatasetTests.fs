@@ -438,7 +438,7 @@ let ``prepare_on_a_synthetic_library_writes_models_manifest_splits_and_failures`
     Directory.CreateDirectory furniture |> ignore
     writeZip (Path.Combine(furniture, "Syn.sh3f")) (libraryFiles ())
     let options = { PrepareOptions.Defaults dir.Path with Rules = Catalogue.parseRules "t" """{ "chair": { "include": ["chair"] }, "table": { "include": ["table"] } }""" }
-    let live = Tensor.LiveCount
+    let live = settledLiveCount ()
     let report = Furniture.prepareWith options [ "chair" ] 7UL
     // Texture decoding and the OBJ export free their tensors.
     Assert.Equal(live, Tensor.LiveCount)

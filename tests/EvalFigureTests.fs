@@ -9,6 +9,7 @@ open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Eval
+open Reconstruct.Tests.TestHelpers
 
 let private size = 64
 
@@ -207,7 +208,7 @@ let ``eval draws each category's figure from its first instances: the prediction
         // Earlier tests' dropped tensors must not be finalized mid-run and look like a change.
         GC.Collect()
         GC.WaitForPendingFinalizers()
-        let live = Tensor.LiveCount
+        let live = settledLiveCount ()
         let report, failures, grids = Benchmark.run options ignore
         // Nothing but the figures outlives the run.
         Assert.Equal(live + 1L, Tensor.LiveCount)

@@ -368,7 +368,7 @@ let ``shape eval: reference rows order the template, noisy truth and the truth i
     let truth = blob ()
     let options = { ShapeEvalOptions.Defaults with Points = 4000; Alignment = AlignmentMode.Icp { IcpOptions.Defaults with Iterations = 20 } }
     let ellipsoid = Template.unicorn 0.4
-    let live = Tensor.LiveCount
+    let live = settledLiveCount ()
     let template = ShapeEval.templateReference g options ellipsoid truth
     // Sampling, normalisation, ICP and voxelisation free every intermediate tensor.
     Assert.Equal(live, Tensor.LiveCount)

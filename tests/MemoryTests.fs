@@ -14,13 +14,6 @@ let residentMb () =
     |> Array.find (fun l -> l.StartsWith "VmRSS:")
     |> fun l -> float (l.Split(' ', StringSplitOptions.RemoveEmptyEntries).[1]) / 1024.0
 
-/// Lets the finalizers of earlier tests' dropped tensors run now: the live count is
-/// process-wide, and a handle finalized between two readings would look like a change.
-let drainFinalizers () =
-    GC.Collect()
-    GC.WaitForPendingFinalizers()
-    GC.Collect()
-
 /// A small conv model, its optimizer and a fixed batch, all from one seed.
 let setup (seed: int) =
     let g = generator seed
@@ -42,15 +35,13 @@ let teardown (g: Generator, _, parameters, optimizer: Optim.Optimizer, x: Tensor
 let ``5000 conv training steps keep the live tensor count constant and memory flat`` () =
     let (_, model, _, optimizer, x, target) as state = setup 11
     ConvNet.trainStep model optimizer x target |> ignore
-    drainFinalizers ()
-    let liveAfterOne = Tensor.LiveCount
+    let liveAfterOne = settledLiveCount ()
     for _ in 1..200 do ConvNet.trainStep model optimizer x target |> ignore
     GC.Collect()
     let rssBefore = residentMb ()
     let mutable last = 0.0
     for _ in 1..4800 do last <- ConvNet.trainStep model optimizer x target
-    drainFinalizers ()
-    let liveAfterMany = Tensor.LiveCount
+    let liveAfterMany = settledLiveCount ()
     GC.Collect()
     let growth = residentMb () - rssBefore
     teardown state

@@ -296,6 +296,6 @@ let optimizer_steps_keep_memory_flat () =
     let w, b = (Tensor.zeros [ 5 ]).RequireGrad(), (Tensor.zeros [ 1 ]).RequireGrad()
     use opt = Optim.adam Optim.Adam.defaults [ "w", w; "b", b ]
     train opt loss w b 2
-    let before = Tensor.LiveCount
+    let before = settledLiveCount ()
     train opt loss w b 20
     Assert.Equal(before, Tensor.LiveCount)

@@ -708,7 +708,7 @@ let ``errors shape mismatch names the op and both shapes, and the process lives 
     Assert.Contains("aten::cat", c.Message)
     Assert.Contains("[4, 5]", c.Message)
     // Still alive: the next operations work and nothing leaked from the failed calls.
-    let live = Tensor.LiveCount
+    let live = settledLiveCount ()
     let ok = a + a
     exact (Array.create 6 2.0) ok
     Assert.Equal(live + 1L, Tensor.LiveCount)
@@ -759,7 +759,7 @@ let ``errors using a disposed tensor raises ObjectDisposedException`` () =
 
 [<Fact>]
 let ``scopes free what they create`` () =
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let created =
         use scope = DisposalScope.Open()
         let a = Tensor.ones [ 10 ]
@@ -773,7 +773,7 @@ let ``scopes free what they create`` () =
 
 [<Fact>]
 let ``scopes MoveOut keeps one tensor alive`` () =
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let kept =
         use scope = DisposalScope.Open()
         let a = Tensor.ones [ 3 ]
@@ -787,7 +787,7 @@ let ``scopes MoveOut keeps one tensor alive`` () =
 
 [<Fact>]
 let ``scopes nest: an inner MoveOut goes to the outer scope`` () =
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let outer = DisposalScope.Open()
     let a, fromInner =
         try
@@ -814,7 +814,7 @@ let ``scopes nest: an inner MoveOut goes to the outer scope`` () =
 
 [<Fact>]
 let ``scopes free after an exception`` () =
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let failing () =
         use scope = DisposalScope.Open()
         let a = Tensor.ones [ 2; 3 ]
@@ -837,7 +837,7 @@ let ``scopes keep the live count flat over many steps`` () =
         let v, i = x.topk 3
         (v.sum () + i.sum ()).ToScalar() |> ignore
     step ()
-    let after1 = Tensor.LiveCount
+    let after1 = settledLiveCount ()
     for _ in 1..200 do step ()
     Assert.Equal(after1, Tensor.LiveCount)
 
@@ -845,7 +845,7 @@ let ``scopes keep the live count flat over many steps`` () =
 let ``operators and copies free their own temporaries`` () =
     // Outside any scope, so a leaked temporary would show in the live count.
     let x = Tensor.ofArray [| 1.0f; 2.0f |]
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let check name (make: unit -> Tensor) =
         let r = make ()
         Assert.True((Tensor.LiveCount = start + 1L), sprintf "%s left %d tensors alive, expected 1" name (Tensor.LiveCount - start))
@@ -871,7 +871,7 @@ let ``scopes do not grow when a loop disposes its tensors with use`` () =
 
 [<Fact>]
 let ``scopes disposed out of order adopt nothing afterwards`` () =
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let outer = DisposalScope.Open()
     let inner = DisposalScope.Open()
     let x = Tensor.ones [ 2 ]
@@ -900,7 +900,7 @@ let private onEndedThread (f: unit -> unit) =
 
 [<Fact>]
 let ``scopes and tensors dropped undisposed are freed by the garbage collector as a last resort`` () =
-    let start = Tensor.LiveCount
+    let start = settledLiveCount ()
     let collect () =
         for _ in 1..3 do
             GC.Collect()

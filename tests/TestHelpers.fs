@@ -12,6 +12,16 @@ open Reconstruct.Torch
 [<assembly: CollectionBehavior(DisableTestParallelization = true)>]
 do ()
 
+/// The process-wide live-tensor count once earlier tests' dropped tensors are finalized: read
+/// as a test's baseline, so that a handle finalized later in the test cannot look like a
+/// change (a collection can start at any allocation). Later readings stay plain, so a leak
+/// the test makes still shows.
+let settledLiveCount () =
+    for _ in 1..3 do
+        GC.Collect()
+        GC.WaitForPendingFinalizers()
+    Tensor.LiveCount
+
 /// Absolute/relative tolerances, one row per dtype.
 let tolerance =
     function
