@@ -128,3 +128,33 @@ let ``render names a background of the wrong shape`` () =
         Assert.Contains("background must have shape [2; 3; 64; 64]", e.Message)
     finally
         (chair :> IDisposable).Dispose()
+
+[<Fact>]
+let ``procedural instances split 70/10/20 and their index rows name ground truth that reads back`` () =
+    let dir = tempDir ()
+    try
+        let instances = DatasetRender.proceduralInstances dir "car" 9UL 10
+        try
+            let count split = instances |> List.filter (fun i -> i.Split = split) |> List.length
+            Assert.Equal((7, 1, 2), (count "train", count "val", count "test"))
+            // the same splits as the real models' rule, for the same ids and seed
+            let expected = Splits.assign 9UL (instances |> List.map (fun i -> i.Mesh.Info.Id)) |> Map.ofArray
+            for i in instances do Assert.Equal(expected.[i.Mesh.Info.Id].Name, i.Split)
+            let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 3 2 instances
+            let root = Path.Combine(dir, "wild64")
+            let items = Loader.ofIndex (Path.Combine(root, "index.jsonl"))
+            Assert.Equal(n, items.Length)
+            let byId = instances |> List.map (fun i -> i.Mesh.Info.Id, i.Mesh) |> Map.ofList
+            for item in items do
+                let row = item.Row.Value.Json
+                let id = row.GetProperty("instance").GetString()
+                let obj = Path.GetFullPath(Path.Combine(root, row.GetProperty("mesh").GetString()))
+                let mesh = byId.[id]
+                let back = TexturedMesh.readObjArrays obj
+                // the written ground truth is the rendered mesh: same faces, same vertices
+                Assert.Equal(mesh.Faces.Size 0, back.Faces.Length / 3)
+                assertClose 1e-5 0.0 (mesh.Vertices.ToFloat32s() |> Array.map float) (back.Positions |> Array.map float)
+        finally
+            for i in instances do (i.Mesh :> IDisposable).Dispose()
+    finally
+        Directory.Delete(dir, true)

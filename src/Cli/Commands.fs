@@ -22,10 +22,14 @@ type DataArgs =
     | Seed of seed: int
     | Output of dir: string
     | Wild_Views of count: int
+    | Procedural of names: string list
+    | Count of count: int
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
+            | Procedural _ -> "render procedural categories instead of the real models (no download): chair table car airplane vase"
+            | Count _ -> "instances per procedural category (default 50)"
             | Output _ -> "folder of the rendered benchmark (default artifacts/datasets)"
             | Wild_Views _ -> "in-the-wild views per instance and size (default 10)"
             | Categories _ -> "categories to prepare (default: chair table sofa); see data/categories.json"
@@ -101,28 +105,65 @@ let private bench (args: ParseResults<BenchArgs>) =
     printfn "wrote %s" out
     0
 
+/// Renders instances under both protocols (multi-view 64, in the wild at `wildSizes`) into
+/// `out/<category>`, printing a line per protocol; disposes their meshes.
+let private renderBenchmark (out: string) (seed: int) (wildViews: int) (wildSizes: int list) (category: string) (instances: Reconstruct.Data.DatasetRender.Instance list) =
+    try
+        for protocol in Reconstruct.Data.DatasetRender.MultiView :: (wildSizes |> List.map Reconstruct.Data.DatasetRender.Wild) do
+            let clock = Diagnostics.Stopwatch.StartNew()
+            let n = Reconstruct.Data.DatasetRender.renderDataset (IO.Path.Combine(out, category)) protocol seed wildViews instances
+            printfn "%-8s %-9s %5d images in %.1f s" category protocol.Name n clock.Elapsed.TotalSeconds
+    finally
+        for i in instances do (i.Mesh :> IDisposable).Dispose()
+
+/// The built-in default: procedural categories (nothing to download) rendered as benchmarks,
+/// and an overview figure of one instance per category from six azimuths.
 let private demo () =
-    printfn "The main job (UNICORN on the built-in default data) arrives with the reconstruction issues."
-    printfn "Until then, the demo checks the engine: %s" (Runtime.info ())
+    let out = IO.Path.Combine("artifacts", "demo")
+    let clock = Diagnostics.Stopwatch.StartNew()
+    printfn "engine: %s" (Runtime.info ())
+    let categories = Reconstruct.Data.Procedural.categories
+    for category in categories do
+        let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category 42UL 10
+        renderBenchmark out 42 4 [ 64 ] category instances
+    let overview = IO.Path.Combine(out, "overview.png")
+    do
+        use scope = DisposalScope.Open()
+        let views = [| for k in 0..5 -> Reconstruct.Data.DatasetRender.nmrView (30.0 + 60.0 * float k) |]
+        let white = Tensor.ones [ views.Length; 3; 128; 128 ]
+        // (categories, views, 3, 128, 128): one row per category, one column per view
+        let rows =
+            Tensor.stack
+                [ for category in categories ->
+                      let mesh = Reconstruct.Data.Procedural.generate category 42UL 1 |> List.exactlyOne
+                      try fst (Reconstruct.Data.DatasetRender.render 128 mesh views white)
+                      finally (mesh :> IDisposable).Dispose() ]
+        let columns = [ for k in 0 .. views.Length - 1 -> rows.select (1, k) ]
+        Reconstruct.Data.Image.save overview (Reconstruct.Data.Image.mosaic 2 1.0 columns)
+    printfn "demo: %d procedural categories rendered in %.1f s under %s; overview %s" categories.Length clock.Elapsed.TotalSeconds out overview
+    printfn "The main job (UNICORN trained on these renders) arrives with the reconstruction issues."
     0
 
 let private data (args: ParseResults<DataArgs>) =
-    let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
-    let cache = args.GetResult(DataArgs.Cache, defaultValue = ".cache/data")
     let seed = args.GetResult(Seed, defaultValue = 42)
     let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
     let wildViews = args.GetResult(Wild_Views, defaultValue = 10)
     let clock = Diagnostics.Stopwatch.StartNew()
-    let report = Reconstruct.Data.Furniture.prepare cache categories (uint64 seed)
-    Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
-    for c in report.Categories do
-        let instances =
-            [ for e in c.Entries -> Reconstruct.Data.DatasetRender.instance (Reconstruct.Data.Furniture.load e) c.Category e.Split.Name e.Obj ]
-        for protocol in [ Reconstruct.Data.DatasetRender.MultiView; Reconstruct.Data.DatasetRender.Wild 64; Reconstruct.Data.DatasetRender.Wild 128 ] do
-            let started = clock.Elapsed.TotalSeconds
-            let n = Reconstruct.Data.DatasetRender.renderDataset (IO.Path.Combine(out, c.Category)) protocol seed wildViews instances
-            printfn "%-8s %-9s %5d images in %.1f s" c.Category protocol.Name n (clock.Elapsed.TotalSeconds - started)
-        for i in instances do (i.Mesh :> IDisposable).Dispose()
+    match args.TryGetResult Procedural with
+    | Some categories ->
+        let count = args.GetResult(Count, defaultValue = 50)
+        for category in categories do
+            let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category (uint64 seed) count
+            renderBenchmark out seed wildViews [ 64; 128 ] category instances
+    | None ->
+        let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
+        let cache = args.GetResult(DataArgs.Cache, defaultValue = ".cache/data")
+        let report = Reconstruct.Data.Furniture.prepare cache categories (uint64 seed)
+        Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
+        for c in report.Categories do
+            let instances =
+                [ for e in c.Entries -> Reconstruct.Data.DatasetRender.instance (Reconstruct.Data.Furniture.load e) c.Category e.Split.Name e.Obj ]
+            renderBenchmark out seed wildViews [ 64; 128 ] c.Category instances
     printfn "data: done in %.1f s; renders under %s" clock.Elapsed.TotalSeconds out
     0
 

@@ -203,3 +203,17 @@ let renderDataset (outDir: string) (protocol: Protocol) (seed: int) (viewsPerIns
                 images <- images + 1
     File.Move(tmp, indexPath, true)
     images
+
+/// `count` procedural shapes of `category` from `seed` as benchmark instances, like the
+/// prepared real models: split 70/10/20 by `seed`, ground truth written as OBJ + MTL + PNG to
+/// `outDir/<category>/models/<instance>.obj`. Returns them in shape order; the caller
+/// disposes their meshes.
+let proceduralInstances (outDir: string) (category: string) (seed: uint64) (count: int) : Instance list =
+    let meshes = Procedural.generate category seed count
+    let splits = Splits.assign seed (meshes |> List.map (fun m -> m.Info.Id)) |> dict
+    let models = Path.Combine(outDir, category, "models")
+    Directory.CreateDirectory models |> ignore
+    [ for m in meshes ->
+          let obj = Path.Combine(models, instanceStem m.Info.Id + ".obj")
+          TexturedMesh.writeObj obj m
+          instance m category splits.[m.Info.Id].Name obj ]
