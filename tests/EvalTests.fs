@@ -506,6 +506,10 @@ let ``report: Markdown, CSV and JSON files written atomically`` () =
         Assert.Equal(4 + rendered.Count, paths.Length)
         for p in paths do
             assertTrue (p + " exists") (File.Exists p)
+        // histograms sit with the report's other figures
+        for p in paths |> List.filter (fun p -> p.EndsWith ".png") do
+            Assert.Equal(Path.Combine(dir, "figures"), Path.GetDirectoryName p)
+        Assert.NotEmpty(paths |> List.filter (fun p -> p.EndsWith ".png"))
         Assert.Empty(Directory.GetFiles(dir, "*.tmp"))
         let md = File.ReadAllText(Path.Combine(dir, "shapes.md"))
         assertTrue md (md.Contains "| unicorn | chair | 2 | 0.3000 | ∞ |" && md.Contains EvalReport.NoisyTruthReference)

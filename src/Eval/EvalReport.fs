@@ -304,13 +304,16 @@ module EvalReport =
         files |> List.map fst
 
     /// As `write`, then hands each histogram to `renderFigure` with the path
-    /// <name>_<method>_<metric>.png it should write (the image module renders PNGs; see also
-    /// `histogramImage`). Returns the report files, then the figure paths.
+    /// figures/<name>_<method>_<metric>.png it should write (the image module renders PNGs; see
+    /// also `histogramImage`), beside the other figures of a report. Returns the report files,
+    /// then the figure paths.
     let writeWithFigures (directory: string) (name: string) (report: EvalReport) (renderFigure: Histogram -> string -> unit) =
         let files = write directory name report
+        let figureDir = Path.Combine(directory, "figures")
+        Directory.CreateDirectory figureDir |> ignore
         let figures =
             [ for h in histograms HistogramBins report do
-                  let p = Path.Combine(directory, sprintf "%s_%s_%s.png" name (fileSafe h.Method) (fileSafe h.Metric))
+                  let p = Path.Combine(figureDir, sprintf "%s_%s_%s.png" name (fileSafe h.Method) (fileSafe h.Metric))
                   renderFigure h p
                   yield p ]
         files @ figures
