@@ -73,28 +73,27 @@ void forward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces
     std::vector<int32_t>& kept = slots[b];
     kept.clear();
     kept.reserve(static_cast<size_t>(HW * 2));
+    // what the backward replays: the filled slots of each pixel and their faces, pixel-major
+    for (int64_t p = 0; p < HW; ++p) {
+      const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
+      counts[b * HW + p] = n;
+      kept.insert(kept.end(), L.lf.begin() + p * K, L.lf.begin() + p * K + n);
+    }
     if constexpr (std::is_same<T, float>::value && NC == 3) {
       if (simd_enabled() && K <= 8) {
         simd::layered_forward_image_avx2({L.lf.data(), L.lp.data(), L.cnt.data(), K, HW,
                                           face_uvs, tb, Ht, Wt, bg, neg_inv_sigma, out,
                                           alpha + b * HW});
-        for (int64_t p = 0; p < HW; ++p) {
-          const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
-          counts[b * HW + p] = n;
-          kept.insert(kept.end(), L.lf.begin() + p * K, L.lf.begin() + p * K + n);
-        }
         continue;
       }
     }
     for (int64_t p = 0; p < HW; ++p) {
-      const int32_t n = std::min<int32_t>(L.cnt[p], static_cast<int32_t>(K));
-      counts[b * HW + p] = n;
+      const int32_t n = counts[b * HW + p];
       T tr = T(1);
       for (int64_t c = 0; c < C; ++c) acc[c] = T(0);
       for (int32_t j = 0; j < n; ++j) {
         const int64_t slot = p * K + j;
         const int32_t f = L.lf[slot];
-        kept.push_back(f);
         const T* pay = &L.lp[slot * 4];
         const T a = pay[3] > T(0) ? std::exp(pay[3] * neg_inv_sigma) : T(1);
         if (tr > T(0)) {  // behind an opaque layer a colour adds 0

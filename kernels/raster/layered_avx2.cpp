@@ -1,4 +1,4 @@
-// AVX2+FMA backward of the fused layered render (float32, 3 channels, K <= 8).
+// AVX2+FMA blend and backward of the fused layered render (float32, 3 channels, K <= 8).
 //
 // The scalar backward spends ~730 instructions per filled slot, one slot at a time, and a
 // covered pixel holds ~6-7 slots in UNICORN's setting (tiny faces, a one-pixel blur radius).
@@ -345,6 +345,7 @@ void layered_backward_image_avx2(const LayeredImageBackward& a) {
 namespace rc {
 namespace raster {
 namespace simd {
+void layered_forward_image_avx2(const LayeredImageForward&) {}
 void layered_backward_image_avx2(const LayeredImageBackward&) {}
 }  // namespace simd
 }  // namespace raster
