@@ -158,3 +158,25 @@ let ``procedural instances split 70/10/20 and their index rows name ground truth
             for i in instances do (i.Mesh :> IDisposable).Dispose()
     finally
         Directory.Delete(dir, true)
+
+[<Fact>]
+let ``a view's shift moves the silhouette right (x) and down (y) by its projection`` () =
+    use scope = DisposalScope.Open()
+    let vase = Procedural.generate "vase" 4UL 1 |> List.head
+    let centroid (view: DatasetRender.View) =
+        let _, alpha = DatasetRender.render 64 vase [| view |] (Tensor.ones [ 1; 3; 64; 64 ])
+        let a = alpha.ToFloat32s() |> Array.map float
+        let total = Array.sum a
+        let mean f = (a |> Array.mapi (fun k w -> w * f k) |> Array.sum) / total
+        mean (fun k -> float (k % 64)), mean (fun k -> float (k / 64))
+    let still = DatasetRender.nmrView 30.0
+    let x0, y0 = centroid still
+    let xr, yr = centroid { still with ShiftX = 0.1 }
+    let xd, yd = centroid { still with ShiftY = 0.1 }
+    // 0.1 at the object's depth (about the distance) spans 0.1 f / d pixels, f = 32 / tan 15°
+    let expected = 0.1 * (32.0 / tan (DatasetRender.fovDegrees / 2.0 * Math.PI / 180.0)) / still.Distance
+    Assert.InRange(xr - x0, 0.85 * expected, 1.15 * expected)
+    Assert.InRange(abs (yr - y0), 0.0, 0.3)
+    Assert.InRange(yd - y0, 0.85 * expected, 1.15 * expected)
+    Assert.InRange(abs (xd - x0), 0.0, 0.3)
+    (vase :> IDisposable).Dispose()

@@ -54,19 +54,27 @@ let light: HardLight = { Ambient = 0.45; Diffuse = 0.55; Direction = (-0.4, -0.6
 
 let private zNear = 0.1
 
+/// Object points (V, 3) placed at each view (scale, orbit, shift in the camera's x and y):
+/// (B, V, 3) float32 in the camera frame, a new tensor of the current disposal scope. Posed
+/// in float64, so every view places the points alike to the last float32 bit.
+let cameraPoints (views: View[]) (vertices: Tensor) =
+    Scoped.run (fun () ->
+        let b = views.Length
+        let col (f: View -> float) = Tensor.ofArray (views |> Array.map f)
+        let radians (f: View -> float) = col (fun v -> Rotation.radians (f v))
+        let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
+        let scaled = vertices.cast(Float64).unsqueeze(0) * (col (fun v -> v.Scale)).reshape [ b; 1; 1 ]
+        let shiftX = col (fun v -> v.ShiftX)
+        let shift = Tensor.stack ([ shiftX; col (fun v -> v.ShiftY); shiftX.zerosLike () ], -1)
+        (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32)
+
 /// `mesh` posed at each view: camera-frame points and their projection, both (B, V, 3) float32.
 let private project (mesh: TexturedMesh) (views: View[]) =
     use scope = DisposalScope.Open()
-    let b = views.Length
-    let col (f: View -> float) = Tensor.ofArray (views |> Array.map f)
-    let radians (f: View -> float) = col (fun v -> Rotation.radians (f v))
-    let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
-    let scaled = mesh.Vertices.cast(Float64).unsqueeze(0) * (col (fun v -> v.Scale)).reshape [ b; 1; 1 ]
-    let shift = Tensor.stack ([ col (fun v -> v.ShiftX); col (fun v -> v.ShiftY); (col (fun v -> v.ShiftX)).zerosLike () ], -1)
-    let cameraPoints = (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32
+    let points = cameraPoints views mesh.Vertices
     // the focal length in NDC depends on the field of view and the aspect only
-    let ndc = Camera.cameraToNdc (Camera.square fovDegrees 1) cameraPoints
-    scope.MoveOut cameraPoints, scope.MoveOut ndc
+    let ndc = Camera.cameraToNdc (Camera.square fovDegrees 1) points
+    scope.MoveOut points, scope.MoveOut ndc
 
 /// Renders `mesh` at each view (hard: one face per subpixel, `supersample`× supersampled,
 /// lit by `light`) through the fused kernel `Rasterizer.hardTextured`.

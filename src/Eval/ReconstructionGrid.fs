@@ -114,19 +114,6 @@ module ReconstructionGrid =
         [| yield view
            for a in options.NovelAzimuths -> { view with Azimuth = ((view.Azimuth + a) % 360.0 + 360.0) % 360.0 } |]
 
-    /// Object points (V, 3) seen from each view: (N, V, 3) float32 camera frame, placed as
-    /// DatasetRender.render places its models (scale, orbit, shift in the camera's x and y).
-    let private cameraPoints (views: DatasetRender.View[]) (vertices: Tensor) =
-        Scoped.run (fun () ->
-            let n = views.Length
-            let col (f: DatasetRender.View -> float) = Tensor.ofArray (views |> Array.map f)
-            let radians (f: DatasetRender.View -> float) = col (fun v -> Rotation.radians (f v))
-            let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
-            let scaled = vertices.cast(Float64).unsqueeze(0) * (col (fun v -> v.Scale)).reshape [ n; 1; 1 ]
-            let shiftX, shiftY = col (fun v -> v.ShiftX), col (fun v -> v.ShiftY)
-            let shift = Tensor.stack ([ shiftX; shiftY; shiftX.zerosLike () ], -1)
-            (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32)
-
     /// Renders `mesh` from each view over white, `size`² pixels, with the hard 2×-supersampled
     /// renderer of the dataset: rgb (N, 3, size, size), alpha (N, 1, size, size) float32. A
     /// textured mesh goes through DatasetRender.render itself; the others are shaded per face
@@ -150,7 +137,7 @@ module ReconstructionGrid =
                     match appearance with
                     | Appearance.VertexColours c -> c.cast Float32
                     | _ -> Tensor.full ([ v; 3 ], PlainGrey)
-                let points = cameraPoints views mesh.Vertices
+                let points = DatasetRender.cameraPoints views mesh.Vertices
                 let ndc = Camera.cameraToNdc (Camera.square DatasetRender.fovDegrees (size * supersample)) points
                 // Flat shading, two-sided: real meshes are often open or inconsistently wound, so
                 // |n·l| rather than the signed cosine. Each face gets its own three vertices so
