@@ -28,17 +28,12 @@ let private templateMesh () = FigureMesh.plain (Template.unicorn 0.4)
 let private oddView: DatasetRender.View =
     { Azimuth = 200.0; Elevation = 12.0; Roll = 8.0; Distance = 2.5; Scale = 1.15; ShiftX = 0.08; ShiftY = -0.06 }
 
-let private maskIoU (a: bool[]) (b: bool[]) =
-    let inter = Array.fold2 (fun n x y -> if x && y then n + 1 else n) 0 a b
-    let union = Array.fold2 (fun n x y -> if x || y then n + 1 else n) 0 a b
-    float inter / float union
+/// Silhouette IoU of two (1, 1, S, S) masks, bool or alpha (inside above 0.5).
+let private maskIoU (a: Tensor) (b: Tensor) = ImageMetrics.maskIoU a b |> Array.exactlyOne
 
-let private covered (alpha: Tensor) = alpha.ToFloat32s() |> Array.map (fun v -> v > 0.5f)
-
-/// Pixels of an RGB cell (3, S, S) over white that are not white: what a reader sees as object.
-let private nonWhite (cell: Tensor) =
-    use _ = DisposalScope.Open()
-    (cell.min(0) |> fst).ToFloat32s() |> Array.map (fun v -> v < 0.97f)
+/// Pixels of an RGB cell (3, S, S) over white that are not white, what a reader sees as
+/// object: (1, 1, S, S) bool.
+let private nonWhite (cell: Tensor) = ((cell.min(0) |> fst).lt 0.97).reshape [ 1; 1; size; size ]
 
 let private meanAbsDiff (a: Tensor) (b: Tensor) =
     use _ = DisposalScope.Open()
@@ -78,8 +73,7 @@ let ``the true mesh is drawn in the input's camera and covers its silhouette, th
     let options = GridOptions.Defaults
     for model, view in List.zip (chairs 2) [ DatasetRender.nmrView 45.0; oddView ] do
         let rgb, alpha = inputOf model [| view |]
-        let inputMask = covered alpha
-        Assert.True((inputMask |> Array.filter id).Length > 200, "the chair covers too few pixels to compare")
+        Assert.True((alpha.gt 0.5).sum().ToScalar() > 200.0, "the chair covers too few pixels to compare")
         let row = ReconstructionGrid.row options rgb.[0] view [ Some(plainOf model); Some(templateMesh ()) ]
         Assert.Equal<int[]>([| 1 + 2 * 4; 3; size; size |], row.Shape)
         // As a reader sees the figure: the object is what is not white, in each cell.
@@ -90,7 +84,7 @@ let ``the true mesh is drawn in the input's camera and covers its silhouette, th
         Assert.True(templateIoU < 0.75 && templateIoU < truthIoU - 0.2, sprintf "template vs input IoU %.3f (truth %.3f) at %A" templateIoU truthIoU view)
         // The renderer's own alpha agrees with the input's.
         let _, reconAlpha = ReconstructionGrid.render size (plainOf model) [| view |]
-        Assert.True(maskIoU inputMask (covered reconAlpha) > 0.95)
+        Assert.True(maskIoU alpha reconAlpha > 0.95)
 
 [<Fact>]
 let ``novel views show other sides, relative to the input's azimuth`` () =
@@ -175,7 +169,8 @@ let ``malformed meshes, inputs and rows are refused with the argument named`` ()
 /// A prepared category as `reconstruct data` leaves it, from procedural chairs: the models as
 /// OBJ and a manifest with every one in the test split.
 let private writeCache (root: string) (models: TexturedMesh list) =
-    let dir = IO.Path.Combine(root, "furniture", "chair")
+    let manifest = Furniture.manifestPath root "chair"
+    let dir = IO.Path.GetDirectoryName manifest
     IO.Directory.CreateDirectory dir |> ignore
     let entries =
         models
@@ -187,7 +182,7 @@ let private writeCache (root: string) (models: TexturedMesh list) =
             sprintf
                 """{ "id": "%s", "name": "%s", "split": "test", "obj": "m%d/model.obj", "creator": "", "licence": "generated", "library": "procedural", "sourceCategory": "", "source": "", "sizeCm": [1, 1, 1], "licenceFiles": [], "licenceCopies": [], "vertices": %d, "faces": %d, "atlas": [%d, %d], "warnings": [] }"""
                 i.Id i.Name k (m.Vertices.Size 0) (m.Faces.Size 0) (m.Atlas.Size 1) (m.Atlas.Size 2))
-    IO.File.WriteAllText(IO.Path.Combine(dir, "manifest.json"), sprintf """{ "category": "chair", "models": [ %s ], "failures": [] }""" (String.Join(", ", entries)))
+    IO.File.WriteAllText(manifest, sprintf """{ "category": "chair", "models": [ %s ], "failures": [] }""" (String.Join(", ", entries)))
 
 [<Fact>]
 let ``eval draws each category's figure from its first instances: the prediction, the template and the noisy truth`` () =
@@ -205,9 +200,6 @@ let ``eval draws each category's figure from its first instances: the prediction
             { CacheDir = root; Categories = [ "chair" ]; Split = "test"; Predictions = Some predictions; MethodName = "pred"
               Shape = { ShapeEvalOptions.Defaults with Points = 2000; Alignment = AlignmentMode.TrueCameraFrame }
               Seed = 0; NoiseSigma = ShapeEval.ReferenceNoise; Limit = 0; GridInstances = 2; GridView = 3; Grid = GridOptions.Defaults }
-        // Earlier tests' dropped tensors must not be finalized mid-run and look like a change.
-        GC.Collect()
-        GC.WaitForPendingFinalizers()
         let live = settledLiveCount ()
         let report, failures, grids = Benchmark.run options ignore
         // Nothing but the figures outlives the run.
@@ -224,7 +216,7 @@ let ``eval draws each category's figure from its first instances: the prediction
                 let group = if column = 0 then 0 else 1 + (column - 1) / 4
                 g.Image.narrow(1, 2 + row * 66, size).narrow (2, 2 + column * 66 + group * 6, size)
             // The input: the ground truth (as stored) in multi-view view 3, as the dataset renders it.
-            let entries, _, _ = Furniture.readManifest (IO.Path.Combine(root, "furniture", "chair", "manifest.json"))
+            let entries, _, _ = Furniture.readManifest (Furniture.manifestPath root "chair")
             let input, _ = inputOf (Furniture.load entries.Head) [| DatasetRender.multiViews.[3] |]
             Assert.True(meanAbsDiff (cell 0 0) input.[0] < 1e-6)
             let seen = nonWhite (cell 0 0)

@@ -8,7 +8,7 @@ open Reconstruct.Bench.Report
 
 /// Where `reconstruct data` leaves the prepared chairs by default; the real-chair figures are
 /// measured only when they are there (the benchmark itself downloads nothing).
-let realChairsManifest = System.IO.Path.Combine(".cache", "data", "furniture", "chair", "manifest.json")
+let realChairsManifest = Furniture.manifestPath Furniture.defaultCacheDir "chair"
 
 /// Procedural chairs (no download needed), 24 views each: the fused render alone, against the
 /// composed tensor-op render in alternating rounds of the same run, and with PNG encoding;

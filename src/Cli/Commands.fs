@@ -157,7 +157,7 @@ let private data (args: ParseResults<DataArgs>) =
             renderBenchmark out seed wildViews [ 64; 128 ] category instances
     | None ->
         let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
-        let cache = args.GetResult(DataArgs.Cache, defaultValue = ".cache/data")
+        let cache = args.GetResult(DataArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
         let report = Reconstruct.Data.Furniture.prepare cache categories (uint64 seed)
         Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
         for c in report.Categories do
@@ -169,7 +169,7 @@ let private data (args: ParseResults<DataArgs>) =
 
 let private evaluate (args: ParseResults<EvalArgs>) =
     let options: Reconstruct.Eval.Benchmark.Options =
-        { CacheDir = args.GetResult(EvalArgs.Cache, defaultValue = ".cache/data")
+        { CacheDir = args.GetResult(EvalArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
           Categories = args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ])
           Split = args.GetResult(Split, defaultValue = "test")
           Predictions = args.TryGetResult Predictions

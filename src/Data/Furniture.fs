@@ -155,11 +155,14 @@ type PrepareOptions =
       /// Progress lines.
       Log: string -> unit }
 
-    /// Output in cacheDir/furniture, the shipped category rules, default load options, reuse on,
-    /// no log.
+    /// Where the prepared categories go by default: cacheDir/furniture.
+    static member PreparedDir(cacheDir: string) = Path.Combine(cacheDir, "furniture")
+
+    /// Output in `PreparedDir cacheDir`, the shipped category rules, default load options,
+    /// reuse on, no log.
     static member Defaults(cacheDir: string) =
         { CacheDir = cacheDir
-          OutputDir = Path.Combine(cacheDir, "furniture")
+          OutputDir = PrepareOptions.PreparedDir cacheDir
           Rules = Catalogue.defaultRules ()
           Load = ObjLoadOptions.Defaults
           Reuse = true
@@ -178,6 +181,13 @@ type PrepareOptions =
 module Furniture =
 
     let packageName = "sweethome3d-furniture"
+
+    /// The cache folder of `reconstruct data` and `reconstruct eval` unless told otherwise.
+    let defaultCacheDir = Path.Combine(".cache", "data")
+
+    /// A category's manifest as `prepare` writes it with the default output folder.
+    let manifestPath (cacheDir: string) (category: string) =
+        Path.Combine(PrepareOptions.PreparedDir cacheDir, category, "manifest.json")
     let private formatVersion = "furniture-v1"
 
     // ------------------------------------------------------------------ fetching

@@ -65,7 +65,7 @@ let run (options: Options) (log: string -> unit) =
     let score methodName category id (r: ShapeResult) =
         { Method = methodName; Category = category; Instance = id; Values = ShapeEval.metrics r }
     let template = Template.unicorn 0.4
-    let manifestOf category = Path.Combine(options.CacheDir, "furniture", category, "manifest.json")
+    let manifestOf = Furniture.manifestPath options.CacheDir
     // Every manifest is checked first, so a missing one fails at once, not after the others.
     for category in options.Categories do
         if not (File.Exists(manifestOf category)) then
