@@ -37,7 +37,8 @@ let private assertSameTensor (name: string) (expected: Tensor) (actual: Tensor) 
 let private expectError (path: string) (fragment: string) (f: unit -> unit) =
     let e = Assert.ThrowsAny<exn>(fun () -> f ())
     match e with
-    | Checkpoint.CheckpointError _ ->
+    | Checkpoint.CheckpointError _
+    | Files.FileWriteError _ ->
         if not (e.Message.Contains path) then failwithf "error does not name the file %s: %s" path e.Message
         if not (e.Message.Contains fragment) then failwithf "expected %A in: %s" fragment e.Message
         if e.Message.Contains "\n" then failwithf "error is not one line: %s" e.Message
@@ -255,12 +256,12 @@ let atomic_write_leaves_no_temporary_file_and_a_failure_keeps_the_old_file () =
     let good = File.ReadAllBytes path
     // A write that fails half-way (e.g. a full disk) leaves the previous checkpoint intact.
     expectError path "cannot write: No space left on device" (fun () ->
-        Checkpoint.writeAtomically path (fun stream ->
+        Files.writeAtomically path (fun stream ->
             stream.Write(Array.create 100 0xEEuy, 0, 100)
             raise (IOException "No space left on device")))
     // Any other failure too.
     Assert.Throws<InvalidOperationException>(fun () ->
-        Checkpoint.writeAtomically path (fun stream ->
+        Files.writeAtomically path (fun stream ->
             stream.Write(Array.create 100 0xEEuy, 0, 100)
             raise (InvalidOperationException "bug")))
     |> ignore

@@ -14,7 +14,7 @@ let print (f: Figure) =
     printfn "bench %s %s %s%s" f.Name (f.Value.ToString("G6", Globalization.CultureInfo.InvariantCulture)) f.Unit
         (if f.Note = "" then "" else "  # " + f.Note)
 
-/// Writes the figures as {"name": {"value", "unit", "note"}} (temporary file, then rename).
+/// Writes the figures as {"name": {"value", "unit", "note"}}, atomically.
 let writeJson (path: string) (figures: Figure list) =
     let dir = Path.GetDirectoryName(Path.GetFullPath path)
     Directory.CreateDirectory dir |> ignore
@@ -22,9 +22,7 @@ let writeJson (path: string) (figures: Figure list) =
         figures
         |> List.map (fun f -> f.Name, box {| value = f.Value; unit = f.Unit; note = f.Note |})
         |> dict
-    let tmp = path + ".tmp"
-    File.WriteAllText(tmp, JsonSerializer.Serialize(payload, JsonSerializerOptions(WriteIndented = true)))
-    File.Move(tmp, path, true)
+    Reconstruct.Torch.Files.writeTextAtomically path (JsonSerializer.Serialize(payload, JsonSerializerOptions(WriteIndented = true)))
 
 /// Median wall-clock milliseconds of `runs` calls after `warmup` calls.
 let medianMs (warmup: int) (runs: int) (action: unit -> unit) =

@@ -68,7 +68,7 @@ type ImageOptions =
 [<RequireQualifiedAccess>]
 module Image =
 
-    let private shapeText (s: int[]) = Scoped.shapeText s
+    let private shapeText (s: int[]) = Shape.text s
 
     /// 8192 × 8192: the default of `ImageOptions.MaxPixels`.
     let defaultMaxPixels = ImageOptions.Defaults.MaxPixels

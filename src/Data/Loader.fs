@@ -180,13 +180,6 @@ module Loader =
         if isNull items || items.Length = 0 then invalidArg "items" "Loader.create: no images to load (the item list is empty)"
         ImageLoader(Array.copy items, options)
 
-    // SplitMix64: decorrelates the seeds of consecutive epochs.
-    let private mix (x: uint64) =
-        let z = x + 0x9E3779B97F4A7C15UL
-        let z = (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
-        let z = (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
-        z ^^^ (z >>> 31)
-
     /// The order in which epoch `epoch` visits the items: positions in `loader.Items`. Shuffled
     /// orders come from a generator seeded by (Seed, epoch) alone, so any epoch can be replayed
     /// (e.g. after resuming) without running the ones before it.
@@ -195,7 +188,7 @@ module Loader =
         let n = loader.Items.Length
         if not loader.Options.Shuffle then Array.init n id
         else
-            use g = new Generator(mix (loader.Options.Seed ^^^ mix (uint64 epoch)))
+            use g = new Generator(SplitMix64.Mix(loader.Options.Seed ^^^ SplitMix64.Mix(uint64 epoch)))
             use p = Tensor.randperm (n, g)
             p.ToInt64s() |> Array.map int
 

@@ -73,42 +73,6 @@ type TexturedMesh =
             for t in [ m.Vertices; m.Faces; m.FaceUVs; m.Atlas ] do
                 (t :> IDisposable).Dispose()
 
-/// Deterministic random numbers for data generation and splits (SplitMix64): the same seed
-/// gives the same stream on every platform and .NET version, unlike System.Random.
-type SplitMix64(seed: uint64) =
-    let mutable state = seed
-
-    /// A generator for item `k` of a stream seeded by `seed`, independent of the others.
-    static member Derive(seed: uint64, k: uint64) =
-        let g = SplitMix64(seed ^^^ (0x9E3779B97F4A7C15UL * (k + 1UL)))
-        SplitMix64(g.Next())
-
-    member _.Next() : uint64 =
-        state <- state + 0x9E3779B97F4A7C15UL
-        let mutable z = state
-        z <- (z ^^^ (z >>> 30)) * 0xBF58476D1CE4E5B9UL
-        z <- (z ^^^ (z >>> 27)) * 0x94D049BB133111EBUL
-        z ^^^ (z >>> 31)
-
-    /// Uniform in [0, 1).
-    member g.Float() = float (g.Next() >>> 11) * (1.0 / 9007199254740992.0)
-    /// Uniform in [lo, hi).
-    member g.Uniform(lo: float, hi: float) = lo + (hi - lo) * g.Float()
-    /// Uniform integer in [lo, hi] (both included).
-    member g.Int(lo: int, hi: int) = lo + int (g.Next() % uint64 (hi - lo + 1))
-    member g.Bool(p: float) = g.Float() < p
-    member g.Pick(items: 'a[]) = items.[g.Int(0, items.Length - 1)]
-
-    /// A random permutation of 0 .. n-1 (Fisher-Yates).
-    member g.Permutation(n: int) =
-        let a = Array.init n id
-        for i in n - 1 .. -1 .. 1 do
-            let j = g.Int(0, i)
-            let t = a.[i]
-            a.[i] <- a.[j]
-            a.[j] <- t
-        a
-
 /// An image placed in an atlas: the interior texels it occupies (padding excluded).
 type AtlasCell = { X: int; Y: int; Width: int; Height: int }
 

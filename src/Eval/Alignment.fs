@@ -81,7 +81,7 @@ module Transform =
 
     /// Applies the transform to vertices (B, V, 3), keeping their dtype.
     let applyTensor (t: Transform) (vertices: Tensor) =
-        Scoped.expect "Transform.applyTensor" "vertices" vertices [ 3 ] [ 3 ]
+        Shape.expect "Transform.applyTensor" "vertices" vertices.Shape [ 3 ] [ 3 ]
         Scoped.run (fun () ->
             let m = (Tensor.ofArray (linear t, [ 3; 3 ])).cast vertices.Dtype
             let tr = (Tensor.ofArray t.Translation).cast vertices.Dtype

@@ -144,7 +144,7 @@ let writeGrids (directory: string) (options: GridOptions) (grids: CategoryGrid l
           let md = Path.Combine(directory, name + ".md")
           Image.save png g.Image
           let legend = ReconstructionGrid.legend options (name + ".png") (sprintf "%s: input | reconstruction | novel views" g.Category) g.Methods g.Instances
-          Checkpoint.writeAtomically md (fun stream ->
+          Files.writeAtomically md (fun stream ->
               let bytes = Text.UTF8Encoding(false).GetBytes legend
               stream.Write(bytes, 0, bytes.Length))
           yield! [ png; md ] ]

@@ -280,7 +280,7 @@ module EvalReport =
         Tensor.ofArray (img, [ 3; height; width ])
 
     let private writeText (path: string) (text: string) =
-        Checkpoint.writeAtomically path (fun stream ->
+        Files.writeAtomically path (fun stream ->
             let bytes = UTF8Encoding(false).GetBytes(text)
             stream.Write(bytes, 0, bytes.Length))
 

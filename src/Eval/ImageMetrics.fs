@@ -5,14 +5,13 @@ module Reconstruct.Eval.ImageMetrics
 open System
 open Reconstruct.Torch
 
-let private shapeText (s: int[]) = "[" + (s |> Array.map string |> String.concat ", ") + "]"
 
 let private expectImages (fn: string) (channels: int) (pred: Tensor) (truth: Tensor) =
     let ok (t: Tensor) = t.Dim = 4 && t.Size 1 = channels
-    if not (ok pred) then invalidArg "pred" (sprintf "%s: pred must be (B, %d, H, W), received %s" fn channels (shapeText pred.Shape))
-    if not (ok truth) then invalidArg "truth" (sprintf "%s: truth must be (B, %d, H, W), received %s" fn channels (shapeText truth.Shape))
+    if not (ok pred) then invalidArg "pred" (sprintf "%s: pred must be (B, %d, H, W), received %s" fn channels (Shape.text pred.Shape))
+    if not (ok truth) then invalidArg "truth" (sprintf "%s: truth must be (B, %d, H, W), received %s" fn channels (Shape.text truth.Shape))
     if pred.Shape <> truth.Shape then
-        invalidArg "truth" (sprintf "%s: pred %s and truth %s must have the same shape" fn (shapeText pred.Shape) (shapeText truth.Shape))
+        invalidArg "truth" (sprintf "%s: pred %s and truth %s must have the same shape" fn (Shape.text pred.Shape) (Shape.text truth.Shape))
 
 /// Intersection over union of silhouettes, per sample. pred, truth: (B, 1, H, W), float in
 /// [0, 1] (a pixel is inside when > 0.5) or bool. Two empty masks agree perfectly: IoU 1.
@@ -56,7 +55,7 @@ let gaussian (size: int) (sigma: float) =
 let ssim (pred: Tensor) (truth: Tensor) : float[] =
     expectImages "ImageMetrics.ssim" (pred.Size 1) pred truth
     if pred.Size 2 < SsimWindow || pred.Size 3 < SsimWindow then
-        invalidArg "pred" (sprintf "ImageMetrics.ssim: images must be at least %d×%d, received %s" SsimWindow SsimWindow (shapeText pred.Shape))
+        invalidArg "pred" (sprintf "ImageMetrics.ssim: images must be at least %d×%d, received %s" SsimWindow SsimWindow (Shape.text pred.Shape))
     use _ = DisposalScope.Open()
     use _ = Autograd.noGrad ()
     let b, c = pred.Size 0, pred.Size 1

@@ -35,7 +35,7 @@ let ofTensor (points: Tensor) : float32[] =
         use _ = DisposalScope.Open()
         (points.detach ()).ToFloat32s()
     | s ->
-        invalidArg "points" (sprintf "Nearest.ofTensor: points must be (N, 3) or (1, N, 3), received [%s]" (s |> Array.map string |> String.concat ", "))
+        invalidArg "points" (sprintf "Nearest.ofTensor: points must be (N, 3) or (1, N, 3), received %s" (Shape.text s))
 
 /// Interleaved xyz as a (N, 3) float32 tensor.
 let toTensor (points: float32[]) =

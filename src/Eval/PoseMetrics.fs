@@ -35,9 +35,9 @@ let angleDifferenceDeg (a: float) (b: float) =
 /// (the `Pose` convention).
 let errors (predicted: Tensor) (truth: Tensor) : PoseErrors =
     let ok (t: Tensor) = t.Dim = 3 && t.Size 1 = 3 && t.Size 2 = 3
-    if not (ok predicted) then invalidArg "predicted" (sprintf "PoseMetrics.errors: predicted must be (B, 3, 3), received [%s]" (predicted.Shape |> Array.map string |> String.concat ", "))
+    if not (ok predicted) then invalidArg "predicted" (sprintf "PoseMetrics.errors: predicted must be (B, 3, 3), received %s" (Shape.text predicted.Shape))
     if not (ok truth) || truth.Size 0 <> predicted.Size 0 then
-        invalidArg "truth" (sprintf "PoseMetrics.errors: truth must be (%d, 3, 3) like predicted, received [%s]" (predicted.Size 0) (truth.Shape |> Array.map string |> String.concat ", "))
+        invalidArg "truth" (sprintf "PoseMetrics.errors: truth must be (%d, 3, 3) like predicted, received %s" (predicted.Size 0) (Shape.text truth.Shape))
     use _ = DisposalScope.Open()
     use _ = Autograd.noGrad ()
     let p, t = predicted.cast Float64, truth.cast Float64

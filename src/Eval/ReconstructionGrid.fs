@@ -55,7 +55,7 @@ module FigureMesh =
     /// A batch-of-one `Mesh` (vertices (1, V, 3)) shaded plain grey; shares its tensors.
     let plain (mesh: Mesh) : FigureMesh =
         if mesh.Vertices.Dim <> 3 || mesh.Vertices.Size 0 <> 1 then
-            invalidArg "mesh" (sprintf "FigureMesh.plain: mesh must be a batch of one, vertices (1, V, 3), received %s" (Scoped.shapeText mesh.Vertices.Shape))
+            invalidArg "mesh" (sprintf "FigureMesh.plain: mesh must be a batch of one, vertices (1, V, 3), received %s" (Shape.text mesh.Vertices.Shape))
         { Vertices = mesh.Vertices.[0]; Faces = mesh.Faces; Appearance = Appearance.Plain }
 
     /// A textured model (e.g. the ground truth) with its atlas; shares its tensors.
@@ -72,7 +72,7 @@ module FigureMesh =
         | Some uv ->
             let f = mesh.Faces.Size 0
             if uv.Faces.Dim <> 2 || uv.Faces.Size 0 <> f then
-                invalidArg "mesh" (sprintf "FigureMesh.textured: UV faces must be (%d, 3) like the mesh faces, received %s" f (Scoped.shapeText uv.Faces.Shape))
+                invalidArg "mesh" (sprintf "FigureMesh.textured: UV faces must be (%d, 3) like the mesh faces, received %s" f (Shape.text uv.Faces.Shape))
             let corners = Scoped.run (fun () -> (uv.Coords.indexSelect (0, uv.Faces.flatten ())).reshape [ f; 3; 2 ])
             { m with Appearance = Appearance.Texture(corners, texture) }
 
@@ -86,7 +86,7 @@ module ReconstructionGrid =
     let private light = DatasetRender.light
     let private supersample = DatasetRender.supersample
 
-    let private shape (t: Tensor) = Scoped.shapeText t.Shape
+    let private shape (t: Tensor) = Shape.text t.Shape
 
     let private check (fn: string) (mesh: FigureMesh) =
         if mesh.Vertices.Dim <> 2 || mesh.Vertices.Size 1 <> 3 || mesh.Vertices.Size 0 < 3 then

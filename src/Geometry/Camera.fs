@@ -58,12 +58,12 @@ module Camera =
     // ------------------------------------------------------------------ poses
 
     let pose (rotation: Tensor) (translation: Tensor) =
-        Scoped.expect "Camera.pose" "rotation" rotation [ 3 ] [ 3; 3 ]
-        Scoped.expect "Camera.pose" "translation" translation [ 2 ] [ 3 ]
+        Shape.expect "Camera.pose" "rotation" rotation.Shape [ 3 ] [ 3; 3 ]
+        Shape.expect "Camera.pose" "translation" translation.Shape [ 2 ] [ 3 ]
         { Rotation = rotation; Translation = translation; Scale = None }
 
     let withScale (scale: Tensor) (pose: Pose) =
-        Scoped.expect "Camera.withScale" "scale" scale [ 2 ] [ 3 ]
+        Shape.expect "Camera.withScale" "scale" scale.Shape [ 2 ] [ 3 ]
         { pose with Scale = Some scale }
 
     /// The look-at pose of a camera orbiting the origin (Rotation.fromEuler): rotation from
@@ -75,7 +75,7 @@ module Camera =
         let t = Tensor.stack ([ z; z; distance ], -1)
         { Rotation = scope.MoveOut r; Translation = scope.MoveOut t; Scale = None }
 
-    let private checkPoints (fn: string) (points: Tensor) = Scoped.expect fn "points" points [ 3 ] [ 3 ]
+    let private checkPoints (fn: string) (points: Tensor) = Shape.expect fn "points" points.Shape [ 3 ] [ 3 ]
 
     /// X_cam = R (s ⊙ X) + t. points: (B, N, 3) object frame -> (B, N, 3) camera frame.
     let objectToCamera (pose: Pose) (points: Tensor) =
@@ -96,7 +96,7 @@ module Camera =
     /// Perspective projection of camera-frame points (..., 3) to (x_ndc, y_ndc, Z) (..., 3),
     /// keeping the view depth Z as the third coordinate.
     let cameraToNdc (camera: Perspective) (points: Tensor) =
-        Scoped.expect "Camera.cameraToNdc" "points" points [ 1 .. 6 ] [ 3 ]
+        Shape.expect "Camera.cameraToNdc" "points" points.Shape [ 1 .. 6 ] [ 3 ]
         Scoped.run (fun () ->
             let fx, fy = focalNdc camera
             let z = points.select (-1, 2)
@@ -104,7 +104,7 @@ module Camera =
 
     /// Inverse of `cameraToNdc`: (x_ndc, y_ndc, Z) (..., 3) to camera-frame points (..., 3).
     let ndcToCamera (camera: Perspective) (ndc: Tensor) =
-        Scoped.expect "Camera.ndcToCamera" "ndc" ndc [ 1 .. 6 ] [ 3 ]
+        Shape.expect "Camera.ndcToCamera" "ndc" ndc.Shape [ 1 .. 6 ] [ 3 ]
         Scoped.run (fun () ->
             let fx, fy = focalNdc camera
             let z = ndc.select (-1, 2)
@@ -112,14 +112,14 @@ module Camera =
 
     /// NDC (x, y) (..., 2) to continuous pixel coordinates (x right, y down) (..., 2).
     let ndcToPixel (camera: Perspective) (xy: Tensor) =
-        Scoped.expect "Camera.ndcToPixel" "xy" xy [ 1 .. 6 ] [ 2 ]
+        Shape.expect "Camera.ndcToPixel" "xy" xy.Shape [ 1 .. 6 ] [ 2 ]
         Scoped.run (fun () ->
             use size = (Tensor.ofArray [| float camera.Width; float camera.Height |]).cast xy.Dtype
             (xy + 1.0) * size * 0.5)
 
     /// Continuous pixel coordinates (..., 2) to NDC (x, y) (..., 2).
     let pixelToNdc (camera: Perspective) (xy: Tensor) =
-        Scoped.expect "Camera.pixelToNdc" "xy" xy [ 1 .. 6 ] [ 2 ]
+        Shape.expect "Camera.pixelToNdc" "xy" xy.Shape [ 1 .. 6 ] [ 2 ]
         Scoped.run (fun () ->
             use size = (Tensor.ofArray [| float camera.Width; float camera.Height |]).cast xy.Dtype
             xy * 2.0 / size - 1.0)

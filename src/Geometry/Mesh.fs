@@ -40,55 +40,12 @@ type Topology =
       /// (V,) int64: number of edges at each vertex.
       Degree: Tensor }
 
-module internal Scoped =
-    /// Runs `f` in a disposal scope and keeps only its result.
-    let inline run ([<InlineIfLambda>] f: unit -> Tensor) =
-        use scope = DisposalScope.Open()
-        scope.MoveOut(f ())
-
-    let inline run2 ([<InlineIfLambda>] f: unit -> Tensor * Tensor) =
-        use scope = DisposalScope.Open()
-        let a, b = f ()
-        scope.MoveOut a, scope.MoveOut b
-
-    let inline run3 ([<InlineIfLambda>] f: unit -> Tensor * Tensor * Tensor) =
-        use scope = DisposalScope.Open()
-        let a, b, c = f ()
-        scope.MoveOut a, scope.MoveOut b, scope.MoveOut c
-
-    /// The values as float64 on the host; a dtype conversion's temporary is freed at once.
-    let host64 (t: Tensor) =
-        use _ = DisposalScope.Open()
-        t.ToFloat64s()
-
-    /// The values as int64 on the host, freeing any conversion temporary.
-    let hostInt64 (t: Tensor) =
-        use _ = DisposalScope.Open()
-        t.ToInt64s()
-
-    let shapeText (s: int[]) = "[" + (s |> Array.map string |> String.concat ", ") + "]"
-
-    /// Fails with one line naming the function, argument and shape when `t`'s trailing
-    /// dimensions differ from `tail` or its rank is not in `ranks`.
-    let expect (fn: string) (arg: string) (t: Tensor) (ranks: int list) (tail: int list) =
-        let s = t.Shape
-        let tailOk =
-            s.Length >= tail.Length
-            && List.forall2 (fun (want: int) (got: int) -> want < 0 || want = got) tail (List.ofArray s.[s.Length - tail.Length ..])
-        if not (List.contains s.Length ranks) || not tailOk then
-            let want = tail |> List.map (fun d -> if d < 0 then "*" else string d) |> String.concat ", "
-            invalidArg arg (sprintf "%s: %s must have shape [..., %s] with rank in %A, received %s" fn arg want ranks (shapeText s))
-
-    let expectFaces (fn: string) (faces: Tensor) =
-        if faces.Dim <> 2 || faces.Size 1 <> 3 || faces.Dtype <> Int64 then
-            invalidArg "faces" (sprintf "%s: faces must be (F, 3) int64, received %s %s" fn (Dtype.name faces.Dtype) (shapeText faces.Shape))
-
 /// Mesh construction, icospheres and differentiable per-face and per-vertex quantities.
 module Mesh =
 
     let create (vertices: Tensor) (faces: Tensor) =
-        Scoped.expect "Mesh.create" "vertices" vertices [ 3 ] [ 3 ]
-        Scoped.expectFaces "Mesh.create" faces
+        Shape.expect "Mesh.create" "vertices" vertices.Shape [ 3 ] [ 3 ]
+        Shape.expectFaces "Mesh.create" faces.Dtype faces.Shape
         { Vertices = vertices; Faces = faces; UVs = None }
 
     let withUVs (uvs: UVMap) (mesh: Mesh) = { mesh with UVs = Some uvs }
@@ -185,8 +142,8 @@ module Mesh =
     /// The corners of every face. vertices: (B, V, 3); faces: (F, 3) int64 -> (B, F, 3, 3)
     /// with [b, f, k] the position of corner k of face f.
     let faceVertices (vertices: Tensor) (faces: Tensor) =
-        Scoped.expect "Mesh.faceVertices" "vertices" vertices [ 3 ] [ 3 ]
-        Scoped.expectFaces "Mesh.faceVertices" faces
+        Shape.expect "Mesh.faceVertices" "vertices" vertices.Shape [ 3 ] [ 3 ]
+        Shape.expectFaces "Mesh.faceVertices" faces.Dtype faces.Shape
         Scoped.run (fun () ->
             let b = vertices.Size 0
             let flat = faces.reshape [ -1 ]
@@ -265,7 +222,7 @@ module Mesh =
 
     /// Topology of faces (F, 3) int64 over `vertexCount` vertices.
     let topology (vertexCount: int) (faces: Tensor) =
-        Scoped.expectFaces "Mesh.topology" faces
+        Shape.expectFaces "Mesh.topology" faces.Dtype faces.Shape
         let f = faces.ToInt64s()
         topologyOfArrays vertexCount (Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |]))
 
@@ -277,7 +234,7 @@ module Mesh =
     /// The uniform Laplacian applied to vertices: L x_i = x_i - mean of x over the neighbours
     /// of i (L = I - D⁻¹A). vertices: (B, V, 3) -> (B, V, 3); 0 at an isolated vertex.
     let uniformLaplacian (topology: Topology) (vertices: Tensor) =
-        Scoped.expect "Mesh.uniformLaplacian" "vertices" vertices [ 3 ] [ 3 ]
+        Shape.expect "Mesh.uniformLaplacian" "vertices" vertices.Shape [ 3 ] [ 3 ]
         if vertices.Size 1 <> topology.VertexCount then
             invalidArg "vertices" (sprintf "Mesh.uniformLaplacian: vertices have %d points, topology has %d" (vertices.Size 1) topology.VertexCount)
         Scoped.run (fun () ->

@@ -434,7 +434,7 @@ module MeshIO =
 
     let private single (fn: string) (mesh: Mesh) =
         if mesh.Vertices.Dim <> 3 || mesh.Vertices.Size 0 <> 1 then
-            invalidArg "mesh" (sprintf "%s: needs a batch of one mesh (vertices (1, V, 3)), received %s; select one with Mesh.item" fn (Scoped.shapeText mesh.Vertices.Shape))
+            invalidArg "mesh" (sprintf "%s: needs a batch of one mesh (vertices (1, V, 3)), received %s; select one with Mesh.item" fn (Shape.text mesh.Vertices.Shape))
 
     /// Shortest round-trip text of each value at the tensor's precision.
     let private formatted (t: Tensor) =
@@ -483,7 +483,7 @@ module MeshIO =
         single "MeshIO.writeObjTextured" mesh
         if mesh.UVs.IsNone then invalidArg "mesh" "MeshIO.writeObjTextured: the mesh has no UVs"
         if texture.Dim <> 3 || texture.Size 0 <> 3 then
-            invalidArg "texture" (sprintf "MeshIO.writeObjTextured: texture must be (3, H, W), received %s" (Scoped.shapeText texture.Shape))
+            invalidArg "texture" (sprintf "MeshIO.writeObjTextured: texture must be (3, H, W), received %s" (Shape.text texture.Shape))
         let baseName = Path.GetFileNameWithoutExtension path
         let dir = Path.GetDirectoryName(Path.GetFullPath path)
         let mtl, png = baseName + ".mtl", baseName + ".png"

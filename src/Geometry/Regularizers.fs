@@ -5,7 +5,7 @@ module Reconstruct.Geometry.Regularizers
 open Reconstruct.Torch
 
 let private checkVertices (fn: string) (topology: Topology) (vertices: Tensor) =
-    Scoped.expect fn "vertices" vertices [ 3 ] [ 3 ]
+    Shape.expect fn "vertices" vertices.Shape [ 3 ] [ 3 ]
     if vertices.Size 1 <> topology.VertexCount then
         invalidArg "vertices" (sprintf "%s: vertices have %d points, topology has %d" fn (vertices.Size 1) topology.VertexCount)
 

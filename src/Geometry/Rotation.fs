@@ -28,7 +28,7 @@ let private matrix (entries: Tensor list) =
 
 let private checkMatrix (fn: string) (r: Tensor) =
     if r.Dim < 2 || r.Size -1 <> 3 || r.Size -2 <> 3 then
-        invalidArg "r" (sprintf "%s: r must have shape [..., 3, 3], received %s" fn (Scoped.shapeText r.Shape))
+        invalidArg "r" (sprintf "%s: r must have shape [..., 3, 3], received %s" fn (Shape.text r.Shape))
 
 /// Rotation by `angle` (...) about +x, right-handed: (..., 3, 3).
 let rotX (angle: Tensor) =
@@ -98,7 +98,7 @@ let lookAt (eye: Tensor) (at: Tensor) (up: Tensor) =
 /// Gram–Schmidt gives the ROWS b1 = a1/|a1|, b2 = (a2 - (b1·a2) b1)/|..|, b3 = b1 × b2
 /// (PyTorch3D's layout). Returns (..., 3, 3).
 let from6d (x: Tensor) =
-    Scoped.expect "Rotation.from6d" "x" x [ 1 .. 8 ] [ 6 ]
+    Shape.expect "Rotation.from6d" "x" x.Shape [ 1 .. 8 ] [ 6 ]
     Scoped.run (fun () ->
         let a1, a2 = x.narrow (-1, 0, 3), x.narrow (-1, 3, 3)
         let b1 = normalize a1
@@ -118,7 +118,7 @@ let to6d (r: Tensor) =
 /// Unit quaternion (w, x, y, z) (..., 4), Hamilton convention, normalised first, to the
 /// rotation (..., 3, 3) it applies as q v q*.
 let fromQuaternion (q: Tensor) =
-    Scoped.expect "Rotation.fromQuaternion" "q" q [ 1 .. 8 ] [ 4 ]
+    Shape.expect "Rotation.fromQuaternion" "q" q.Shape [ 1 .. 8 ] [ 4 ]
     Scoped.run (fun () ->
         let q = normalize q
         let w, x, y, z = q.select (-1, 0), q.select (-1, 1), q.select (-1, 2), q.select (-1, 3)
@@ -182,7 +182,7 @@ let quaternionMultiply (a: Tensor) (b: Tensor) =
 /// Rodrigues: rotation vector v (..., 3) (axis · angle in radians) to (..., 3, 3). Uses the
 /// Taylor series of sin θ/θ and (1 - cos θ)/θ² near θ = 0 so values and gradients stay finite.
 let fromAxisAngle (v: Tensor) =
-    Scoped.expect "Rotation.fromAxisAngle" "v" v [ 1 .. 8 ] [ 3 ]
+    Shape.expect "Rotation.fromAxisAngle" "v" v.Shape [ 1 .. 8 ] [ 3 ]
     Scoped.run (fun () ->
         let theta2 = (v.square ()).sum (-1)
         let small = theta2.lt 1e-6

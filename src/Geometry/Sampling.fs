@@ -24,8 +24,8 @@ module Sampling =
     /// so the point Σ w_k v_k is differentiable in the vertices.
     /// vertices: (B, V, 3); faces: (F, 3) int64. Fails if a mesh has zero total area.
     let surfacePoints (generator: Generator) (count: int) (vertices: Tensor) (faces: Tensor) =
-        Scoped.expect "Sampling.surfacePoints" "vertices" vertices [ 3 ] [ 3 ]
-        Scoped.expectFaces "Sampling.surfacePoints" faces
+        Shape.expect "Sampling.surfacePoints" "vertices" vertices.Shape [ 3 ] [ 3 ]
+        Shape.expectFaces "Sampling.surfacePoints" faces.Dtype faces.Shape
         if count <= 0 then invalidArg "count" (sprintf "Sampling.surfacePoints: count must be positive, received %d" count)
         use scope = DisposalScope.Open()
         let b, nf = vertices.Size 0, faces.Size 0

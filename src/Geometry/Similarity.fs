@@ -21,7 +21,7 @@ module Similarity =
 
     /// s R x + t for points (B, N, 3) -> (B, N, 3).
     let apply (sim: Similarity) (points: Tensor) =
-        Scoped.expect "Similarity.apply" "points" points [ 3 ] [ 3 ]
+        Shape.expect "Similarity.apply" "points" points.Shape [ 3 ] [ 3 ]
         Scoped.run (fun () ->
             let rotated = points.matmul sim.Rotation.mT
             rotated * sim.Scale.reshape [ -1; 1; 1 ] + sim.Translation.unsqueeze 1)
@@ -40,10 +40,10 @@ module Similarity =
     /// map is a reflection, the singular direction of least variance is flipped instead.
     /// Differentiable where the cross-covariance has distinct singular values.
     let umeyama (withScale: bool) (source: Tensor) (target: Tensor) =
-        Scoped.expect "Similarity.umeyama" "source" source [ 3 ] [ 3 ]
-        Scoped.expect "Similarity.umeyama" "target" target [ 3 ] [ 3 ]
+        Shape.expect "Similarity.umeyama" "source" source.Shape [ 3 ] [ 3 ]
+        Shape.expect "Similarity.umeyama" "target" target.Shape [ 3 ] [ 3 ]
         if source.Shape <> target.Shape then
-            invalidArg "target" (sprintf "Similarity.umeyama: source %s and target %s must have the same shape" (Scoped.shapeText source.Shape) (Scoped.shapeText target.Shape))
+            invalidArg "target" (sprintf "Similarity.umeyama: source %s and target %s must have the same shape" (Shape.text source.Shape) (Shape.text target.Shape))
         if source.Size 1 < 3 then
             invalidArg "source" (sprintf "Similarity.umeyama: needs at least 3 points, received %d" (source.Size 1))
         use scope = DisposalScope.Open()

@@ -26,7 +26,7 @@ open Reconstruct.Torch
 /// UNICORN's per-vertex spherical UV, seam untreated: vertices (..., V, 3) -> (..., V, 2).
 /// Differentiable away from the poles.
 let sphericalPerVertex (vertices: Tensor) =
-    Scoped.expect "UVMap.sphericalPerVertex" "vertices" vertices [ 1 .. 6 ] [ 3 ]
+    Shape.expect "UVMap.sphericalPerVertex" "vertices" vertices.Shape [ 1 .. 6 ] [ 3 ]
     Scoped.run (fun () ->
         let x, y, z = vertices.select (-1, 0), vertices.select (-1, 1), vertices.select (-1, 2)
         let r = (vertices.norm (2.0, -1)).clamp (min = 1e-12)
@@ -82,12 +82,12 @@ let sphericalOfArrays (vertices: float[][]) (faces: int[][]) : UVMap =
 /// Seam- and pole-aware spherical UVs of a mesh given as vertices (V, 3) or (1, V, 3) and
 /// faces (F, 3) int64: Coords (T, 2) float32 with T ≥ V, Faces (F, 3) int64.
 let spherical (vertices: Tensor) (faces: Tensor) : UVMap =
-    Scoped.expectFaces "UVMap.spherical" faces
+    Shape.expectFaces "UVMap.spherical" faces.Dtype faces.Shape
     let v =
         match vertices.Shape with
         | [| _; 3 |] -> Scoped.host64 vertices
         | [| 1; _; 3 |] -> Scoped.host64 vertices
-        | s -> invalidArg "vertices" (sprintf "UVMap.spherical: vertices must be (V, 3) or (1, V, 3), received %s" (Scoped.shapeText s))
+        | s -> invalidArg "vertices" (sprintf "UVMap.spherical: vertices must be (V, 3) or (1, V, 3), received %s" (Shape.text s))
     let f = Scoped.hostInt64 faces
     sphericalOfArrays
         (Array.init (v.Length / 3) (fun i -> [| v.[3 * i]; v.[3 * i + 1]; v.[3 * i + 2] |]))

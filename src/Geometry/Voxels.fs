@@ -127,12 +127,12 @@ let occupancy (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int
     Array.init a.Length (fun k -> (if a.[k] then 1 else 0) + (if b.[k] then 1 else 0) + (if c.[k] then 1 else 0) >= 2)
 
 let private hostMesh (fn: string) (vertices: Tensor) (faces: Tensor) =
-    Scoped.expectFaces fn faces
+    Shape.expectFaces fn faces.Dtype faces.Shape
     let v =
         match vertices.Shape with
         | [| _; 3 |]
         | [| 1; _; 3 |] -> Scoped.host64 vertices
-        | s -> invalidArg "vertices" (sprintf "%s: vertices must be (V, 3) or (1, V, 3), received %s" fn (Scoped.shapeText s))
+        | s -> invalidArg "vertices" (sprintf "%s: vertices must be (V, 3) or (1, V, 3), received %s" fn (Shape.text s))
     let nv = v.Length / 3
     let f = Scoped.hostInt64 faces
     let tris =

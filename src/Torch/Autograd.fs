@@ -74,7 +74,7 @@ let fgrad (f: Tensor -> Tensor) (x: Tensor) : Tensor * Tensor =
     let v, nested = variable x
     let y = f v
     if y.Numel <> 1 then
-        invalidArg "f" (sprintf "grad: f must return a scalar, returned shape [%s]" (y.Shape |> Array.map string |> String.concat ", "))
+        invalidArg "f" (sprintf "grad: f must return a scalar, returned shape %s" (Shape.text y.Shape))
     let g = (gradients [| y |] None [| v |] nested).[0]
     finish nested [| v |] y, g
 

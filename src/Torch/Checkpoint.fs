@@ -117,8 +117,6 @@ let private dtypeOfName =
 [<Literal>]
 let MaxHeaderBytes = 100_000_000L
 
-let private shapeText (shape: int64[]) = "[" + (shape |> Array.map string |> String.concat ", ") + "]"
-
 let private oneLine (s: string) = s.Replace("\r", " ").Replace("\n", " ")
 
 /// One tensor's header entry.
@@ -134,28 +132,6 @@ let private checkHost () =
         raise (PlatformNotSupportedException "checkpoints are little-endian; this machine is big-endian")
 
 // ------------------------------------------------------------------------------ writing
-
-/// Writes a file atomically: `write` fills a temporary file in the same directory, which is
-/// flushed to disk and then renamed over `path`. If `write` (or anything else) fails, the
-/// temporary file is deleted and an existing file at `path` is left untouched.
-let writeAtomically (path: string) (write: Stream -> unit) =
-    let full = Path.GetFullPath path
-    let dir = Path.GetDirectoryName full
-    if not (Directory.Exists dir) then fail path (sprintf "directory %s does not exist" dir)
-    let temp = Path.Combine(dir, sprintf ".%s.%s.tmp" (Path.GetFileName full) (Guid.NewGuid().ToString("N").Substring(0, 8)))
-    try
-        try
-            do
-                use stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 <<< 16)
-                write stream
-                stream.Flush(true)
-            File.Move(temp, full, true)
-        with
-        | :? CheckpointError -> reraise ()
-        | :? IOException
-        | :? UnauthorizedAccessException as e -> fail path (sprintf "cannot write: %s" (oneLine e.Message))
-    finally
-        if File.Exists temp then File.Delete temp
 
 let private jsonOptions = JsonWriterOptions(Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = false)
 
@@ -240,26 +216,28 @@ let save (path: string) (tensors: (string * Tensor) list) (metadata: Metadata) :
     // The checksum goes in the header but covers the data written after it; its hex text has a
     // fixed length, so the data is written first at its final place and the header last.
     let placeholder = headerBytes (meta @ [ ChecksumKey, String('0', 64) ]) entries
-    writeAtomically path (fun stream ->
-        use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
-        stream.Position <- 8L + int64 placeholder.Length
-        let buffer = Array.zeroCreate<byte> (int largest)
-        for e, (_, t, _) in List.zip entries sorted do
-            let n = int (e.End - e.Begin)
-            if n > 0 then
-                let pin = GCHandle.Alloc(buffer, GCHandleType.Pinned)
-                try check (rc_tensor_copy_to (t.Ptr, pin.AddrOfPinnedObject(), int64 n))
-                finally pin.Free()
-                GC.KeepAlive t
-                stream.Write(buffer, 0, n)
-                hash.AppendData(buffer, 0, n)
-        let header = headerBytes (meta @ [ ChecksumKey, Convert.ToHexStringLower(hash.GetHashAndReset()) ]) entries
-        if header.Length <> placeholder.Length then failwith "Checkpoint.save: header length changed with the checksum"
-        let length = Array.zeroCreate<byte> 8
-        BinaryPrimitives.WriteUInt64LittleEndian(Span<byte>(length), uint64 header.Length)
-        stream.Position <- 0L
-        stream.Write(length, 0, 8)
-        stream.Write(header, 0, header.Length))
+    try
+        Files.writeAtomically path (fun stream ->
+            use hash = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+            stream.Position <- 8L + int64 placeholder.Length
+            let buffer = Array.zeroCreate<byte> (int largest)
+            for e, (_, t, _) in List.zip entries sorted do
+                let n = int (e.End - e.Begin)
+                if n > 0 then
+                    let pin = GCHandle.Alloc(buffer, GCHandleType.Pinned)
+                    try check (rc_tensor_copy_to (t.Ptr, pin.AddrOfPinnedObject(), int64 n))
+                    finally pin.Free()
+                    GC.KeepAlive t
+                    stream.Write(buffer, 0, n)
+                    hash.AppendData(buffer, 0, n)
+            let header = headerBytes (meta @ [ ChecksumKey, Convert.ToHexStringLower(hash.GetHashAndReset()) ]) entries
+            if header.Length <> placeholder.Length then failwith "Checkpoint.save: header length changed with the checksum"
+            let length = Array.zeroCreate<byte> 8
+            BinaryPrimitives.WriteUInt64LittleEndian(Span<byte>(length), uint64 header.Length)
+            stream.Position <- 0L
+            stream.Write(length, 0, 8)
+            stream.Write(header, 0, header.Length))
+    with Files.FileWriteError (_, problem) -> fail path problem
 
 // ------------------------------------------------------------------------------ reading
 
@@ -328,9 +306,9 @@ let private readHeader (path: string) (stream: FileStream) =
             if e < b then fail path (sprintf "tensor '%s': data_offsets [%d, %d] end before they begin" name b e)
             let needed =
                 try Array.fold (fun acc s -> Checked.(*) acc s) 1L shape |> fun c -> Checked.(*) c (int64 (Dtype.size dtype))
-                with :? OverflowException -> fail path (sprintf "tensor '%s': shape %s overflows" name (shapeText shape))
+                with :? OverflowException -> fail path (sprintf "tensor '%s': shape %s overflows" name (Shape.text64 shape))
             if e - b <> needed then
-                fail path (sprintf "tensor '%s': data_offsets [%d, %d] hold %d bytes, but %s %s needs %d" name b e (e - b) dtypeText (shapeText shape) needed)
+                fail path (sprintf "tensor '%s': data_offsets [%d, %d] hold %d bytes, but %s %s needs %d" name b e (e - b) dtypeText (Shape.text64 shape) needed)
             entries.Add { Name = name; Dtype = dtype; Shape = shape; Begin = b; End = e }
     let dataLength = fileLength - 8L - n
     let ordered = entries |> Seq.sortBy (fun e -> e.Begin, e.End) |> List.ofSeq
@@ -466,7 +444,7 @@ let private argumentMessage (e: ArgumentException) =
     if not (isNull e.ParamName) && e.Message.EndsWith suffix then e.Message.Substring(0, e.Message.Length - suffix.Length)
     else e.Message
 
-let private describe (t: Tensor) = sprintf "%s %s" (Dtype.name t.Dtype) (shapeText (t.Shape |> Array.map int64))
+let private describe (t: Tensor) = Shape.describe t.Dtype t.Shape
 
 /// Restores a checkpoint written by `saveTraining` into the live objects: values are copied into
 /// the existing parameters and buffers in place (no-grad), after checking every name, shape and

@@ -73,13 +73,12 @@ module Functional =
 
     // ------------------------------------------------------------------ checks
 
-    let private shapeText (s: int[]) = "[" + (s |> Array.map string |> String.concat ", ") + "]"
 
     let private fail (arg: string) (message: string) = invalidArg arg message
 
     let private requireDim (fn: string) (arg: string) (dims: int) (layout: string) (t: Tensor) =
         if t.Dim <> dims then
-            fail arg (sprintf "%s: %s must be %d-D %s, received shape %s" fn arg dims layout (shapeText t.Shape))
+            fail arg (sprintf "%s: %s must be %d-D %s, received shape %s" fn arg dims layout (Shape.text t.Shape))
 
     let private requireFloat (fn: string) (arg: string) (t: Tensor) =
         if t.Dtype <> Float32 && t.Dtype <> Float64 then
@@ -90,12 +89,12 @@ module Functional =
 
     let private requireSameShape (fn: string) (input: Tensor) (target: Tensor) =
         if input.Shape <> target.Shape then
-            fail "target" (sprintf "%s: target shape %s differs from input shape %s" fn (shapeText target.Shape) (shapeText input.Shape))
+            fail "target" (sprintf "%s: target shape %s differs from input shape %s" fn (Shape.text target.Shape) (Shape.text input.Shape))
 
     let private requireVector (fn: string) (arg: string) (length: int) (t: Tensor option) =
         match t with
         | Some v when v.Shape <> [| length |] ->
-            fail arg (sprintf "%s: %s must have shape [%d], received %s" fn arg length (shapeText v.Shape))
+            fail arg (sprintf "%s: %s must have shape [%d], received %s" fn arg length (Shape.text v.Shape))
         | _ -> ()
 
     let private optional (t: Tensor option) =
@@ -150,7 +149,7 @@ module Functional =
         if x.Dim < 1 then fail "x" "linear: x must have at least 1 dimension, received a scalar"
         if x.Size -1 <> weight.Size 1 then
             fail "x" (sprintf "linear: x's last dimension (%d) must equal weight's In (%d); x %s, weight %s"
-                          (x.Size -1) (weight.Size 1) (shapeText x.Shape) (shapeText weight.Shape))
+                          (x.Size -1) (weight.Size 1) (Shape.text x.Shape) (Shape.text weight.Shape))
         requireVector "linear" "bias" (weight.Size 0) bias
         Tensor.Call(opLinear, Arg.T x, Arg.T weight, optional bias)
 
@@ -166,7 +165,7 @@ module Functional =
         if options.Padding < 0 then fail "padding" (sprintf "conv2d: padding must be >= 0, received %d" options.Padding)
         if x.Size 1 <> weight.Size 1 * options.Groups then
             fail "x" (sprintf "conv2d: x has %d channels, weight %s with %d group(s) expects %d"
-                          (x.Size 1) (shapeText weight.Shape) options.Groups (weight.Size 1 * options.Groups))
+                          (x.Size 1) (Shape.text weight.Shape) options.Groups (weight.Size 1 * options.Groups))
         if weight.Size 0 % options.Groups <> 0 then
             fail "groups" (sprintf "conv2d: output channels (%d) must be divisible by groups (%d)" (weight.Size 0) options.Groups)
         requireVector "conv2d" "bias" (weight.Size 0) bias
@@ -187,7 +186,7 @@ module Functional =
         if options.OutputPadding >= max options.Stride options.Dilation || options.OutputPadding < 0 then
             fail "outputPadding" (sprintf "convTranspose2d: outputPadding must be in [0, max(stride, dilation)), received %d" options.OutputPadding)
         if x.Size 1 <> weight.Size 0 then
-            fail "x" (sprintf "convTranspose2d: x has %d channels, weight %s expects %d" (x.Size 1) (shapeText weight.Shape) (weight.Size 0))
+            fail "x" (sprintf "convTranspose2d: x has %d channels, weight %s expects %d" (x.Size 1) (Shape.text weight.Shape) (weight.Size 0))
         requireVector "convTranspose2d" "bias" (weight.Size 1 * options.Groups) bias
         Tensor.Call(
             opConvTranspose2d, Arg.T x, Arg.T weight, optional bias, Arg.I(int64 options.Stride),
@@ -211,7 +210,7 @@ module Functional =
         (bias: Tensor option)
         (x: Tensor)
         =
-        if x.Dim < 2 then fail "x" (sprintf "batchNorm: x must be (N, C, ...) with at least 2 dimensions, received %s" (shapeText x.Shape))
+        if x.Dim < 2 then fail "x" (sprintf "batchNorm: x must be (N, C, ...) with at least 2 dimensions, received %s" (Shape.text x.Shape))
         let c = x.Size 1
         for name, t in [ "runningMean", runningMean; "runningVar", runningVar; "weight", weight; "bias", bias ] do
             requireVector "batchNorm" name c t
@@ -220,7 +219,7 @@ module Functional =
         if not training && runningMean.IsNone then
             fail "runningMean" "batchNorm: evaluation mode needs runningMean and runningVar"
         if training && x.Numel / c <= 1 then
-            fail "x" (sprintf "batchNorm: training needs more than one value per channel, received %s" (shapeText x.Shape))
+            fail "x" (sprintf "batchNorm: training needs more than one value per channel, received %s" (Shape.text x.Shape))
         Tensor.Call(
             opBatchNorm, Arg.T x, optional weight, optional bias, optional runningMean, optional runningVar,
             Arg.B training, Arg.F momentum, Arg.F eps, Arg.B false)
@@ -229,7 +228,7 @@ module Functional =
     /// and the spatial dimensions per sample, then weight·x̂ + bias per channel.
     /// x: (N, C, ...) with C divisible by groups; weight, bias: (C) or None.
     let groupNorm (groups: int) (eps: float) (weight: Tensor option) (bias: Tensor option) (x: Tensor) =
-        if x.Dim < 2 then fail "x" (sprintf "groupNorm: x must be (N, C, ...) with at least 2 dimensions, received %s" (shapeText x.Shape))
+        if x.Dim < 2 then fail "x" (sprintf "groupNorm: x must be (N, C, ...) with at least 2 dimensions, received %s" (Shape.text x.Shape))
         requirePositive "groupNorm" "groups" groups
         let c = x.Size 1
         if c % groups <> 0 then fail "groups" (sprintf "groupNorm: channels (%d) must be divisible by groups (%d)" c groups)
@@ -241,7 +240,7 @@ module Functional =
     /// dimensions (no running statistics), then weight·x̂ + bias.
     /// x: (N, C, spatial...) with at least one spatial dimension; weight, bias: (C) or None.
     let instanceNorm (eps: float) (weight: Tensor option) (bias: Tensor option) (x: Tensor) =
-        if x.Dim < 3 then fail "x" (sprintf "instanceNorm: x must be (N, C, spatial...) with at least 3 dimensions, received %s" (shapeText x.Shape))
+        if x.Dim < 3 then fail "x" (sprintf "instanceNorm: x must be (N, C, spatial...) with at least 3 dimensions, received %s" (Shape.text x.Shape))
         requireVector "instanceNorm" "weight" (x.Size 1) weight
         requireVector "instanceNorm" "bias" (x.Size 1) bias
         Tensor.Call(
@@ -304,7 +303,7 @@ module Functional =
                 Arg.Ints [| int64 h; int64 w |], Arg.NoneArg
             | Resize.Scale s ->
                 if not (s > 0.0) || int (floor (float (x.Size 2) * s)) < 1 || int (floor (float (x.Size 3) * s)) < 1 then
-                    fail "size" (sprintf "interpolate: scale factor %g of %s leaves an empty image" s (shapeText x.Shape))
+                    fail "size" (sprintf "interpolate: scale factor %g of %s leaves an empty image" s (Shape.text x.Shape))
                 Arg.NoneArg, Arg.Floats [| s; s |]
         match mode with
         | Interpolation.Nearest ->
@@ -320,7 +319,7 @@ module Functional =
         requireDim "gridSample" "x" 4 "(N, C, H, W)" x
         requireDim "gridSample" "grid" 4 "(N, Ho, Wo, 2)" grid
         requireFloat "gridSample" "x" x
-        if grid.Size 3 <> 2 then fail "grid" (sprintf "gridSample: grid must end in 2 coordinates (x, y), received %s" (shapeText grid.Shape))
+        if grid.Size 3 <> 2 then fail "grid" (sprintf "gridSample: grid must end in 2 coordinates (x, y), received %s" (Shape.text grid.Shape))
         if grid.Size 0 <> x.Size 0 then
             fail "grid" (sprintf "gridSample: grid batch %d differs from x batch %d" (grid.Size 0) (x.Size 0))
         if grid.Dtype <> x.Dtype then
@@ -350,7 +349,7 @@ module Functional =
             if List.exists (fun p -> p < 0) pads then fail "pads" (sprintf "pad: %s pads must be >= 0, received %A" name pads)
             let dims = n / 2
             if dims > 2 || x.Dim < dims + 1 || x.Dim > dims + 2 then
-                fail "x" (sprintf "pad: %s padding of %d dimension(s) needs a %d-D or %d-D x, received %s" name dims (dims + 1) (dims + 2) (shapeText x.Shape))
+                fail "x" (sprintf "pad: %s padding of %d dimension(s) needs a %d-D or %d-D x, received %s" name dims (dims + 1) (dims + 2) (Shape.text x.Shape))
             if mode = PadMode.Reflect then
                 pads
                 |> List.iteri (fun k p ->
@@ -435,11 +434,11 @@ module Functional =
     /// -log_softmax(logits)[n, target[n]], reduced (the mean is over samples).
     /// logits: (N, C) or (N, C, d...) float; target: (N) or (N, d...) int64 in [0, C).
     let crossEntropy (reduction: Reduction) (logits: Tensor) (target: Tensor) =
-        if logits.Dim < 2 then fail "logits" (sprintf "crossEntropy: logits must be (N, C, ...), received %s" (shapeText logits.Shape))
+        if logits.Dim < 2 then fail "logits" (sprintf "crossEntropy: logits must be (N, C, ...), received %s" (Shape.text logits.Shape))
         if target.Dtype <> Int64 then
             fail "target" (sprintf "crossEntropy: target must be int64 class indices, received %s" (Dtype.name target.Dtype))
         let expected = Array.append [| logits.Size 0 |] logits.Shape.[2..]
         if target.Shape <> expected then
             fail "target" (sprintf "crossEntropy: target must have shape %s for logits %s, received %s"
-                               (shapeText expected) (shapeText logits.Shape) (shapeText target.Shape))
+                               (Shape.text expected) (Shape.text logits.Shape) (Shape.text target.Shape))
         Tensor.Call(opCrossEntropy, Arg.T logits, Arg.T target, Arg.NoneArg, Arg.I(reductionCode reduction), Arg.I -100L, Arg.F 0.0)

@@ -60,7 +60,6 @@ type internal OptimizerHandle(ptr: nativeint) =
         rc_optim_free this.handle
         true
 
-let private shapeText (shape: int[]) = "[" + (shape |> Array.map string |> String.concat ", ") + "]"
 
 /// An optimizer over named parameters. Owns native state (moments, momentum buffers): dispose it.
 /// It holds its own references to the parameters, so it updates them in place for as long as
@@ -153,17 +152,17 @@ type Optimizer internal (algorithm: string, handle: OptimizerHandle, names: stri
                               used.Add name |> ignore
                               if k = "step" then
                                   if t.Dtype <> Dtype.Int64 || t.Numel <> 1 then
-                                      invalidArg "tensors" (sprintf "%s.LoadState: '%s' must be one int64, received %s %s" algorithm name (Dtype.name t.Dtype) (shapeText t.Shape))
+                                      invalidArg "tensors" (sprintf "%s.LoadState: '%s' must be one int64, received %s %s" algorithm name (Dtype.name t.Dtype) (Shape.text t.Shape))
                                   let step = t.ToScalar()
                                   if step < 0.0 then invalidArg "tensors" (sprintf "%s.LoadState: '%s' is negative (%g)" algorithm name step)
                               elif t.Shape <> shapes.[i] || t.Dtype <> dtypes.[i] then
-                                  invalidArg "tensors" (sprintf "%s.LoadState: '%s' is %s %s, parameter '%s' is %s %s" algorithm name (Dtype.name t.Dtype) (shapeText t.Shape) names.[i] (Dtype.name dtypes.[i]) (shapeText shapes.[i]))
+                                  invalidArg "tensors" (sprintf "%s.LoadState: '%s' is %s %s, parameter '%s' is %s %s" algorithm name (Dtype.name t.Dtype) (Shape.text t.Shape) names.[i] (Dtype.name dtypes.[i]) (Shape.text shapes.[i]))
                               yield i, k, t ]
         let lr =
             match byName.TryGetValue LrName with
             | true, t ->
                 used.Add LrName |> ignore
-                if t.Numel <> 1 then invalidArg "tensors" (sprintf "%s.LoadState: '%s' must hold one value, received shape %s" algorithm LrName (shapeText t.Shape))
+                if t.Numel <> 1 then invalidArg "tensors" (sprintf "%s.LoadState: '%s' must hold one value, received shape %s" algorithm LrName (Shape.text t.Shape))
                 Some(t.ToScalar())
             | _ -> None
         for name in byName.Keys do

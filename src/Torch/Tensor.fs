@@ -9,60 +9,6 @@ open System.Runtime.InteropServices
 open Microsoft.FSharp.NativeInterop
 open Reconstruct.Torch.Native
 
-/// Element types the framework uses. Codes are libtorch's ScalarType values.
-type Dtype =
-    | UInt8
-    | Int32
-    | Int64
-    | Float32
-    | Float64
-    | Bool
-
-module Dtype =
-    let code =
-        function
-        | UInt8 -> 0
-        | Int32 -> 3
-        | Int64 -> 4
-        | Float32 -> 6
-        | Float64 -> 7
-        | Bool -> 11
-
-    let ofCode =
-        function
-        | 0 -> UInt8
-        | 3 -> Int32
-        | 4 -> Int64
-        | 6 -> Float32
-        | 7 -> Float64
-        | 11 -> Bool
-        | c -> raise (NativeError(sprintf "unsupported dtype code %d" c))
-
-    let name =
-        function
-        | UInt8 -> "uint8"
-        | Int32 -> "int32"
-        | Int64 -> "int64"
-        | Float32 -> "float32"
-        | Float64 -> "float64"
-        | Bool -> "bool"
-
-    let size =
-        function
-        | UInt8 | Bool -> 1
-        | Int32 | Float32 -> 4
-        | Int64 | Float64 -> 8
-
-    /// The dtype a .NET element type maps to.
-    let ofType (t: Type) =
-        if t = typeof<float32> then Float32
-        elif t = typeof<float> then Float64
-        elif t = typeof<int64> then Int64
-        elif t = typeof<int32> then Int32
-        elif t = typeof<byte> then UInt8
-        elif t = typeof<bool> then Bool
-        else invalidArg "T" (sprintf "no tensor dtype for .NET type %s" t.Name)
-
 /// Owns one native tensor reference. Dispose (directly or through a disposal scope) releases
 /// it; the SafeHandle's critical finalizer is only the last resort for a tensor dropped
 /// undisposed, and code must not rely on it.
@@ -219,7 +165,7 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
 
     override t.ToString() =
         if t.IsDisposed then "Tensor(disposed)"
-        else sprintf "Tensor(%s[%s])" (Dtype.name t.Dtype) (t.Shape |> Array.map string |> String.concat ", ")
+        else sprintf "Tensor(%s%s)" (Dtype.name t.Dtype) (Shape.text t.Shape)
 
     /// Number of native tensor handles alive in the process (for leak tests).
     static member LiveCount =
@@ -238,7 +184,7 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
             | None -> [| int64 data.Length |]
         let numel = Array.fold (*) 1L shape
         if numel <> int64 data.Length || shape |> Array.exists (fun s -> s < 0L) then
-            invalidArg "shape" (sprintf "ofArray: shape [%s] needs %d elements, the array has %d" (shape |> Array.map string |> String.concat ", ") numel data.Length)
+            invalidArg "shape" (sprintf "ofArray: shape %s needs %d elements, the array has %d" (Shape.text64 shape) numel data.Length)
         let pin = GCHandle.Alloc(data, GCHandleType.Pinned)
         try
             let nbytes = int64 data.Length * int64 (Dtype.size dtype)
@@ -289,8 +235,8 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
 
     member t.ToFloat32s() = t.ToArrayAs<float32> Float32
     member t.ToFloat64s() = t.ToArrayAs<float> Float64
-    member t.ToInt64s() = t.ToArrayAs<int64> Int64
-    member t.ToBools() = t.ToArrayAs<bool> Bool
+    member t.ToInt64s() = t.ToArrayAs<int64> Dtype.Int64
+    member t.ToBools() = t.ToArrayAs<bool> Dtype.Bool
 
     /// The value of a one-element tensor.
     member t.ToScalar() =
@@ -634,9 +580,9 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
 
     /// [start, stop) with `step`; int64 unless a dtype is given.
     static member arange(start: float, stop: float, ?step: float, ?dtype: Dtype) =
-        Tensor.Call(Ops.arange, Arg.F start, Arg.F stop, Arg.F(defaultArg step 1.0), Arg.Named("dtype", Arg.D(defaultArg dtype Int64)))
+        Tensor.Call(Ops.arange, Arg.F start, Arg.F stop, Arg.F(defaultArg step 1.0), Arg.Named("dtype", Arg.D(defaultArg dtype Dtype.Int64)))
 
-    static member arange(stop: int, ?dtype: Dtype) = Tensor.arange (0.0, float stop, 1.0, defaultArg dtype Int64)
+    static member arange(stop: int, ?dtype: Dtype) = Tensor.arange (0.0, float stop, 1.0, defaultArg dtype Dtype.Int64)
 
     /// `steps` points from `start` to `stop` inclusive.
     static member linspace(start: float, stop: float, steps: int, ?dtype: Dtype) =
@@ -661,11 +607,11 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
 
     /// Integers in [low, high), int64.
     static member randint(low: int64, high: int64, shape: seq<int>, generator: Generator) =
-        Tensor.Call(Ops.randint, Arg.I low, Arg.I high, Arg.shape shape, Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D Int64))
+        Tensor.Call(Ops.randint, Arg.I low, Arg.I high, Arg.shape shape, Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D Dtype.Int64))
 
     /// A random permutation of 0..n-1, int64.
     static member randperm(n: int, generator: Generator) =
-        Tensor.Call(Ops.randperm, Arg.I(int64 n), Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D Int64))
+        Tensor.Call(Ops.randperm, Arg.I(int64 n), Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D Dtype.Int64))
 
     /// Uniform in [low, high).
     static member uniform(shape: seq<int>, low: float, high: float, generator: Generator, ?dtype: Dtype) =
