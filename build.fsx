@@ -1,13 +1,6 @@
-// The one entry point: `dotnet fsi build.fsx <target>`.
-//   setup   install the Debian packages the native side needs (apt-get, as root)
-//   native  build kernels/ (CMake against Debian's libtorch) into kernels/build
-//   build   native + the .NET solution (Release)
-//   test    build + the native GoogleTests + xunit; ends with "N passed, N failed" (both summed)
-//   bench   build + benchmarks; lines "bench <name> <value> <unit>", artifacts/bench.json
-//   demo    build + the main job on the built-in default
-//   info    build + `reconstruct info`
-//   data    build + `reconstruct data`: the real-model benchmark (chair, table, sofa)
-// Every target runs the ones it depends on; each step is fast when there is nothing to do.
+// The one entry point: `dotnet fsi build.fsx <target> [-- arguments for the command]`.
+// The targets and what they do are listed in `targets` at the end (and printed for an unknown
+// one). Every target runs the ones it depends on; each step is fast when there is nothing to do.
 
 open System
 open System.Diagnostics
@@ -123,13 +116,39 @@ let host (args: string) =
     let code = run "dotnet" (sprintf "\"%s\" %s" dll args) root
     if code <> 0 then exit code
 
+/// Arguments after `--` go to the command as they are; a space or quote inside one is kept by
+/// quoting it again for the child's command line.
+let quote (arg: string) =
+    if arg <> "" && arg |> Seq.forall (fun c -> not (Char.IsWhiteSpace c) && c <> '"') then arg
+    else "\"" + arg.Replace("\"", "\\\"") + "\""
+
+/// Each target: what it does, and how it runs given the arguments after `--`.
+let targets: (string * string * (string list -> unit)) list =
+    let noArgs name action =
+        fun (args: string list) ->
+            if not args.IsEmpty then fail (sprintf "target %s takes no arguments, received: %s" name (String.Join(" ", args)))
+            action ()
+    let hostWith (command: string) (fixedArgs: string list) =
+        fun (args: string list) -> host (String.Join(" ", command :: fixedArgs @ List.map quote args))
+    [ "setup", "install the Debian packages the native side needs (apt-get, as root)", noArgs "setup" setup
+      "native", "build kernels/ (CMake against Debian's libtorch)", noArgs "native" native
+      "build", "native + the .NET solution (Release)", noArgs "build" dotnetBuild
+      "test", "build + the native GoogleTests + the test suite; ends with \"N passed, N failed\"", noArgs "test" test
+      "bench", "build + benchmarks (`-- --only render`); artifacts/bench.json", hostWith "bench" [ "--out"; "artifacts/bench.json" ]
+      "demo", "build + the main job on the built-in default", hostWith "demo" []
+      "info", "build + `reconstruct info`", hostWith "info" []
+      "data", "build + `reconstruct data` (`-- --procedural chair --count 50`)", hostWith "data" [] ]
+
+let usage () =
+    let lines = targets |> List.map (fun (name, what, _) -> sprintf "  %-7s %s" name what)
+    "usage: dotnet fsi build.fsx <target> [-- arguments for the command]\ntargets:\n" + String.Join("\n", lines)
+
 match fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray with
-| [ "setup" ] -> setup ()
-| [ "native" ] -> native ()
-| [ "build" ] -> dotnetBuild ()
-| [ "test" ] -> test ()
-| [ "bench" ] -> host "bench --out artifacts/bench.json"
-| [ "demo" ] -> host "demo"
-| [ "info" ] -> host "info"
-| [ "data" ] -> host "data"
-| args -> fail (sprintf "unknown target %A; targets: setup native build test bench demo info data" args)
+| [] -> fail ("no target given\n" + usage ())
+| [ "--help" ] | [ "-h" ] | [ "help" ] -> printfn "%s" (usage ())
+| name :: rest ->
+    // `dotnet fsi` consumes the first `--` itself, so what follows the target arrives here as is.
+    let args = match rest with "--" :: args -> args | args -> args
+    match targets |> List.tryFind (fun (n, _, _) -> n = name) with
+    | Some (_, _, action) -> action args
+    | None -> fail (sprintf "unknown target '%s'\n%s" name (usage ()))

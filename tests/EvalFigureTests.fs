@@ -9,6 +9,7 @@ open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Eval
+open Reconstruct.App
 open Reconstruct.Tests.TestHelpers
 
 let private size = 64

@@ -12,6 +12,7 @@ open FsCheck.FSharp
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Eval
+open Reconstruct.App
 open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------------- helpers

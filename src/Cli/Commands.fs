@@ -168,7 +168,7 @@ let private data (args: ParseResults<DataArgs>) =
     0
 
 let private evaluate (args: ParseResults<EvalArgs>) =
-    let options: Reconstruct.Eval.Benchmark.Options =
+    let options: Reconstruct.App.Benchmark.Options =
         { CacheDir = args.GetResult(EvalArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
           Categories = args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ])
           Split = args.GetResult(Split, defaultValue = "test")
@@ -180,19 +180,19 @@ let private evaluate (args: ParseResults<EvalArgs>) =
           Limit = args.GetResult(Limit, defaultValue = 0)
           GridInstances = args.GetResult(Grid, defaultValue = 6)
           GridView = args.GetResult(Grid_View, defaultValue = 3)
-          Grid = Reconstruct.Eval.GridOptions.Defaults }
+          Grid = Reconstruct.App.GridOptions.Defaults }
     let out = args.GetResult(Report, defaultValue = "artifacts/eval")
-    let report, failures, grids = Reconstruct.Eval.Benchmark.run options (printfn "%s")
+    let report, failures, grids = Reconstruct.App.Benchmark.run options (printfn "%s")
     for id, reason in failures do eprintfn "eval: %s: %s" id reason
-    let figure (h: Reconstruct.Eval.Histogram) (path: string) =
-        use image = Reconstruct.Eval.EvalReport.histogramImage 120 240 h
+    let figure (h: Reconstruct.App.Histogram) (path: string) =
+        use image = Reconstruct.App.EvalReport.histogramImage 120 240 h
         Reconstruct.Data.Image.save path image
-    let files = Reconstruct.Eval.EvalReport.writeWithFigures out "shapes" report figure
+    let files = Reconstruct.App.EvalReport.writeWithFigures out "shapes" report figure
     let gridFiles =
-        try Reconstruct.Eval.Benchmark.writeGrids (IO.Path.Combine(out, "figures")) options.Grid grids
+        try Reconstruct.App.Benchmark.writeGrids (IO.Path.Combine(out, "figures")) options.Grid grids
         finally
             for g in grids do (g.Image :> IDisposable).Dispose()
-    printfn "%s" (Reconstruct.Eval.EvalReport.toMarkdown report)
+    printfn "%s" (Reconstruct.App.EvalReport.toMarkdown report)
     printfn "wrote %s" (String.Join(", ", files @ gridFiles))
     0
 

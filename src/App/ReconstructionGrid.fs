@@ -3,13 +3,14 @@
 /// and from a few azimuths around the object. A method is any mesh in the object frame the
 /// input's view places (a prediction, a reference row, later UNICORN's textured output), so
 /// the figure shows each mesh where the scores compare it with the truth.
-namespace Reconstruct.Eval
+namespace Reconstruct.App
 
 open System
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Render
 open Reconstruct.Data
+open Reconstruct.Eval
 
 /// How a figure mesh is coloured. Every appearance is lit as the dataset renders are
 /// (DatasetRender.render: ambient 0.45 + diffuse 0.55, two-sided, light above-left of the camera).

@@ -1,7 +1,7 @@
 /// Evaluation reports: per-instance scores of methods and reference rows, summarised per
 /// category into Markdown, CSV and JSON (written atomically), with histograms of the
 /// per-instance values as data (and as a simple image, or through a caller's renderer).
-namespace Reconstruct.Eval
+namespace Reconstruct.App
 
 open System
 open System.Globalization
@@ -9,6 +9,7 @@ open System.IO
 open System.Text
 open System.Text.Json
 open Reconstruct.Torch
+open Reconstruct.Eval
 
 /// One method's scores on one object. Missing metrics are simply absent from Values.
 type InstanceScores =

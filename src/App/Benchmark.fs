@@ -1,13 +1,14 @@
 /// Shape evaluation over a prepared real-model benchmark: every test instance of a category
 /// against its ground-truth mesh, for a folder of predicted meshes (if any) and always for the
 /// two reference rows that show the metrics discriminate.
-module Reconstruct.Eval.Benchmark
+module Reconstruct.App.Benchmark
 
 open System
 open System.IO
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
+open Reconstruct.Eval
 
 /// The file name a prediction for `instanceId` must have (".obj", ".off" or ".ply").
 let predictionStem = DatasetRender.instanceStem
