@@ -5,7 +5,6 @@ open System
 open System.IO
 open Xunit
 open Reconstruct.Torch
-open Reconstruct.Bench
 open Reconstruct.Tests.TestHelpers
 
 /// Resident set size of this process in MB, from the kernel's own accounting.

@@ -35,8 +35,8 @@ let icosphere (level: int) = Reconstruct.Geometry.Mesh.icosphereArrays level
 let facesTensor (faces: int[][]) =
     Tensor.ofArray (faces |> Array.concat |> Array.map int64, [ faces.Length; 3 ])
 
-/// The benchmark's random-pose projection (one implementation for both).
-let projectRandomPoses = Reconstruct.Bench.RenderBench.projectRandomPoses
+/// The library's random-pose projection (Reference.fs), which the benchmark uses too.
+let projectRandomPoses = Reference.projectRandomPoses
 
 /// N images of F independent random triangles, both orientations: (N, F, 3, 3) [x, y, z].
 let randomFaces (seed: int) (n: int) (f: int) (size: float) (dtype: Dtype) =
@@ -96,144 +96,9 @@ let withThreads (n: int) (action: unit -> 'a) =
 
 // ------------------------------------------------------------------ dense references
 
-/// Pixel centres (2k + 1)/n − 1 along one axis.
-let centres (n: int) (dtype: Dtype) =
-    (Tensor.ofArray (Array.init n (fun k -> (2.0 * float k + 1.0) / float n - 1.0))).cast dtype
-
-/// Every (pixel, face) pair at once. Shapes: (N, H, W, F) per pair, (N, 1, 1, F) per face.
-type Pairs =
-    { /// squared distance from the pixel centre to the face boundary (min over 3 clamped segments)
-      D2: Tensor
-      /// pixel centre strictly inside a non-degenerate face
-      Inside: Tensor
-      /// screen barycentrics by Cramer's rule (finite but meaningless for degenerate faces)
-      Bary: Tensor[]
-      /// vertex depths, 1 where the face is unusable so that nothing divides by them
-      Z: Tensor[]
-      /// every vertex depth > znear
-      Usable: Tensor
-      /// |doubled area| <= 1e-10
-      Degenerate: Tensor
-      /// counter-clockwise seen from outside: negative doubled area in x-right/y-down NDC
-      Front: Tensor }
-
-let pairs (h: int) (w: int) (znear: float) (fv: Tensor) =
-    let n, f, dt = fv.Shape.[0], fv.Shape.[1], fv.Dtype
-    let coord v c = (fv.select(2, v).select (2, c)).reshape [ n; 1; 1; f ]
-    let x = Array.init 3 (fun v -> coord v 0)
-    let y = Array.init 3 (fun v -> coord v 1)
-    let zRaw = Array.init 3 (fun v -> coord v 2)
-    let usable = ((zRaw.[0].gt znear).logicalAnd (zRaw.[1].gt znear)).logicalAnd (zRaw.[2].gt znear)
-    let z = zRaw |> Array.map (fun zk -> Tensor.where (usable, zk, zk.onesLike ()))
-    let px = (centres w dt).reshape [ 1; 1; w; 1 ]
-    let py = (centres h dt).reshape [ 1; h; 1; 1 ]
-    let segment k =
-        let m = (k + 1) % 3
-        let ex, ey = x.[m] - x.[k], y.[m] - y.[k]
-        let dx, dy = px - x.[k], py - y.[k]
-        let l2 = ex * ex + ey * ey
-        // a point edge (duplicate vertices) is its first vertex
-        let t = ((dx * ex + dy * ey) / l2.clamp (min = 1e-30)).clamp(0.0, 1.0) * (l2.gt 1e-20).cast dt
-        let rx, ry = dx - t * ex, dy - t * ey
-        rx * rx + ry * ry, ex * dy - ey * dx
-    let segs = Array.init 3 segment
-    let d2, _ = (Tensor.stack (Array.map fst segs, 4)).min 4
-    let cross = Array.map snd segs
-    let det = (x.[1] - x.[0]) * (y.[2] - y.[0]) - (x.[2] - x.[0]) * (y.[1] - y.[0])
-    let degenerate = det.abs().le 1e-10
-    let sgn = det.sign () * degenerate.logicalNot().cast dt
-    let inside =
-        (((cross.[0] * sgn).gt 0.0).logicalAnd ((cross.[1] * sgn).gt 0.0)).logicalAnd ((cross.[2] * sgn).gt 0.0)
-    let safe = Tensor.where (degenerate, det.onesLike (), det)
-    let b0 = ((y.[1] - y.[2]) * (px - x.[2]) + (x.[2] - x.[1]) * (py - y.[2])) / safe
-    let b1 = ((y.[2] - y.[0]) * (px - x.[2]) + (x.[0] - x.[2]) * (py - y.[2])) / safe
-    { D2 = d2
-      Inside = inside
-      Bary = [| b0; b1; 1.0 - b0 - b1 |]
-      Z = z
-      Usable = usable
-      Degenerate = degenerate
-      Front = det.lt 0.0 }
-
-/// SoftRas with fused aggregation over all faces, plain tensor ops.
-/// fv: (N, F, 3, 3); colors: (N, F, 3, C) -> (N, C+1, H, W) (colours, then alpha).
-let softReference (s: SoftSettings) (fv: Tensor) (colors: Tensor option) (background: float[]) =
-    use scope = DisposalScope.Open()
-    let dt = fv.Dtype
-    let p = pairs s.Height s.Width s.ZNear fv
-    let thr = log (1.0 / s.DistEps - 1.0) * s.Sigma
-    let inRange = p.Usable.logicalAnd (p.Inside.logicalOr (p.D2.lt thr))
-    let x = Tensor.where (p.Inside, p.D2, -p.D2) / s.Sigma
-    // 1 − D = sigmoid(−x) without cancellation; the product runs over all F faces
-    let oneMinusD = Tensor.where (inRange, (-x).sigmoid (), x.onesLike ())
-    let alpha = (1.0 - oneMinusD.prod 3).unsqueeze 1 // (N,1,H,W)
-    match colors with
-    | None -> scope.MoveOut alpha
-    | Some colors ->
-        let c = colors.Shape.[3]
-        let clamped = p.Bary |> Array.map (fun b -> b.clamp (0.0, 1.0))
-        let total = clamped.[0] + clamped.[1] + clamped.[2]
-        let wh = clamped |> Array.map (fun b -> b / total)
-        let zp = 1.0 / (wh.[0] / p.Z.[0] + wh.[1] / p.Z.[1] + wh.[2] / p.Z.[2])
-        let zbar = (s.ZFar - zp) / (s.ZFar - s.ZNear)
-        let facing = if s.DoubleSided then p.Front.onesLike () else p.Front
-        let ok =
-            inRange.logicalAnd(p.Degenerate.logicalNot ()).logicalAnd(facing).logicalAnd(zp.ge s.ZNear).logicalAnd (zp.le s.ZFar)
-        // the result does not depend on the shift m; it only keeps exp from overflowing
-        let zmax, _ = (Tensor.where (ok, zbar, zbar.fullLike -1e30)).detach().max (3, true)
-        let m = zmax.clamp (min = s.EpsBackground)
-        let zbarOk = Tensor.where (ok, zbar, m.expandAs zbar)
-        let weight = Tensor.where (ok, x.sigmoid (), x.zerosLike ()) * ((zbarOk - m) / s.Gamma).exp () // (N,H,W,F)
-        let wbg = ((m * -1.0 + s.EpsBackground) / s.Gamma).exp () // (N,H,W,1)
-        let vertexColor k = let ck = colors.select (2, k) in ck.reshape [ ck.Shape.[0]; 1; 1; ck.Shape.[1]; c ]
-        let faceColor = Array.init 3 (fun k -> wh.[k].unsqueeze -1 * vertexColor k) |> Array.reduce (+) // (N,H,W,F,C)
-        let bg = (Tensor.ofArray (if isNull background || background.Length = 0 then Array.zeroCreate c else background)).cast dt
-        let numerator = (weight.unsqueeze -1 * faceColor).sum 3 + wbg * bg
-        let rgb = numerator / (weight.sum (3, true) + wbg) // (N,H,W,C)
-        scope.MoveOut(Tensor.cat ([ rgb.permute [ 0; 3; 1; 2 ]; alpha ], 1))
-
-/// Top-K fragments over all faces, plain tensor ops: every pair's candidacy, depth, barycentrics
-/// and signed distance, then a sort by depth along F. Ties in depth are not broken by face index
-/// (random inputs have none).
-let topkReference (s: RasterSettings) (verts: Tensor) (faces: Tensor) : Fragments =
-    use scope = DisposalScope.Open()
-    let n, f, dt = verts.Shape.[0], faces.Shape.[0], verts.Dtype
-    let h, w, k = s.Height, s.Width, s.FacesPerPixel
-    let p = pairs h w s.ZNear (faceVerticesOf verts faces)
-    let near = p.Inside.logicalOr (p.D2.lt s.BlurRadius)
-    let facing = if s.CullBackfaces then p.Front else p.Front.onesLike ()
-    let candidate0 = near.logicalAnd(p.Usable).logicalAnd(p.Degenerate.logicalNot ()).logicalAnd facing
-    let candidate1, z, bary =
-        if s.PerspectiveCorrect then
-            let q = Array.init 3 (fun i -> p.Bary.[i] / p.Z.[i])
-            let u = q.[0] + q.[1] + q.[2]
-            let c = candidate0.logicalAnd (u.gt 1e-12)
-            let z = 1.0 / Tensor.where (c, u, u.onesLike ())
-            c, z, q |> Array.map (fun qi -> qi * z)
-        else
-            candidate0, p.Bary.[0] * p.Z.[0] + p.Bary.[1] * p.Z.[1] + p.Bary.[2] * p.Z.[2], p.Bary
-    let candidate = candidate1.logicalAnd (z.gt s.ZNear)
-    let key = Tensor.where (candidate, z.detach (), z.fullLike infinity)
-    let sorted, order = key.sort 3
-    let kk = min k f
-    let keys, idx = sorted.narrow (3, 0, kk), order.narrow (3, 0, kk)
-    let valid = keys.lt infinity
-    let signed = Tensor.where (p.Inside, -p.D2, p.D2)
-    let orMinus1 (m: Tensor) (t: Tensor) = Tensor.where (m, t, t.fullLike -1.0)
-    let pad (t: Tensor) =
-        if kk = k then t
-        else
-            let shape = Array.copy t.Shape
-            shape.[3] <- k - kk
-            Tensor.cat ([ t; Tensor.full (shape, -1.0, t.Dtype) ], 3)
-    let baryAll = Tensor.stack (bary, 4) // (N,H,W,F,3)
-    let baryK = baryAll.gather (3, idx.unsqueeze(4).expand [ n; h; w; kk; 3 ])
-    let count = candidate.sum 3 // (N,H,W) int64
-    { PixToFace = scope.MoveOut(pad (orMinus1 valid idx))
-      Bary = scope.MoveOut(pad (orMinus1 (valid.unsqueeze 4) baryK))
-      Zbuf = scope.MoveOut(pad (orMinus1 valid (z.gather (3, idx))))
-      Dists = scope.MoveOut(pad (orMinus1 valid (signed.gather (3, idx))))
-      Overflow = scope.MoveOut((count.gt (float k)).sum [| 1; 2 |]) }
+/// The library's dense references (Reference.fs), which the benchmark times too.
+let softReference = Reference.soft
+let topkReference = Reference.topK
 
 // ------------------------------------------------------------------ brute-force loops
 
@@ -969,10 +834,10 @@ let ``the benchmark's dense references render what the kernels render`` () =
     let verts, faces, uvs, uvImage, background = texturedScene 71 2 1 12 12 Float64
     let s = { Rasterizer.defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
     let fast, fastAlpha = Renderer.textured s 1e-3 verts faces uvs uvImage background
-    let dense, denseAlpha = Reconstruct.Bench.RenderBench.denseTextured s 1e-3 verts faces uvs uvImage background
+    let dense, denseAlpha = Reference.textured s 1e-3 verts faces uvs uvImage background
     Assert.True(fastAlpha.ToFloat64s() |> Array.exists (fun a -> a > 0.0 && a < 1.0))
     assertNear "dense textured image" 1e-10 0.0 fast dense
     assertNear "dense textured alpha" 1e-10 0.0 fastAlpha denseAlpha
     let soft = { Rasterizer.softDefaults with Height = 12; Width = 12; Sigma = 1e-3; DistEps = 1e-4 }
     let fv = Rasterizer.faceAttributes verts faces
-    assertNear "dense silhouette" 1e-10 0.0 (Rasterizer.softRasterize soft fv None [||]) (Reconstruct.Bench.RenderBench.denseSilhouette soft fv)
+    assertNear "dense silhouette" 1e-10 0.0 (Rasterizer.softRasterize soft fv None [||]) (Reference.silhouette soft fv)

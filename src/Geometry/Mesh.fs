@@ -4,43 +4,25 @@ open System
 open System.Collections.Generic
 open Reconstruct.Torch
 
-/// Texture coordinates indexed per face corner, as OBJ's `vt` are: the geometry stays one
-/// closed surface while a corner on a texture seam can carry a different (u, v) in each face.
-/// (u, v) samples a texture image (C, Ht, Wt) at grid_sample coordinates (2u - 1, 2v - 1):
-/// u = 0 is the left edge, v = 0 the TOP row (OBJ files store 1 - v; MeshIO converts).
 type UVMap =
-    { /// (T, 2) float32 (u, v).
-      Coords: Tensor
-      /// (F, 3) int64: corner k of face f uses Coords[Faces[f, k]]; rows match the mesh faces.
+    { Coords: Tensor
       Faces: Tensor }
 
-/// A batch of meshes sharing one connectivity.
 type Mesh =
-    { /// (B, V, 3) float32 (or float64), object frame.
-      Vertices: Tensor
-      /// (F, 3) int64, counter-clockwise seen from outside.
+    { Vertices: Tensor
       Faces: Tensor
-      /// Texture coordinates, shared by the batch.
       UVs: UVMap option }
 
-/// The connectivity of a triangle mesh, computed once on the host from the faces.
 type Topology =
     { VertexCount: int
       FaceCount: int
-      /// (F, 3) int64, the faces this topology was built from.
       Faces: Tensor
-      /// (E, 2) int64, each undirected edge once, smaller vertex index first.
       Edges: Tensor
-      /// (E, 2) int64: the faces on either side of each edge; column 1 is -1 on a boundary edge.
       EdgeFaces: Tensor
-      /// (E, 2) int64: in each of those faces, the vertex opposite the edge (-1 on a boundary).
       EdgeOpposite: Tensor
-      /// (I,) int64: indices into Edges of the interior edges (two faces).
       Interior: Tensor
-      /// (V,) int64: number of edges at each vertex.
       Degree: Tensor }
 
-/// Mesh construction, icospheres and differentiable per-face and per-vertex quantities.
 module Mesh =
 
     let create (vertices: Tensor) (faces: Tensor) =
@@ -53,18 +35,15 @@ module Mesh =
     let vertexCount (mesh: Mesh) = mesh.Vertices.Size 1
     let faceCount (mesh: Mesh) = mesh.Faces.Size 0
 
-    /// Mesh k of the batch, as a batch of one (vertices (1, V, 3)).
     let item (k: int) (mesh: Mesh) =
         let b = batchSize mesh
         if k < 0 || k >= b then invalidArg "k" (sprintf "Mesh.item: index %d out of range for a batch of %d" k b)
         { mesh with Vertices = mesh.Vertices.narrow (0, k, 1) }
 
-    /// The same mesh repeated to a batch of `b` (vertices must be a batch of one).
     let expandBatch (b: int) (mesh: Mesh) =
         if batchSize mesh <> 1 then invalidArg "mesh" (sprintf "Mesh.expandBatch: needs a batch of 1, received %d" (batchSize mesh))
         { mesh with Vertices = mesh.Vertices.expand [ b; vertexCount mesh; 3 ] }
 
-    /// Vertices and faces as host arrays (the mesh must be a batch of one).
     let toArrays (mesh: Mesh) : float[][] * int[][] =
         if batchSize mesh <> 1 then invalidArg "mesh" (sprintf "Mesh.toArrays: needs a batch of 1, received %d" (batchSize mesh))
         let v = Scoped.host64 mesh.Vertices
@@ -72,7 +51,6 @@ module Mesh =
         Array.init (v.Length / 3) (fun i -> [| v.[3 * i]; v.[3 * i + 1]; v.[3 * i + 2] |]),
         Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |])
 
-    /// A batch-of-one float32 mesh from host arrays.
     let ofArrays (vertices: float[][]) (faces: int[][]) =
         let v = vertices |> Array.collect (fun p -> [| float32 p.[0]; float32 p.[1]; float32 p.[2] |])
         let f = faces |> Array.collect (fun t -> [| int64 t.[0]; int64 t.[1]; int64 t.[2] |])
@@ -99,8 +77,6 @@ module Mesh =
         let n = sqrt (p.[0] * p.[0] + p.[1] * p.[1] + p.[2] * p.[2])
         [| p.[0] / n; p.[1] / n; p.[2] / n |]
 
-    /// Vertices on the unit sphere and CCW-outward faces of the icosphere of `level`
-    /// subdivisions: 10·4^level + 2 vertices, 20·4^level faces.
     let icosphereArrays (level: int) : float[][] * int[][] =
         if level < 0 || level > 8 then invalidArg "level" (sprintf "icosphere: level must be in 0..8, received %d" level)
         let v0, f0 = icosahedron ()
@@ -125,13 +101,10 @@ module Mesh =
                     [| [| a; ab; ca |]; [| b; bc; ab |]; [| c; ca; bc |]; [| ab; bc; ca |] |])
         verts.ToArray(), faces
 
-    /// The unit icosphere as a batch-of-one float32 mesh. Level 3: 642 vertices, 1280 faces;
-    /// level 4: 2562, 5120.
     let icosphere (level: int) =
         let v, f = icosphereArrays level
         ofArrays v f
 
-    /// vertices (B, V, 3) scaled per axis by (sx, sy, sz).
     let scaleAxes (sx: float, sy: float, sz: float) (vertices: Tensor) =
         Scoped.run (fun () ->
             use s = (Tensor.ofArray [| sx; sy; sz |]).cast vertices.Dtype
@@ -139,8 +112,6 @@ module Mesh =
 
     // ------------------------------------------------------------------ per-face quantities
 
-    /// The corners of every face. vertices: (B, V, 3); faces: (F, 3) int64 -> (B, F, 3, 3)
-    /// with [b, f, k] the position of corner k of face f.
     let faceVertices (vertices: Tensor) (faces: Tensor) =
         Shape.expect "Mesh.faceVertices" "vertices" vertices.Shape [ 3 ] [ 3 ]
         Shape.expectFaces "Mesh.faceVertices" faces.Dtype faces.Shape
@@ -149,24 +120,20 @@ module Mesh =
             let flat = faces.reshape [ -1 ]
             (vertices.indexSelect (1, flat)).reshape [ b; faces.Size 0; 3; 3 ])
 
-    /// (v1 - v0) × (v2 - v0) per face, twice the area along the normal: (B, F, 3).
     let faceCross (vertices: Tensor) (faces: Tensor) =
         Scoped.run (fun () ->
             let fv = faceVertices vertices faces
             let v0, v1, v2 = fv.select (2, 0), fv.select (2, 1), fv.select (2, 2)
             (v1 - v0).cross (v2 - v0, -1))
 
-    /// Unit outward normals (B, F, 3); a degenerate face gets a zero vector.
     let faceNormals (vertices: Tensor) (faces: Tensor) =
         Scoped.run (fun () ->
             let c = faceCross vertices faces
             c / (c.norm (2.0, -1, true)).clamp (min = 1e-12))
 
-    /// Face areas (B, F).
     let faceAreas (vertices: Tensor) (faces: Tensor) =
         Scoped.run (fun () -> (faceCross vertices faces).norm (2.0, -1) * 0.5)
 
-    /// Unit vertex normals (B, V, 3): the area-weighted mean of the adjacent face normals.
     let vertexNormals (vertices: Tensor) (faces: Tensor) =
         Scoped.run (fun () ->
             let b, v = vertices.Size 0, vertices.Size 1
@@ -180,8 +147,6 @@ module Mesh =
 
     // ------------------------------------------------------------------ topology
 
-    /// Edges, edge–face adjacency and degrees of a triangle mesh with `vertexCount` vertices.
-    /// Fails on an edge shared by more than two faces (the regularisers need a manifold).
     let topologyOfArrays (vertexCount: int) (faces: int[][]) =
         let index = Dictionary<struct (int * int), int>()
         let edges = List<int * int>()
@@ -220,19 +185,15 @@ module Mesh =
           Interior = Tensor.ofArray (interior, [ interior.Length ])
           Degree = Tensor.ofArray (degree, [ vertexCount ]) }
 
-    /// Topology of faces (F, 3) int64 over `vertexCount` vertices.
     let topology (vertexCount: int) (faces: Tensor) =
         Shape.expectFaces "Mesh.topology" faces.Dtype faces.Shape
         let f = faces.ToInt64s()
         topologyOfArrays vertexCount (Array.init (f.Length / 3) (fun i -> [| int f.[3 * i]; int f.[3 * i + 1]; int f.[3 * i + 2] |]))
 
-    /// Unique undirected edges (E, 2) int64 of faces (F, 3), smaller index first.
     let edges (vertexCount: int) (faces: Tensor) = (topology vertexCount faces).Edges
 
     // ------------------------------------------------------------------ Laplacian
 
-    /// The uniform Laplacian applied to vertices: L x_i = x_i - mean of x over the neighbours
-    /// of i (L = I - D⁻¹A). vertices: (B, V, 3) -> (B, V, 3); 0 at an isolated vertex.
     let uniformLaplacian (topology: Topology) (vertices: Tensor) =
         Shape.expect "Mesh.uniformLaplacian" "vertices" vertices.Shape [ 3 ] [ 3 ]
         if vertices.Size 1 <> topology.VertexCount then
@@ -251,8 +212,6 @@ module Mesh =
             let mean = sum / deg.clamp (min = 1.0)
             Tensor.where (hasNeighbours, vertices - mean, vertices.zerosLike ()))
 
-    /// The dense uniform Laplacian matrix I - D⁻¹A, (V, V) float64 (a reference for tests;
-    /// use `uniformLaplacian` in losses).
     let laplacianMatrix (topology: Topology) =
         let v = topology.VertexCount
         let e = topology.Edges.ToInt64s()

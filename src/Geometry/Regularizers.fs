@@ -1,5 +1,3 @@
-/// Mesh smoothness priors, one value per mesh of the batch so a loss can weight samples.
-/// All are differentiable in the vertices; the topology is fixed.
 module Reconstruct.Geometry.Regularizers
 
 open Reconstruct.Torch
@@ -15,8 +13,6 @@ let private interiorQuad (topology: Topology) =
     let o = topology.EdgeOpposite.indexSelect (0, topology.Interior)
     e.select (1, 0), e.select (1, 1), o.select (1, 0), o.select (1, 1)
 
-/// Normal consistency (UNICORN, PyTorch3D): mean over interior edges of 1 - cos of the angle
-/// between the two adjacent face normals. vertices: (B, V, 3) -> (B,); 0 on a plane.
 let normalConsistency (topology: Topology) (vertices: Tensor) =
     checkVertices "Regularizers.normalConsistency" topology vertices
     Scoped.run (fun () ->
@@ -28,20 +24,14 @@ let normalConsistency (topology: Topology) (vertices: Tensor) =
             let n2 = n.indexSelect (1, ef.select (1, 1))
             (1.0 - (n1 * n2).sum (-1)).mean (-1))
 
-/// Laplacian smoothing (UNICORN, PyTorch3D "uniform"): mean over vertices of ‖L x_i‖, with
-/// L x_i = x_i - mean of the neighbours. vertices: (B, V, 3) -> (B,).
 let laplacianSmoothing (topology: Topology) (vertices: Tensor) =
     checkVertices "Regularizers.laplacianSmoothing" topology vertices
     Scoped.run (fun () -> ((Mesh.uniformLaplacian topology vertices).norm (2.0, -1)).mean (-1))
 
-/// SoftRas's LaplacianLoss: sum over vertices of ‖L x_i‖². vertices: (B, V, 3) -> (B,).
 let laplacianSquared (topology: Topology) (vertices: Tensor) =
     checkVertices "Regularizers.laplacianSquared" topology vertices
     Scoped.run (fun () -> ((Mesh.uniformLaplacian topology vertices).square ()).sum ([| 1; 2 |]))
 
-/// SoftRas's FlattenLoss: sum over interior edges of (cos θ + 1)², θ the angle between the
-/// perpendiculars dropped from the two opposite vertices onto the shared edge (θ = π, loss 0,
-/// when the two faces are coplanar and on opposite sides). vertices: (B, V, 3) -> (B,).
 let flatten (topology: Topology) (vertices: Tensor) =
     checkVertices "Regularizers.flatten" topology vertices
     Scoped.run (fun () ->

@@ -1,19 +1,3 @@
-/// Rotations as 3×3 matrices acting on column vectors (y = R x), and their parametrisations.
-/// All functions take any leading batch shape (...) and follow the input's dtype; angles are
-/// radians.
-///
-/// Viewpoint convention (UNICORN / look-at style), used by `fromEuler` and `Camera`:
-/// the camera sits on a sphere around the object at
-///   C = d · (cos el · sin az, sin el, cos el · cos az)          (object frame, +y up)
-/// so azimuth turns the camera about +y from +z towards +x, and elevation raises it above the
-/// xz plane. It looks at the origin with +y as up; the rotation maps object coordinates to
-/// the OpenCV camera frame (x right, y down, z forward), so the pose is X_cam = R X + (0, 0, d).
-/// Roll turns the camera about its viewing axis: camera coordinates are multiplied by Rz(roll),
-/// so a positive roll turns the image content clockwise on screen (a point on the image's +x
-/// axis moves towards +y, which is down).
-///   R(az, el, roll) = Rz(roll) · diag(1, -1, -1) · Rx(el) · Ry(-az)
-/// At az = el = roll = 0 the camera is on +z looking down -z: object +x is image right and
-/// object +y image up.
 module Reconstruct.Geometry.Rotation
 
 open System
@@ -30,37 +14,29 @@ let private checkMatrix (fn: string) (r: Tensor) =
     if r.Dim < 2 || r.Size -1 <> 3 || r.Size -2 <> 3 then
         invalidArg "r" (sprintf "%s: r must have shape [..., 3, 3], received %s" fn (Shape.text r.Shape))
 
-/// Rotation by `angle` (...) about +x, right-handed: (..., 3, 3).
 let rotX (angle: Tensor) =
     Scoped.run (fun () ->
         let c, s = angle.cos (), angle.sin ()
         let o, z = angle.onesLike (), angle.zerosLike ()
         matrix [ o; z; z; z; c; -s; z; s; c ])
 
-/// Rotation by `angle` (...) about +y, right-handed: (..., 3, 3).
 let rotY (angle: Tensor) =
     Scoped.run (fun () ->
         let c, s = angle.cos (), angle.sin ()
         let o, z = angle.onesLike (), angle.zerosLike ()
         matrix [ c; z; s; z; o; z; -s; z; c ])
 
-/// Rotation by `angle` (...) about +z, right-handed: (..., 3, 3).
 let rotZ (angle: Tensor) =
     Scoped.run (fun () ->
         let c, s = angle.cos (), angle.sin ()
         let o, z = angle.onesLike (), angle.zerosLike ()
         matrix [ c; -s; z; s; c; z; z; z; o ])
 
-/// Object-to-camera rotation of the viewpoint (azimuth, elevation, roll), each (...) radians,
-/// in the convention of the module comment: (..., 3, 3).
 let fromEuler (azimuth: Tensor) (elevation: Tensor) (roll: Tensor) =
     Scoped.run (fun () ->
         let flip = (Tensor.ofArray ([| 1.0; 0.0; 0.0; 0.0; -1.0; 0.0; 0.0; 0.0; -1.0 |], [ 3; 3 ])).cast azimuth.Dtype
         (rotZ roll).matmul (flip.matmul ((rotX elevation).matmul (rotY (-azimuth)))))
 
-/// Inverse of `fromEuler`: (azimuth, elevation, roll), each (...), with azimuth and roll in
-/// (-π, π] and elevation in [-π/2, π/2]. Exact round trip for |elevation| < π/2; at the poles
-/// azimuth and roll are not separable.
 let toEuler (r: Tensor) =
     checkMatrix "Rotation.toEuler" r
     Scoped.run3 (fun () ->
@@ -72,7 +48,6 @@ let toEuler (r: Tensor) =
         let roll = Tensor.atan2 (el r 0 1, -(el r 1 1))
         azimuth, elevation, roll)
 
-/// Camera centre in the object frame for a viewpoint at `distance`: (..., 3).
 let cameraPosition (azimuth: Tensor) (elevation: Tensor) (distance: Tensor) =
     Scoped.run (fun () ->
         let ce = elevation.cos ()
@@ -80,9 +55,6 @@ let cameraPosition (azimuth: Tensor) (elevation: Tensor) (distance: Tensor) =
 
 let private normalize (v: Tensor) = v / (v.norm (2.0, -1, true)).clamp (min = 1e-12)
 
-/// The OpenCV-frame pose of a camera at `eye` looking at `at` with `up` pointing up in the
-/// image: returns (R (..., 3, 3), t (..., 3)) with X_cam = R X + t. eye, at, up: (..., 3).
-/// `up` must not be parallel to the viewing direction.
 let lookAt (eye: Tensor) (at: Tensor) (up: Tensor) =
     Scoped.run2 (fun () ->
         let forward = normalize (at - eye)
@@ -94,9 +66,6 @@ let lookAt (eye: Tensor) (at: Tensor) (up: Tensor) =
 
 // ---------------------------------------------------------------------- 6D representation
 
-/// Zhou et al. 2019 continuous 6D representation: x (..., 6) holds two 3-vectors a1, a2;
-/// Gram–Schmidt gives the ROWS b1 = a1/|a1|, b2 = (a2 - (b1·a2) b1)/|..|, b3 = b1 × b2
-/// (PyTorch3D's layout). Returns (..., 3, 3).
 let from6d (x: Tensor) =
     Shape.expect "Rotation.from6d" "x" x.Shape [ 1 .. 8 ] [ 6 ]
     Scoped.run (fun () ->
@@ -106,7 +75,6 @@ let from6d (x: Tensor) =
         let b3 = b1.cross (b2, -1)
         Tensor.stack ([ b1; b2; b3 ], -2))
 
-/// The first two rows of r, (..., 6); `from6d (to6d r) = r` for a rotation.
 let to6d (r: Tensor) =
     checkMatrix "Rotation.to6d" r
     Scoped.run (fun () ->
@@ -115,8 +83,6 @@ let to6d (r: Tensor) =
 
 // ---------------------------------------------------------------------- quaternions
 
-/// Unit quaternion (w, x, y, z) (..., 4), Hamilton convention, normalised first, to the
-/// rotation (..., 3, 3) it applies as q v q*.
 let fromQuaternion (q: Tensor) =
     Shape.expect "Rotation.fromQuaternion" "q" q.Shape [ 1 .. 8 ] [ 4 ]
     Scoped.run (fun () ->
@@ -128,9 +94,6 @@ let fromQuaternion (q: Tensor) =
               two * (x * y + w * z); 1.0 - two * (x * x + z * z); two * (y * z - w * x)
               two * (x * z - w * y); two * (y * z + w * x); 1.0 - two * (x * x + y * y) ])
 
-/// The unit quaternion (w, x, y, z) (..., 4) of a rotation (..., 3, 3), with w ≥ 0.
-/// Each of the four standard formulas divides by one component; the one whose component is
-/// largest is used, so there is no division by a small number anywhere on SO(3).
 let toQuaternion (r: Tensor) =
     checkMatrix "Rotation.toQuaternion" r
     Scoped.run (fun () ->
@@ -165,7 +128,6 @@ let toQuaternion (r: Tensor) =
         let sign = Tensor.where (w.lt 0.0, -one, one)
         q * sign.unsqueeze(-1))
 
-/// Hamilton product a ⊗ b of quaternions (w, x, y, z) (..., 4): the rotation b then a.
 let quaternionMultiply (a: Tensor) (b: Tensor) =
     Scoped.run (fun () ->
         let aw, ax, ay, az = a.select (-1, 0), a.select (-1, 1), a.select (-1, 2), a.select (-1, 3)
@@ -179,8 +141,6 @@ let quaternionMultiply (a: Tensor) (b: Tensor) =
 
 // ---------------------------------------------------------------------- axis-angle
 
-/// Rodrigues: rotation vector v (..., 3) (axis · angle in radians) to (..., 3, 3). Uses the
-/// Taylor series of sin θ/θ and (1 - cos θ)/θ² near θ = 0 so values and gradients stay finite.
 let fromAxisAngle (v: Tensor) =
     Shape.expect "Rotation.fromAxisAngle" "v" v.Shape [ 1 .. 8 ] [ 3 ]
     Scoped.run (fun () ->
@@ -197,7 +157,6 @@ let fromAxisAngle (v: Tensor) =
         let eye = (Tensor.eye (3, v.Dtype)).expand (Array.append s.[.. s.Length - 2] [| 3; 3 |])
         eye + k * (a.unsqueeze(-1).unsqueeze(-1)) + (k.matmul k) * (b.unsqueeze(-1).unsqueeze(-1)))
 
-/// Rotation vector (..., 3) of r (..., 3, 3), angle in [0, π] (at π the axis sign is arbitrary).
 let toAxisAngle (r: Tensor) =
     checkMatrix "Rotation.toAxisAngle" r
     Scoped.run (fun () ->
@@ -214,8 +173,6 @@ let toAxisAngle (r: Tensor) =
 
 // ---------------------------------------------------------------------- distances and sampling
 
-/// Geodesic distance (radians, in [0, π]) between rotations a and b (..., 3, 3): the angle of
-/// aᵀb, as atan2(‖skew‖, trace - 1), which stays accurate near 0 and π (unlike acos).
 let geodesicAngle (a: Tensor) (b: Tensor) =
     checkMatrix "Rotation.geodesicAngle" a
     checkMatrix "Rotation.geodesicAngle" b
@@ -226,12 +183,9 @@ let geodesicAngle (a: Tensor) (b: Tensor) =
         let sin2 = ((vx.square () + vy.square () + vz.square ()).clamp (min = 1e-30)).sqrt ()
         Tensor.atan2 (sin2, trace - 1.0))
 
-/// `count` rotations uniform on SO(3) (normalised Gaussian quaternions): (count, 3, 3).
 let random (generator: Generator) (count: int) (dtype: Dtype) =
     Scoped.run (fun () -> fromQuaternion (Tensor.randn ([ count; 4 ], generator, dtype)))
 
-/// Degrees to radians (angles are radians inside the code, degrees at the command line).
 let radians (degrees: float) = degrees * Math.PI / 180.0
 
-/// Radians to degrees.
 let degrees (radians: float) = radians * 180.0 / Math.PI

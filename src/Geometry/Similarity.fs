@@ -2,31 +2,24 @@ namespace Reconstruct.Geometry
 
 open Reconstruct.Torch
 
-/// A batch of similarity transforms y = s · R x + t (isotropic scale, proper rotation).
 type Similarity =
-    { /// (B,) scale.
-      Scale: Tensor
-      /// (B, 3, 3) rotation, det +1.
+    { Scale: Tensor
       Rotation: Tensor
-      /// (B, 3) translation.
       Translation: Tensor }
 
 module Similarity =
 
-    /// The identity for a batch of `b`.
     let identity (b: int) (dtype: Dtype) =
         { Scale = Tensor.ones ([ b ], dtype)
           Rotation = Scoped.run (fun () -> (Tensor.eye (3, dtype)).expand([ b; 3; 3 ]).contiguous ())
           Translation = Tensor.zeros ([ b; 3 ], dtype) }
 
-    /// s R x + t for points (B, N, 3) -> (B, N, 3).
     let apply (sim: Similarity) (points: Tensor) =
         Shape.expect "Similarity.apply" "points" points.Shape [ 3 ] [ 3 ]
         Scoped.run (fun () ->
             let rotated = points.matmul sim.Rotation.mT
             rotated * sim.Scale.reshape [ -1; 1; 1 ] + sim.Translation.unsqueeze 1)
 
-    /// The inverse transform x = (1/s) Rᵀ (y - t).
     let inverse (sim: Similarity) =
         use scope = DisposalScope.Open()
         let rt = sim.Rotation.mT.contiguous ()
@@ -34,11 +27,6 @@ module Similarity =
         let t = -((rt.matmul (sim.Translation.unsqueeze(-1))).squeeze(-1) * inv.unsqueeze 1)
         { Scale = scope.MoveOut inv; Rotation = scope.MoveOut rt; Translation = scope.MoveOut t }
 
-    /// Least-squares similarity (Umeyama 1991) taking `source` onto `target`, both (B, N, 3)
-    /// with corresponding rows: minimises Σ‖s R x_i + t - y_i‖². With `withScale = false`
-    /// s = 1 (rigid Procrustes). The rotation is always proper: when the best orthogonal
-    /// map is a reflection, the singular direction of least variance is flipped instead.
-    /// Differentiable where the cross-covariance has distinct singular values.
     let umeyama (withScale: bool) (source: Tensor) (target: Tensor) =
         Shape.expect "Similarity.umeyama" "source" source.Shape [ 3 ] [ 3 ]
         Shape.expect "Similarity.umeyama" "target" target.Shape [ 3 ] [ 3 ]

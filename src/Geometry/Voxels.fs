@@ -1,27 +1,9 @@
-/// Occupancy grids of closed meshes (for 3D IoU).
-///
-/// The grid covers the cube [lo, hi]³ with n voxels per axis; voxel [i, j, k] has its centre at
-/// (c_i, c_j, c_k), c_i = lo + (i + 0.5)(hi - lo)/n, and is occupied when its centre is inside.
-///
-/// Method: for one axis, a ray runs through every column of voxel centres; a centre is inside
-/// when the ray crosses the surface an odd number of times before reaching it (parity, so the
-/// face orientation does not matter). Exactness on edges and vertices: a column passing
-/// exactly through an edge or vertex of the projected mesh must be counted once per surface
-/// sheet. Each edge's line function is evaluated with its endpoints in a canonical order
-/// (lexicographic by projected position), so the two faces sharing an edge see bitwise the
-/// same value, and a point exactly on an edge belongs to a face only if the edge's inward
-/// normal points to +x (or to +y when vertical) — a "top-left" rule: of two faces on opposite
-/// sides of the edge exactly one claims the point; two faces folding over a silhouette both
-/// claim it or neither does, keeping the parity right. Faces seen edge-on are skipped.
-/// `voxelize` runs this along all three axes and takes the majority, which also absorbs a
-/// small hole or self-intersection that spoils one direction.
 module Reconstruct.Geometry.Voxels
 
 open System
 open System.Collections.Generic
 open Reconstruct.Torch
 
-/// The n voxel-centre coordinates along one axis of [lo, hi].
 let centres (n: int) (lo: float) (hi: float) =
     let h = (hi - lo) / float n
     Array.init n (fun i -> lo + (float i + 0.5) * h)
@@ -30,8 +12,6 @@ let private checkGrid (fn: string) (n: int) (lo: float) (hi: float) =
     if n <= 0 then invalidArg "resolution" (sprintf "%s: resolution must be positive, received %d" fn n)
     if not (hi > lo) then invalidArg "hi" (sprintf "%s: bounds must satisfy lo < hi, received [%g, %g]" fn lo hi)
 
-/// Occupancy by ray parity along `axis` (0 = x, 1 = y, 2 = z) only. Host arrays in, a flat
-/// bool array out, index i·n² + j·n + k for voxel [i, j, k].
 let occupancyAlong (axis: int) (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
     checkGrid "Voxels.occupancyAlong" n lo hi
     if axis < 0 || axis > 2 then invalidArg "axis" (sprintf "Voxels.occupancyAlong: axis must be 0, 1 or 2, received %d" axis)
@@ -119,7 +99,6 @@ let occupancyAlong (axis: int) (n: int) (lo: float) (hi: float) (vertices: float
                         occupied.[(idx.[0] * n + idx.[1]) * n + idx.[2]] <- true
     occupied
 
-/// Majority of the three axis-wise parity grids (see the module comment). Host arrays.
 let occupancy (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
     let a = occupancyAlong 0 n lo hi vertices faces
     let b = occupancyAlong 1 n lo hi vertices faces
@@ -143,14 +122,11 @@ let private hostMesh (fn: string) (vertices: Tensor) (faces: Tensor) =
             t)
     Array.init nv (fun i -> [| v.[3 * i]; v.[3 * i + 1]; v.[3 * i + 2] |]), tris
 
-/// Occupancy (n, n, n) bool of a closed mesh, vertices (V, 3) or (1, V, 3), faces (F, 3)
-/// int64, over the cube [lo, hi]³; [i, j, k] is the voxel at (c_i, c_j, c_k) (x, y, z).
 let voxelize (resolution: int) (lo: float) (hi: float) (vertices: Tensor) (faces: Tensor) =
     checkGrid "Voxels.voxelize" resolution lo hi
     let v, f = hostMesh "Voxels.voxelize" vertices faces
     Tensor.ofArray (occupancy resolution lo hi v f, [ resolution; resolution; resolution ])
 
-/// As `voxelize` with rays along one axis only (0 = x, 1 = y, 2 = z), no majority vote.
 let voxelizeAlong (axis: int) (resolution: int) (lo: float) (hi: float) (vertices: Tensor) (faces: Tensor) =
     let v, f = hostMesh "Voxels.voxelizeAlong" vertices faces
     Tensor.ofArray (occupancyAlong axis resolution lo hi v f, [ resolution; resolution; resolution ])

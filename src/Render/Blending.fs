@@ -1,11 +1,7 @@
-/// Turning K fragments per pixel into one colour and an alpha, and compositing over a background.
 module Reconstruct.Render.Blending
 
 open Reconstruct.Torch
 
-/// UNICORN's layered blend, front to back: α_j = exp(−max(d_j, 0)/σ) (1 inside a face),
-/// T_j = Π_{i<j}(1 − α_i), C = Σ_j T_j α_j c_j + T_end·bg, A = 1 − T_end.
-/// colors: (B, H, W, K, C) -> rgb (B, C, H, W), alpha (B, 1, H, W).
 let layered (sigma: float) (background: float) (fragments: Fragments) (colors: Tensor) =
     use scope = DisposalScope.Open()
     let valid = (fragments.PixToFace.ge 0.0).cast colors.Dtype
@@ -24,9 +20,6 @@ let layered (sigma: float) (background: float) (fragments: Fragments) (colors: T
     let a = 1.0 - final
     scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(a.permute([ 0; 3; 1; 2 ]).contiguous ())
 
-/// SoftRas / PyTorch3D softmax blend: probabilities sigmoid(−d/σ), colours weighted by
-/// exp((z̄ − max)/γ) with z̄ = (far − z)/(far − near), plus a background term.
-/// colors: (B, H, W, K, C); background: C values -> rgb (B, C, H, W), alpha (B, 1, H, W).
 let softmax (sigma: float) (gamma: float) (znear: float) (zfar: float) (background: float[]) (fragments: Fragments) (colors: Tensor) =
     use scope = DisposalScope.Open()
     let eps = 1e-10
@@ -43,7 +36,6 @@ let softmax (sigma: float) (gamma: float) (znear: float) (zfar: float) (backgrou
     let rgb = numerator / (w.sum(3, true) + delta)
     scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(alpha.permute([ 0; 3; 1; 2 ]).contiguous ())
 
-/// The nearest fragment's colour, alpha 1 where any face covers the pixel centre (hard mode).
 let nearest (fragments: Fragments) (colors: Tensor) =
     use scope = DisposalScope.Open()
     let inside = (fragments.PixToFace.narrow(3, 0, 1).ge 0.0).logicalAnd(fragments.Dists.narrow(3, 0, 1).le 0.0)
@@ -51,7 +43,6 @@ let nearest (fragments: Fragments) (colors: Tensor) =
     let rgb = colors.select(3, 0) * a
     scope.MoveOut(rgb.permute([ 0; 3; 1; 2 ]).contiguous ()), scope.MoveOut(a.permute([ 0; 3; 1; 2 ]).contiguous ())
 
-/// rgb·alpha + (1 − alpha)·background. rgb, background: (B, C, H, W); alpha: (B, 1, H, W).
 let composite (rgb: Tensor) (alpha: Tensor) (background: Tensor) =
     use scope = DisposalScope.Open()
     scope.MoveOut(rgb * alpha + (1.0 - alpha) * background)

@@ -1,12 +1,7 @@
-/// Renderers composed from the parts: rasterize -> interpolate -> texture -> (shade) -> blend ->
-/// composite. Inputs are meshes already projected by the camera: verts (B, V, 3) with
-/// [x_ndc, y_ndc, z_view].
 module Reconstruct.Render.Renderer
 
 open Reconstruct.Torch
 
-/// `textured` composed from the parts: rasterize -> interpolate -> sampleTexture -> layered ->
-/// composite. The reference for the fused kernel, and the path when the UVs need a gradient.
 let texturedComposed (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
     use scope = DisposalScope.Open()
     let b = verts.Shape.[0]
@@ -19,12 +14,6 @@ let texturedComposed (settings: RasterSettings) (sigma: float) (verts: Tensor) (
     let image = Blending.composite rgb alpha background
     scope.MoveOut image, scope.MoveOut alpha
 
-/// UV-textured rendering with UNICORN's layered blend (no lighting: colour is the texel), over
-/// white inside the layers, then composited over the background. Runs the fused kernel
-/// (`Rasterizer.texturedLayered`); UVs that require a gradient take `texturedComposed`, which
-/// computes the same image from the separate parts.
-/// verts: (B, V, 3); faces: (F, 3) int64; uvs: (V, 2); uvImage: (B, C, Ht, Wt);
-/// background: (B, C, H, W) -> composite (B, C, H, W), alpha (B, 1, H, W).
 let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
     if uvs.RequiresGrad then texturedComposed settings sigma verts faces uvs uvImage background
     else
@@ -36,8 +25,6 @@ let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: T
         let image = Blending.composite rgb alpha background
         scope.MoveOut image, scope.MoveOut alpha
 
-/// Hard rendering for evaluation and datasets: one face per pixel, sharp edges, rendered at
-/// `supersample`× and average-pooled. colorsPerVertex: (B, V, C) -> (B, C, H, W), alpha (B, 1, H, W).
 let hard (height: int) (width: int) (supersample: int) (verts: Tensor) (faces: Tensor) (colorsPerVertex: Tensor) (background: Tensor) =
     use scope = DisposalScope.Open()
     let settings =
@@ -58,7 +45,6 @@ let hard (height: int) (width: int) (supersample: int) (verts: Tensor) (faces: T
     let image = rgbSmall + (1.0 - alphaSmall) * background
     scope.MoveOut image, scope.MoveOut alphaSmall
 
-/// SoftRas silhouettes through the fused kernel. faceVertices: (N, F, 3, 3) -> (N, 1, H, W).
 let silhouettes (settings: SoftSettings) (faceVertices: Tensor) =
     use scope = DisposalScope.Open()
     let out = Rasterizer.softRasterize settings faceVertices None [||]

@@ -1,11 +1,7 @@
-/// What happens per fragment after rasterization: interpolate vertex attributes, sample a
-/// texture, light. Each step is a plain function of tensors, composed by the caller.
 module Reconstruct.Render.Shading
 
 open Reconstruct.Torch
 
-/// Vertex attributes at every fragment, by barycentric weights; zero in empty slots.
-/// attrs: (B, V, D); faces: (F, 3) int64 -> (B, H, W, K, D).
 let interpolate (fragments: Fragments) (attrs: Tensor) (faces: Tensor) : Tensor =
     use scope = DisposalScope.Open()
     let shape = fragments.PixToFace.Shape
@@ -26,8 +22,6 @@ let interpolate (fragments: Fragments) (attrs: Tensor) (faces: Tensor) : Tensor 
         let weights = (fragments.Bary * valid.unsqueeze(-1).cast attrs.Dtype).reshape [ b * h * w * k; 1; 3 ]
         scope.MoveOut((weights.bmm picked).reshape [ b; h; w; k; d ])
 
-/// Samples a UV image at fragment UVs (bilinear, border clamped).
-/// uvImage: (B, C, Ht, Wt); uv: (B, H, W, K, 2) with u right and v down in [0, 1] -> (B, H, W, K, C).
 let sampleTexture (uvImage: Tensor) (uv: Tensor) : Tensor =
     use scope = DisposalScope.Open()
     let s = uv.Shape
@@ -39,9 +33,6 @@ let sampleTexture (uvImage: Tensor) (uv: Tensor) : Tensor =
     let out = sampled.reshape([ b; c; h; w; k ]).permute [ 0; 2; 3; 4; 1 ]
     scope.MoveOut(out.contiguous ())
 
-/// Ambient + directional diffuse lighting of fragment colours.
-/// colors: (B, H, W, K, C); normals: (B, H, W, K, 3) (need not be unit); direction: towards the
-/// light, in the same frame as the normals.
 let diffuse (ambient: float) (diffuseStrength: float) (direction: float * float * float) (colors: Tensor) (normals: Tensor) =
     use scope = DisposalScope.Open()
     let dx, dy, dz = direction

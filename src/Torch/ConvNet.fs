@@ -1,14 +1,9 @@
-/// The small conv encoder + MLP head of the engine's benchmark, written with the F# layers.
-/// The C++ twin is in kernels/src/rc_bench.cpp; the two must stay the same model.
-module Reconstruct.Bench.ConvNet
+module Reconstruct.Torch.ConvNet
 
-open Reconstruct.Torch
 open Reconstruct.Torch.Layers
 
 type Model = { Convs: Conv2d list; Head: Mlp }
 
-/// Convs of kernel 3, stride 2, padding 1 through `channels` (from 3 input channels), ReLU,
-/// global average pool, then an MLP `head` widths (first = last conv width).
 let create (generator: Generator) (channels: int list) (head: int list) =
     { Convs =
         3 :: channels
@@ -16,20 +11,17 @@ let create (generator: Generator) (channels: int list) (head: int list) =
         |> List.map (fun (i, o) -> Conv2d.create generator { Conv2d.spec i o 3 with Stride = 2; Padding = 1 })
       Head = Mlp.create generator (Mlp.spec head) }
 
-/// The benchmark's model: 3->16->32->64->128, MLP 128->128->10.
 let benchmarkModel (generator: Generator) = create generator [ 16; 32; 64; 128 ] [ 128; 128; 10 ]
 
 let parameters (model: Model) : Named =
     (model.Convs |> List.mapi (fun k c -> Conv2d.parameters c |> Named.prefix (sprintf "conv%d" k)) |> List.concat)
     @ (Mlp.parameters model.Head |> Named.prefix "head")
 
-/// x: (B, 3, H, W) -> (B, head output).
 let forward (model: Model) (x: Tensor) =
     use scope = DisposalScope.Open()
     let features = model.Convs |> List.fold (fun h c -> Conv2d.apply c h |> Functional.relu) x
     scope.MoveOut(Mlp.apply model.Head (features.mean ([| 2; 3 |])))
 
-/// One optimisation step on an MSE loss inside its own disposal scope; returns the loss.
 let trainStep (model: Model) (optimizer: Optim.Optimizer) (x: Tensor) (target: Tensor) =
     use scope = DisposalScope.Open()
     optimizer.ZeroGrad()
