@@ -29,9 +29,9 @@ let ``wild renders are deterministic for a seed and differ for another`` () =
     let a, b, c = tempDir (), tempDir (), tempDir ()
     try
         let render dir seed = DatasetRender.renderDataset dir (DatasetRender.Wild 64) seed 3 (instances dir)
-        Assert.Equal(6, render a 5)
-        Assert.Equal(6, render b 5)
-        Assert.Equal(6, render c 6)
+        Assert.Equal(6, render a 5UL)
+        Assert.Equal(6, render b 5UL)
+        Assert.Equal(6, render c 6UL)
         let sa, sb, sc = snapshot a, snapshot b, snapshot c
         Assert.Equal(sa.Length, sb.Length)
         for (na, ba), (nb, bb) in Array.zip sa sb do
@@ -46,7 +46,7 @@ let ``wild renders are deterministic for a seed and differ for another`` () =
 let ``the index reads back through the loader with the rendered views`` () =
     let dir = tempDir ()
     try
-        let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 1 4 (instances dir)
+        let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 1UL 4 (instances dir)
         let index = Path.Combine(dir, "wild64", "index.jsonl")
         let items = Loader.ofIndex index
         Assert.Equal(n, items.Length)
@@ -70,7 +70,7 @@ let ``the index reads back through the loader with the rendered views`` () =
 let ``multi-view renders 24 RGBA views with the object in the centre on white`` () =
     let dir = tempDir ()
     try
-        let n = DatasetRender.renderDataset dir DatasetRender.MultiView 0 0 (instances dir |> List.truncate 1)
+        let n = DatasetRender.renderDataset dir DatasetRender.MultiView 0UL 0 (instances dir |> List.truncate 1)
         Assert.Equal(24, n)
         let files = Directory.GetFiles(Path.Combine(dir, "multiview"), "*.png", SearchOption.AllDirectories)
         Assert.Equal(24, files.Length)
@@ -95,7 +95,7 @@ let ``multi-view renders 24 RGBA views with the object in the centre on white`` 
 let ``the fused render equals the composed render at several views, sizes and backgrounds`` () =
     let chair = Procedural.generate "chair" 5UL 1 |> List.head
     try
-        let rng = Random(4)
+        let rng = SplitMix64 4UL
         let views = Array.append [| for az in [ 0.0; 75.0; 210.0 ] -> DatasetRender.nmrView az |] (Array.init 3 (fun _ -> DatasetRender.wildView rng))
         for size in [ 64; 128 ] do
             use scope = DisposalScope.Open()
@@ -140,7 +140,7 @@ let ``procedural instances split 70/10/20 and their index rows name ground truth
             // the same splits as the real models' rule, for the same ids and seed
             let expected = Splits.assign 9UL (instances |> List.map (fun i -> i.Mesh.Info.Id)) |> Map.ofArray
             for i in instances do Assert.Equal(expected.[i.Mesh.Info.Id].Name, i.Split)
-            let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 3 2 instances
+            let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 3UL 2 instances
             let root = Path.Combine(dir, "wild64")
             let items = Loader.ofIndex (Path.Combine(root, "index.jsonl"))
             Assert.Equal(n, items.Length)

@@ -331,7 +331,7 @@ let ``normalisation_fits_the_unit_cube_with_the_longest_extent_touching_the_boun
                 Assert.Equal(before.[a] / Array.max before, extents.[a], 4)))
 
 let private unitBoxArrays (sx: float32, sy: float32, sz: float32) =
-    let s = Procedural.box "b" (0.0, 0.0, 0.0) (float sx, float sy, float sz)
+    let s = ProceduralParts.box "b" (0.0, 0.0, 0.0) (float sx, float sy, float sz)
     { Positions = s.Positions |> Array.map float32
       Faces = s.Faces
       FaceUVs = s.UVs |> Array.map float32
@@ -339,7 +339,7 @@ let private unitBoxArrays (sx: float32, sy: float32, sz: float32) =
       AtlasHeight = 1
       AtlasWidth = 1 }
 
-let private volumeOf (m: MeshArrays) = Procedural.signedVolume (m.Positions |> Array.map float) m.Faces
+let private volumeOf (m: MeshArrays) = ProceduralParts.signedVolume (m.Positions |> Array.map float) m.Faces
 
 [<Fact>]
 let ``placement_rotates_then_sizes_to_the_catalogue_and_keeps_faces_outward`` () =
@@ -351,7 +351,7 @@ let ``placement_rotates_then_sizes_to_the_catalogue_and_keeps_faces_outward`` ()
         let lo, hi = TexturedMesh.bounds m.Positions
         Array.init 3 (fun a -> float hi.[a] - float lo.[a])
     // No rotation: stretched to 100 x 50 x 25 (x, y, z), then normalised: 1, 0.5, 0.25.
-    let placed, note = Furniture.place (entry None) model
+    let placed, note = FurnitureModel.place (entry None) model
     assertClose 1e-6 0.0 [| 1.0; 0.5; 0.25 |] (extents placed)
     Assert.True(note.IsSome)
     Assert.True(volumeOf placed > 0.0)
@@ -359,11 +359,11 @@ let ``placement_rotates_then_sizes_to_the_catalogue_and_keeps_faces_outward`` ()
     // those of the catalogue either way, faces still point outwards.
     let turn = [| 1.0; 0.0; 0.0; 0.0; 0.0; 1.0; 0.0; -1.0; 0.0 |]
     for r in [ turn; [| -1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |] ] do
-        let placed, _ = Furniture.place (entry (Some r)) model
+        let placed, _ = FurnitureModel.place (entry (Some r)) model
         assertClose 1e-6 0.0 [| 1.0; 0.5; 0.25 |] (extents placed)
         Assert.True(volumeOf placed > 0.0, sprintf "rotation %A turned the faces inwards" r)
     // The rotation puts the model's z on y and its y on -z.
-    let placed, _ = Furniture.place (entry (Some turn)) model
+    let placed, _ = FurnitureModel.place (entry (Some turn)) model
     for i in 0 .. model.VertexCount - 1 do
         Assert.Equal(sign model.Positions.[3 * i + 2], sign placed.Positions.[3 * i + 1])
         Assert.Equal(-(sign model.Positions.[3 * i + 1]), sign placed.Positions.[3 * i + 2])
@@ -466,7 +466,7 @@ let ``prepare_on_a_synthetic_library_writes_models_manifest_splits_and_failures`
         Assert.Equal(1.0f, hi.[1] - lo.[1], 5)
         Assert.Equal(50.0f / 90.0f, hi.[0] - lo.[0], 5)
     // The manifest reads back to the same entries; a second run reuses them.
-    let read, failures, _ = Furniture.readManifest chairs.Manifest
+    let read, failures, _ = FurnitureManifest.read chairs.Manifest
     Assert.Equal<string list>(chairs.Entries |> List.map (fun e -> e.Info.Id), read |> List.map (fun e -> e.Info.Id))
     Assert.Equal<Split list>(chairs.Entries |> List.map (fun e -> e.Split), read |> List.map (fun e -> e.Split))
     Assert.Equal(failure.Reason, (Assert.Single failures).Reason)
@@ -545,7 +545,7 @@ let ``procedural_parts_are_closed_consistently_oriented_and_outward`` () =
                 for KeyValue (struct (a, b), c) in edges do
                     // Each directed edge once, its reverse once: every edge has exactly two faces, opposite windings.
                     Assert.True(c = 1 && edges.ContainsKey(struct (b, a)), sprintf "%s %s: edge %d-%d used %d times, reverse %b" category part.Name a b c (edges.ContainsKey(struct (b, a))))
-                Assert.True(Procedural.signedVolume part.Positions part.Faces > 0.0, sprintf "%s %s faces inwards" category part.Name)
+                Assert.True(ProceduralParts.signedVolume part.Positions part.Faces > 0.0, sprintf "%s %s faces inwards" category part.Name)
                 Assert.All(part.UVs, fun x -> Assert.InRange(x, 0.0, 1.0))
 
 [<Fact>]
@@ -583,18 +583,18 @@ let ``procedural_swatches_mirror_onto_themselves`` () =
     for category in Procedural.categories do
         for s in shapesOf category do
             for part in s.Parts do
-                let img = Procedural.swatch part
-                let n = Procedural.swatchSize
+                let img = ProceduralAppearance.swatch part
+                let n = ProceduralAppearance.swatchSize
                 for c in 0 .. 2 do
                     for y in 0 .. n - 1 do
                         for x in 0 .. n - 1 do
                             Assert.Equal(img.[(c * n + y) * n + x], img.[(c * n + y) * n + n - 1 - x])
-    let part = { (Procedural.box "b" (0.0, 0.0, 0.0) (1.0, 1.0, 1.0)) with Colour = (1.0f, 0.0f, 0.0f); Accent = (0.0f, 0.0f, 1.0f); Pattern = Pattern.Checks 3 }
-    let img = Procedural.swatch part
+    let part = { (ProceduralParts.box "b" (0.0, 0.0, 0.0) (1.0, 1.0, 1.0)) with Colour = (1.0f, 0.0f, 0.0f); Accent = (0.0f, 0.0f, 1.0f); Pattern = Pattern.Checks 3 }
+    let img = ProceduralAppearance.swatch part
     // Red and blue alternate: corners red, the cell to the right of the corner blue.
     Assert.Equal(1.0f, img.[0])
-    Assert.Equal(0.0f, img.[Procedural.swatchSize / 3])
-    Assert.Equal(1.0f, img.[2 * Procedural.swatchSize * Procedural.swatchSize + Procedural.swatchSize / 3])
+    Assert.Equal(0.0f, img.[ProceduralAppearance.swatchSize / 3])
+    Assert.Equal(1.0f, img.[2 * ProceduralAppearance.swatchSize * ProceduralAppearance.swatchSize + ProceduralAppearance.swatchSize / 3])
 
 [<Fact>]
 let ``procedural_meshes_export_as_obj_and_read_back`` () =

@@ -217,7 +217,7 @@ let ``eval draws each category's figure from its first instances: the prediction
                 let group = if column = 0 then 0 else 1 + (column - 1) / 4
                 g.Image.narrow(1, 2 + row * 66, size).narrow (2, 2 + column * 66 + group * 6, size)
             // The input: the ground truth (as stored) in multi-view view 3, as the dataset renders it.
-            let entries, _, _ = Furniture.readManifest (Furniture.manifestPath root "chair")
+            let entries, _, _ = FurnitureManifest.read (Furniture.manifestPath root "chair")
             let input, _ = inputOf (Furniture.load entries.Head) [| DatasetRender.multiViews.[3] |]
             Assert.True(meanAbsDiff (cell 0 0) input.[0] < 1e-6)
             let seen = nonWhite (cell 0 0)

@@ -73,7 +73,7 @@ let run (options: Options) (log: string -> unit) =
             failwithf "eval: %s not found; prepare the data first (`reconstruct data --categories %s`)" (manifestOf category) category
     try
         for category in options.Categories do
-            let entries, _, _ = Furniture.readManifest (manifestOf category)
+            let entries, _, _ = FurnitureManifest.read (manifestOf category)
             let selected =
                 entries
                 |> List.filter (fun e -> e.Split.Name = options.Split)

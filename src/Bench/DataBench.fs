@@ -45,7 +45,7 @@ let renders () =
            printfn "bench dataset_render_real_chairs_images_per_s skipped: %s not found (run `reconstruct data`)" realChairsManifest
            []
        else
-           let entries, _, _ = Furniture.readManifest realChairsManifest
+           let entries, _, _ = FurnitureManifest.read realChairsManifest
            let real = entries |> List.map Furniture.load
            let realFused, realComposed = fusedAndComposed 1 real
            let realFaces = real |> List.averageBy (fun m -> float (m.Faces.Size 0))

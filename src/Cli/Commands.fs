@@ -34,7 +34,7 @@ type DataArgs =
             | Wild_Views _ -> "in-the-wild views per instance and size (default 10)"
             | Categories _ -> "categories to prepare (default: chair table sofa); see data/categories.json"
             | Cache _ -> "cache folder for the package and the prepared models (default .cache/data)"
-            | Seed _ -> "seed of the 70/10/20 instance splits (default 42)"
+            | Seed _ -> "the one seed of the data: procedural shapes, 70/10/20 instance splits, wild views and backgrounds (default 42)"
 
 type EvalArgs =
     | Categories of names: string list
@@ -107,7 +107,7 @@ let private bench (args: ParseResults<BenchArgs>) =
 
 /// Renders instances under both protocols (multi-view 64, in the wild at `wildSizes`) into
 /// `out/<category>`, printing a line per protocol; disposes their meshes.
-let private renderBenchmark (out: string) (seed: int) (wildViews: int) (wildSizes: int list) (category: string) (instances: Reconstruct.Data.DatasetRender.Instance list) =
+let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildSizes: int list) (category: string) (instances: Reconstruct.Data.DatasetRender.Instance list) =
     try
         for protocol in Reconstruct.Data.DatasetRender.MultiView :: (wildSizes |> List.map Reconstruct.Data.DatasetRender.Wild) do
             let clock = Diagnostics.Stopwatch.StartNew()
@@ -125,7 +125,7 @@ let private demo () =
     let categories = Reconstruct.Data.Procedural.categories
     for category in categories do
         let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category 42UL 10
-        renderBenchmark out 42 4 [ 64 ] category instances
+        renderBenchmark out 42UL 4 [ 64 ] category instances
     let overview = IO.Path.Combine(out, "overview.png")
     do
         use scope = DisposalScope.Open()
@@ -145,7 +145,8 @@ let private demo () =
     0
 
 let private data (args: ParseResults<DataArgs>) =
-    let seed = args.GetResult(Seed, defaultValue = 42)
+    // The one seed of the data: shapes, splits and wild views all derive from it.
+    let seed = uint64 (args.GetResult(Seed, defaultValue = 42))
     let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
     let wildViews = args.GetResult(Wild_Views, defaultValue = 10)
     let clock = Diagnostics.Stopwatch.StartNew()
@@ -153,12 +154,12 @@ let private data (args: ParseResults<DataArgs>) =
     | Some categories ->
         let count = args.GetResult(Count, defaultValue = 50)
         for category in categories do
-            let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category (uint64 seed) count
+            let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category seed count
             renderBenchmark out seed wildViews [ 64; 128 ] category instances
     | None ->
         let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
         let cache = args.GetResult(DataArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
-        let report = Reconstruct.Data.Furniture.prepare cache categories (uint64 seed)
+        let report = Reconstruct.Data.Furniture.prepare cache categories seed
         Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
         for c in report.Categories do
             let instances =

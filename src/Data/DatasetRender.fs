@@ -9,6 +9,7 @@ module Reconstruct.Data.DatasetRender
 
 open System
 open System.IO
+open System.Text
 open System.Text.Json
 open Reconstruct.Torch
 open Reconstruct.Geometry
@@ -33,15 +34,14 @@ let nmrView azimuth =
 let multiViews = Array.init 24 (fun k -> nmrView (15.0 * float k))
 
 /// A random in-the-wild view drawn from `rng`.
-let wildView (rng: Random) =
-    let uniform lo hi = lo + (hi - lo) * rng.NextDouble()
-    { Azimuth = uniform 0.0 360.0
-      Elevation = uniform -10.0 40.0
-      Roll = uniform -10.0 10.0
+let wildView (rng: SplitMix64) =
+    { Azimuth = rng.Uniform(0.0, 360.0)
+      Elevation = rng.Uniform(-10.0, 40.0)
+      Roll = rng.Uniform(-10.0, 10.0)
       Distance = 2.732
-      Scale = uniform 0.8 1.2
-      ShiftX = uniform -0.1 0.1
-      ShiftY = uniform -0.1 0.1 }
+      Scale = rng.Uniform(0.8, 1.2)
+      ShiftX = rng.Uniform(-0.1, 0.1)
+      ShiftY = rng.Uniform(-0.1, 0.1) }
 
 let fovDegrees = 30.0
 
@@ -127,26 +127,28 @@ let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background:
 
 /// A random background (3, H, W): a flat colour, a vertical/horizontal gradient, smooth noise,
 /// or a crop of another texture (`textures`, any size ≥ 8 px).
-let randomBackground (rng: Random) (size: int) (textures: Tensor list) =
+let randomBackground (rng: SplitMix64) (size: int) (textures: Tensor list) =
     use scope = DisposalScope.Open()
-    let colour () = Tensor.ofArray ([| float32 (rng.NextDouble()); float32 (rng.NextDouble()); float32 (rng.NextDouble()) |], [ 3; 1; 1 ])
-    let kind = rng.Next(if textures.IsEmpty then 3 else 4)
+    // A uniform integer in [0, n); 0 without a draw when n < 2 (a crop as large as its texture has one place).
+    let below (n: int) = if n < 2 then 0 else rng.Int(0, n - 1)
+    let colour () = Tensor.ofArray ([| float32 (rng.Float()); float32 (rng.Float()); float32 (rng.Float()) |], [ 3; 1; 1 ])
+    let kind = below (if textures.IsEmpty then 3 else 4)
     let image =
         match kind with
         | 0 -> (colour ()).expand([ 3; size; size ]).contiguous ()
         | 1 ->
             let ramp = Tensor.linspace (0.0, 1.0, size)
-            let t = if rng.Next 2 = 0 then ramp.reshape [ 1; size; 1 ] else ramp.reshape [ 1; 1; size ]
+            let t = if rng.Bool 0.5 then ramp.reshape [ 1; size; 1 ] else ramp.reshape [ 1; 1; size ]
             (colour () * (1.0 - t) + colour () * t).expand([ 3; size; size ]).contiguous ()
         | 2 ->
-            use g = new Generator(uint64 (rng.NextInt64()))
-            let coarse = Tensor.rand ([ 1; 3; 4 + rng.Next 8; 4 + rng.Next 8 ], g)
+            use g = new Generator(rng.Next())
+            let coarse = Tensor.rand ([ 1; 3; 4 + below 8; 4 + below 8 ], g)
             (Functional.interpolate Interpolation.Bilinear false (Resize.Size(size, size)) coarse).squeeze 0
         | _ ->
-            let source = textures.[rng.Next textures.Length]
+            let source = textures.[below textures.Length]
             let h, w = source.Size 1, source.Size 2
-            let crop = max 8 (min (min h w) (size + rng.Next(size)))
-            let top, left = rng.Next(h - crop + 1), rng.Next(w - crop + 1)
+            let crop = max 8 (min (min h w) (size + below size))
+            let top, left = below (h - crop + 1), below (w - crop + 1)
             let patch = source.narrow(1, top, crop).narrow (2, left, crop)
             (Functional.interpolate Interpolation.Bilinear false (Resize.Size(size, size)) (patch.unsqueeze 0)).squeeze 0
     scope.MoveOut(image.clamp (0.0, 1.0))
@@ -169,51 +171,56 @@ type Protocol =
         | MultiView -> "multiview"
         | Wild size -> sprintf "wild%d" size
 
+/// The stream of an instance's wild views and backgrounds: node `instanceId` below node
+/// `protocol.Name` of the experiment's seed, so an instance gets the same views whatever else
+/// is rendered with it, and the two wild sizes get different ones.
+let viewStream (seed: uint64) (protocol: Protocol) (instanceId: string) =
+    Seed.stream (Seed.child seed protocol.Name) instanceId
+
 /// Renders every instance under `protocol` into `outDir/<protocol>/<category>/<instance>/*.png`
-/// and appends one JSON line per image to `outDir/<protocol>/index.jsonl` (written to a
-/// temporary name, then renamed). Deterministic for a seed. Returns the number of images.
-let renderDataset (outDir: string) (protocol: Protocol) (seed: int) (viewsPerInstance: int) (instances: Instance list) =
+/// and writes one JSON line per image to `outDir/<protocol>/index.jsonl` (atomically, once
+/// every image is written). Wild views and backgrounds draw from `viewStream seed`: the same
+/// seed gives the same files, byte for byte. Returns the number of images.
+let renderDataset (outDir: string) (protocol: Protocol) (seed: uint64) (viewsPerInstance: int) (instances: Instance list) =
     let root = Path.Combine(outDir, protocol.Name)
     Directory.CreateDirectory root |> ignore
-    let rng = Random(seed)
     let textures = instances |> List.map (fun i -> i.Mesh.Atlas)
-    let indexPath = Path.Combine(root, "index.jsonl")
-    let tmp = indexPath + ".tmp"
+    let index = StringBuilder()
     let mutable images = 0
-    do
-        use index = new StreamWriter(tmp)
-        for inst in instances do
-            use scope = DisposalScope.Open()
-            let dir = Path.Combine(root, inst.Category, instanceStem inst.Mesh.Info.Id)
-            Directory.CreateDirectory dir |> ignore
-            let size, views, backgrounds =
-                match protocol with
-                | MultiView ->
-                    64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ]
-                | Wild size ->
-                    let views = Array.init viewsPerInstance (fun _ -> wildView rng)
-                    size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ]
-            let rgb, alpha = render size inst.Mesh views backgrounds
-            for k in 0 .. views.Length - 1 do
-                let file = Path.Combine(dir, sprintf "view_%02d.png" k)
-                let image = match protocol with MultiView -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k]
-                Image.save file image
-                let v = views.[k]
-                let row =
-                    {| image = Path.GetRelativePath(root, file)
-                       instance = inst.Mesh.Info.Id
-                       category = inst.Category
-                       split = inst.Split
-                       mesh = Path.GetRelativePath(root, inst.GroundTruth)
-                       camera = {| fov_degrees = fovDegrees; width = size; height = size |}
-                       view = {| azimuth = v.Azimuth; elevation = v.Elevation; roll = v.Roll; distance = v.Distance; scale = v.Scale; shift = [| v.ShiftX; v.ShiftY |] |} |}
-                index.WriteLine(JsonSerializer.Serialize row)
-                images <- images + 1
-    File.Move(tmp, indexPath, true)
+    for inst in instances do
+        use scope = DisposalScope.Open()
+        let dir = Path.Combine(root, inst.Category, instanceStem inst.Mesh.Info.Id)
+        Directory.CreateDirectory dir |> ignore
+        let size, views, backgrounds =
+            match protocol with
+            | MultiView ->
+                64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ]
+            | Wild size ->
+                let rng = viewStream seed protocol inst.Mesh.Info.Id
+                let views = Array.init viewsPerInstance (fun _ -> wildView rng)
+                size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ]
+        let rgb, alpha = render size inst.Mesh views backgrounds
+        for k in 0 .. views.Length - 1 do
+            let file = Path.Combine(dir, sprintf "view_%02d.png" k)
+            let image = match protocol with MultiView -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k]
+            Image.save file image
+            let v = views.[k]
+            let row =
+                {| image = Path.GetRelativePath(root, file)
+                   instance = inst.Mesh.Info.Id
+                   category = inst.Category
+                   split = inst.Split
+                   mesh = Path.GetRelativePath(root, inst.GroundTruth)
+                   camera = {| fov_degrees = fovDegrees; width = size; height = size |}
+                   view = {| azimuth = v.Azimuth; elevation = v.Elevation; roll = v.Roll; distance = v.Distance; scale = v.Scale; shift = [| v.ShiftX; v.ShiftY |] |} |}
+            index.Append(JsonSerializer.Serialize row).Append('\n') |> ignore
+            images <- images + 1
+    Files.writeTextAtomically (Path.Combine(root, "index.jsonl")) (index.ToString())
     images
 
 /// `count` procedural shapes of `category` from `seed` as benchmark instances, like the
-/// prepared real models: split 70/10/20 by `seed`, ground truth written as OBJ + MTL + PNG to
+/// prepared real models: the shapes of `Procedural.generate category seed`, split 70/10/20 by
+/// `Splits.assign seed` (the rule of the real models), ground truth written as OBJ + MTL + PNG to
 /// `outDir/<category>/models/<instance>.obj`. Returns them in shape order; the caller
 /// disposes their meshes.
 let proceduralInstances (outDir: string) (category: string) (seed: uint64) (count: int) : Instance list =

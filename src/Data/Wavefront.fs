@@ -2,7 +2,6 @@ namespace Reconstruct.Data
 
 open System
 open System.Collections.Generic
-open System.Globalization
 open System.IO
 open Reconstruct.Torch
 open Reconstruct.Geometry
@@ -97,14 +96,7 @@ type ObjLoadResult =
 /// or None), so models can come from a ZIP archive or from disk alike.
 module Wavefront =
 
-    let private fail (file: string) (line: int) (detail: string) = raise (MeshFileException(file, line, detail))
-
-    let private tokens (s: string) = s.Split([| ' '; '\t'; '\r'; '\f'; '\v' |], StringSplitOptions.RemoveEmptyEntries)
-
-    let private tryNumber (s: string) =
-        match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, v when Double.IsFinite v -> Some v
-        | _ -> None
+    open MeshText
 
     /// The line without a trailing comment ('#' at the start of a token).
     let private uncomment (line: string) =
@@ -205,11 +197,10 @@ module Wavefront =
     // ------------------------------------------------------------------ OBJ
 
     /// Parses OBJ text with its material groups; `file` names it in errors. Lines (l) and
-    /// points (p) are ignored: they are no surface.
+    /// points (p) are ignored: they are no surface. The geometry is read by
+    /// `MeshText.parseObj` with `ObjRules.Tolerant`; material groups and libraries here.
     let parseObj (file: string) (text: string) : ObjModel =
-        let positions = List<float>()
-        let texcoords = List<float>()
-        let mutable normalCount = 0
+        let obj = MeshText.parseObj ObjRules.Tolerant file text
         let faces = List<int>()
         let faceTex = List<int>()
         let faceMaterial = List<int>()
@@ -218,68 +209,15 @@ module Wavefront =
         let libraries = List<string>()
         let mutable material = -1
         let mutable degenerate = 0
-        // Positive indices may refer forward; they are checked once the whole file is read.
-        let lines = text.Split('\n')
-        let mutable k = 0
-        let vs = List<int>()
-        let ts = List<int>()
-        while k < lines.Length do
-            let lineNo = k + 1
-            let mutable raw = lines.[k].TrimEnd('\r')
-            while raw.EndsWith "\\" && k + 1 < lines.Length do
-                k <- k + 1
-                raw <- raw.Substring(0, raw.Length - 1) + " " + lines.[k].TrimEnd('\r')
-            k <- k + 1
-            let line = uncomment raw
-            if line.Length > 0 then
-                let t = tokens line
-                let number (i: int) (what: string) =
-                    if i >= t.Length then fail file lineNo (sprintf "%s needs more numbers in '%s'" what line)
-                    match tryNumber t.[i] with
-                    | Some v -> v
-                    | None -> fail file lineNo (sprintf "%s has a non-numeric value '%s'" what t.[i])
-                match t.[0] with
-                | "v" ->
-                    for i in 1 .. 3 do
-                        positions.Add(number i "vertex")
-                | "vt" ->
-                    texcoords.Add(number 1 "texture coordinate")
-                    texcoords.Add(if t.Length > 2 then number 2 "texture coordinate" else 0.0)
-                | "vn" -> normalCount <- normalCount + 1
-                | "f" ->
-                    vs.Clear()
-                    ts.Clear()
-                    let resolve (s: string) (count: int) (what: string) =
-                        match Int32.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with
-                        | true, 0 -> fail file lineNo (sprintf "%s index 0 in '%s' (OBJ indices start at 1)" what line)
-                        | true, i when i < 0 ->
-                            if count + i < 0 then fail file lineNo (sprintf "relative %s index %d reaches before the first in '%s'" what i line)
-                            count + i
-                        | true, i -> i - 1
-                        | _ -> fail file lineNo (sprintf "bad %s index '%s' in '%s'" what s line)
-                    for c in 1 .. t.Length - 1 do
-                        let parts = t.[c].Split('/')
-                        if parts.Length > 3 || parts.[0] = "" then fail file lineNo (sprintf "bad face corner '%s'" t.[c])
-                        vs.Add(resolve parts.[0] (positions.Count / 3) "vertex")
-                        ts.Add(if parts.Length >= 2 && parts.[1] <> "" then resolve parts.[1] (texcoords.Count / 2) "texture coordinate" else -1)
-                    // A face gives texture coordinates for all corners or none.
-                    let withTex = ts |> Seq.filter (fun x -> x >= 0) |> Seq.length
-                    let hasTex = withTex = ts.Count
-                    // Two-corner "faces" (lines written as f) have no area, like repeated corners.
-                    if vs.Count < 3 then degenerate <- degenerate + 1
-                    for j in 1 .. vs.Count - 2 do
-                        let a, b, c = vs.[0], vs.[j], vs.[j + 1]
-                        if a = b || b = c || a = c then degenerate <- degenerate + 1
-                        else
-                            faces.Add a
-                            faces.Add b
-                            faces.Add c
-                            faceTex.Add(if hasTex then ts.[0] else -1)
-                            faceTex.Add(if hasTex then ts.[j] else -1)
-                            faceTex.Add(if hasTex then ts.[j + 1] else -1)
-                            faceMaterial.Add material
+        let mutable statement = 0
+        // Statements apply to the polygons after them, so they are taken in file order.
+        let takeStatementsBefore (polygon: int) =
+            while statement < obj.Other.Length && obj.Other.[statement].PolygonsBefore <= polygon do
+                let s = obj.Other.[statement]
+                statement <- statement + 1
+                match s.Keyword with
                 | "usemtl" ->
-                    let name = rest line
+                    let name = rest (uncomment s.Text)
                     material <-
                         match nameIndex.TryGetValue name with
                         | true, i -> i
@@ -287,15 +225,34 @@ module Wavefront =
                             names.Add name
                             nameIndex.[name] <- names.Count - 1
                             names.Count - 1
-                | "mtllib" -> libraries.Add(rest line)
+                | "mtllib" -> libraries.Add(rest (uncomment s.Text))
                 | _ -> () // o, g, s, l, p and others carry nothing a surface needs.
-        let nv = positions.Count / 3
-        let nt = texcoords.Count / 2
-        for i in 0 .. faces.Count - 1 do
-            if faces.[i] >= nv then fail file 0 (sprintf "a face uses vertex %d, but the file has %d vertices" (faces.[i] + 1) nv)
-            if faceTex.[i] >= nt then fail file 0 (sprintf "a face uses texture coordinate %d, but the file has %d" (faceTex.[i] + 1) nt)
-        { Positions = positions.ToArray()
-          TexCoords = texcoords.ToArray()
+        let polygons = obj.PolygonLine.Length
+        for p in 0 .. polygons - 1 do
+            takeStatementsBefore p
+            let first, count = obj.PolygonStart.[p], obj.PolygonStart.[p + 1] - obj.PolygonStart.[p]
+            let vs, ts = obj.CornerVertex, obj.CornerTexCoord
+            // A face gives texture coordinates for all corners or none.
+            let mutable withTex = 0
+            for c in first .. first + count - 1 do
+                if ts.[c] >= 0 then withTex <- withTex + 1
+            let hasTex = withTex = count
+            // Two-corner "faces" (lines written as f) have no area, like repeated corners.
+            if count < 3 then degenerate <- degenerate + 1
+            for j in 1 .. count - 2 do
+                let a, b, c = vs.[first], vs.[first + j], vs.[first + j + 1]
+                if a = b || b = c || a = c then degenerate <- degenerate + 1
+                else
+                    faces.Add a
+                    faces.Add b
+                    faces.Add c
+                    faceTex.Add(if hasTex then ts.[first] else -1)
+                    faceTex.Add(if hasTex then ts.[first + j] else -1)
+                    faceTex.Add(if hasTex then ts.[first + j + 1] else -1)
+                    faceMaterial.Add material
+        takeStatementsBefore Int32.MaxValue
+        { Positions = obj.Positions
+          TexCoords = obj.TexCoords
           Faces = faces.ToArray()
           FaceTexCoords = faceTex.ToArray()
           FaceMaterials = faceMaterial.ToArray()

@@ -8,47 +8,141 @@ open System.IO
 open System.Text
 open Reconstruct.Torch
 
-/// A mesh file could not be read: `Message` is one line, "file:line: what is wrong" (for
-/// binary PLY data "file: byte N: ...").
 type MeshFileException(file: string, line: int, detail: string) =
     inherit Exception(if line > 0 then sprintf "%s:%d: %s" file line detail else sprintf "%s: %s" file detail)
     member _.File = file
-    /// 1-based line number, 0 when the error has no line (binary data, whole-file checks).
     member _.Line = line
     member _.Detail = detail
 
-/// Reading and writing OBJ (+ MTL + PNG), PLY (ASCII, binary little/big endian) and OFF.
-///
-/// Meshes read are a batch of one, vertices (1, V, 3) float32, faces (F, 3) int64; polygons
-/// are split into fans (0, k, k+1). OBJ and PLY store texture v upwards (v = 0 the bottom row),
-/// this framework downwards (v = 0 the top row, see UVMap), so v is flipped on the way in and
-/// out. UVs are read when every face has them (OBJ `f v/vt`, PLY per-vertex u/v, s/t or
-/// texture_u/texture_v, or MeshLab's per-face `texcoord` list) and are dropped otherwise.
-/// Vertex normals (OBJ `vn`) are validated and ignored. Writers take a batch-of-one mesh.
-module MeshIO =
+[<RequireQualifiedAccess>]
+type ObjRules =
+    | Strict
+    | Tolerant
 
-    type private HostMesh =
-        { Vertices: List<float[]>
-          Faces: List<int[]>
-          /// Per-corner texture coordinates (our convention) and their indices, when complete.
-          UV: (float[][] * int[][]) option }
+type ObjStatement = { Line: int; Keyword: string; Text: string; PolygonsBefore: int }
 
-    let private fail (file: string) (line: int) (detail: string) = raise (MeshFileException(file, line, detail))
+type ObjGeometry =
+    { Positions: float[]
+      TexCoords: float[]
+      PolygonStart: int[]
+      PolygonLine: int[]
+      CornerVertex: int[]
+      CornerTexCoord: int[]
+      Other: ObjStatement[] }
 
-    /// A short, one-line rendering of offending input for error messages.
-    let private quote (s: string) =
+module MeshText =
+
+    let fail (file: string) (line: int) (detail: string) = raise (MeshFileException(file, line, detail))
+
+    let quote (s: string) =
         let s = s.Replace("\t", " ").Trim()
         if s.Length > 60 then "'" + s.Substring(0, 57) + "...'" else "'" + s + "'"
 
-    let private tryNumber (s: string) =
+    let tryNumber (s: string) =
         match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
         | true, v when Double.IsFinite v -> Some v
         | _ -> None
 
-    let private tokens (s: string) = s.Split([| ' '; '\t'; '\r'; '\f'; '\v' |], StringSplitOptions.RemoveEmptyEntries)
+    let tokens (s: string) = s.Split([| ' '; '\t'; '\r'; '\f'; '\v' |], StringSplitOptions.RemoveEmptyEntries)
+
+    let parseObj (rules: ObjRules) (file: string) (text: string) : ObjGeometry =
+        let strict = rules = ObjRules.Strict
+        let positions = List<float>()
+        let texcoords = List<float>()
+        let mutable normalCount = 0
+        let polygonStart = List<int>([ 0 ])
+        let polygonLine = List<int>()
+        let cornerVertex = List<int>()
+        let cornerTexCoord = List<int>()
+        let other = List<ObjStatement>()
+        let lines = text.Split('\n')
+        let mutable lineNo = 0
+        let mutable k = 0
+        while k < lines.Length do
+            lineNo <- k + 1
+            // Join continuation lines ending in a backslash.
+            let mutable line = lines.[k].TrimEnd('\r')
+            while line.EndsWith "\\" && k + 1 < lines.Length do
+                k <- k + 1
+                line <- line.Substring(0, line.Length - 1) + " " + lines.[k].TrimEnd('\r')
+            k <- k + 1
+            let hash = line.IndexOf '#'
+            let t = tokens (if hash >= 0 then line.Substring(0, hash) else line)
+            if t.Length > 0 then
+                let numbers (count: int) (what: string) =
+                    if t.Length - 1 < count then fail file lineNo (sprintf "%s needs %d numbers, found %d in %s" what count (t.Length - 1) (quote line))
+                    Array.init count (fun i ->
+                        match tryNumber t.[i + 1] with
+                        | Some v -> v
+                        | None -> fail file lineNo (sprintf "%s has a non-numeric value %s in %s" what (quote t.[i + 1]) (quote line)))
+                match t.[0] with
+                | "v" -> positions.AddRange(numbers 3 "vertex")
+                | "vt" ->
+                    let n = min 2 (t.Length - 1)
+                    if n < 1 then fail file lineNo (sprintf "texture coordinate needs at least 1 number in %s" (quote line))
+                    let uv = numbers n "texture coordinate"
+                    texcoords.Add uv.[0]
+                    texcoords.Add(if n > 1 then uv.[1] else 0.0)
+                | "vn" ->
+                    if strict then numbers 3 "normal" |> ignore
+                    normalCount <- normalCount + 1
+                | "f" ->
+                    if strict && t.Length < 4 then fail file lineNo (sprintf "face needs at least 3 corners, found %d in %s" (t.Length - 1) (quote line))
+                    // Positive indices may refer forward: ranges are checked once the whole file is read.
+                    let resolve (s: string) (count: int) (what: string) =
+                        match Int32.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with
+                        | true, 0 -> fail file lineNo (sprintf "%s index 0 in %s (OBJ indices start at 1)" what (quote line))
+                        | true, i when i < 0 ->
+                            let r = count + i
+                            if r < 0 then fail file lineNo (sprintf "relative %s index %d reaches before the first of %d in %s" what i count (quote line))
+                            r
+                        | true, i -> i - 1
+                        | _ -> fail file lineNo (sprintf "bad %s index %s in %s" what (quote s) (quote line))
+                    let first = cornerVertex.Count
+                    for c in 1 .. t.Length - 1 do
+                        let parts = t.[c].Split('/')
+                        if parts.Length > 3 || parts.[0] = "" then fail file lineNo (sprintf "bad face corner %s in %s" (quote t.[c]) (quote line))
+                        cornerVertex.Add(resolve parts.[0] (positions.Count / 3) "vertex")
+                        cornerTexCoord.Add(if parts.Length >= 2 && parts.[1] <> "" then resolve parts.[1] (texcoords.Count / 2) "texture coordinate" else -1)
+                        if strict && parts.Length = 3 && parts.[2] <> "" then resolve parts.[2] normalCount "normal" |> ignore
+                    if strict then
+                        let mutable withUV = 0
+                        for c in first .. cornerTexCoord.Count - 1 do
+                            if cornerTexCoord.[c] >= 0 then withUV <- withUV + 1
+                        if withUV <> 0 && withUV <> cornerTexCoord.Count - first then
+                            fail file lineNo (sprintf "face gives texture coordinates for some corners only in %s" (quote line))
+                    polygonStart.Add cornerVertex.Count
+                    polygonLine.Add lineNo
+                | keyword -> other.Add { Line = lineNo; Keyword = keyword; Text = line; PolygonsBefore = polygonLine.Count }
+        let nv = positions.Count / 3
+        let nt = texcoords.Count / 2
+        for p in 0 .. polygonLine.Count - 1 do
+            for c in polygonStart.[p] .. polygonStart.[p + 1] - 1 do
+                let v = cornerVertex.[c]
+                if v < 0 || v >= nv then fail file polygonLine.[p] (sprintf "face uses vertex %d, but the file has %d vertices" (v + 1) nv)
+            for c in polygonStart.[p] .. polygonStart.[p + 1] - 1 do
+                let tc = cornerTexCoord.[c]
+                if tc >= nt then fail file polygonLine.[p] (sprintf "face uses texture coordinate %d, but the file has %d" (tc + 1) nt)
+        { Positions = positions.ToArray()
+          TexCoords = texcoords.ToArray()
+          PolygonStart = polygonStart.ToArray()
+          PolygonLine = polygonLine.ToArray()
+          CornerVertex = cornerVertex.ToArray()
+          CornerTexCoord = cornerTexCoord.ToArray()
+          Other = other.ToArray() }
+
+module MeshIO =
+
+    open MeshText
+
+    type private HostMesh =
+        { Vertices: float[][]
+          Faces: int[][]
+          /// Per-corner texture coordinates (our convention) and their indices, when complete.
+          UV: (float[][] * int[][]) option }
 
     let private toMesh (m: HostMesh) : Mesh =
-        let mesh = Mesh.ofArrays (m.Vertices.ToArray()) (m.Faces.ToArray())
+        let mesh = Mesh.ofArrays m.Vertices m.Faces
         match m.UV with
         | Some (coords, faces) ->
             let c = coords |> Array.collect (fun p -> [| float32 p.[0]; float32 p.[1] |])
@@ -62,103 +156,37 @@ module MeshIO =
 
     // ------------------------------------------------------------------ OBJ
 
-    /// Parses OBJ text; `file` names it in errors.
     let parseObj (file: string) (text: string) : Mesh =
-        let vertices = List<float[]>()
-        let texcoords = List<float[]>()
-        let mutable normalCount = 0
-        // Faces as (line, corners (vertex, texcoord or -1)), resolved after the whole file so
-        // positive indices may refer forward.
-        let polygons = List<int * int[] * int[]>()
-        let lines = text.Split('\n')
-        let mutable lineNo = 0
-        let mutable k = 0
-        while k < lines.Length do
-            lineNo <- k + 1
-            // Join continuation lines ending in a backslash.
-            let mutable line = lines.[k].TrimEnd('\r')
-            while line.EndsWith "\\" && k + 1 < lines.Length do
-                k <- k + 1
-                line <- line.Substring(0, line.Length - 1) + " " + lines.[k].TrimEnd('\r')
-            k <- k + 1
-            let hash = line.IndexOf '#'
-            let content = if hash >= 0 then line.Substring(0, hash) else line
-            let t = tokens content
-            if t.Length > 0 then
-                let numbers (count: int) (what: string) =
-                    if t.Length - 1 < count then fail file lineNo (sprintf "%s needs %d numbers, found %d in %s" what count (t.Length - 1) (quote line))
-                    Array.init count (fun i ->
-                        match tryNumber t.[i + 1] with
-                        | Some v -> v
-                        | None -> fail file lineNo (sprintf "%s has a non-numeric value %s in %s" what (quote t.[i + 1]) (quote line)))
-                match t.[0] with
-                | "v" -> vertices.Add(numbers 3 "vertex")
-                | "vt" ->
-                    let n = min 2 (t.Length - 1)
-                    if n < 1 then fail file lineNo (sprintf "texture coordinate needs at least 1 number in %s" (quote line))
-                    let uv = numbers n "texture coordinate"
-                    texcoords.Add [| uv.[0]; (if n > 1 then uv.[1] else 0.0) |]
-                | "vn" ->
-                    numbers 3 "normal" |> ignore
-                    normalCount <- normalCount + 1
-                | "f" ->
-                    if t.Length < 4 then fail file lineNo (sprintf "face needs at least 3 corners, found %d in %s" (t.Length - 1) (quote line))
-                    let resolve (s: string) (count: int) (what: string) =
-                        match Int32.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with
-                        | true, 0 -> fail file lineNo (sprintf "%s index 0 in %s (OBJ indices start at 1)" what (quote line))
-                        | true, i when i < 0 ->
-                            let r = count + i
-                            if r < 0 then fail file lineNo (sprintf "relative %s index %d reaches before the first of %d in %s" what i count (quote line))
-                            r
-                        | true, i -> i - 1
-                        | _ -> fail file lineNo (sprintf "bad %s index %s in %s" what (quote s) (quote line))
-                    let corners = t.[1..]
-                    let vs = Array.zeroCreate<int> corners.Length
-                    let ts = Array.zeroCreate<int> corners.Length
-                    corners
-                    |> Array.iteri (fun i c ->
-                        let parts = c.Split('/')
-                        if parts.Length > 3 || parts.[0] = "" then fail file lineNo (sprintf "bad face corner %s in %s" (quote c) (quote line))
-                        vs.[i] <- resolve parts.[0] vertices.Count "vertex"
-                        ts.[i] <- (if parts.Length >= 2 && parts.[1] <> "" then resolve parts.[1] texcoords.Count "texture coordinate" else -1)
-                        if parts.Length = 3 && parts.[2] <> "" then resolve parts.[2] normalCount "normal" |> ignore)
-                    let withUV = ts |> Array.filter (fun x -> x >= 0) |> Array.length
-                    if withUV <> 0 && withUV <> ts.Length then
-                        fail file lineNo (sprintf "face gives texture coordinates for some corners only in %s" (quote line))
-                    polygons.Add((lineNo, vs, ts))
-                | _ -> () // o, g, s, usemtl, mtllib, l, p and others carry nothing we need.
-        let nv = vertices.Count
+        let obj = MeshText.parseObj ObjRules.Strict file text
         let faces = List<int[]>()
         let uvFaces = List<int[]>()
-        let mutable allUV = polygons.Count > 0
-        for line, vs, ts in polygons do
-            for v in vs do
-                if v < 0 || v >= nv then fail file line (sprintf "face uses vertex %d, but the file has %d vertices" (v + 1) nv)
-            for tc in ts do
-                if tc >= texcoords.Count then fail file line (sprintf "face uses texture coordinate %d, but the file has %d" (tc + 1) texcoords.Count)
+        let polygons = obj.PolygonLine.Length
+        let mutable allUV = polygons > 0
+        for p in 0 .. polygons - 1 do
+            let first, next = obj.PolygonStart.[p], obj.PolygonStart.[p + 1]
+            let ts = obj.CornerTexCoord.[first .. next - 1]
             if ts.[0] < 0 then allUV <- false
-            faces.AddRange(fan vs)
+            faces.AddRange(fan obj.CornerVertex.[first .. next - 1])
             uvFaces.AddRange(fan ts)
         let uv =
             if allUV then
-                Some(texcoords.ToArray() |> Array.map (fun p -> [| p.[0]; 1.0 - p.[1] |]), uvFaces.ToArray())
+                let t = obj.TexCoords
+                Some(Array.init (t.Length / 2) (fun i -> [| t.[2 * i]; 1.0 - t.[2 * i + 1] |]), uvFaces.ToArray())
             else None
-        toMesh { Vertices = vertices; Faces = faces; UV = uv }
+        let p = obj.Positions
+        toMesh { Vertices = Array.init (p.Length / 3) (fun i -> p.[3 * i .. 3 * i + 2]); Faces = faces.ToArray(); UV = uv }
 
-    let private readText (path: string) =
-        try File.ReadAllText path
+    let private readFile (read: string -> 'a) (path: string) : 'a =
+        try read path
         with
         | :? FileNotFoundException
         | :? DirectoryNotFoundException -> fail path 0 "file not found"
         | :? IOException as e -> fail path 0 (sprintf "cannot read: %s" e.Message)
 
-    /// Reads an OBJ file (v, vt, vn, f with v, v/vt, v//vn, v/vt/vn and negative indices).
-    let readObj (path: string) = parseObj path (readText path)
+    let readObj (path: string) = parseObj path (readFile File.ReadAllText path)
 
     // ------------------------------------------------------------------ OFF
 
-    /// Parses OFF text (also COFF/NOFF/... headers: extra per-vertex values and face colours
-    /// are ignored); `file` names it in errors.
     let parseOff (file: string) (text: string) : Mesh =
         // Non-empty lines with comments removed, with their line numbers.
         let lines =
@@ -207,9 +235,9 @@ module MeshIO =
                     | true, v -> fail file line (sprintf "face uses vertex %d, but the file has %d vertices (OFF indices start at 0)" v nv)
                     | _ -> fail file line (sprintf "bad vertex index %s" (quote t.[k + 1])))
             faces.AddRange(fan corners)
-        toMesh { Vertices = vertices; Faces = faces; UV = None }
+        toMesh { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = None }
 
-    let readOff (path: string) = parseOff path (readText path)
+    let readOff (path: string) = parseOff path (readFile File.ReadAllText path)
 
     // ------------------------------------------------------------------ PLY
 
@@ -241,7 +269,6 @@ module MeshIO =
         | I32 | U32 | F32 -> 4
         | F64 -> 8
 
-    /// Parses PLY bytes (ASCII or binary); `file` names it in errors.
     let parsePly (file: string) (bytes: byte[]) : Mesh =
         // Header: ASCII lines up to and including "end_header".
         let mutable pos = 0
@@ -411,18 +438,10 @@ module MeshIO =
             if faces.Count > 0 && faceTexcoords then Some(cornerUV.ToArray(), faceCorners.ToArray())
             elif vertexHasUV then Some(vertexUV.ToArray(), faces.ToArray())
             else None
-        toMesh { Vertices = vertices; Faces = faces; UV = uv }
+        toMesh { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = uv }
 
-    let readPly (path: string) =
-        let bytes =
-            try File.ReadAllBytes path
-            with
-            | :? FileNotFoundException
-            | :? DirectoryNotFoundException -> fail path 0 "file not found"
-            | :? IOException as e -> fail path 0 (sprintf "cannot read: %s" e.Message)
-        parsePly path bytes
+    let readPly (path: string) = parsePly path (readFile File.ReadAllBytes path)
 
-    /// Reads .obj, .off or .ply by extension (case-insensitive).
     let read (path: string) =
         match Path.GetExtension(path).ToLowerInvariant() with
         | ".obj" -> readObj path
@@ -445,7 +464,7 @@ module MeshIO =
     let private writeText (path: string) (build: StringBuilder -> unit) =
         let sb = StringBuilder()
         build sb
-        File.WriteAllText(path, sb.ToString())
+        Files.writeTextAtomically path (sb.ToString())
 
     let private objBody (sb: StringBuilder) (mesh: Mesh) =
         let v = formatted mesh.Vertices
@@ -468,17 +487,12 @@ module MeshIO =
             for i in 0 .. f.Length / 3 - 1 do
                 sb.Append("f ").Append(f.[3 * i] + 1L).Append(' ').Append(f.[3 * i + 1] + 1L).Append(' ').Append(f.[3 * i + 2] + 1L).Append('\n') |> ignore
 
-    /// Writes a batch-of-one mesh as OBJ (with vt when it has UVs).
     let writeObj (path: string) (mesh: Mesh) =
         single "MeshIO.writeObj" mesh
         writeText path (fun sb ->
             sb.Append("# written by Reconstruct\n") |> ignore
             objBody sb mesh)
 
-    /// Writes `path` (.obj), and beside it a .mtl and a .png with the same base name, the
-    /// texture mapped through the mesh's UVs. texture: (3, Ht, Wt) float32 in [0, 1], row 0 at
-    /// the top; `encodePng` turns it into PNG bytes (the image codec lives in the native
-    /// library, so the caller passes it in).
     let writeObjTextured (path: string) (encodePng: Tensor -> byte[]) (texture: Tensor) (mesh: Mesh) =
         single "MeshIO.writeObjTextured" mesh
         if mesh.UVs.IsNone then invalidArg "mesh" "MeshIO.writeObjTextured: the mesh has no UVs"
@@ -487,14 +501,13 @@ module MeshIO =
         let baseName = Path.GetFileNameWithoutExtension path
         let dir = Path.GetDirectoryName(Path.GetFullPath path)
         let mtl, png = baseName + ".mtl", baseName + ".png"
-        File.WriteAllBytes(Path.Combine(dir, png), encodePng texture)
+        Files.writeBytesAtomically (Path.Combine(dir, png)) (encodePng texture)
         writeText (Path.Combine(dir, mtl)) (fun sb ->
             sb.Append("# written by Reconstruct\nnewmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nmap_Kd ").Append(png).Append('\n') |> ignore)
         writeText path (fun sb ->
             sb.Append("# written by Reconstruct\nmtllib ").Append(mtl).Append("\nusemtl material0\n") |> ignore
             objBody sb mesh)
 
-    /// Writes a batch-of-one mesh as OFF.
     let writeOff (path: string) (mesh: Mesh) =
         single "MeshIO.writeOff" mesh
         writeText path (fun sb ->
@@ -506,9 +519,6 @@ module MeshIO =
             for i in 0 .. f.Length / 3 - 1 do
                 sb.Append("3 ").Append(f.[3 * i]).Append(' ').Append(f.[3 * i + 1]).Append(' ').Append(f.[3 * i + 2]).Append('\n') |> ignore)
 
-    /// Writes a batch-of-one mesh as PLY, ASCII or binary little endian: vertex x y z as
-    /// float (double for a float64 mesh), face vertex_indices as a uchar/int list, and UVs as
-    /// MeshLab's per-face texcoord float list (6 values, v upwards).
     let writePly (path: string) (binary: bool) (mesh: Mesh) =
         single "MeshIO.writePly" mesh
         let double = mesh.Vertices.Dtype = Float64
@@ -534,34 +544,35 @@ module MeshIO =
             if tex.IsSome then sb.Append("property list uchar float texcoord\n") |> ignore
             sb.Append("end_header\n") |> ignore
             sb.ToString()
-        use stream = File.Create path
-        let h = Encoding.ASCII.GetBytes header
-        stream.Write(h, 0, h.Length)
-        if binary then
-            use w = new BinaryWriter(stream)
-            // BinaryWriter is little endian on every platform.
-            for k in 0 .. v.Length - 1 do
-                if double then w.Write(v.[k]) else w.Write(float32 v.[k])
-            for i in 0 .. nf - 1 do
-                w.Write(3uy)
-                for k in 0 .. 2 do
-                    w.Write(int32 f.[3 * i + k])
-                match tex with
-                | Some t ->
-                    w.Write(6uy)
-                    for k in 0 .. 5 do
-                        w.Write(t.[6 * i + k])
-                | None -> ()
-        else
-            use w = new StreamWriter(stream, UTF8Encoding(false))
-            w.NewLine <- "\n"
-            let vs = formatted mesh.Vertices
-            for i in 0 .. nv - 1 do
-                w.WriteLine(vs.[3 * i] + " " + vs.[3 * i + 1] + " " + vs.[3 * i + 2])
-            for i in 0 .. nf - 1 do
-                let line = sprintf "3 %d %d %d" f.[3 * i] f.[3 * i + 1] f.[3 * i + 2]
-                match tex with
-                | Some t ->
-                    let tc = Array.init 6 (fun k -> t.[6 * i + k].ToString("R", CultureInfo.InvariantCulture))
-                    w.WriteLine(line + " 6 " + String.Join(" ", tc))
-                | None -> w.WriteLine line
+        Files.writeAtomically path (fun stream ->
+            let h = Encoding.ASCII.GetBytes header
+            stream.Write(h, 0, h.Length)
+            // The writers leave the stream open: writeAtomically flushes it to disk after them.
+            if binary then
+                use w = new BinaryWriter(stream, Encoding.UTF8, true)
+                // BinaryWriter is little endian on every platform.
+                for k in 0 .. v.Length - 1 do
+                    if double then w.Write(v.[k]) else w.Write(float32 v.[k])
+                for i in 0 .. nf - 1 do
+                    w.Write(3uy)
+                    for k in 0 .. 2 do
+                        w.Write(int32 f.[3 * i + k])
+                    match tex with
+                    | Some t ->
+                        w.Write(6uy)
+                        for k in 0 .. 5 do
+                            w.Write(t.[6 * i + k])
+                    | None -> ()
+            else
+                use w = new StreamWriter(stream, UTF8Encoding(false), 1 <<< 16, true)
+                w.NewLine <- "\n"
+                let vs = formatted mesh.Vertices
+                for i in 0 .. nv - 1 do
+                    w.WriteLine(vs.[3 * i] + " " + vs.[3 * i + 1] + " " + vs.[3 * i + 2])
+                for i in 0 .. nf - 1 do
+                    let line = sprintf "3 %d %d %d" f.[3 * i] f.[3 * i + 1] f.[3 * i + 2]
+                    match tex with
+                    | Some t ->
+                        let tc = Array.init 6 (fun k -> t.[6 * i + k].ToString("R", CultureInfo.InvariantCulture))
+                        w.WriteLine(line + " 6 " + String.Join(" ", tc))
+                    | None -> w.WriteLine line)

@@ -1,0 +1,232 @@
+/// The data refactor's promises: procedural shapes byte-identical to the code before the
+/// split, unknown categories named, one seed tree for a whole dataset render (same seed, same
+/// bytes), atomic writes that leave nothing half-written, and one OBJ parser for meshes and
+/// textured models.
+module Reconstruct.Tests.DataRefactorTests
+
+open System
+open System.IO
+open System.Security.Cryptography
+open Xunit
+open Reconstruct.Torch
+open Reconstruct.Geometry
+open Reconstruct.Data
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "rc-data-refactor-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+/// Every file under `dir` with its bytes, by relative path in ordinal order.
+let private snapshot (dir: string) =
+    Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+    |> Array.map (fun f -> Path.GetRelativePath(dir, f), File.ReadAllBytes f)
+    |> Array.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a, b))
+
+/// Files the atomic writers would leave behind if a write were interrupted or not renamed.
+let private temporaries (dir: string) =
+    Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories)
+
+// ---------------------------------------------------------------------- procedural
+
+/// SHA-256 of shapes 0, 1 and 5 of seeds 7 and 2024 (positions, faces, UVs, atlas and its
+/// size, parameters), recorded from Procedural.fs before it was split into parts, appearance
+/// and categories.
+let private recorded =
+    [ "chair", "cc66d663dfd8c9113054f732a414314d5db4ee64018fe63cae61d50157fc2818"
+      "table", "0a6c958ee075b63cd3b265e3325409652c7538df7243df627c007f9cfdadd904"
+      "car", "b0c6730d365aaa44e32b78cf2de42635b5bb42917a62d96b8580617af1a1a922"
+      "airplane", "ea372ea95008579c78b4eada09288734ced06b5d1cfd6af6e360d1263c10dfe5"
+      "vase", "a679016e4767ee459d770cc8f82c96bcf3dc45b55d4f19bba70191be3eaf80c9" ]
+
+let private digest (category: string) =
+    use sha = IncrementalHash.CreateHash HashAlgorithmName.SHA256
+    let add (values: Array) (size: int) =
+        let bytes = Array.zeroCreate<byte> (values.Length * size)
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length)
+        sha.AppendData bytes
+    for seed in [ 7UL; 2024UL ] do
+        for k in [ 0; 1; 5 ] do
+            let s = Procedural.shape category seed k
+            let m = Procedural.toArrays s
+            add m.Positions 4
+            add m.Faces 4
+            add m.FaceUVs 4
+            add m.Atlas 4
+            add [| m.AtlasHeight; m.AtlasWidth |] 4
+            add (s.Parameters |> List.map snd |> Array.ofList) 8
+    Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant()
+
+[<Fact>]
+let ``procedural shapes are byte-identical to those before the split`` () =
+    Assert.Equal<string list>(recorded |> List.map fst, Procedural.categories)
+    for category, expected in recorded do
+        Assert.True((digest category = expected), sprintf "%s: the shapes differ from the recorded ones" category)
+
+[<Fact>]
+let ``an unknown procedural category is a one-line error naming the known ones`` () =
+    for call, fn in [ (fun () -> Procedural.shape "boat" 1UL 0 |> ignore), "Procedural.shape"
+                      (fun () -> Procedural.generate "Chair" 1UL 1 |> ignore), "Procedural.generate" ] do
+        let e = Assert.Throws<ArgumentException>(fun () -> call ())
+        Assert.StartsWith(fn + ": unknown category '", e.Message)
+        Assert.Contains("known: chair, table, car, airplane, vase", e.Message)
+        Assert.DoesNotContain("\n", e.Message)
+
+// ---------------------------------------------------------------------- one seed tree
+
+/// Two procedural chairs from `seed` (shapes, splits) rendered under both protocols with
+/// `renderSeed` (wild views and backgrounds).
+let private renderAll (dir: string) (seed: uint64) (renderSeed: uint64) =
+    let instances = DatasetRender.proceduralInstances dir "chair" seed 2
+    try
+        Assert.Equal(48, DatasetRender.renderDataset dir DatasetRender.MultiView renderSeed 0 instances)
+        Assert.Equal(6, DatasetRender.renderDataset dir (DatasetRender.Wild 64) renderSeed 3 instances)
+    finally
+        for i in instances do (i.Mesh :> IDisposable).Dispose()
+
+[<Fact>]
+let ``a dataset rendered twice from one seed is the same to the byte and another seed differs`` () =
+    let a, b, c, d = tempDir (), tempDir (), tempDir (), tempDir ()
+    try
+        renderAll a 7UL 7UL
+        renderAll b 7UL 7UL
+        renderAll c 8UL 8UL
+        renderAll d 7UL 8UL
+        let sa, sb, sc, sd = snapshot a, snapshot b, snapshot c, snapshot d
+        // ground truth (OBJ, MTL, PNG), 48 multi-view and 6 wild images, two indexes
+        Assert.Equal(2 * 3 + 48 + 6 + 2, sa.Length)
+        Assert.Empty(temporaries a)
+        Assert.Equal<string[]>(Array.map fst sa, Array.map fst sb)
+        for (name, x), (_, y) in Array.zip sa sb do
+            Assert.True((x = y), sprintf "%s differs between two renders with the same seed" name)
+        // another seed: other shapes, other views and backgrounds; no wild image repeats
+        let images (prefix: string) (s: (string * byte[])[]) =
+            s |> Array.filter (fun (n, _) -> n.StartsWith prefix && n.EndsWith ".png") |> Array.map snd
+        Assert.Equal(6, (images "wild64" sc).Length)
+        for x in images "wild64" sa do
+            Assert.DoesNotContain(images "wild64" sc, fun y -> x = y)
+        // the same shapes under another render seed: the same multi-view images, other wild ones
+        Assert.Equal<byte[][]>(images "multiview" sa, images "multiview" sd)
+        for x in images "wild64" sa do
+            Assert.DoesNotContain(images "wild64" sd, fun y -> x = y)
+    finally
+        for dir in [ a; b; c; d ] do Directory.Delete(dir, true)
+
+/// The "view" object of each index row, by instance id and image name.
+let private viewsOf (index: string) =
+    File.ReadAllLines index
+    |> Array.map (fun line ->
+        use row = Text.Json.JsonDocument.Parse line
+        let r = row.RootElement
+        (r.GetProperty("instance").GetString(), r.GetProperty("image").GetString()), r.GetProperty("view").GetRawText())
+    |> Map.ofArray
+
+[<Fact>]
+let ``an instance's wild views come from its own stream whatever the order of the instances`` () =
+    let forward, backward = tempDir (), tempDir ()
+    let meshes = Procedural.generate "vase" 3UL 2
+    try
+        let instances dir = meshes |> List.mapi (fun k m -> DatasetRender.instance m "vase" "train" (Path.Combine(dir, sprintf "gt%d.obj" k)))
+        DatasetRender.renderDataset forward (DatasetRender.Wild 64) 11UL 3 (instances forward) |> ignore
+        DatasetRender.renderDataset backward (DatasetRender.Wild 64) 11UL 3 (List.rev (instances backward)) |> ignore
+        let a = viewsOf (Path.Combine(forward, "wild64", "index.jsonl"))
+        let b = viewsOf (Path.Combine(backward, "wild64", "index.jsonl"))
+        Assert.Equal(6, a.Count)
+        Assert.Equal<Map<string * string, string>>(a, b)
+        // the first view of an instance is the first draw of its stream
+        for m in meshes do
+            let v = DatasetRender.wildView (DatasetRender.viewStream 11UL (DatasetRender.Wild 64) m.Info.Id)
+            let image = Path.Combine("vase", DatasetRender.instanceStem m.Info.Id, "view_00.png")
+            use first = Text.Json.JsonDocument.Parse a.[(m.Info.Id, image)]
+            Assert.Equal(v.Azimuth, first.RootElement.GetProperty("azimuth").GetDouble())
+            Assert.Equal(v.Roll, first.RootElement.GetProperty("roll").GetDouble())
+    finally
+        for m in meshes do (m :> IDisposable).Dispose()
+        for d in [ forward; backward ] do Directory.Delete(d, true)
+
+// ---------------------------------------------------------------------- atomic writes
+
+[<Fact>]
+let ``a render that fails keeps the previous index and leaves no temporary file`` () =
+    let dir = tempDir ()
+    try
+        let instances = DatasetRender.proceduralInstances dir "table" 5UL 2
+        let index = Path.Combine(dir, "wild64", "index.jsonl")
+        try
+            DatasetRender.renderDataset dir (DatasetRender.Wild 64) 5UL 1 instances |> ignore
+            let before = File.ReadAllBytes index
+            // the second instance's mesh is freed: the render fails after the first one's images
+            (instances.[1].Mesh :> IDisposable).Dispose()
+            Assert.ThrowsAny<exn>(fun () -> DatasetRender.renderDataset dir (DatasetRender.Wild 64) 6UL 1 instances |> ignore) |> ignore
+            Assert.True((File.ReadAllBytes index = before), "the index changed although the render failed")
+            Assert.Empty(temporaries dir)
+        finally
+            (instances.[0].Mesh :> IDisposable).Dispose()
+    finally
+        Directory.Delete(dir, true)
+
+[<Fact>]
+let ``mesh writers replace files whole and name the path they cannot write`` () =
+    let dir = tempDir ()
+    try
+        use scope = DisposalScope.Open()
+        let mesh =
+            Mesh.ofArrays [| [| 0.0; 0.0; 0.0 |]; [| 1.0; 0.0; 0.0 |]; [| 0.0; 1.0; 0.0 |] |] [| [| 0; 1; 2 |] |]
+            |> Mesh.withUVs { Coords = Tensor.ofArray ([| 0.0f; 0.0f; 1.0f; 0.0f; 0.0f; 1.0f |], [ 3; 2 ]); Faces = Tensor.ofArray ([| 0L; 1L; 2L |], [ 1; 3 ]) }
+        let texture = Tensor.ones [ 3; 4; 4 ]
+        let writers: (string * (string -> unit)) list =
+            [ "m.obj", (fun p -> MeshIO.writeObj p mesh)
+              "t.obj", (fun p -> MeshIO.writeObjTextured p Image.encodePng texture mesh)
+              "m.off", (fun p -> MeshIO.writeOff p mesh)
+              "a.ply", (fun p -> MeshIO.writePly p false mesh)
+              "b.ply", (fun p -> MeshIO.writePly p true mesh) ]
+        for name, write in writers do
+            let path = Path.Combine(dir, name)
+            File.WriteAllText(path, "old")
+            write path
+            let back = MeshIO.read path
+            Assert.Equal<float32[]>(mesh.Vertices.ToFloat32s(), back.Vertices.ToFloat32s())
+            let missing = Path.Combine(dir, "no such folder", name)
+            match Assert.ThrowsAny<exn>(fun () -> write missing) with
+            | Files.FileWriteError (path, _) -> Assert.Contains("no such folder", path)
+            | e -> failwithf "%s: expected Files.FileWriteError, received %s: %s" name (e.GetType().Name) e.Message
+        Assert.Equal<string[]>([| "a.ply"; "b.ply"; "m.obj"; "m.off"; "t.mtl"; "t.obj"; "t.png" |], Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort)
+    finally
+        Directory.Delete(dir, true)
+
+// ---------------------------------------------------------------------- one OBJ parser
+
+[<Fact>]
+let ``meshes and textured models read the same geometry and the same errors from one parser`` () =
+    let text = "mtllib a.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nusemtl red # paint\nf 1/1 2/2 3/3 4/4\nusemtl blue\nf -4/-4 -2/-2 -1/-1\n"
+    use scope = DisposalScope.Open()
+    let mesh = MeshIO.parseObj "q.obj" text
+    let model = Wavefront.parseObj "q.obj" text
+    Assert.Equal<float[]>(mesh.Vertices.ToFloat32s() |> Array.map float, model.Positions)
+    Assert.Equal<int64[]>(mesh.Faces.ToInt64s(), model.Faces |> Array.map int64)
+    // MeshIO flips v to the framework's convention; the textured model keeps OBJ's
+    let uv = mesh.UVs.Value
+    let coords = uv.Coords.ToFloat32s()
+    let corners = uv.Faces.ToInt64s()
+    for k in 0 .. corners.Length - 1 do
+        let t = model.FaceTexCoords.[k]
+        Assert.Equal(model.TexCoords.[2 * t], float coords.[2 * int corners.[k]])
+        Assert.Equal(1.0 - model.TexCoords.[2 * t + 1], float coords.[2 * int corners.[k] + 1])
+    Assert.Equal<string[]>([| "red"; "blue" |], model.MaterialNames)
+    Assert.Equal<int[]>([| 0; 0; 1 |], model.FaceMaterials)
+    Assert.Equal<string list>([ "a.mtl" ], model.Libraries)
+    // the same message from both readers, with the line
+    for bad, message in
+        [ "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n", "bad.obj:4: face uses vertex 9, but the file has 3 vertices"
+          "v 0 0 0\nv 1 0 0\nv 1 2\n", "bad.obj:3: vertex needs 3 numbers, found 2 in 'v 1 2'"
+          "v 0 0 0\nf -2 1 1\n", "bad.obj:2: relative vertex index -2 reaches before the first of 1 in 'f -2 1 1'" ] do
+        let e1 = Assert.Throws<MeshFileException>(fun () -> MeshIO.parseObj "bad.obj" bad |> ignore)
+        let e2 = Assert.Throws<MeshFileException>(fun () -> Wavefront.parseObj "bad.obj" bad |> ignore)
+        Assert.Equal(message, e1.Message)
+        Assert.Equal(message, e2.Message)
+    // what a mesh file refuses, a model from the wild drops: a two-corner face, a repeated corner
+    let loose = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2\nf 1 1 2\nf 1 2 3\n"
+    Assert.Throws<MeshFileException>(fun () -> MeshIO.parseObj "loose.obj" loose |> ignore) |> ignore
+    let kept = Wavefront.parseObj "loose.obj" loose
+    Assert.Equal<int[]>([| 0; 1; 2 |], kept.Faces)
+    Assert.Equal(2, kept.DegenerateFaces)
