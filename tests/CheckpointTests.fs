@@ -354,18 +354,18 @@ let private resumeFromFileIsBitExact (makeOptimizer: (string * Tensor) list -> O
 
 [<Fact>]
 let adam_training_resumed_from_a_checkpoint_is_bit_exact () =
-    resumeFromFileIsBitExact (Optim.adam { Optim.Adam.defaults with Lr = 0.01 })
+    resumeFromFileIsBitExact (Optim.adam { Optim.Adam.Defaults with Lr = 0.01 })
 
 [<Fact>]
 let sgd_momentum_training_resumed_from_a_checkpoint_is_bit_exact () =
-    resumeFromFileIsBitExact (Optim.sgd { Optim.Sgd.defaults with Lr = 0.01; Momentum = 0.9; Nesterov = true })
+    resumeFromFileIsBitExact (Optim.sgd { Optim.Sgd.Defaults with Lr = 0.01; Momentum = 0.9; Nesterov = true })
 
 [<Fact>]
 let restore_checks_names_shapes_and_dtypes_and_changes_nothing_on_failure () =
     use dir = new TempDir()
     use scope = DisposalScope.Open()
     let path = dir.File "train.safetensors"
-    let a = newRun (Optim.adam Optim.Adam.defaults) 1 2
+    let a = newRun (Optim.adam Optim.Adam.Defaults) 1 2
     trainSteps a 2
     Checkpoint.saveTraining path a.State { Checkpoint.Metadata.empty with Step = 2L }
     let model (parameters: (string * Tensor) list) = Checkpoint.TrainingState.model parameters
@@ -385,10 +385,10 @@ let restore_checks_names_shapes_and_dtypes_and_changes_nothing_on_failure () =
     expectError path "no generator state 'rng.noise'" (fun () ->
         use noise = generator 3
         Checkpoint.restoreTraining path { model [ "model.w", w5; "model.b", b1 ] with Buffers = buffers; Generators = [ "noise", noise ] } |> ignore)
-    use sgd = Optim.sgd Optim.Sgd.defaults [ "model.w", w5; "model.b", b1 ]
+    use sgd = Optim.sgd Optim.Sgd.Defaults [ "model.w", w5; "model.b", b1 ]
     expectError path "saved with optimizer Adam, restoring into SGD" (fun () ->
         Checkpoint.restoreTraining path { model [ "model.w", w5; "model.b", b1 ] with Buffers = buffers; Optimizer = Some sgd } |> ignore)
-    use adam = Optim.adam Optim.Adam.defaults [ "model.w", w5 ]
+    use adam = Optim.adam Optim.Adam.Defaults [ "model.w", w5 ]
     expectError path "unexpected tensor 'optim.model.b." (fun () ->
         Checkpoint.restoreTraining path { model [ "model.w", w5; "model.b", b1 ] with Buffers = buffers; Optimizer = Some adam } |> ignore)
     // None of the failed restores changed anything.
@@ -407,7 +407,7 @@ let save_and_restore_leave_no_live_tensors () =
     use dir = new TempDir()
     use scope = DisposalScope.Open()
     let path = dir.File "leak.safetensors"
-    let a = newRun (Optim.adam Optim.Adam.defaults) 1 2
+    let a = newRun (Optim.adam Optim.Adam.Defaults) 1 2
     trainSteps a 1
     Checkpoint.saveTraining path a.State Checkpoint.Metadata.empty
     Checkpoint.restoreTraining path a.State |> ignore

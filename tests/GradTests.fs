@@ -6,7 +6,6 @@ module Reconstruct.Tests.GradTests
 open System
 open Xunit
 open Reconstruct.Torch
-open Reconstruct.Torch.Native
 open Reconstruct.Tests.TestHelpers
 
 /// Values in [lo, hi) from System.Random (not from the code under test).

@@ -18,7 +18,7 @@ let setup (seed: int) =
     let g = generator seed
     let model = ConvNet.create g [ 8; 16 ] [ 16; 4 ]
     let parameters = ConvNet.parameters model
-    let optimizer = Optim.adam { Optim.Adam.defaults with Lr = 1e-3 } parameters
+    let optimizer = Optim.adam { Optim.Adam.Defaults with Lr = 1e-3 } parameters
     let x = Tensor.rand ([ 4; 3; 16; 16 ], g)
     let target = Tensor.rand ([ 4; 4 ], g)
     g, model, parameters, optimizer, x, target

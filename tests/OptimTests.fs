@@ -53,7 +53,7 @@ let adam_steps_match_float64_formula () =
     use scope = DisposalScope.Open()
     let w0 = [| 1.0; -2.0; 0.5; 3.0 |]
     let c = [| 1.0; 0.5; 2.0; 0.1 |]
-    let options = { Optim.Adam.defaults with Lr = 0.1 }
+    let options = { Optim.Adam.Defaults with Lr = 0.1 }
     let w = leaf w0
     use opt = Optim.adam options [ "w", w ]
     runSteps opt w c 3
@@ -70,15 +70,15 @@ let adam_and_adamw_weight_decay_match_formula () =
     let c = [| 1.0; 1.0; 0.25 |]
     let grad (w: float[]) = Array.init w.Length (fun i -> 2.0 * c.[i] * w.[i])
     for decoupled in [ false; true ] do
-        let options = { (if decoupled then Optim.AdamW.defaults else Optim.Adam.defaults) with Lr = 0.05; WeightDecay = 0.3; Beta1 = 0.8 }
+        let options = { (if decoupled then Optim.AdamW.Defaults else Optim.Adam.Defaults) with Lr = 0.05; WeightDecay = 0.3; Beta1 = 0.8 }
         let w = leaf w0
         use opt = (if decoupled then Optim.adamW else Optim.adam) options [ "w", w ]
         Assert.Equal((if decoupled then "AdamW" else "Adam"), opt.Algorithm)
         runSteps opt w c 2
         assertClose 1e-12 1e-10 (adamReference options decoupled w0 grad 2) (w.ToFloat64s())
     // The two decays differ, so the test above could tell them apart.
-    let a = adamReference { Optim.Adam.defaults with Lr = 0.05; WeightDecay = 0.3 } false w0 grad 2
-    let b = adamReference { Optim.Adam.defaults with Lr = 0.05; WeightDecay = 0.3 } true w0 grad 2
+    let a = adamReference { Optim.Adam.Defaults with Lr = 0.05; WeightDecay = 0.3 } false w0 grad 2
+    let b = adamReference { Optim.Adam.Defaults with Lr = 0.05; WeightDecay = 0.3 } true w0 grad 2
     Assert.True(Array.exists2 (fun x y -> abs (x - y) > 1e-6) a b)
 
 [<Fact>]
@@ -86,7 +86,7 @@ let sgd_momentum_steps_match_formula () =
     use scope = DisposalScope.Open()
     let w0 = [| 1.0; -0.5; 2.0 |]
     let c = [| 0.5; 1.0; 0.1 |]
-    let o = { Optim.Sgd.defaults with Lr = 0.1; Momentum = 0.9; Dampening = 0.2; WeightDecay = 0.01 }
+    let o = { Optim.Sgd.Defaults with Lr = 0.1; Momentum = 0.9; Dampening = 0.2; WeightDecay = 0.01 }
     let w = leaf w0
     use opt = Optim.sgd o [ "w", w ]
     runSteps opt w c 3
@@ -105,7 +105,7 @@ let sgd_momentum_steps_match_formula () =
 let sgd_plain_step_is_lr_times_gradient () =
     use scope = DisposalScope.Open()
     let w = leaf [| 1.0; 2.0 |]
-    use opt = Optim.sgd { Optim.Sgd.defaults with Lr = 0.25 } [ "w", w ]
+    use opt = Optim.sgd { Optim.Sgd.Defaults with Lr = 0.25 } [ "w", w ]
     backwardQuadratic w [| 1.0; 3.0 |]
     opt.Step()
     // grad = (2, 12)
@@ -117,7 +117,7 @@ let adam_converges_on_quadratic () =
     use outer = DisposalScope.Open()
     let target = Tensor.randn ([ 8 ], g)
     let w = (Tensor.zeros [ 8 ]).RequireGrad()
-    use opt = Optim.adam { Optim.Adam.defaults with Lr = 0.05 } [ "w", w ]
+    use opt = Optim.adam { Optim.Adam.Defaults with Lr = 0.05 } [ "w", w ]
     let loss () =
         let d = w - target
         (d * d).sum ()
@@ -156,7 +156,7 @@ let schedules_are_pure_functions_of_iteration () =
 let schedule_changes_the_optimizer_lr_and_the_step () =
     use scope = DisposalScope.Open()
     let w = leaf [| 1.0 |]
-    use opt = Optim.sgd { Optim.Sgd.defaults with Lr = 0.1 } [ "w", w ]
+    use opt = Optim.sgd { Optim.Sgd.Defaults with Lr = 0.1 } [ "w", w ]
     Assert.Equal(0.1, opt.Lr)
     let schedule = Optim.MultiStep([ 5 ], 0.2)
     Assert.Equal(0.1, Optim.applySchedule opt schedule 0.1 4)
@@ -175,7 +175,7 @@ let state_export_names_and_values () =
     use scope = DisposalScope.Open()
     let w = leaf [| 1.0; -1.0 |]
     let b = leaf [| 0.5 |]
-    use opt = Optim.adam Optim.Adam.defaults [ "layer.w", w; "layer.b", b ]
+    use opt = Optim.adam Optim.Adam.Defaults [ "layer.w", w; "layer.b", b ]
     // Before any step: only the learning rate.
     Assert.Equal<string list>([ "optim.lr" ], opt.State() |> List.map fst)
     backwardQuadratic w [| 1.0; 1.0 |]
@@ -188,7 +188,7 @@ let state_export_names_and_values () =
     Assert.Equal(1.0, (find "optim.layer.w.step").ToScalar())
     // exp_avg after one step = (1 - beta1) * grad, grad = 2w.
     assertClose 1e-12 1e-12 [| 0.1 * 2.0; 0.1 * -2.0 |] ((find "optim.layer.w.exp_avg").ToFloat64s())
-    use amsgrad = Optim.adam { Optim.Adam.defaults with Amsgrad = true } [ "w", (Tensor.zeros [ 2 ]).RequireGrad() ]
+    use amsgrad = Optim.adam { Optim.Adam.Defaults with Amsgrad = true } [ "w", (Tensor.zeros [ 2 ]).RequireGrad() ]
     Assert.Equal<string list>([ "step"; "exp_avg"; "exp_avg_sq"; "max_exp_avg_sq" ], amsgrad.StateKeys)
 
 /// A small regression problem: returns the loss of parameters (w, b) on fixed data.
@@ -239,21 +239,21 @@ let private resumeIsBitExact (make: (string * Tensor) list -> Optim.Optimizer) =
 
 [<Fact>]
 let adam_resume_from_exported_state_is_bit_exact () =
-    resumeIsBitExact (Optim.adam { Optim.Adam.defaults with Lr = 0.01; Amsgrad = true })
+    resumeIsBitExact (Optim.adam { Optim.Adam.Defaults with Lr = 0.01; Amsgrad = true })
 
 [<Fact>]
 let sgd_momentum_resume_from_exported_state_is_bit_exact () =
-    resumeIsBitExact (Optim.sgd { Optim.Sgd.defaults with Lr = 0.01; Momentum = 0.9 })
+    resumeIsBitExact (Optim.sgd { Optim.Sgd.Defaults with Lr = 0.01; Momentum = 0.9 })
 
 [<Fact>]
 let load_state_rejects_bad_state_naming_the_tensor () =
     use scope = DisposalScope.Open()
     let w = leaf [| 1.0; 2.0 |]
-    use opt = Optim.adam Optim.Adam.defaults [ "w", w ]
+    use opt = Optim.adam Optim.Adam.Defaults [ "w", w ]
     backwardQuadratic w [| 1.0; 1.0 |]
     opt.Step()
     let state = opt.State()
-    use fresh = Optim.adam Optim.Adam.defaults [ "w", leaf [| 0.0; 0.0 |] ]
+    use fresh = Optim.adam Optim.Adam.Defaults [ "w", leaf [| 0.0; 0.0 |] ]
     let replace name (t: Tensor) = state |> List.map (fun (n, x) -> if n = name then n, t else n, x)
     assertThrowsWith<ArgumentException> "'optim.w.exp_avg' is float64 [3]" (fun () ->
         fresh.LoadState(replace "optim.w.exp_avg" (Tensor.zeros ([ 3 ], Float64))))
@@ -266,26 +266,26 @@ let load_state_rejects_bad_state_naming_the_tensor () =
     // Failed loads changed nothing; the optimizer that already has state refuses an empty one.
     Assert.Equal<string list>([ "optim.lr" ], fresh.State() |> List.map fst)
     assertThrowsWith<ArgumentException> "already has state" (fun () -> opt.LoadState [])
-    use sgd = Optim.sgd Optim.Sgd.defaults [ "w", leaf [| 0.0; 0.0 |] ]
+    use sgd = Optim.sgd Optim.Sgd.Defaults [ "w", leaf [| 0.0; 0.0 |] ]
     assertThrowsWith<ArgumentException> "unexpected tensor 'optim.w.step'" (fun () -> sgd.LoadState state)
 
 [<Fact>]
 let creation_rejects_bad_parameters_and_options () =
     use scope = DisposalScope.Open()
     let w = leaf [| 1.0 |]
-    assertThrowsWith<ArgumentException> "'w' appears twice" (fun () -> Optim.adam Optim.Adam.defaults [ "w", w; "w", leaf [| 2.0 |] ] |> ignore)
-    assertThrowsWith<ArgumentException> "parameter 'x' must be a leaf" (fun () -> Optim.adam Optim.Adam.defaults [ "x", Tensor.ofArray [| 1.0 |] ] |> ignore)
-    assertThrowsWith<ArgumentException> "parameter 'y' must be a leaf" (fun () -> Optim.sgd Optim.Sgd.defaults [ "y", w * 2.0 ] |> ignore)
-    assertThrowsWith<ArgumentException> "'i' must be float32 or float64" (fun () -> Optim.sgd Optim.Sgd.defaults [ "i", Tensor.ofArray [| 1L |] ] |> ignore)
-    assertThrowsWith<ArgumentException> "Beta1 must be in [0, 1)" (fun () -> Optim.adam { Optim.Adam.defaults with Beta1 = 1.0 } [ "w", w ] |> ignore)
-    assertThrowsWith<ArgumentException> "Nesterov needs Momentum > 0" (fun () -> Optim.sgd { Optim.Sgd.defaults with Nesterov = true } [ "w", w ] |> ignore)
-    assertThrowsWith<ArgumentException> "parameter list is empty" (fun () -> Optim.adamW Optim.AdamW.defaults [] |> ignore)
-    Assert.Equal(1e-2, Optim.AdamW.defaults.WeightDecay)
+    assertThrowsWith<ArgumentException> "'w' appears twice" (fun () -> Optim.adam Optim.Adam.Defaults [ "w", w; "w", leaf [| 2.0 |] ] |> ignore)
+    assertThrowsWith<ArgumentException> "parameter 'x' must be a leaf" (fun () -> Optim.adam Optim.Adam.Defaults [ "x", Tensor.ofArray [| 1.0 |] ] |> ignore)
+    assertThrowsWith<ArgumentException> "parameter 'y' must be a leaf" (fun () -> Optim.sgd Optim.Sgd.Defaults [ "y", w * 2.0 ] |> ignore)
+    assertThrowsWith<ArgumentException> "'i' must be float32 or float64" (fun () -> Optim.sgd Optim.Sgd.Defaults [ "i", Tensor.ofArray [| 1L |] ] |> ignore)
+    assertThrowsWith<ArgumentException> "Beta1 must be in [0, 1)" (fun () -> Optim.adam { Optim.Adam.Defaults with Beta1 = 1.0 } [ "w", w ] |> ignore)
+    assertThrowsWith<ArgumentException> "Nesterov needs Momentum > 0" (fun () -> Optim.sgd { Optim.Sgd.Defaults with Nesterov = true } [ "w", w ] |> ignore)
+    assertThrowsWith<ArgumentException> "parameter list is empty" (fun () -> Optim.adamW Optim.AdamW.Defaults [] |> ignore)
+    Assert.Equal(1e-2, Optim.AdamW.Defaults.WeightDecay)
 
 [<Fact>]
 let disposed_optimizer_fails_clearly () =
     use scope = DisposalScope.Open()
-    let opt = Optim.sgd Optim.Sgd.defaults [ "w", leaf [| 1.0 |] ]
+    let opt = Optim.sgd Optim.Sgd.Defaults [ "w", leaf [| 1.0 |] ]
     (opt :> IDisposable).Dispose()
     Assert.Throws<ObjectDisposedException>(fun () -> opt.Step()) |> ignore
 
@@ -294,7 +294,7 @@ let optimizer_steps_keep_memory_flat () =
     use outer = DisposalScope.Open()
     let loss = regression 5
     let w, b = (Tensor.zeros [ 5 ]).RequireGrad(), (Tensor.zeros [ 1 ]).RequireGrad()
-    use opt = Optim.adam Optim.Adam.defaults [ "w", w; "b", b ]
+    use opt = Optim.adam Optim.Adam.Defaults [ "w", w; "b", b ]
     train opt loss w b 2
     let before = settledLiveCount ()
     train opt loss w b 20

@@ -31,7 +31,7 @@ let ``dense textured reference equals the fused kernel with perspective, culling
     let upImage = Tensor.randn (background.Shape, g, Float64)
     let upAlpha = Tensor.randn ([ 2; 1; 16; 14 ], g, Float64)
     for k, sigma, persp, cull in [ 8, 1e-3, false, false; 3, 1e-3, true, false; 1, 1e-4, false, true; 5, 3e-3, true, true ] do
-        let s = { Rasterizer.defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = Rasterizer.blurRadiusFor sigma 1e-4; PerspectiveCorrect = persp; CullBackfaces = cull }
+        let s = { RasterSettings.Defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = Rasterizer.blurRadiusFor sigma 1e-4; PerspectiveCorrect = persp; CullBackfaces = cull }
         let what = sprintf "K=%d sigma=%g persp=%b cull=%b" k sigma persp cull
         let rImage, rAlpha, rGrads = texturedWithGradients Reference.textured s sigma verts faces uvs uvImage background upImage upAlpha
         let fImage, fAlpha, fGrads = texturedWithGradients Renderer.textured s sigma verts faces uvs uvImage background upImage upAlpha
@@ -48,7 +48,7 @@ let ``dense textured reference gives the UV gradient of the composed renderer`` 
     use scope = DisposalScope.Open()
     use g = generator 83
     let verts, faces, uvs, uvImage, background = texturedScene 84 2 1 12 12 Float64
-    let s = { Rasterizer.defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4; PerspectiveCorrect = true }
+    let s = { RasterSettings.Defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4; PerspectiveCorrect = true }
     let up = Tensor.randn (background.Shape, g, Float64)
     let loss (render: RasterSettings -> float -> Tensor -> Tensor -> Tensor -> Tensor -> Tensor -> Tensor * Tensor) (u: Tensor) = ((fst (render s 1e-3 verts faces u uvImage background)) * up).sum ()
     let reference = Autograd.grad (loss Reference.textured) uvs

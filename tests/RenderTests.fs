@@ -84,11 +84,6 @@ let assertFinite (what: string) (t: Tensor) =
     | Some k -> failwithf "%s: value %d of %d is %g" what k v.Length v.[k]
     | None -> ()
 
-let withSimd (enabled: bool) (action: unit -> unit) =
-    let before = Rasterizer.simdAvailable ()
-    Rasterizer.setSimd enabled |> ignore
-    try action () finally Rasterizer.setSimd before |> ignore
-
 let withThreads (n: int) (action: unit -> 'a) =
     let before = Runtime.threads ()
     Runtime.setThreads n
@@ -145,10 +140,10 @@ let edgeDistance (h: int) (w: int) (znear: float) (fv: float[]) (f: int) =
 // ------------------------------------------------------------------ settings used below
 
 let soft16 sigma =
-    { Rasterizer.softDefaults with Height = 16; Width = 16; Sigma = sigma; Gamma = 3e-3; DistEps = 1e-4; ZNear = 1.0; ZFar = 10.0 }
+    { SoftSettings.Defaults with Height = 16; Width = 16; Sigma = sigma; Gamma = 3e-3; DistEps = 1e-4; ZNear = 1.0; ZFar = 10.0 }
 
 let raster16 k blur persp cull =
-    { Rasterizer.defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = blur; PerspectiveCorrect = persp; CullBackfaces = cull; ZNear = 1.0 }
+    { RasterSettings.Defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = blur; PerspectiveCorrect = persp; CullBackfaces = cull; ZNear = 1.0 }
 
 /// The fields of two Fragments: face indices exactly, values within tolerance. Barycentrics
 /// of pixels in a face's blur band extrapolate and reach thousands on slivers, where float64's
@@ -175,9 +170,8 @@ let ``soft silhouette equals the dense reference in float64 and float32`` () =
         if sigma >= 1e-3 then Assert.True(a |> Array.exists (fun v -> v > 0.01 && v < 0.99), "no soft edge")
         assertNear (sprintf "f64 silhouette sigma=%g" sigma) 1e-12 0.0 expected (Rasterizer.softRasterize s fv None [||])
         for simd in [ true; false ] do
-            withSimd simd (fun () ->
-                let actual = Rasterizer.softRasterize s (fv.cast Float32) None [||]
-                assertNear (sprintf "f32 silhouette sigma=%g simd=%b" sigma simd) 2e-5 0.0 expected actual)
+                let actual = Rasterizer.softRasterize { s with Simd = simd } (fv.cast Float32) None [||]
+                assertNear (sprintf "f32 silhouette sigma=%g simd=%b" sigma simd) 2e-5 0.0 expected actual
 
 [<Fact>]
 let ``soft colour equals the dense reference, single and double sided`` () =
@@ -228,7 +222,7 @@ let ``soft gradcheck in float64 with a wide sigma`` () =
     let fv = randomFaces 17 1 3 0.5 Float64
     let colors = Tensor.rand ([ 1; 3; 3; 2 ], g, Float64)
     // dist_eps 1e-30: the cut-off jump (D = 1e-30) is far below what differences can see
-    let s = { Rasterizer.softDefaults with Height = 10; Width = 12; Sigma = 2e-2; Gamma = 5e-2; DistEps = 1e-30; ZNear = 1.0; ZFar = 10.0; DoubleSided = true }
+    let s = { SoftSettings.Defaults with Height = 10; Width = 12; Sigma = 2e-2; Gamma = 5e-2; DistEps = 1e-30; ZNear = 1.0; ZFar = 10.0; DoubleSided = true }
     let up = Tensor.randn ([ 1; 1; 10; 12 ], g, Float64)
     gradcheck "soft silhouette d/dfv" (fun x -> ((Rasterizer.softRasterize s x None [||]) * up).sum ()) fv
     let upc = Tensor.randn ([ 1; 3; 10; 12 ], g, Float64)
@@ -279,9 +273,8 @@ let ``top-K fragments in float32 agree with the float64 reference`` () =
     let fv = randomFaces 22 2 12 0.4 Float64
     let verts, faces = soupMesh fv
     for simd in [ true; false ] do
-        withSimd simd (fun () ->
             for persp in [ false; true ] do
-                let s = raster16 4 0.02 persp false
+                let s = { raster16 4 0.02 persp false with Simd = simd }
                 let expected = topkReference s verts faces
                 let actual = Rasterizer.rasterize s (verts.cast Float32) faces
                 let e, a = expected.PixToFace.ToInt64s(), actual.PixToFace.ToInt64s()
@@ -292,7 +285,7 @@ let ``top-K fragments in float32 agree with the float64 reference`` () =
                 let masked (t: Tensor) (m: Tensor) = t.cast Float64 * m
                 assertNear "f32 zbuf" 1e-5 1e-5 (masked expected.Zbuf same) (masked actual.Zbuf same)
                 assertNear "f32 dists" 1e-6 0.0 (masked expected.Dists same) (masked actual.Dists same)
-                assertNear "f32 bary" 1e-4 2e-5 (masked expected.Bary (same.unsqueeze 4)) (masked actual.Bary (same.unsqueeze 4)))
+                assertNear "f32 bary" 1e-4 2e-5 (masked expected.Bary (same.unsqueeze 4)) (masked actual.Bary (same.unsqueeze 4))
 
 [<Fact>]
 let ``top-K gradients equal autograd of the dense reference`` () =
@@ -724,7 +717,7 @@ let ``textured render keeps its invariants on random poses and awkward meshes`` 
     use g = generator 61
     let v, fcs = icosphere 1
     let faces = facesTensor fcs
-    let settings = { Rasterizer.defaults with Height = 16; Width = 16 }
+    let settings = { RasterSettings.Defaults with Height = 16; Width = 16 }
     let sigma = 1e-4
     for dtype in [ Float32; Float64 ] do
         let verts = projectRandomPoses 62 3 [| 0.4; 0.28; 0.28 |] 2.732 30.0 v dtype
@@ -767,7 +760,7 @@ let ``fused textured render equals the composed parts, outputs and gradients`` (
     for dtype in [ Float64; Float32 ] do
         let verts, faces, uvs, uvImage, background = texturedScene 66 3 1 16 14 dtype
         for k, sigma, persp, cull in [ 8, 1e-3, false, false; 3, 1e-3, true, false; 1, 1e-4, false, true; 5, 3e-3, true, true ] do
-            let s = { Rasterizer.defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = Rasterizer.blurRadiusFor sigma 1e-4; PerspectiveCorrect = persp; CullBackfaces = cull }
+            let s = { RasterSettings.Defaults with Height = 16; Width = 14; FacesPerPixel = k; BlurRadius = Rasterizer.blurRadiusFor sigma 1e-4; PerspectiveCorrect = persp; CullBackfaces = cull }
             let what = sprintf "%A K=%d sigma=%g persp=%b cull=%b" dtype k sigma persp cull
             let upImage = Tensor.randn (background.Shape, g, dtype)
             let upAlpha = Tensor.randn ([ 3; 1; 16; 14 ], g, dtype)
@@ -798,7 +791,7 @@ let ``fused textured render equals the composed parts, outputs and gradients`` (
 let ``textured render with UVs that need a gradient takes the composed path`` () =
     use scope = DisposalScope.Open()
     let verts, faces, uvs, uvImage, background = texturedScene 67 2 1 12 12 Float64
-    let s = { Rasterizer.defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
+    let s = { RasterSettings.Defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
     let plain, _ = Renderer.textured s 1e-3 verts faces uvs uvImage background
     let gUv = Autograd.grad (fun u -> (fst (Renderer.textured s 1e-3 verts faces u uvImage background)).sum ()) uvs
     Assert.True(gUv.abs().max().ToScalar() > 1e-6, "no UV gradient")
@@ -819,7 +812,7 @@ let ``textured render gradcheck in float64`` () =
     let uvs = Tensor.rand ([ v.Length; 2 ], g, Float64)
     let uvImage = Tensor.rand ([ 1; 3; 4; 4 ], g, Float64)
     let background = Tensor.rand ([ 1; 3; 8; 8 ], g, Float64)
-    let settings = { Rasterizer.defaults with Height = 8; Width = 8; FacesPerPixel = 8; BlurRadius = Rasterizer.blurRadiusFor 2e-2 1e-12 }
+    let settings = { RasterSettings.Defaults with Height = 8; Width = 8; FacesPerPixel = 8; BlurRadius = Rasterizer.blurRadiusFor 2e-2 1e-12 }
     let up = Tensor.randn ([ 1; 3; 8; 8 ], g, Float64)
     let upA = Tensor.randn ([ 1; 1; 8; 8 ], g, Float64)
     for name, renderer in [ "fused", Renderer.textured; "composed", Renderer.texturedComposed ] do
@@ -832,12 +825,12 @@ let ``the benchmark's dense references render what the kernels render`` () =
     // RenderBench times its fast paths against these; they must compute the same thing
     use scope = DisposalScope.Open()
     let verts, faces, uvs, uvImage, background = texturedScene 71 2 1 12 12 Float64
-    let s = { Rasterizer.defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
+    let s = { RasterSettings.Defaults with Height = 12; Width = 12; BlurRadius = Rasterizer.blurRadiusFor 1e-3 1e-4 }
     let fast, fastAlpha = Renderer.textured s 1e-3 verts faces uvs uvImage background
     let dense, denseAlpha = Reference.textured s 1e-3 verts faces uvs uvImage background
     Assert.True(fastAlpha.ToFloat64s() |> Array.exists (fun a -> a > 0.0 && a < 1.0))
     assertNear "dense textured image" 1e-10 0.0 fast dense
     assertNear "dense textured alpha" 1e-10 0.0 fastAlpha denseAlpha
-    let soft = { Rasterizer.softDefaults with Height = 12; Width = 12; Sigma = 1e-3; DistEps = 1e-4 }
+    let soft = { SoftSettings.Defaults with Height = 12; Width = 12; Sigma = 1e-3; DistEps = 1e-4 }
     let fv = Rasterizer.faceAttributes verts faces
     assertNear "dense silhouette" 1e-10 0.0 (Rasterizer.softRasterize soft fv None [||]) (Reference.silhouette soft fv)

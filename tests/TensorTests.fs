@@ -9,7 +9,6 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open Reconstruct.Torch
-open Reconstruct.Torch.Native
 open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------- helpers

@@ -16,9 +16,8 @@
  * load such BMP and TGA files with the missing pixels black).
  *
  * Encoding takes a contiguous or non-contiguous (H, W, C) uint8 CPU tensor, C in 1..4, and
- * writes PNG, JPEG (quality 1..100; alpha dropped), BMP or TGA. Files are written under a
- * temporary name in the same directory, then renamed over `path`, so a reader never sees a
- * half-written image.
+ * encodes PNG, JPEG (quality 1..100; alpha dropped), BMP or TGA to bytes; the caller writes
+ * them (the F# side through Files.writeBytesAtomically, so a reader never sees half a file).
  *
  * Every function returns a new handle (NULL on failure) or RC_OK / RC_ERROR; the message is
  * in rc_error_message(). */
@@ -53,10 +52,6 @@ RC_API int32_t rc_image_info(const void* data, int64_t nbytes, const char* name,
 /* Encodes (H, W, C) uint8 as `format` (RC_IMAGE_*); returns the file's bytes as a 1-D uint8
  * tensor. `quality` is used by JPEG only. */
 RC_API rc_tensor* rc_image_encode(const rc_tensor* image, int32_t format, int32_t quality);
-
-/* Encodes as rc_image_encode and writes the bytes to `path` atomically (temporary + rename). */
-RC_API int32_t rc_image_write(const rc_tensor* image, const char* path, int32_t format,
-                              int32_t quality);
 
 #ifdef __cplusplus
 }

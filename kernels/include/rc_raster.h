@@ -9,6 +9,10 @@
  * from outside, i.e. its doubled signed area (x1-x0)(y2-y0) - (y1-y0)(x2-x0) is negative.
  * Faces with any vertex depth z <= znear are dropped (not clipped).
  *
+ * `simd` (every op): nonzero runs the AVX2+FMA kernels where the op has them (float32) and
+ * the CPU supports them (rc_raster_simd_available), 0 the portable path. It applies to that
+ * call (and its backward) only: there is no process-wide switch.
+ *
  * Every function returns RC_OK, or RC_ERROR with a message in rc_error_message(). Output
  * handles are written to `outs` only on success; the caller owns and frees them. */
 #ifndef RC_RASTER_H
@@ -33,7 +37,8 @@ extern "C" {
 RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_colors,
                           int64_t height, int64_t width, double sigma, double gamma,
                           double eps_bg, double dist_eps, double znear, double zfar,
-                          int double_side, const double* background, rc_tensor** outs);
+                          int double_side, const double* background, int simd,
+                          rc_tensor** outs);
 
 /* Top-K rasterizer (PyTorch3D Fragments).
  *   verts: (N,V,3) [x_ndc, y_ndc, z_view], float32/float64; faces: (F,3) int64 (int32 accepted)
@@ -50,7 +55,7 @@ RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_
  * bary, zbuf and dists are differentiable w.r.t. verts. */
 RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_t height,
                           int64_t width, int64_t faces_per_pixel, double blur_radius,
-                          int perspective_correct, int cull_backfaces, double znear,
+                          int perspective_correct, int cull_backfaces, double znear, int simd,
                           rc_tensor** outs);
 
 /* UNICORN's textured render, fused: rc_raster_topk's K nearest faces per pixel (not written
@@ -70,7 +75,7 @@ RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
                              int64_t height, int64_t width, int64_t faces_per_pixel,
                              double blur_radius, double sigma, int perspective_correct,
                              int cull_backfaces, double znear, const double* background,
-                             rc_tensor** outs);
+                             int simd, rc_tensor** outs);
 
 /* Hard textured render for datasets and evaluation, one pass per image, NOT differentiable
  * (the outputs are constants whatever the inputs require). At supersample s it rasterizes
@@ -93,13 +98,10 @@ RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* poin
                                    const rc_tensor* atlas, const rc_tensor* background,
                                    int64_t supersample, double znear, double ambient,
                                    double diffuse, const double* light_direction, int two_sided,
-                                   rc_tensor** outs);
+                                   int simd, rc_tensor** outs);
 
-/* 1 if the CPU supports the AVX2+FMA path, else 0. */
+/* 1 if the CPU supports the AVX2+FMA path (what `simd` != 0 asks for), else 0. */
 RC_API int rc_raster_simd_available(void);
-/* Enables (1, the default when available) or disables (0) the AVX2 path, process-wide;
- * for tests and benchmarks. Returns the resulting state (1 = AVX2 in use). */
-RC_API int rc_raster_set_simd(int enabled);
 
 #ifdef __cplusplus
 }

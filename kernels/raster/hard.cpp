@@ -72,6 +72,7 @@ void forward_impl(const HardConfig& cfg, const T* verts, const T* points, const 
   tc.znear = cfg.znear;
   tc.perspective_correct = true;
   tc.cull_backfaces = false;
+  tc.simd = cfg.simd;
   const int64_t s = cfg.supersample, H = cfg.H, W = cfg.W, HW = H * W, Ws = tc.W;
   const int64_t C = NC > 0 ? NC : cfg.C, Ht = cfg.Ht, Wt = cfg.Wt, V = cfg.V, F = cfg.F;
   const T area = static_cast<T>(s * s);  // avg_pool2d's divisor: sums are divided by it

@@ -80,7 +80,7 @@ void forward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* faces
       kept.insert(kept.end(), L.lf.begin() + p * K, L.lf.begin() + p * K + n);
     }
     if constexpr (std::is_same<T, float>::value && NC == 3) {
-      if (simd_enabled() && K <= 8) {
+      if (tc.simd && K <= 8) {
         simd::layered_forward_image_avx2({L.lf.data(), L.lp.data(), L.cnt.data(), K, HW,
                                           face_uvs, tb, Ht, Wt, bg, neg_inv_sigma, out,
                                           alpha + b * HW});
@@ -150,7 +150,7 @@ void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* face
     std::fill(ok.begin(), ok.end(), uint8_t(0));
     const int32_t* fs = slots + offsets[b];
     if constexpr (std::is_same<T, float>::value && NC == 3) {
-      if (simd_enabled() && K <= 8 && refresh_slot_faces(vb, faces, fs, offsets[b + 1] - offsets[b], geo, izs, ok)) {
+      if (tc.simd && K <= 8 && refresh_slot_faces(vb, faces, fs, offsets[b + 1] - offsets[b], geo, izs, ok)) {
         simd::LayeredImageBackward args{geo.data(), izs.data(), faces, face_uvs, texb, Ht, Wt,
                                         tc.H, W, xs.data(), ys.data(), fs, counts + b * HW,
                                         grad_rgb ? grad_rgb + b * C * HW : nullptr,

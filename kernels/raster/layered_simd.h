@@ -1,6 +1,6 @@
 // Internal: the AVX2+FMA blend and backward of the fused layered render (layered_avx2.cpp),
 // for float32, 3 channels and K <= 8: one pixel's slots are one vector. Entered from
-// layered.cpp only when simd_enabled(); the portable code keeps everything that needs the
+// layered.cpp only when the call's config asks for it (TopKConfig::simd); the portable code keeps everything that needs the
 // standard library (the K-lists, the kept-slot record, the faces' setup), so nothing here
 // instantiates a shared template.
 #pragma once

@@ -29,6 +29,7 @@ struct SoftConfig {
   double znear = 1.0, zfar = 100.0;
   bool double_side = false;        // back faces also contribute colour
   const double* background = nullptr;  // C values or null (= zeros)
+  bool simd = false;  // the AVX2 kernels (float32 silhouettes); only when simd_available()
 };
 
 // face_vertices: (N,F,3,3) [x, y, z] per vertex; colors: (N,F,3,C) per-vertex colours or null.
@@ -59,6 +60,9 @@ struct TopKConfig {
   // kept prefix is exactly the unpruned list's up to that slot; counts are then kept slots
   // (<= K), not candidates, so there is no overflow report in this mode.
   bool stop_at_opaque = false;
+  // The AVX2 traversal (float32; also the layered blend with K <= 8, 3 channels). Set only
+  // when simd_available(): the binding checks the CPU.
+  bool simd = false;
 };
 
 // verts: (N,V,3) [x_ndc, y_ndc, z_view]; faces: (F,3) shared by the batch, indices in [0,V).
@@ -104,11 +108,9 @@ void layered_backward(const LayeredConfig& cfg, const T* verts, const int64_t* f
                       const int64_t* offsets, const int32_t* counts, const T* grad_rgb,
                       const T* grad_alpha, T* grad_verts, T* grad_tex, int64_t b0, int64_t b1);
 
-// Run-time SIMD dispatch (float32 silhouette path). Enabled by default when the CPU has
-// AVX2+FMA; tests and benchmarks switch it off to exercise the portable path.
+// Whether the CPU has AVX2+FMA. Each call chooses its path through its config's `simd` flag
+// (no process-wide switch), so a call comparing both paths cannot race another call.
 bool simd_available();
-bool simd_enabled();
-void set_simd_enabled(bool on);
 
 // Hard textured render for datasets and evaluation (hard.cpp), no gradient: the nearest face
 // per subpixel by the top-K traversal with K = 1, blur 0 and perspective-correct barycentrics
@@ -125,6 +127,7 @@ struct HardConfig {
   double ambient = 1.0, diffuse = 0.0;
   double light[3] = {0.0, 0.0, -1.0};  // towards the light, camera frame; need not be unit
   bool two_sided = false;  // colour = max over both normal signs (winding not trusted)
+  bool simd = false;       // the AVX2 traversal (float32); only when simd_available()
 };
 
 // verts: (N,V,3) [x_ndc, y_ndc, z_view] of the supersampled raster; points: (N,V,3) the same

@@ -36,8 +36,6 @@ namespace raster {
 
 namespace {
 
-bool g_simd_enabled = simd::cpu_has_avx2_fma();
-
 // Flush denormals to zero for the float path: products of (1-D) and exp tails otherwise hit
 // the subnormal range, which is slow on x86 and numerically meaningless here. Restores the
 // caller's mode on exit.
@@ -314,8 +312,6 @@ void backward_image(const SoftConfig& cfg, const T* fv, const T* col, const T* i
 }  // namespace
 
 bool simd_available() { return simd::cpu_has_avx2_fma(); }
-bool simd_enabled() { return g_simd_enabled; }
-void set_simd_enabled(bool on) { g_simd_enabled = on && simd::cpu_has_avx2_fma(); }
 
 template <typename T>
 void soft_forward(const SoftConfig& cfg, const T* fv, const T* colors, T* image, T* aux,
@@ -326,7 +322,7 @@ void soft_forward(const SoftConfig& cfg, const T* fv, const T* colors, T* image,
   pixel_centres(cfg.W, s.xs);
   pixel_centres(cfg.H, s.ys);
   const int64_t C = cfg.C, HW = cfg.H * cfg.W, A = soft_aux_channels(C);
-  const bool use_simd = is_float && g_simd_enabled;
+  const bool use_simd = is_float && cfg.simd;
   for (int64_t b = b0; b < b1; ++b)
     forward_image(cfg, fv + b * cfg.F * 9, colors ? colors + b * cfg.F * 3 * C : nullptr,
                   image + b * (C + 1) * HW, aux + b * A * HW, s, use_simd);
@@ -342,7 +338,7 @@ void soft_backward(const SoftConfig& cfg, const T* fv, const T* colors, const T*
   pixel_centres(cfg.W, s.xs);
   pixel_centres(cfg.H, s.ys);
   const int64_t C = cfg.C, HW = cfg.H * cfg.W, A = soft_aux_channels(C);
-  const bool use_simd = is_float && g_simd_enabled;
+  const bool use_simd = is_float && cfg.simd;
   for (int64_t b = b0; b < b1; ++b)
     backward_image(cfg, fv + b * cfg.F * 9, colors ? colors + b * cfg.F * 3 * C : nullptr,
                    image + b * (C + 1) * HW, aux + b * A * HW, grad_image + b * (C + 1) * HW,

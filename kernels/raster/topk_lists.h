@@ -228,7 +228,7 @@ void collect(const TopKConfig& cfg, const T* vb, const int64_t* faces, Lists<T>&
     L.ok[f] = setup_topk_face(cfg, vb, faces, f, radius, L.geo[f], &L.izs[f * 3]);
 
   if constexpr (std::is_same<T, float>::value) {
-    if (simd_enabled()) {
+    if (cfg.simd) {
       simd::topk_traverse_avx2(L.geo.data(), L.izs.data(), L.ok.data(), cfg.F, L.xs.data(),
                                L.ys.data(), W, K, blur, static_cast<float>(cfg.znear),
                                cfg.perspective_correct, cfg.stop_at_opaque, L.lz.data(),

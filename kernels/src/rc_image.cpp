@@ -3,9 +3,6 @@
 // Debian's libstb.so loaded by someone else. Only the formats the framework reads are built.
 #include <ATen/ATen.h>
 
-#include <unistd.h>
-
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -276,28 +273,6 @@ std::vector<uint8_t> encode(const at::Tensor& image_in, int32_t format, int32_t 
   return out;
 }
 
-std::atomic<uint64_t> temp_counter{0};
-
-// Temporary in the same directory (rename is atomic only within a file system), then rename.
-void write_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(temp_counter.fetch_add(1));
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) fail(path, std::string("cannot create ") + tmp + ": " + std::strerror(errno));
-  const size_t put = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  const int write_err = errno;
-  const bool closed = std::fclose(f) == 0;
-  if (put != bytes.size() || !closed) {
-    std::remove(tmp.c_str());
-    fail(path, std::string("cannot write ") + tmp + ": " + std::strerror(put != bytes.size() ? write_err : errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    fail(path, std::string("cannot rename ") + tmp + " to it: " + std::strerror(err));
-  }
-}
-
 at::Tensor bytes_tensor(const std::vector<uint8_t>& bytes) {
   at::Tensor t = at::empty({int64_t(bytes.size())}, at::kByte);
   std::memcpy(t.data_ptr<uint8_t>(), bytes.data(), bytes.size());
@@ -349,22 +324,6 @@ RC_API int32_t rc_image_info(const void* data, int64_t nbytes, const char* name,
 RC_API rc_tensor* rc_image_encode(const rc_tensor* image, int32_t format, int32_t quality) {
   RC_GUARD("rc_image_encode", nullptr, {
     return rc::wrap(bytes_tensor(encode(rc::unwrap(image, "image"), format, quality)));
-  })
-}
-
-RC_API int32_t rc_image_write(const rc_tensor* image, const char* path, int32_t format,
-                              int32_t quality) {
-  RC_GUARD("rc_image_write", RC_ERROR, {
-    if (path == nullptr || *path == 0) throw std::invalid_argument("path is empty");
-    const std::string p(path);
-    std::vector<uint8_t> bytes;
-    try {
-      bytes = encode(rc::unwrap(image, "image"), format, quality);
-    } catch (const std::exception& e) {
-      fail(p, e.what());
-    }
-    write_atomically(p, bytes);
-    return RC_OK;
   })
 }
 }

@@ -31,6 +31,9 @@ void check_float_cpu(const char* name, const at::Tensor& t) {
     fail(std::string(name) + " must be float32 or float64, received " + rc::describe(t));
 }
 
+// A call's `simd` argument: AVX2 when asked for and the CPU has it.
+bool use_simd(int simd) { return simd != 0 && rc::raster::simd_available(); }
+
 std::string num(double v) {
   std::ostringstream s;
   s << v;
@@ -55,6 +58,7 @@ void save_soft(AutogradContext* ctx, const SoftArgs& a) {
   ctx->saved_data["znear"] = c.znear;
   ctx->saved_data["zfar"] = c.zfar;
   ctx->saved_data["double_side"] = c.double_side;
+  ctx->saved_data["simd"] = c.simd;
   ctx->saved_data["background"] = a.background;
 }
 
@@ -70,6 +74,7 @@ SoftArgs load_soft(AutogradContext* ctx) {
   c.znear = ctx->saved_data["znear"].toDouble();
   c.zfar = ctx->saved_data["zfar"].toDouble();
   c.double_side = ctx->saved_data["double_side"].toBool();
+  c.simd = ctx->saved_data["simd"].toBool();
   a.background = ctx->saved_data["background"].toDoubleVector();
   return a;
 }
@@ -271,6 +276,7 @@ struct LayeredFn : public torch::autograd::Function<LayeredFn> {
     ctx->saved_data["persp"] = tc.perspective_correct;
     ctx->saved_data["cull"] = tc.cull_backfaces;
     ctx->saved_data["sigma"] = cfg.sigma;
+    ctx->saved_data["simd"] = tc.simd;
     ctx->saved_data["background"] = args.background;
     ctx->save_for_backward({verts, faces, fuv, tex, flat, offsets, counts});
     // an unused output needs no zero-filled gradient
@@ -295,6 +301,7 @@ struct LayeredFn : public torch::autograd::Function<LayeredFn> {
     tc.perspective_correct = ctx->saved_data["persp"].toBool();
     tc.cull_backfaces = ctx->saved_data["cull"].toBool();
     cfg.sigma = ctx->saved_data["sigma"].toDouble();
+    tc.simd = ctx->saved_data["simd"].toBool();
     std::vector<double> background = ctx->saved_data["background"].toDoubleVector();
     cfg.background = background.empty() ? nullptr : background.data();
     cfg.C = tex.size(1);
@@ -348,7 +355,7 @@ at::Tensor checked_faces(const at::Tensor& f_in, int64_t V) {
 // The settings the two top-K ops share.
 rc::raster::TopKConfig checked_topk(int64_t height, int64_t width, int64_t faces_per_pixel,
                                     double blur_radius, int perspective_correct,
-                                    int cull_backfaces, double znear) {
+                                    int cull_backfaces, double znear, int simd) {
   if (height < 1 || width < 1)
     fail(std::string() + "height and width must be >= 1, received " + std::to_string(height) +
          "x" + std::to_string(width));
@@ -368,6 +375,7 @@ rc::raster::TopKConfig checked_topk(int64_t height, int64_t width, int64_t faces
   cfg.znear = znear;
   cfg.perspective_correct = perspective_correct != 0;
   cfg.cull_backfaces = cull_backfaces != 0;
+  cfg.simd = use_simd(simd);
   return cfg;
 }
 
@@ -378,7 +386,8 @@ extern "C" {
 RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_colors,
                           int64_t height, int64_t width, double sigma, double gamma,
                           double eps_bg, double dist_eps, double znear, double zfar,
-                          int double_side, const double* background, rc_tensor** outs) {
+                          int double_side, const double* background, int simd,
+                          rc_tensor** outs) {
   RC_GUARD("rc_raster_soft", RC_ERROR, {
     if (outs == nullptr) fail("outs must not be null");
     const at::Tensor& fv = rc::unwrap(face_vertices, "face_vertices");
@@ -423,6 +432,7 @@ RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_
     args.cfg.znear = znear;
     args.cfg.zfar = zfar;
     args.cfg.double_side = double_side != 0;
+    args.cfg.simd = use_simd(simd);
     if (colors.has_value() && background != nullptr)
       args.background.assign(background, background + colors->size(3));
     auto out = SoftRasterFn::apply(fv, colors, args);
@@ -433,7 +443,7 @@ RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_
 
 RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_t height,
                           int64_t width, int64_t faces_per_pixel, double blur_radius,
-                          int perspective_correct, int cull_backfaces, double znear,
+                          int perspective_correct, int cull_backfaces, double znear, int simd,
                           rc_tensor** outs) {
   RC_GUARD("rc_raster_topk", RC_ERROR, {
     if (outs == nullptr) fail("outs must not be null");
@@ -444,7 +454,7 @@ RC_API int rc_raster_topk(const rc_tensor* verts, const rc_tensor* faces, int64_
       fail(std::string() + "verts must have shape (N,V,3), received " + rc::describe(v));
     at::Tensor f = checked_faces(f_in, v.size(1));
     rc::raster::TopKConfig cfg = checked_topk(height, width, faces_per_pixel, blur_radius,
-                                              perspective_correct, cull_backfaces, znear);
+                                              perspective_correct, cull_backfaces, znear, simd);
     auto out = TopKFn::apply(v, f, cfg);
     for (int k = 0; k < 5; ++k) outs[k] = rc::wrap(out[k]);
     return RC_OK;
@@ -456,7 +466,7 @@ RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
                              int64_t height, int64_t width, int64_t faces_per_pixel,
                              double blur_radius, double sigma, int perspective_correct,
                              int cull_backfaces, double znear, const double* background,
-                             rc_tensor** outs) {
+                             int simd, rc_tensor** outs) {
   RC_GUARD("rc_raster_layered", RC_ERROR, {
     if (outs == nullptr) fail("outs must not be null");
     const at::Tensor& v = rc::unwrap(verts, "verts");
@@ -487,7 +497,7 @@ RC_API int rc_raster_layered(const rc_tensor* verts, const rc_tensor* faces,
       fail(std::string() + "sigma must be finite and > 0, received " + num(sigma));
     LayeredArgs args;
     args.cfg.topk = checked_topk(height, width, faces_per_pixel, blur_radius,
-                                 perspective_correct, cull_backfaces, znear);
+                                 perspective_correct, cull_backfaces, znear, simd);
     args.cfg.sigma = sigma;
     if (background != nullptr) args.background.assign(background, background + tex.size(1));
     auto out = LayeredFn::apply(v, f, uv, tex, args);
@@ -502,7 +512,7 @@ RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* poin
                                    const rc_tensor* atlas, const rc_tensor* background,
                                    int64_t supersample, double znear, double ambient,
                                    double diffuse, const double* light_direction, int two_sided,
-                                   rc_tensor** outs) {
+                                   int simd, rc_tensor** outs) {
   RC_GUARD("rc_raster_hard_textured", RC_ERROR, {
     if (outs == nullptr) fail("outs must not be null");
     const at::Tensor& v_in = rc::unwrap(verts, "verts");
@@ -573,6 +583,7 @@ RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* poin
     cfg.diffuse = diffuse;
     for (int k = 0; k < 3; ++k) cfg.light[k] = l[k];
     cfg.two_sided = two_sided != 0;
+    cfg.simd = use_simd(simd);
     // no gradient: read the data, not the autograd graph (detach), and return constants
     at::Tensor v = v_in.detach().contiguous(), p = p_in.detach().contiguous();
     at::Tensor uv = uv_in.detach().contiguous(), tex = tex_in.detach().contiguous();
@@ -600,10 +611,5 @@ RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* poin
 }
 
 RC_API int rc_raster_simd_available(void) { return rc::raster::simd_available() ? 1 : 0; }
-
-RC_API int rc_raster_set_simd(int enabled) {
-  rc::raster::set_simd_enabled(enabled != 0);
-  return rc::raster::simd_enabled() ? 1 : 0;
-}
 
 }  // extern "C"

@@ -46,8 +46,9 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void bench_soft(const at::Tensor& fv, int repeats, const char* label) {
+void bench_soft(const at::Tensor& fv, int repeats, bool simd, const char* label) {
   SoftParams p;
+  p.simd = simd;
   p.H = p.W = 64;
   p.sigma = 1e-4;
   p.gamma = 1e-4;
@@ -165,7 +166,7 @@ void bench_hard(const at::Tensor& verts, const at::Tensor& faces, int repeats, c
   for (int r = 0; r < repeats + 1; ++r) {
     rc_tensor* out[2] = {};
     Timer t1;
-    if (rc_raster_hard_textured(hv.h, hp.h, hf.h, hu.h, ht.h, hb.h, 2, 0.1, 0.45, 0.55, light, 1,
+    if (rc_raster_hard_textured(hv.h, hp.h, hf.h, hu.h, ht.h, hb.h, 2, 0.1, 0.45, 0.55, light, 1, 1,
                                 out) != RC_OK)
       throw std::runtime_error(rc_error_message());
     double f = t1.wall(), fc = t1.cpu();
@@ -196,11 +197,8 @@ int main(int argc, char** argv) {
   for (int threads : {1, 2}) {
     at::set_num_threads(threads);
     if (only.empty() || only == "soft") {
-      rc_raster_set_simd(1);
-      bench_soft(fv, repeats, "(256x64x64, AVX2)");
-      rc_raster_set_simd(0);
-      bench_soft(fv, std::max(1, repeats / 3), "(256x64x64, portable)");
-      rc_raster_set_simd(1);
+      bench_soft(fv, repeats, true, "(256x64x64, AVX2)");
+      bench_soft(fv, std::max(1, repeats / 3), false, "(256x64x64, portable)");
     }
     if (only.empty() || only == "topk") bench_topk(v192, faces, repeats, "(192x64x64, float32)");
     if (only.empty() || only == "layered") bench_layered(v192, faces, repeats, "(192x64x64, float32)");

@@ -52,6 +52,7 @@ struct SoftParams {
   double znear = 0.5, zfar = 10.0;
   bool double_side = false;
   std::vector<double> background;
+  bool simd = true;  // AVX2 when the CPU has it; false: the portable path
 };
 
 inline at::Tensor soft(const at::Tensor& fv, const at::Tensor& colors, const SoftParams& p) {
@@ -61,7 +62,8 @@ inline at::Tensor soft(const at::Tensor& fv, const at::Tensor& colors, const Sof
   rc_tensor* out[1] = {nullptr};
   int rc = rc_raster_soft(hf.h, hc ? hc->h : nullptr, p.H, p.W, p.sigma, p.gamma, p.eps_bg,
                           p.dist_eps, p.znear, p.zfar, p.double_side ? 1 : 0,
-                          p.background.empty() ? nullptr : p.background.data(), out);
+                          p.background.empty() ? nullptr : p.background.data(),
+                          p.simd ? 1 : 0, out);
   if (rc != RC_OK) throw std::runtime_error(rc_error_message());
   return take(out[0]);
 }
@@ -70,6 +72,7 @@ struct TopKParams {
   int64_t H = 16, W = 16, K = 4;
   double blur = 0.0, znear = 0.1;
   bool persp = false, cull = false;
+  bool simd = true;  // AVX2 when the CPU has it; false: the portable path
 };
 
 struct Frags {
@@ -80,7 +83,7 @@ inline Frags topk(const at::Tensor& verts, const at::Tensor& faces, const TopKPa
   Handle hv(verts), hf(faces);
   rc_tensor* out[5] = {};
   int rc = rc_raster_topk(hv.h, hf.h, p.H, p.W, p.K, p.blur, p.persp ? 1 : 0, p.cull ? 1 : 0,
-                          p.znear, out);
+                          p.znear, p.simd ? 1 : 0, out);
   if (rc != RC_OK) throw std::runtime_error(rc_error_message());
   return {take(out[0]), take(out[1]), take(out[2]), take(out[3]), take(out[4])};
 }
@@ -100,7 +103,8 @@ inline std::pair<at::Tensor, at::Tensor> layered(const at::Tensor& verts, const 
   const TopKParams& t = p.topk;
   int rc = rc_raster_layered(hv.h, hf.h, hu.h, ht.h, t.H, t.W, t.K, t.blur, p.sigma,
                              t.persp ? 1 : 0, t.cull ? 1 : 0, t.znear,
-                             p.background.empty() ? nullptr : p.background.data(), out);
+                             p.background.empty() ? nullptr : p.background.data(),
+                             t.simd ? 1 : 0, out);
   if (rc != RC_OK) throw std::runtime_error(rc_error_message());
   return {take(out[0]), take(out[1])};
 }
@@ -471,10 +475,5 @@ inline std::pair<at::Tensor, at::Tensor> troublesome_mesh() {
     for (int d = 0; d < 3; ++d) verts.data_ptr<double>()[k * 3 + d] = V[k][d];
   return {verts, at::tensor(F, at::kLong).reshape({-1, 3})};
 }
-struct SimdGuard {
-  int saved = rc_raster_simd_available();  // the process default
-  explicit SimdGuard(int on) { rc_raster_set_simd(on); }
-  ~SimdGuard() { rc_raster_set_simd(saved); }
-};
 
 }  // namespace rt

@@ -14,6 +14,7 @@ struct HardParams {
   double znear = 0.1, ambient = 0.45, diffuse = 0.55;
   std::array<double, 3> light{-0.4, -0.6, -1.0};
   bool two_sided = true;
+  bool simd = true;  // AVX2 when the CPU has it; false: the portable path
 };
 
 // rc_raster_hard_textured: {image (N,C,H,W), alpha (N,1,H,W)}.
@@ -25,7 +26,7 @@ std::pair<at::Tensor, at::Tensor> hard(const at::Tensor& verts, const at::Tensor
   rc_tensor* out[2] = {};
   int rc = rc_raster_hard_textured(hv.h, hp.h, hf.h, hu.h, ht.h, hb.h, p.supersample, p.znear,
                                    p.ambient, p.diffuse, p.light.data(), p.two_sided ? 1 : 0,
-                                   out);
+                                   p.simd ? 1 : 0, out);
   if (rc != RC_OK) throw std::runtime_error(rc_error_message());
   return {take(out[0]), take(out[1])};
 }
@@ -69,6 +70,7 @@ std::pair<at::Tensor, at::Tensor> composed(const Scene& s, const HardParams& p) 
   tp.znear = p.znear;
   tp.persp = true;
   tp.cull = false;
+  tp.simd = p.simd;
   Frags fr = topk(s.verts, s.faces, tp);
   const auto opts = s.verts.options();
   at::Tensor valid = fr.p2f.ge(0).to(s.verts.scalar_type()).reshape({N, 1, Hs, Ws});
@@ -120,9 +122,9 @@ std::string describe(const HardParams& p) {
 TEST(RasterHard, MatchesTheComposedTopKAndAtenOps) {
   for (auto dt : {at::kDouble, at::kFloat}) {
     for (int simd : {0, 1}) {
-      SimdGuard sg(simd);
       for (int64_t C : {3, 2}) {
-        for (const HardParams& p : configs()) {
+        for (HardParams p : configs()) {
+          p.simd = simd != 0;
           Scene s = scene(3, 2, C, 13, 11, dt, 3);
           auto [img, a] = hard(s.verts, s.points, s.faces, s.face_uvs, s.atlas, s.background, p);
           auto [ci, ca] = composed(s, p);
@@ -230,7 +232,7 @@ TEST(RasterHard, ErrorsNameTheOpAndTheArgument) {
   Handle tex(at::zeros({3, 4, 4}, at::kFloat));
   Handle bg(at::zeros({1, 3, 8, 8}, at::kFloat));
   auto call = [&](const Handle& pts, const Handle& t, const Handle& b, int64_t s, const double* l) {
-    return rc_raster_hard_textured(v.h, pts.h, f.h, uv.h, t.h, b.h, s, 0.1, 0.45, 0.55, l, 1, out);
+    return rc_raster_hard_textured(v.h, pts.h, f.h, uv.h, t.h, b.h, s, 0.1, 0.45, 0.55, l, 1, 1, out);
   };
   Handle pts_bad(at::zeros({1, 5, 3}, at::kFloat));
   EXPECT_EQ(call(pts_bad, tex, bg, 2, light), RC_ERROR);

@@ -78,8 +78,8 @@ at::Tensor loss(const std::pair<at::Tensor, at::Tensor>& out, const at::Tensor& 
 TEST(RasterLayered, ForwardAndGradientsMatchTheComposedOps) {
   for (auto dt : {at::kDouble, at::kFloat}) {
     for (int simd : {0, 1}) {
-      SimdGuard sg(simd);
-      for (const LayeredParams& p : configs()) {
+      for (LayeredParams p : configs()) {
+        p.topk.simd = simd != 0;
         Scene s = scene(2, 1, 3, dt, 3);
         auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
         at::Tensor wr = at::randn({2, 3, p.topk.H, p.topk.W}, gen, s.tex.options());
@@ -172,10 +172,11 @@ TEST(RasterLayered, SimdMatchesPortableAtUnicornScale) {
       at::Tensor wr = at::randn({3, 3, 64, 64}, gen, s.tex.options());
       at::Tensor wa = at::randn({3, 1, 64, 64}, gen, s.tex.options());
       auto run = [&](int simd) {
-        SimdGuard sg(simd);
+        LayeredParams ps = p;
+        ps.topk.simd = simd != 0;
         at::Tensor v = s.verts.clone().set_requires_grad(true);
         at::Tensor t = s.tex.clone().set_requires_grad(true);
-        auto out = layered(v, s.faces, s.face_uvs, t, p);
+        auto out = layered(v, s.faces, s.face_uvs, t, ps);
         auto g = torch::autograd::grad({loss(out, wr, wa)}, {v, t});
         return std::vector<at::Tensor>{out.first.detach(), out.second.detach(), g[0], g[1]};
       };
@@ -247,21 +248,21 @@ TEST(RasterLayered, ErrorsNameTheOpAndTheArgument) {
   Handle uv(at::zeros({2, 3, 2}, at::kFloat));
   Handle tex(at::zeros({1, 3, 4, 4}, at::kFloat));
   Handle uv_bad(at::zeros({3, 3, 2}, at::kFloat));
-  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv_bad.h, tex.h, 8, 8, 2, 0.0, 1e-3, 0, 0, 0.1, nullptr, out),
+  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv_bad.h, tex.h, 8, 8, 2, 0.0, 1e-3, 0, 0, 0.1, nullptr, 1, out),
             RC_ERROR);
   EXPECT_STREQ(rc_error_message(),
                "rc_raster_layered: face_uvs must have shape (F,3,2) with F=2, received float32[3, 3, 2]");
   Handle tex_bad(at::zeros({2, 3, 4, 4}, at::kFloat));
-  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv.h, tex_bad.h, 8, 8, 2, 0.0, 1e-3, 0, 0, 0.1, nullptr, out),
+  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv.h, tex_bad.h, 8, 8, 2, 0.0, 1e-3, 0, 0, 0.1, nullptr, 1, out),
             RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("uv_image must have shape (N,C,Ht,Wt) with N=1"),
             std::string::npos);
   Handle uv_grad(at::zeros({2, 3, 2}, at::kFloat).set_requires_grad(true));
-  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv_grad.h, tex.h, 8, 8, 2, 0.0, 1e-3, 0, 0, 0.1, nullptr, out),
+  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv_grad.h, tex.h, 8, 8, 2, 0.0, 1e-3, 0, 0, 0.1, nullptr, 1, out),
             RC_ERROR);
   EXPECT_STREQ(rc_error_message(),
                "rc_raster_layered: face_uvs must not require grad: the op has no gradient for them");
-  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv.h, tex.h, 8, 8, 2, 0.0, 0.0, 0, 0, 0.1, nullptr, out),
+  EXPECT_EQ(rc_raster_layered(v.h, f.h, uv.h, tex.h, 8, 8, 2, 0.0, 0.0, 0, 0, 0.1, nullptr, 1, out),
             RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("sigma"), std::string::npos);
   EXPECT_EQ(out[0], nullptr);

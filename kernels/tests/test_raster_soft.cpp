@@ -84,7 +84,7 @@ TEST(RasterSoft, SilhouetteForwardMatchesBruteForce) {
   EXPECT_EQ(out64.sizes(), (at::IntArrayRef{3, 1, 20, 19}));
   EXPECT_LT(max_abs_diff(out64, ref), 1e-10);
   for (int simd : {0, 1}) {
-    SimdGuard sg(simd);
+    p.simd = simd != 0;
     at::Tensor out32 = soft(fv.to(at::kFloat), at::Tensor(), p);
     EXPECT_EQ(out32.scalar_type(), at::kFloat);
     EXPECT_LT(max_abs_diff(out32, ref), 2e-5) << "simd=" << simd;
@@ -219,7 +219,7 @@ TEST(RasterSoft, SimdAndScalarAgree) {
   std::pair<at::Tensor, at::Tensor> g[2];
   at::Tensor o[2];
   for (int simd : {0, 1}) {
-    SimdGuard sg(simd);
+    p.simd = simd != 0;
     o[simd] = soft(fv, at::Tensor(), p);
     g[simd] = soft_grads(fv, at::Tensor(), p, w);
   }
@@ -247,7 +247,7 @@ TEST(RasterSoft, DegenerateAndClippedGeometryStaysFinite) {
   SoftParams p = colour_params();
   p.znear = 1.0;
   for (int simd : {0, 1}) {
-    SimdGuard sg(simd);
+    p.simd = simd != 0;
     for (auto dt : {at::kFloat, at::kDouble}) {
       for (bool rgb : {false, true}) {
         for (double sigma : {1e-2, 1e-4, 1e-6}) {
@@ -307,24 +307,24 @@ TEST(RasterSoft, SharpLimitEqualsZBufferCoverage) {
 TEST(RasterSoft, ErrorsNameTheOpAndTheShapes) {
   rc_tensor* out[1] = {nullptr};
   Handle bad(at::zeros({2, 5, 3}, at::kFloat));
-  EXPECT_EQ(rc_raster_soft(bad.h, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, out),
+  EXPECT_EQ(rc_raster_soft(bad.h, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, 1, out),
             RC_ERROR);
   EXPECT_STREQ(rc_error_message(),
                "rc_raster_soft: face_vertices must have shape (N,F,3,3), received float32[2, 5, 3]");
   Handle ints(at::zeros({1, 2, 3, 3}, at::kInt));
-  EXPECT_EQ(rc_raster_soft(ints.h, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, out),
+  EXPECT_EQ(rc_raster_soft(ints.h, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, 1, out),
             RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("float32 or float64"), std::string::npos);
   Handle fv(at::zeros({1, 2, 3, 3}, at::kFloat));
   Handle col(at::zeros({1, 3, 3, 3}, at::kFloat));
-  EXPECT_EQ(rc_raster_soft(fv.h, col.h, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, out),
+  EXPECT_EQ(rc_raster_soft(fv.h, col.h, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, 1, out),
             RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("face_colors must have shape (N,F,3,C)"),
             std::string::npos);
-  EXPECT_EQ(rc_raster_soft(fv.h, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 0.0, 1, 100, 0, nullptr, out),
+  EXPECT_EQ(rc_raster_soft(fv.h, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 0.0, 1, 100, 0, nullptr, 1, out),
             RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("dist_eps"), std::string::npos);
-  EXPECT_EQ(rc_raster_soft(nullptr, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, out),
+  EXPECT_EQ(rc_raster_soft(nullptr, nullptr, 8, 8, 1e-4, 1e-4, 1e-3, 1e-4, 1, 100, 0, nullptr, 1, out),
             RC_ERROR);
   EXPECT_EQ(out[0], nullptr);
 }

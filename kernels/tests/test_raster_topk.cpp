@@ -98,8 +98,9 @@ TEST(RasterTopK, ForwardMatchesBruteForce) {
     EXPECT_GT(ref.p2f.ge(0).sum().item<int64_t>(), 300) << describe(p);
 
     for (int simd : {0, 1}) {
-      SimdGuard sg(simd);
-      Frags f32 = topk(verts.to(at::kFloat), faces, p);
+      TopKParams ps = p;
+      ps.simd = simd != 0;
+      Frags f32 = topk(verts.to(at::kFloat), faces, ps);
       EXPECT_EQ(f32.bary.scalar_type(), at::kFloat);
       Cmp c = compare(f32, ref);
       EXPECT_LT(c.mismatch, 0.005) << describe(p) << " simd=" << simd;
@@ -211,9 +212,9 @@ TEST(RasterTopK, BatchEqualsOneByOneAndThreadsBitwise) {
   auto [verts, faces] = layered_mesh(5, 8);
   for (auto dt : {at::kFloat, at::kDouble}) {
    for (int simd : {0, 1}) {
-    SimdGuard sg(simd);
     at::Tensor v = verts.to(dt);
-    for (const TopKParams& p : configs()) {
+    for (TopKParams p : configs()) {
+      p.simd = simd != 0;
       at::set_num_threads(2);
       GradRun all = run_with_grad(v, faces, p);
       at::set_num_threads(1);
@@ -279,17 +280,17 @@ TEST(RasterTopK, ErrorsNameTheOpAndTheShapes) {
   rc_tensor* out[5] = {};
   Handle v(at::zeros({1, 4, 3}, at::kFloat));
   Handle f_bad(at::tensor(std::vector<int64_t>{0, 1, 4}, at::kLong).reshape({1, 3}));
-  EXPECT_EQ(rc_raster_topk(v.h, f_bad.h, 8, 8, 2, 0.0, 0, 0, 0.1, out), RC_ERROR);
+  EXPECT_EQ(rc_raster_topk(v.h, f_bad.h, 8, 8, 2, 0.0, 0, 0, 0.1, 1, out), RC_ERROR);
   EXPECT_STREQ(rc_error_message(),
                "rc_raster_topk: faces must index vertices in [0, 4), received indices in [0, 4]");
   Handle v_bad(at::zeros({4, 3}, at::kFloat));
   Handle f(at::zeros({1, 3}, at::kLong));
-  EXPECT_EQ(rc_raster_topk(v_bad.h, f.h, 8, 8, 2, 0.0, 0, 0, 0.1, out), RC_ERROR);
+  EXPECT_EQ(rc_raster_topk(v_bad.h, f.h, 8, 8, 2, 0.0, 0, 0, 0.1, 1, out), RC_ERROR);
   EXPECT_STREQ(rc_error_message(),
                "rc_raster_topk: verts must have shape (N,V,3), received float32[4, 3]");
-  EXPECT_EQ(rc_raster_topk(v.h, f.h, 8, 8, 0, 0.0, 0, 0, 0.1, out), RC_ERROR);
+  EXPECT_EQ(rc_raster_topk(v.h, f.h, 8, 8, 0, 0.0, 0, 0, 0.1, 1, out), RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("faces_per_pixel"), std::string::npos);
-  EXPECT_EQ(rc_raster_topk(v.h, f.h, 8, 8, 2, -1.0, 0, 0, 0.1, out), RC_ERROR);
+  EXPECT_EQ(rc_raster_topk(v.h, f.h, 8, 8, 2, -1.0, 0, 0, 0.1, 1, out), RC_ERROR);
   EXPECT_NE(std::string(rc_error_message()).find("blur_radius"), std::string::npos);
   EXPECT_EQ(out[0], nullptr);
 }

@@ -19,7 +19,7 @@ let opOverhead () =
         sw.Elapsed.TotalMilliseconds * 1e6 / float iterations
     loop () |> ignore
     let fs = Array.init 5 (fun _ -> loop ()) |> median
-    let cpp = Array.init 5 (fun _ -> Native.rc_bench_add_loop (int64 iterations)) |> median
+    let cpp = Array.init 5 (fun _ -> Kernels.BenchLoops.addLoop (int64 iterations)) |> median
     [ figure "op_overhead_ns" fs "ns" (sprintf "F# a+b on float32[4]; same loop in C++: %.0f ns" cpp)
       figure "op_overhead_cpp_ns" cpp "ns" "reference: at::add loop in C++"
       figure "op_overhead_ratio_fs_vs_cpp" (fs / cpp) "x" "" ]
@@ -40,7 +40,7 @@ let trainStepRatio () =
     use g = new Generator(7UL)
     let model = ConvNet.benchmarkModel g
     let parameters = ConvNet.parameters model
-    use optimizer = Optim.adam { Optim.Adam.defaults with Lr = 1e-3 } parameters
+    use optimizer = Optim.adam { Optim.Adam.Defaults with Lr = 1e-3 } parameters
     use x = Tensor.rand ([ batch; 3; size; size ], g)
     use target = Tensor.rand ([ batch; 10 ], g)
     // Short alternating rounds so drifting machine load hits both sides alike; each round's
@@ -53,9 +53,7 @@ let trainStepRatio () =
             sw.Elapsed.TotalMilliseconds)
         |> Array.skip 1
     let runCpp () =
-        let times = Array.zeroCreate<float> perRound
-        Native.check (Native.rc_bench_train_steps (batch, size, perRound, 7UL, times))
-        Array.skip 1 times
+        Kernels.BenchLoops.trainSteps batch size perRound 7UL |> Array.skip 1
     let samples = Array.init rounds (fun _ -> runFs (), runCpp ())
     let fs = samples |> Array.collect fst |> median
     let cpp = samples |> Array.collect snd |> median

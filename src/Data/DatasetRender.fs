@@ -99,7 +99,7 @@ let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background:
     let b = views.Length
     let cameraPoints, ndc = project mesh views
     let settings =
-        { Rasterizer.defaults with
+        { RasterSettings.Defaults with
             Height = size * supersample
             Width = size * supersample
             FacesPerPixel = 1

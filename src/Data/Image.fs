@@ -2,9 +2,7 @@ namespace Reconstruct.Data
 
 open System
 open System.IO
-open System.Runtime.InteropServices
 open Reconstruct.Torch
-open Reconstruct.Torch.Native
 open Reconstruct.Geometry
 
 /// An image file (or buffer) could not be read or written. `Message` is one line,
@@ -93,31 +91,20 @@ module Image =
     /// Decodes the file at `path` as stored: (H, W, C) with the file's channel count C in 1..4,
     /// uint8; 16-bit PNGs give float32 in [0, 1] when `keep16Bit`, else uint8 (rounded).
     let readRaw (maxPixels: int64) (keep16Bit: bool) (path: string) : Tensor =
-        ensureLoaded ()
-        let p = rc_image_read (path, maxPixels, (if keep16Bit then 1 else 0))
-        if p = 0n then raise (ImageFileException(path, reasonOf "rc_image_read" path (lastError ())))
-        Tensor.OfPtr p
+        try Kernels.ImageCodec.read path maxPixels keep16Bit
+        with NativeError message -> raise (ImageFileException(path, reasonOf "rc_image_read" path message))
 
     /// As `readRaw`, from encoded bytes; `name` stands for the source in messages.
     let decodeRaw (maxPixels: int64) (keep16Bit: bool) (name: string) (bytes: byte[]) : Tensor =
-        ensureLoaded ()
-        let pin = GCHandle.Alloc(bytes, GCHandleType.Pinned)
-        let p =
-            try rc_image_decode (pin.AddrOfPinnedObject(), int64 bytes.Length, name, maxPixels, (if keep16Bit then 1 else 0))
-            finally pin.Free()
-        if p = 0n then raise (ImageFileException(name, reasonOf "rc_image_decode" name (lastError ())))
-        Tensor.OfPtr p
+        try Kernels.ImageCodec.decode name bytes maxPixels keep16Bit
+        with NativeError message -> raise (ImageFileException(name, reasonOf "rc_image_decode" name message))
 
     /// Size, channels and bit depth from the header of encoded bytes, without decoding pixels.
     let infoOfBytes (name: string) (bytes: byte[]) : ImageInfo =
-        ensureLoaded ()
-        let pin = GCHandle.Alloc(bytes, GCHandleType.Pinned)
-        let mutable w, h, c, bits = 0L, 0L, 0, 0
-        let status =
-            try rc_image_info (pin.AddrOfPinnedObject(), int64 bytes.Length, name, &w, &h, &c, &bits)
-            finally pin.Free()
-        if status <> 0 then raise (ImageFileException(name, reasonOf "rc_image_info" name (lastError ())))
-        { Width = int w; Height = int h; Channels = c; Bits = bits }
+        let w, h, c, bits =
+            try Kernels.ImageCodec.info name bytes
+            with NativeError message -> raise (ImageFileException(name, reasonOf "rc_image_info" name message))
+        { Width = w; Height = h; Channels = c; Bits = bits }
 
     /// The header of the image file at `path`.
     let info (path: string) : ImageInfo =
@@ -234,20 +221,25 @@ module Image =
     let encode (format: ImageFormat) (image: Tensor) : byte[] =
         let code, quality = formatCode "Image.encode" format
         use hwc = toHwcUInt8 "Image.encode" image
-        use bytes = Tensor.OfPtr(rc_image_encode (hwc.Ptr, code, quality))
-        bytes.ToArray<byte>()
+        Kernels.ImageCodec.encode hwc code quality
 
     /// PNG bytes of image: (C, H, W) float in [0, 1] or uint8 — the `encodePng` callback of
     /// `MeshIO.writeObjTextured`.
     let encodePng (image: Tensor) : byte[] = encode ImageFormat.Png image
 
     /// Writes image: (C, H, W) float in [0, 1] (clamped) or uint8, C in 1..4, as `format`.
-    /// The file appears complete or not at all (written under a temporary name, then renamed).
+    /// Encoded in memory first, then written by `Files.writeBytesAtomically` (a temporary file
+    /// in the same directory, flushed, renamed over `path`), so the file appears complete or
+    /// not at all, even if the process dies mid-write.
     let saveAs (format: ImageFormat) (path: string) (image: Tensor) =
         let code, quality = formatCode "Image.saveAs" format
-        use hwc = toHwcUInt8 "Image.saveAs" image
-        if rc_image_write (hwc.Ptr, path, code, quality) <> 0 then
-            raise (ImageFileException(path, reasonOf "rc_image_write" path (lastError ())))
+        let bytes =
+            use hwc = toHwcUInt8 "Image.saveAs" image
+            if String.IsNullOrEmpty path then raise (ImageFileException(path, "path is empty"))
+            try Kernels.ImageCodec.encode hwc code quality
+            with NativeError message -> raise (ImageFileException(path, reasonOf "rc_image_encode" path message))
+        try Files.writeBytesAtomically path bytes
+        with Files.FileWriteError (_, problem) -> raise (ImageFileException(path, problem))
 
     /// Writes image: (C, H, W) float in [0, 1] or uint8 in the format its extension names.
     let save (path: string) (image: Tensor) = saveAs (formatOfPath path) path image

@@ -87,13 +87,6 @@ module Transform =
             let tr = (Tensor.ofArray t.Translation).cast vertices.Dtype
             vertices.matmul m.mT + tr)
 
-/// Turns gradient recording on until disposed, then restores the previous mode.
-type internal GradEnabled() =
-    do Native.ensureLoaded ()
-    let previous = Native.rc_autograd_set_enabled 1
-    interface IDisposable with
-        member _.Dispose() = Native.rc_autograd_set_enabled previous |> ignore
-
 module Alignment =
 
     /// The prediction's vertices moved into the true object frame: through the predicted pose
@@ -144,7 +137,7 @@ module Alignment =
         if isNull target || target.Length < 3 || target.Length % 3 <> 0 then invalidArg "target" "Alignment.icp: target must be a non-empty cloud of interleaved xyz"
         use scope = DisposalScope.Open()
         // The ICP differentiates its own parameters, whatever the caller's gradient mode.
-        use _ = new GradEnabled()
+        use _ = Autograd.enableGrad ()
         let targetTree = Nearest.build target
         // Target→source neighbours come from one tree over the unmoved source: with
         // M = R diag(s), |M x + t - y|² = Σ_k s_k² (x - u)_k² for u = diag(1/s) Rᵀ (y - t).
@@ -159,7 +152,7 @@ module Alignment =
         let r6 = (Tensor.ofArray [| 1.0f; 0.0f; 0.0f; 0.0f; 1.0f; 0.0f |]).RequireGrad()
         let tr = (Tensor.zeros [ 3 ]).RequireGrad()
         let logS = (Tensor.zeros [ (if options.AnisotropicScale then 3 else 1) ]).RequireGrad()
-        use optimizer = Optim.adam { Optim.Adam.defaults with Lr = options.LearningRate } [ "rotation6d", r6; "translation", tr; "log_scale", logS ]
+        use optimizer = Optim.adam { Optim.Adam.Defaults with Lr = options.LearningRate } [ "rotation6d", r6; "translation", tr; "log_scale", logS ]
         let losses = Array.zeroCreate<float> (options.Iterations + 1)
         let mutable best = Double.PositiveInfinity
         let mutable bestAt = 0

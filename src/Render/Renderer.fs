@@ -28,7 +28,7 @@ let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: T
 let hard (height: int) (width: int) (supersample: int) (verts: Tensor) (faces: Tensor) (colorsPerVertex: Tensor) (background: Tensor) =
     use scope = DisposalScope.Open()
     let settings =
-        { Rasterizer.defaults with
+        { RasterSettings.Defaults with
             Height = height * supersample
             Width = width * supersample
             FacesPerPixel = 1

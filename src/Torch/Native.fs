@@ -1,6 +1,7 @@
 /// P/Invoke declarations of the native library's C ABI (kernels/include/rc_*.h), one to one.
-/// Nothing here is meant for users: `Tensor` and friends wrap it.
-module Reconstruct.Torch.Native
+/// Internal to src/Torch: `Tensor`, `Autograd`, `Kernels` and friends wrap it, and the rest of
+/// the library goes through them (a test checks that no file outside src/Torch names it).
+module internal Reconstruct.Torch.Native
 
 #nowarn "9"
 
@@ -91,12 +92,11 @@ module ArgKind =
 [<DllImport(Lib)>] extern int32 rc_runtime_threads()
 [<DllImport(Lib)>] extern nativeint rc_runtime_info()
 
-[<DllImport(Lib)>] extern int32 rc_raster_soft(nativeint faceVertices, nativeint faceColors, int64 height, int64 width, float sigma, float gamma, float epsBg, float distEps, float znear, float zfar, int32 doubleSide, float[] background, nativeint[] outs)
-[<DllImport(Lib)>] extern int32 rc_raster_topk(nativeint verts, nativeint faces, int64 height, int64 width, int64 facesPerPixel, float blurRadius, int32 perspectiveCorrect, int32 cullBackfaces, float znear, nativeint[] outs)
-[<DllImport(Lib)>] extern int32 rc_raster_layered(nativeint verts, nativeint faces, nativeint faceUvs, nativeint uvImage, int64 height, int64 width, int64 facesPerPixel, float blurRadius, float sigma, int32 perspectiveCorrect, int32 cullBackfaces, float znear, float[] background, nativeint[] outs)
-[<DllImport(Lib)>] extern int32 rc_raster_hard_textured(nativeint verts, nativeint points, nativeint faces, nativeint faceUvs, nativeint atlas, nativeint background, int64 supersample, float znear, float ambient, float diffuse, float[] lightDirection, int32 twoSided, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_soft(nativeint faceVertices, nativeint faceColors, int64 height, int64 width, float sigma, float gamma, float epsBg, float distEps, float znear, float zfar, int32 doubleSide, float[] background, int32 simd, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_topk(nativeint verts, nativeint faces, int64 height, int64 width, int64 facesPerPixel, float blurRadius, int32 perspectiveCorrect, int32 cullBackfaces, float znear, int32 simd, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_layered(nativeint verts, nativeint faces, nativeint faceUvs, nativeint uvImage, int64 height, int64 width, int64 facesPerPixel, float blurRadius, float sigma, int32 perspectiveCorrect, int32 cullBackfaces, float znear, float[] background, int32 simd, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_hard_textured(nativeint verts, nativeint points, nativeint faces, nativeint faceUvs, nativeint atlas, nativeint background, int64 supersample, float znear, float ambient, float diffuse, float[] lightDirection, int32 twoSided, int32 simd, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_simd_available()
-[<DllImport(Lib)>] extern int32 rc_raster_set_simd(int32 enabled)
 
 [<DllImport(Lib)>] extern float rc_bench_add_loop(int64 iterations)
 [<DllImport(Lib)>] extern int32 rc_bench_train_steps(int32 batch, int32 size, int32 steps, uint64 seed, float[] stepMs)
@@ -105,12 +105,6 @@ module ArgKind =
 [<DllImport(Lib)>] extern nativeint rc_image_decode(nativeint data, int64 nbytes, [<MarshalAs(UnmanagedType.LPUTF8Str)>] string name, int64 maxPixels, int32 keep16bit)
 [<DllImport(Lib)>] extern int32 rc_image_info(nativeint data, int64 nbytes, [<MarshalAs(UnmanagedType.LPUTF8Str)>] string name, int64& width, int64& height, int32& channels, int32& bits)
 [<DllImport(Lib)>] extern nativeint rc_image_encode(nativeint image, int32 format, int32 quality)
-[<DllImport(Lib)>] extern int32 rc_image_write(nativeint image, [<MarshalAs(UnmanagedType.LPUTF8Str)>] string path, int32 format, int32 quality)
-
-/// Raised for every failure reported by the native side; the message names the operation
-/// and what it received.
-exception NativeError of string
-    with override this.Message = this.Data0
 
 let lastError () =
     let p = rc_error_message ()

@@ -2,7 +2,7 @@
 /// learning-rate schedules as pure functions of the iteration, and the optimizer state as named
 /// tensors for checkpoints.
 ///
-///     use opt = Optim.adam { Optim.Adam.defaults with Lr = 1e-4 } [ "w", w; "b", b ]
+///     use opt = Optim.adam { Optim.Adam.Defaults with Lr = 1e-4 } [ "w", w; "b", b ]
 ///     loss.backward ()
 ///     opt.Step ()
 ///     opt.ZeroGrad ()
@@ -23,13 +23,15 @@ type Adam =
       WeightDecay: float
       Amsgrad: bool }
 
-    static member defaults =
+    static member Defaults =
         { Lr = 1e-3; Beta1 = 0.9; Beta2 = 0.999; Eps = 1e-8; WeightDecay = 0.0; Amsgrad = false }
 
 /// AdamW takes the `Adam` options; only the weight-decay default differs (PyTorch's 1e-2).
 [<RequireQualifiedAccess>]
 module AdamW =
-    let defaults = { Adam.defaults with WeightDecay = 1e-2 }
+    /// `Adam.Defaults` with WeightDecay 1e-2. A module value, as AdamW has no options type of
+    /// its own, spelled like the types' `Defaults` so every call site reads `X.Defaults`.
+    let Defaults = { Adam.Defaults with WeightDecay = 1e-2 }
 
 /// SGD options. PyTorch's defaults (its `lr` default is 1e-3 since 2.2).
 type Sgd =
@@ -39,7 +41,7 @@ type Sgd =
       WeightDecay: float
       Nesterov: bool }
 
-    static member defaults = { Lr = 1e-3; Momentum = 0.0; Dampening = 0.0; WeightDecay = 0.0; Nesterov = false }
+    static member Defaults = { Lr = 1e-3; Momentum = 0.0; Dampening = 0.0; WeightDecay = 0.0; Nesterov = false }
 
 /// The prefix of every optimizer-state tensor name: "optim.<paramName>.<key>", plus "optim.lr".
 [<Literal>]

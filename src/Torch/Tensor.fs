@@ -21,19 +21,6 @@ type TensorHandle(ptr: nativeint) =
         rc_tensor_free this.handle
         true
 
-/// A libtorch operator looked up once by schema name and kept for the life of the process.
-[<Sealed>]
-type Op(name: string, overload: string) =
-    let handle =
-        lazy
-            (ensureLoaded ()
-             checkHandle (rc_op_find (name, overload)))
-
-    member _.Name = if overload = "" then name else name + "." + overload
-    member _.Handle = handle.Force()
-    member this.Schema = Marshal.PtrToStringUTF8(rc_op_schema this.Handle)
-    new(name) = Op(name, "")
-
 /// A seeded random generator. Every random operation takes one explicitly.
 [<Sealed>]
 type Generator(seed: uint64) =
@@ -191,21 +178,6 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
             Tensor.OfPtr(rc_tensor_from_data (pin.AddrOfPinnedObject(), nbytes, Dtype.code dtype, shape, shape.Length))
         finally
             pin.Free()
-
-    /// A tensor from a 2D .NET array, shape (rows, cols).
-    static member ofArray2D<'T when 'T: unmanaged>(data: 'T[,]) =
-        let r, c = Array2D.length1 data, Array2D.length2 data
-        Tensor.ofArray (Array.init (r * c) (fun k -> data.[k / c, k % c]), [ r; c ])
-
-    /// A zero-dimensional tensor.
-    static member scalar(value: float, ?dtype: Dtype) =
-        match defaultArg dtype Float32 with
-        | Float32 -> Tensor.ofArray ([| float32 value |], [])
-        | Float64 -> Tensor.ofArray ([| value |], [])
-        | Int64 -> Tensor.ofArray ([| int64 value |], [])
-        | Int32 -> Tensor.ofArray ([| int32 value |], [])
-        | UInt8 -> Tensor.ofArray ([| byte value |], [])
-        | Bool -> Tensor.ofArray ([| value <> 0.0 |], [])
 
     // ---------------------------------------------------------------- copy back
 
@@ -564,71 +536,10 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
         GC.KeepAlive a
         r
 
-    // ---------------------------------------------------------------- creation
+    // ---------------------------------------------------------------- arithmetic operators
 
-    static member zeros(shape: seq<int>, ?dtype: Dtype) =
-        Tensor.Call(Ops.zeros, Arg.shape shape, Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    static member ones(shape: seq<int>, ?dtype: Dtype) =
-        Tensor.Call(Ops.ones, Arg.shape shape, Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    static member full(shape: seq<int>, value: float, ?dtype: Dtype) =
-        Tensor.Call(Ops.full, Arg.shape shape, Arg.F value, Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    static member empty(shape: seq<int>, ?dtype: Dtype) =
-        Tensor.Call(Ops.empty, Arg.shape shape, Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    /// [start, stop) with `step`; int64 unless a dtype is given.
-    static member arange(start: float, stop: float, ?step: float, ?dtype: Dtype) =
-        Tensor.Call(Ops.arange, Arg.F start, Arg.F stop, Arg.F(defaultArg step 1.0), Arg.Named("dtype", Arg.D(defaultArg dtype Dtype.Int64)))
-
-    static member arange(stop: int, ?dtype: Dtype) = Tensor.arange (0.0, float stop, 1.0, defaultArg dtype Dtype.Int64)
-
-    /// `steps` points from `start` to `stop` inclusive.
-    static member linspace(start: float, stop: float, steps: int, ?dtype: Dtype) =
-        Tensor.Call(Ops.linspace, Arg.F start, Arg.F stop, Arg.I(int64 steps), Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    static member eye(n: int, ?dtype: Dtype) =
-        Tensor.Call(Ops.eye, Arg.I(int64 n), Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    member t.zerosLike() = Tensor.zeros (t.Shape, t.Dtype)
-    member t.onesLike() = Tensor.ones (t.Shape, t.Dtype)
-    member t.fullLike(value: float) = Tensor.full (t.Shape, value, t.Dtype)
-
-    // ---------------------------------------------------------------- random
-
-    /// Uniform in [0, 1).
-    static member rand(shape: seq<int>, generator: Generator, ?dtype: Dtype) =
-        Tensor.Call(Ops.rand, Arg.shape shape, Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    /// Standard normal.
-    static member randn(shape: seq<int>, generator: Generator, ?dtype: Dtype) =
-        Tensor.Call(Ops.randn, Arg.shape shape, Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D(defaultArg dtype Float32)))
-
-    /// Integers in [low, high), int64.
-    static member randint(low: int64, high: int64, shape: seq<int>, generator: Generator) =
-        Tensor.Call(Ops.randint, Arg.I low, Arg.I high, Arg.shape shape, Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D Dtype.Int64))
-
-    /// A random permutation of 0..n-1, int64.
-    static member randperm(n: int, generator: Generator) =
-        Tensor.Call(Ops.randperm, Arg.I(int64 n), Arg.Named("generator", Arg.G generator), Arg.Named("dtype", Arg.D Dtype.Int64))
-
-    /// Uniform in [low, high).
-    static member uniform(shape: seq<int>, low: float, high: float, generator: Generator, ?dtype: Dtype) =
-        use u = Tensor.rand (shape, generator, defaultArg dtype Float32)
-        use scaled = Tensor.Call(Ops.mulScalar, Arg.T u, Arg.F(high - low))
-        Tensor.Call(Ops.addScalar, Arg.T scaled, Arg.F low)
-
-    /// Normal with the given mean and standard deviation.
-    static member normal(shape: seq<int>, mean: float, std: float, generator: Generator, ?dtype: Dtype) =
-        use z = Tensor.randn (shape, generator, defaultArg dtype Float32)
-        use scaled = Tensor.Call(Ops.mulScalar, Arg.T z, Arg.F std)
-        Tensor.Call(Ops.addScalar, Arg.T scaled, Arg.F mean)
-
-    /// 1 with probability p (elementwise, p a tensor of probabilities), as p's dtype.
-    member p.bernoulli(generator: Generator) = Tensor.Call(Ops.bernoulli, Arg.T p, Arg.Named("generator", Arg.G generator))
-
-    // ---------------------------------------------------------------- arithmetic
+    // Operators stay intrinsic: extension members cannot provide operator overloads (F#
+    // warning FS1215; `+`, `*`, `**` ... resolve through the type's own static members).
 
     // Scalars keep the tensor's dtype where they can: see ScalarArg.
     static member (+)(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.add, a, b)
@@ -643,7 +554,7 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
     static member (/)(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.div, a, b)
     static member (/)(a: Tensor, b: float) = Tensor.CallTS(Ops.divScalar, a, b)
     static member (/)(a: float, b: Tensor) =
-        use r = b.reciprocal ()
+        use r = Tensor.CallT(Ops.reciprocal, b)
         Tensor.CallTS(Ops.mulScalar, r, a)
     static member (~-)(a: Tensor) = Tensor.CallT(Ops.neg, a)
     static member Pow(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.powTensor, a, b)
@@ -652,139 +563,12 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
         if b < 0.0 then Tensor.Call(Ops.powScalar, Arg.T a, Arg.F b) else Tensor.CallTS(Ops.powScalar, a, b)
     member a.pow(b: float) = Tensor.Pow(a, b)
     member a.pow(b: Tensor) = Tensor.Pow(a, b)
-    /// Integer division rounding toward negative infinity.
-    member a.floorDivide(b: Tensor) = Tensor.Call(Ops.divMode, Arg.T a, Arg.T b, Arg.Named("rounding_mode", Arg.S "floor"))
-    member a.remainder(b: float) = Tensor.CallTS(Ops.remainder, a, b)
 
-    // ---------------------------------------------------------------- comparison
+    // ---------------------------------------------------------------- conversion and indexing syntax
 
-    member a.gt(b: Tensor) = Tensor.CallTT(Ops.gt, a, b)
-    member a.gt(b: float) = Tensor.CallTS(Ops.gtScalar, a, b)
-    member a.ge(b: Tensor) = Tensor.CallTT(Ops.ge, a, b)
-    member a.ge(b: float) = Tensor.CallTS(Ops.geScalar, a, b)
-    member a.lt(b: Tensor) = Tensor.CallTT(Ops.lt, a, b)
-    member a.lt(b: float) = Tensor.CallTS(Ops.ltScalar, a, b)
-    member a.le(b: Tensor) = Tensor.CallTT(Ops.le, a, b)
-    member a.le(b: float) = Tensor.CallTS(Ops.leScalar, a, b)
-    member a.eq(b: Tensor) = Tensor.CallTT(Ops.eq, a, b)
-    member a.eq(b: float) = Tensor.CallTS(Ops.eqScalar, a, b)
-    member a.ne(b: Tensor) = Tensor.CallTT(Ops.ne, a, b)
-    member a.ne(b: float) = Tensor.CallTS(Ops.neScalar, a, b)
-    member a.logicalAnd(b: Tensor) = Tensor.CallTT(Ops.logicalAnd, a, b)
-    member a.logicalOr(b: Tensor) = Tensor.CallTT(Ops.logicalOr, a, b)
-    member a.logicalNot() = Tensor.CallT(Ops.logicalNot, a)
-    member a.isnan() = Tensor.Call(Ops.isnan, Arg.T a)
-    member a.isfinite() = Tensor.Call(Ops.isfinite, Arg.T a)
-    member a.allclose(b: Tensor, ?rtol: float, ?atol: float) =
-        let r = Tensor.CallValues(Ops.allclose, [| Arg.T a; Arg.T b; Arg.F(defaultArg rtol 1e-5); Arg.F(defaultArg atol 1e-8) |], 1)
-        r.[0].I <> 0L
-
-    /// Elementwise `cond ? a : b`, broadcasting.
-    static member where(cond: Tensor, a: Tensor, b: Tensor) = Tensor.CallTTT(Ops.where, cond, a, b)
-    member a.maskedFill(mask: Tensor, value: float) = Tensor.Call(Ops.maskedFill, Arg.T a, Arg.T mask, Arg.F value)
-    static member maximum(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.maximum, a, b)
-    static member minimum(a: Tensor, b: Tensor) = Tensor.CallTT(Ops.minimum, a, b)
-
-    // ---------------------------------------------------------------- unary math
-
-    member a.unary(op: Op) = Tensor.CallT(op, a)
-    member a.abs() = a.unary Ops.abs
-    member a.exp() = a.unary Ops.exp
-    member a.log() = a.unary Ops.log
-    member a.log1p() = a.unary Ops.log1p
-    member a.expm1() = a.unary Ops.expm1
-    member a.sqrt() = a.unary Ops.sqrt
-    member a.rsqrt() = a.unary Ops.rsqrt
-    member a.square() = a.unary Ops.square
-    member a.reciprocal() = a.unary Ops.reciprocal
-    member a.sin() = a.unary Ops.sin
-    member a.cos() = a.unary Ops.cos
-    member a.tan() = a.unary Ops.tan
-    member a.asin() = a.unary Ops.asin
-    member a.acos() = a.unary Ops.acos
-    member a.atan() = a.unary Ops.atan
-    member a.sinh() = a.unary Ops.sinh
-    member a.cosh() = a.unary Ops.cosh
-    member a.tanh() = a.unary Ops.tanh
-    member a.sigmoid() = a.unary Ops.sigmoid
-    member a.relu() = a.unary Ops.relu
-    member a.sign() = a.unary Ops.sign
-    member a.floor() = a.unary Ops.floor
-    member a.ceil() = a.unary Ops.ceil
-    member a.round() = a.unary Ops.round
-    member a.erf() = a.unary Ops.erf
-    member a.neg() = a.unary Ops.neg
-    static member atan2(y: Tensor, x: Tensor) = Tensor.CallTT(Ops.atan2, y, x)
-
-    member a.clamp(?min: float, ?max: float) =
-        let opt = function Some (v: float) -> Arg.F v | None -> Arg.NoneArg
-        Tensor.Call(Ops.clamp, Arg.T a, opt min, opt max)
-
-    // ---------------------------------------------------------------- reductions
-
-    member a.sum() = Tensor.CallT(Ops.sum, a)
-    member a.sum(dim: int, ?keepDim: bool) = Tensor.CallTDimKeep(Ops.sumDim, a, dim, defaultArg keepDim false)
-    member a.sum(dims: int[], ?keepDim: bool) = Tensor.Call(Ops.sumDim, Arg.T a, Arg.ints dims, Arg.B(defaultArg keepDim false))
-    member a.mean() = Tensor.CallT(Ops.mean, a)
-    member a.mean(dim: int, ?keepDim: bool) = Tensor.CallTDimKeep(Ops.meanDim, a, dim, defaultArg keepDim false)
-    member a.mean(dims: int[], ?keepDim: bool) = Tensor.Call(Ops.meanDim, Arg.T a, Arg.ints dims, Arg.B(defaultArg keepDim false))
-    member a.prod(dim: int, ?keepDim: bool) = Tensor.Call(Ops.prodDim, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
-    /// Unbiased (n-1) unless `unbiased = false`.
-    member a.std(dim: int, ?unbiased: bool, ?keepDim: bool) =
-        Tensor.Call(Ops.stdDim, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg unbiased true), Arg.B(defaultArg keepDim false))
-    member a.var(dim: int, ?unbiased: bool, ?keepDim: bool) =
-        Tensor.Call(Ops.varDim, Arg.T a, Arg.Ints [| int64 dim |], Arg.B(defaultArg unbiased true), Arg.B(defaultArg keepDim false))
-    member a.max() = Tensor.CallT(Ops.max, a)
-    member a.min() = Tensor.CallT(Ops.min, a)
-    /// (values, indices int64) along `dim`.
-    member a.max(dim: int, ?keepDim: bool) =
-        let r = Tensor.CallMany(Ops.maxDim, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
-        r.[0], r.[1]
-    member a.min(dim: int, ?keepDim: bool) =
-        let r = Tensor.CallMany(Ops.minDim, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
-        r.[0], r.[1]
-    member a.argmax(dim: int, ?keepDim: bool) = Tensor.Call(Ops.argmax, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
-    member a.argmin(dim: int, ?keepDim: bool) = Tensor.Call(Ops.argmin, Arg.T a, Arg.I(int64 dim), Arg.B(defaultArg keepDim false))
-    /// The p-norm over all elements.
-    member a.norm(?p: float) = Tensor.Call(Ops.normScalar, Arg.T a, Arg.F(defaultArg p 2.0))
-    /// The p-norm along `dim`.
-    member a.norm(p: float, dim: int, ?keepDim: bool) =
-        Tensor.Call(Ops.normDim, Arg.T a, Arg.F p, Arg.Ints [| int64 dim |], Arg.B(defaultArg keepDim false))
-    member a.logsumexp(dim: int, ?keepDim: bool) = Tensor.CallTDimKeep(Ops.logsumexp, a, dim, defaultArg keepDim false)
-    member a.cumsum(dim: int) = Tensor.CallTI(Ops.cumsum, a, int64 dim)
-    member a.cumprod(dim: int) = Tensor.Call(Ops.cumprod, Arg.T a, Arg.I(int64 dim))
-    /// (values, indices) of the k largest (or smallest) along `dim`.
-    member a.topk(k: int, ?dim: int, ?largest: bool, ?sorted: bool) =
-        let r =
-            Tensor.CallMany(Ops.topk, Arg.T a, Arg.I(int64 k), Arg.I(int64 (defaultArg dim -1)), Arg.B(defaultArg largest true), Arg.B(defaultArg sorted true))
-        r.[0], r.[1]
-    /// (values, indices) sorted along `dim`.
-    member a.sort(?dim: int, ?descending: bool) =
-        let r = Tensor.CallMany(Ops.sort, Arg.T a, Arg.I(int64 (defaultArg dim -1)), Arg.B(defaultArg descending false))
-        r.[0], r.[1]
-    member a.all() = Tensor.Call(Ops.all, Arg.T a)
-    member a.any() = Tensor.Call(Ops.any, Arg.T a)
-
-    // ---------------------------------------------------------------- shape and views
-
-    member a.reshape(shape: seq<int>) = Tensor.CallTShape(Ops.reshape, a, shape)
-    member a.view(shape: seq<int>) = Tensor.CallTShape(Ops.view, a, shape)
-    member a.flatten(?startDim: int, ?endDim: int) =
-        Tensor.Call(Ops.flatten, Arg.T a, Arg.I(int64 (defaultArg startDim 0)), Arg.I(int64 (defaultArg endDim -1)))
-    member a.permute(dims: seq<int>) = Tensor.CallTShape(Ops.permute, a, dims)
-    member a.transpose(dim0: int, dim1: int) = Tensor.CallTII(Ops.transpose, a, int64 dim0, int64 dim1)
-    /// Matrix transpose of the last two dimensions.
-    member a.mT = a.transpose (-2, -1)
-    member a.expand(shape: seq<int>) = Tensor.CallTShape(Ops.expand, a, shape)
-    member a.expandAs(b: Tensor) = a.expand b.Shape
-    member a.squeeze() = Tensor.CallT(Ops.squeeze, a)
-    member a.squeeze(dim: int) = Tensor.CallTI(Ops.squeezeDim, a, int64 dim)
-    member a.unsqueeze(dim: int) = Tensor.CallTI(Ops.unsqueeze, a, int64 dim)
-    member a.contiguous() = Tensor.CallT(Ops.contiguous, a)
-    member a.clone() = Tensor.CallT(Ops.clone, a)
+    // Intrinsic because the members above (ToArrayAs) and the indexer syntax (t.[i], t.[a..b])
+    // use them; the other shape members are in TensorShape.fs.
     member a.cast(dtype: Dtype) = Tensor.CallTI(Ops.toDtype, a, int64 (Dtype.code dtype))
-    /// Elements [start, start+length) along `dim` (a view).
-    member a.narrow(dim: int, start: int, length: int) = Tensor.Call(Ops.narrow, Arg.T a, Arg.I(int64 dim), Arg.I(int64 start), Arg.I(int64 length))
     /// Elements [start, stop) by `step` along `dim` (a view).
     member a.slice(dim: int, start: int, stop: int, ?step: int) =
         Tensor.Call(Ops.slice, Arg.T a, Arg.I(int64 dim), Arg.I(int64 start), Arg.I(int64 stop), Arg.I(int64 (defaultArg step 1)))
@@ -807,45 +591,6 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
     member a.GetSlice(s0: int option, e0: int option, i1: int) =
         use x = a.SliceDim(0, s0, e0)
         x.select (1, i1)
-
-    member a.indexSelect(dim: int, index: Tensor) = Tensor.Call(Ops.indexSelect, Arg.T a, Arg.I(int64 dim), Arg.T index)
-    member a.gather(dim: int, index: Tensor) = Tensor.Call(Ops.gather, Arg.T a, Arg.I(int64 dim), Arg.T index)
-    /// A copy of `a` with `src` added at `index` along `dim`.
-    member a.scatterAdd(dim: int, index: Tensor, src: Tensor) = Tensor.Call(Ops.scatterAdd, Arg.T a, Arg.I(int64 dim), Arg.T index, Arg.T src)
-    /// a[indices...] with one optional index tensor per leading dimension.
-    member a.index(indices: Tensor option[]) = Tensor.Call(Ops.index, Arg.T a, Arg.OptTs indices)
-    /// Elements where `mask` is true, as a 1-D tensor.
-    member a.maskedSelect(mask: Tensor) = Tensor.Call(Ops.maskedSelect, Arg.T a, Arg.T mask)
-    static member cat(tensors: seq<Tensor>, ?dim: int) = Tensor.Call(Ops.cat, Arg.Ts(Array.ofSeq tensors), Arg.I(int64 (defaultArg dim 0)))
-    static member stack(tensors: seq<Tensor>, ?dim: int) = Tensor.Call(Ops.stack, Arg.Ts(Array.ofSeq tensors), Arg.I(int64 (defaultArg dim 0)))
-    member a.flip(dims: seq<int>) = Tensor.CallTShape(Ops.flip, a, dims)
-    /// Tiles `a` `repeats` times along each dimension.
-    member a.repeat(repeats: seq<int>) = Tensor.CallTShape(Ops.repeat, a, repeats)
-    member a.repeatInterleave(repeats: int, dim: int) = Tensor.Call(Ops.repeatInterleave, Arg.T a, Arg.I(int64 repeats), Arg.I(int64 dim))
-    member a.unbind(?dim: int) = Tensor.CallMany(Ops.unbind, Arg.T a, Arg.I(int64 (defaultArg dim 0)))
-    member a.chunk(chunks: int, ?dim: int) = Tensor.CallMany(Ops.chunk, Arg.T a, Arg.I(int64 chunks), Arg.I(int64 (defaultArg dim 0)))
-    member a.split(size: int, ?dim: int) = Tensor.CallMany(Ops.split, Arg.T a, Arg.I(int64 size), Arg.I(int64 (defaultArg dim 0)))
-    member a.diagonal(?offset: int, ?dim1: int, ?dim2: int) =
-        Tensor.Call(Ops.diagonal, Arg.T a, Arg.I(int64 (defaultArg offset 0)), Arg.I(int64 (defaultArg dim1 0)), Arg.I(int64 (defaultArg dim2 1)))
-    /// Indices of non-zero elements, (n, dim) int64.
-    member a.nonzero() = Tensor.Call(Ops.nonzero, Arg.T a)
-
-    // ---------------------------------------------------------------- linear algebra
-
-    member a.matmul(b: Tensor) = Tensor.CallTT(Ops.matmul, a, b)
-    member a.bmm(b: Tensor) = Tensor.CallTT(Ops.bmm, a, b)
-    member a.mm(b: Tensor) = Tensor.CallTT(Ops.mm, a, b)
-    member a.dot(b: Tensor) = Tensor.CallTT(Ops.dot, a, b)
-    member a.outer(b: Tensor) = Tensor.CallTT(Ops.outer, a, b)
-    /// Cross product along `dim` (size 3).
-    member a.cross(b: Tensor, ?dim: int) = Tensor.Call(Ops.cross, Arg.T a, Arg.T b, Arg.I(int64 (defaultArg dim -1)))
-    member a.det() = Tensor.Call(Ops.det, Arg.T a)
-    member a.inverse() = Tensor.Call(Ops.inverse, Arg.T a)
-    /// (U, S, Vh) with a = U diag(S) Vh, reduced.
-    member a.svd() =
-        let r = Tensor.CallMany(Ops.svd, Arg.T a, Arg.B false)
-        r.[0], r.[1], r.[2]
-    static member einsum(equation: string, [<ParamArray>] operands: Tensor[]) = Tensor.Call(Ops.einsum, Arg.S equation, Arg.Ts operands)
 
     // ---------------------------------------------------------------- autograd
 
@@ -875,14 +620,6 @@ and [<Sealed; AllowNullLiteral>] Tensor private (handle: TensorHandle) =
         check (rc_autograd_backward ([| a.Ptr |], grads, 1, (if defaultArg retainGraph false then 1 else 0), (if defaultArg createGraph false then 1 else 0)))
         GC.KeepAlive gradient
 
-    // ---------------------------------------------------------------- in place (no autograd on leaves)
-
-    member a.zero_() = Tensor.CallInPlace(Ops.zero_, Arg.T a)
-    member a.fill_(value: float) = Tensor.CallInPlace(Ops.fill_, Arg.T a, Arg.F value)
-    member a.copy_(src: Tensor) = Tensor.CallInPlace(Ops.copy_, Arg.T a, Arg.T src)
-    member a.add_(b: Tensor, ?alpha: float) = Tensor.CallInPlace(Ops.add_, Arg.T a, Arg.T b, Arg.F(defaultArg alpha 1.0))
-    member a.mul_(b: float) = Tensor.CallInPlace(Ops.mulScalar_, Arg.T a, Arg.F b)
-
 /// An argument of a libtorch operator call.
 and [<RequireQualifiedAccess>] Arg =
     | NoneArg
@@ -906,152 +643,6 @@ and [<RequireQualifiedAccess>] Arg =
         | :? (int list) as l -> Arg.Ints(List.toArray l |> Array.map int64)
         | _ -> Arg.Ints(s |> Seq.map int64 |> Array.ofSeq)
     static member ints(s: int[]) = Arg.Ints(Array.map int64 s)
-
-/// The operators the Tensor type uses, looked up once each.
-and internal Ops private () =
-    static member val zeros = Op("aten::zeros")
-    static member val ones = Op("aten::ones")
-    static member val full = Op("aten::full")
-    static member val empty = Op("aten::empty", "memory_format")
-    static member val arange = Op("aten::arange", "start_step")
-    static member val linspace = Op("aten::linspace")
-    static member val eye = Op("aten::eye")
-    static member val rand = Op("aten::rand", "generator")
-    static member val randn = Op("aten::randn", "generator")
-    static member val randint = Op("aten::randint", "low_generator")
-    static member val randperm = Op("aten::randperm", "generator")
-    static member val bernoulli = Op("aten::bernoulli")
-    static member val add = Op("aten::add", "Tensor")
-    static member val addScalar = Op("aten::add", "Scalar")
-    static member val sub = Op("aten::sub", "Tensor")
-    static member val subScalar = Op("aten::sub", "Scalar")
-    static member val rsubScalar = Op("aten::rsub", "Scalar")
-    static member val mul = Op("aten::mul", "Tensor")
-    static member val mulScalar = Op("aten::mul", "Scalar")
-    static member val div = Op("aten::div", "Tensor")
-    static member val divScalar = Op("aten::div", "Scalar")
-    static member val divMode = Op("aten::div", "Tensor_mode")
-    static member val remainder = Op("aten::remainder", "Scalar")
-    static member val neg = Op("aten::neg")
-    static member val powTensor = Op("aten::pow", "Tensor_Tensor")
-    static member val powScalar = Op("aten::pow", "Tensor_Scalar")
-    static member val gt = Op("aten::gt", "Tensor")
-    static member val gtScalar = Op("aten::gt", "Scalar")
-    static member val ge = Op("aten::ge", "Tensor")
-    static member val geScalar = Op("aten::ge", "Scalar")
-    static member val lt = Op("aten::lt", "Tensor")
-    static member val ltScalar = Op("aten::lt", "Scalar")
-    static member val le = Op("aten::le", "Tensor")
-    static member val leScalar = Op("aten::le", "Scalar")
-    static member val eq = Op("aten::eq", "Tensor")
-    static member val eqScalar = Op("aten::eq", "Scalar")
-    static member val ne = Op("aten::ne", "Tensor")
-    static member val neScalar = Op("aten::ne", "Scalar")
-    static member val logicalAnd = Op("aten::logical_and")
-    static member val logicalOr = Op("aten::logical_or")
-    static member val logicalNot = Op("aten::logical_not")
-    static member val isnan = Op("aten::isnan")
-    static member val isfinite = Op("aten::isfinite")
-    static member val allclose = Op("aten::allclose")
-    static member val where = Op("aten::where", "self")
-    static member val maskedFill = Op("aten::masked_fill", "Scalar")
-    static member val maximum = Op("aten::maximum")
-    static member val minimum = Op("aten::minimum")
-    static member val abs = Op("aten::abs")
-    static member val exp = Op("aten::exp")
-    static member val log = Op("aten::log")
-    static member val log1p = Op("aten::log1p")
-    static member val expm1 = Op("aten::expm1")
-    static member val sqrt = Op("aten::sqrt")
-    static member val rsqrt = Op("aten::rsqrt")
-    static member val square = Op("aten::square")
-    static member val reciprocal = Op("aten::reciprocal")
-    static member val sin = Op("aten::sin")
-    static member val cos = Op("aten::cos")
-    static member val tan = Op("aten::tan")
-    static member val asin = Op("aten::asin")
-    static member val acos = Op("aten::acos")
-    static member val atan = Op("aten::atan")
-    static member val atan2 = Op("aten::atan2")
-    static member val sinh = Op("aten::sinh")
-    static member val cosh = Op("aten::cosh")
-    static member val tanh = Op("aten::tanh")
-    static member val sigmoid = Op("aten::sigmoid")
-    static member val relu = Op("aten::relu")
-    static member val sign = Op("aten::sign")
-    static member val floor = Op("aten::floor")
-    static member val ceil = Op("aten::ceil")
-    static member val round = Op("aten::round")
-    static member val erf = Op("aten::erf")
-    static member val clamp = Op("aten::clamp")
-    static member val sum = Op("aten::sum")
-    static member val sumDim = Op("aten::sum", "dim_IntList")
-    static member val mean = Op("aten::mean")
-    static member val meanDim = Op("aten::mean", "dim")
-    static member val prodDim = Op("aten::prod", "dim_int")
-    static member val stdDim = Op("aten::std", "dim")
-    static member val varDim = Op("aten::var", "dim")
-    static member val max = Op("aten::max")
-    static member val min = Op("aten::min")
-    static member val maxDim = Op("aten::max", "dim")
-    static member val minDim = Op("aten::min", "dim")
-    static member val argmax = Op("aten::argmax")
-    static member val argmin = Op("aten::argmin")
-    static member val normScalar = Op("aten::norm", "Scalar")
-    static member val normDim = Op("aten::norm", "ScalarOpt_dim")
-    static member val logsumexp = Op("aten::logsumexp")
-    static member val cumsum = Op("aten::cumsum")
-    static member val cumprod = Op("aten::cumprod")
-    static member val topk = Op("aten::topk")
-    static member val sort = Op("aten::sort")
-    static member val all = Op("aten::all")
-    static member val any = Op("aten::any")
-    static member val reshape = Op("aten::reshape")
-    static member val view = Op("aten::view")
-    static member val flatten = Op("aten::flatten", "using_ints")
-    static member val permute = Op("aten::permute")
-    static member val transpose = Op("aten::transpose", "int")
-    static member val expand = Op("aten::expand")
-    static member val squeeze = Op("aten::squeeze")
-    static member val squeezeDim = Op("aten::squeeze", "dim")
-    static member val unsqueeze = Op("aten::unsqueeze")
-    static member val contiguous = Op("aten::contiguous")
-    static member val clone = Op("aten::clone")
-    static member val toDtype = Op("aten::to", "dtype")
-    static member val narrow = Op("aten::narrow")
-    static member val slice = Op("aten::slice", "Tensor")
-    static member val select = Op("aten::select", "int")
-    static member val indexSelect = Op("aten::index_select")
-    static member val gather = Op("aten::gather")
-    static member val scatterAdd = Op("aten::scatter_add")
-    static member val index = Op("aten::index", "Tensor")
-    static member val maskedSelect = Op("aten::masked_select")
-    static member val cat = Op("aten::cat")
-    static member val stack = Op("aten::stack")
-    static member val flip = Op("aten::flip")
-    static member val repeat = Op("aten::repeat")
-    static member val repeatInterleave = Op("aten::repeat_interleave", "self_int")
-    static member val unbind = Op("aten::unbind", "int")
-    static member val chunk = Op("aten::chunk")
-    static member val split = Op("aten::split", "Tensor")
-    static member val diagonal = Op("aten::diagonal")
-    static member val nonzero = Op("aten::nonzero")
-    static member val matmul = Op("aten::matmul")
-    static member val bmm = Op("aten::bmm")
-    static member val mm = Op("aten::mm")
-    static member val dot = Op("aten::dot")
-    static member val outer = Op("aten::outer")
-    static member val cross = Op("aten::linalg_cross")
-    static member val det = Op("aten::linalg_det")
-    static member val inverse = Op("aten::linalg_inv")
-    static member val svd = Op("aten::linalg_svd")
-    static member val einsum = Op("aten::einsum")
-    static member val detach = Op("aten::detach")
-    static member val zero_ = Op("aten::zero_")
-    static member val fill_ = Op("aten::fill_", "Scalar")
-    static member val copy_ = Op("aten::copy_")
-    static member val add_ = Op("aten::add_", "Tensor")
-    static member val mulScalar_ = Op("aten::mul_", "Scalar")
 
 // Generator members that need Tensor, which is declared after Generator.
 type Generator with
