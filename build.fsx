@@ -91,21 +91,36 @@ let test () =
     if Directory.Exists results then Directory.Delete(results, true)
     Directory.CreateDirectory results |> ignore
     let nativePassed, nativeFailed = nativeTests results
-    let filter =
-        match Environment.GetEnvironmentVariable "TEST_FILTER" with
-        | null | "" -> ""
-        | f -> sprintf " --filter \"%s\"" f
+    // The Expecto suite is a console app: its own runner, parallel except the tests marked
+    // testSequenced; it writes a JUnit summary, which gives the counts.
+    let junit = Path.Combine(results, "tests.xml")
+    let args =
+        [ Path.Combine(root, "tests", "bin", "Release", "net10.0", "Reconstruct.Tests.dll")
+          "--junit-summary"
+          junit ]
+        @ (match Environment.GetEnvironmentVariable "TEST_FILTER" with
+           | null | "" -> []
+           | f -> [ "--filter"; f ])
+        // No spinner or colour codes in a log file.
+        @ (if Console.IsOutputRedirected then [ "--no-spinner"; "--colours"; "0" ] else [])
     let code =
-        run "dotnet"
-            (sprintf "test tests/Reconstruct.Tests.fsproj -c Release --no-build -nologo --logger \"trx;LogFileName=tests.trx\" --logger \"console;verbosity=normal\" --results-directory \"%s\"%s" results filter)
-            root
-    let trx = Path.Combine(results, "tests.trx")
-    if not (File.Exists trx) then fail (sprintf "no test results at %s (dotnet test exited %d)" trx code)
-    let doc = Xml.Linq.XDocument.Load trx
-    let counters = doc.Descendants() |> Seq.find (fun e -> e.Name.LocalName = "Counters")
-    let count (name: string) = int (counters.Attribute(Xml.Linq.XName.Get name).Value)
-    let passed, failed = count "passed", count "failed" + count "error" + count "timeout" + count "aborted"
-    printfn "xunit: %d passed, %d failed" passed failed
+        let psi = ProcessStartInfo("dotnet", WorkingDirectory = root, UseShellExecute = false)
+        for a in args do
+            psi.ArgumentList.Add a
+        use p = Process.Start psi
+        p.WaitForExit()
+        p.ExitCode
+    if not (File.Exists junit) then fail (sprintf "no test results at %s (the Expecto suite exited %d)" junit code)
+    let cases = (Xml.Linq.XDocument.Load junit).Descendants(Xml.Linq.XName.Get "testcase") |> List.ofSeq
+    let has (name: string) (case: Xml.Linq.XElement) = case.Element(Xml.Linq.XName.Get name) <> null
+    let failed = cases |> List.filter (fun c -> has "failure" c || has "error" c) |> List.length
+    let skipped = cases |> List.filter (has "skipped") |> List.length
+    let passed = cases.Length - failed - skipped
+    // A non-zero exit with no failed test (a crash after the summary, focused tests) still fails.
+    let failed = if code <> 0 && failed = 0 then 1 else failed
+    // Expecto ends on a colour reset without a newline.
+    printfn ""
+    printfn "expecto: %d passed, %d failed" passed failed
     let passed, failed = passed + nativePassed, failed + nativeFailed
     printfn "%d passed, %d failed" passed failed
     if failed > 0 || code <> 0 || passed = 0 then exit 1
@@ -133,7 +148,7 @@ let targets: (string * string * (string list -> unit)) list =
     [ "setup", "install the Debian packages the native side needs (apt-get, as root)", noArgs "setup" setup
       "native", "build kernels/ (CMake against Debian's libtorch)", noArgs "native" native
       "build", "native + the .NET solution (Release)", noArgs "build" dotnetBuild
-      "test", "build + the native GoogleTests + the test suite; ends with \"N passed, N failed\"", noArgs "test" test
+      "test", "build + the native GoogleTests + the Expecto suite; ends with \"N passed, N failed\"; TEST_FILTER=<prefix> selects Expecto tests (\"Geometry\", \"Tensor.scopes\")", noArgs "test" test
       "bench", "build + benchmarks (`-- --only render`); artifacts/bench.json", hostWith "bench" [ "--out"; "artifacts/bench.json" ]
       "demo", "build + the main job on the built-in default", hostWith "demo" []
       "info", "build + `reconstruct info`", hostWith "info" []

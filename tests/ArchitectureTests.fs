@@ -6,7 +6,8 @@ module Reconstruct.Tests.ArchitectureTests
 open System
 open System.IO
 open System.Text.RegularExpressions
-open Xunit
+open Expecto
+open Reconstruct.Tests.TestHelpers
 
 let private layers = [| "Torch"; "Geometry"; "Render"; "Data"; "Eval"; "Stages"; "Pipelines"; "Train"; "App"; "Bench"; "Cli" |]
 
@@ -46,33 +47,37 @@ let private upwardReferences (allowed: int -> string -> bool) =
           for name in layersNamed text do
               if not (allowed own name) then yield sprintf "%s names %s" path name ]
 
-[<Fact>]
-let ``the compile order follows the layer order`` () =
-    let order = compileOrder ()
-    Assert.True(order.Length > 40, sprintf "read only %d files from Reconstruct.Core.fsproj" order.Length)
-    let misplaced =
-        order
-        |> List.pairwise
-        |> List.filter (fun (a, b) -> layerOf b < layerOf a)
-        |> List.map (fun (a, b) -> sprintf "%s after %s" b a)
-    Assert.True(misplaced.IsEmpty, "files out of layer order: " + String.Join("; ", misplaced))
+[<Tests>]
+let tests =
+    testList "Architecture" [
+        test "the compile order follows the layer order" {
+            let order = compileOrder ()
+            Expect.isTrue (order.Length > 40) (sprintf "read only %d files from Reconstruct.Core.fsproj" order.Length)
+            let misplaced =
+                order
+                |> List.pairwise
+                |> List.filter (fun (a, b) -> layerOf b < layerOf a)
+                |> List.map (fun (a, b) -> sprintf "%s after %s" b a)
+            Expect.isTrue misplaced.IsEmpty ("files out of layer order: " + String.Join("; ", misplaced))
+        }
 
-[<Fact>]
-let ``no file names a layer above its own`` () =
-    let bad = upwardReferences (fun own name -> Array.IndexOf(layers, name) <= own)
-    Assert.True(bad.IsEmpty, String.Join("; ", bad))
+        test "no file names a layer above its own" {
+            let bad = upwardReferences (fun own name -> Array.IndexOf(layers, name) <= own)
+            Expect.isTrue bad.IsEmpty (String.Join("; ", bad))
+        }
 
-[<Fact>]
-let ``the metrics depend on nothing but Torch and Geometry`` () =
-    let evalLayer = Array.IndexOf(layers, "Eval")
-    let bad =
-        upwardReferences (fun own name -> own <> evalLayer || List.contains name [ "Torch"; "Geometry"; "Eval" ])
-    Assert.True(bad.IsEmpty, String.Join("; ", bad))
+        test "the metrics depend on nothing but Torch and Geometry" {
+            let evalLayer = Array.IndexOf(layers, "Eval")
+            let bad =
+                upwardReferences (fun own name -> own <> evalLayer || List.contains name [ "Torch"; "Geometry"; "Eval" ])
+            Expect.isTrue bad.IsEmpty (String.Join("; ", bad))
+        }
 
-[<Fact>]
-let ``tests do not use the benchmarks`` () =
-    let testsDir = Path.Combine(repoRoot (), "tests")
-    let bad =
-        [ for path in Directory.GetFiles(testsDir, "*.fs") do
-              if Regex.IsMatch(File.ReadAllText path, @"open\s+Reconstruct\.Bench\b|\bReconstruct\.Bench\.[A-Z]") then yield Path.GetFileName path ]
-    Assert.True(bad.IsEmpty, "tests that use Reconstruct.Bench: " + String.Join(", ", bad))
+        test "tests do not use the benchmarks" {
+            let testsDir = Path.Combine(repoRoot (), "tests")
+            let bad =
+                [ for path in Directory.GetFiles(testsDir, "*.fs") do
+                      if Regex.IsMatch(File.ReadAllText path, @"open\s+Reconstruct\.Bench\b|\bReconstruct\.Bench\.[A-Z]") then yield Path.GetFileName path ]
+            Expect.isTrue bad.IsEmpty ("tests that use Reconstruct.Bench: " + String.Join(", ", bad))
+        }
+    ]

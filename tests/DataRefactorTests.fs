@@ -7,10 +7,11 @@ module Reconstruct.Tests.DataRefactorTests
 open System
 open System.IO
 open System.Security.Cryptography
-open Xunit
+open Expecto
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
+open Reconstruct.Tests.TestHelpers
 
 let private tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "rc-data-refactor-" + Guid.NewGuid().ToString("N"))
@@ -57,21 +58,6 @@ let private digest (category: string) =
             add (s.Parameters |> List.map snd |> Array.ofList) 8
     Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant()
 
-[<Fact>]
-let ``procedural shapes are byte-identical to those before the split`` () =
-    Assert.Equal<string list>(recorded |> List.map fst, Procedural.categories)
-    for category, expected in recorded do
-        Assert.True((digest category = expected), sprintf "%s: the shapes differ from the recorded ones" category)
-
-[<Fact>]
-let ``an unknown procedural category is a one-line error naming the known ones`` () =
-    for call, fn in [ (fun () -> Procedural.shape "boat" 1UL 0 |> ignore), "Procedural.shape"
-                      (fun () -> Procedural.generate "Chair" 1UL 1 |> ignore), "Procedural.generate" ] do
-        let e = Assert.Throws<ArgumentException>(fun () -> call ())
-        Assert.StartsWith(fn + ": unknown category '", e.Message)
-        Assert.Contains("known: chair, table, car, airplane, vase", e.Message)
-        Assert.DoesNotContain("\n", e.Message)
-
 // ---------------------------------------------------------------------- one seed tree
 
 /// Two procedural chairs from `seed` (shapes, splits) rendered under both protocols with
@@ -79,38 +65,10 @@ let ``an unknown procedural category is a one-line error naming the known ones``
 let private renderAll (dir: string) (seed: uint64) (renderSeed: uint64) =
     let instances = DatasetRender.proceduralInstances dir "chair" seed 2
     try
-        Assert.Equal(48, DatasetRender.renderDataset dir DatasetRender.MultiView renderSeed 0 instances)
-        Assert.Equal(6, DatasetRender.renderDataset dir (DatasetRender.Wild 64) renderSeed 3 instances)
+        Expect.equal (DatasetRender.renderDataset dir DatasetRender.MultiView renderSeed 0 instances) 48 "DatasetRender.renderDataset dir DatasetRender.MultiView renderSeed 0..."
+        Expect.equal (DatasetRender.renderDataset dir (DatasetRender.Wild 64) renderSeed 3 instances) 6 "DatasetRender.renderDataset dir (DatasetRender.Wild 64) renderSeed 3..."
     finally
         for i in instances do (i.Mesh :> IDisposable).Dispose()
-
-[<Fact>]
-let ``a dataset rendered twice from one seed is the same to the byte and another seed differs`` () =
-    let a, b, c, d = tempDir (), tempDir (), tempDir (), tempDir ()
-    try
-        renderAll a 7UL 7UL
-        renderAll b 7UL 7UL
-        renderAll c 8UL 8UL
-        renderAll d 7UL 8UL
-        let sa, sb, sc, sd = snapshot a, snapshot b, snapshot c, snapshot d
-        // ground truth (OBJ, MTL, PNG), 48 multi-view and 6 wild images, two indexes
-        Assert.Equal(2 * 3 + 48 + 6 + 2, sa.Length)
-        Assert.Empty(temporaries a)
-        Assert.Equal<string[]>(Array.map fst sa, Array.map fst sb)
-        for (name, x), (_, y) in Array.zip sa sb do
-            Assert.True((x = y), sprintf "%s differs between two renders with the same seed" name)
-        // another seed: other shapes, other views and backgrounds; no wild image repeats
-        let images (prefix: string) (s: (string * byte[])[]) =
-            s |> Array.filter (fun (n, _) -> n.StartsWith prefix && n.EndsWith ".png") |> Array.map snd
-        Assert.Equal(6, (images "wild64" sc).Length)
-        for x in images "wild64" sa do
-            Assert.DoesNotContain(images "wild64" sc, fun y -> x = y)
-        // the same shapes under another render seed: the same multi-view images, other wild ones
-        Assert.Equal<byte[][]>(images "multiview" sa, images "multiview" sd)
-        for x in images "wild64" sa do
-            Assert.DoesNotContain(images "wild64" sd, fun y -> x = y)
-    finally
-        for dir in [ a; b; c; d ] do Directory.Delete(dir, true)
 
 /// The "view" object of each index row, by instance id and image name.
 let private viewsOf (index: string) =
@@ -121,112 +79,159 @@ let private viewsOf (index: string) =
         (r.GetProperty("instance").GetString(), r.GetProperty("image").GetString()), r.GetProperty("view").GetRawText())
     |> Map.ofArray
 
-[<Fact>]
-let ``an instance's wild views come from its own stream whatever the order of the instances`` () =
-    let forward, backward = tempDir (), tempDir ()
-    let meshes = Procedural.generate "vase" 3UL 2
-    try
-        let instances dir = meshes |> List.mapi (fun k m -> DatasetRender.instance m "vase" "train" (Path.Combine(dir, sprintf "gt%d.obj" k)))
-        DatasetRender.renderDataset forward (DatasetRender.Wild 64) 11UL 3 (instances forward) |> ignore
-        DatasetRender.renderDataset backward (DatasetRender.Wild 64) 11UL 3 (List.rev (instances backward)) |> ignore
-        let a = viewsOf (Path.Combine(forward, "wild64", "index.jsonl"))
-        let b = viewsOf (Path.Combine(backward, "wild64", "index.jsonl"))
-        Assert.Equal(6, a.Count)
-        Assert.Equal<Map<string * string, string>>(a, b)
-        // the first view of an instance is the first draw of its stream
-        for m in meshes do
-            let v = DatasetRender.wildView (DatasetRender.viewStream 11UL (DatasetRender.Wild 64) m.Info.Id)
-            let image = Path.Combine("vase", DatasetRender.instanceStem m.Info.Id, "view_00.png")
-            use first = Text.Json.JsonDocument.Parse a.[(m.Info.Id, image)]
-            Assert.Equal(v.Azimuth, first.RootElement.GetProperty("azimuth").GetDouble())
-            Assert.Equal(v.Roll, first.RootElement.GetProperty("roll").GetDouble())
-    finally
-        for m in meshes do (m :> IDisposable).Dispose()
-        for d in [ forward; backward ] do Directory.Delete(d, true)
+[<Tests>]
+let tests =
+    testList "DataRefactor" [
+        test "procedural shapes are byte-identical to those before the split" {
+            Expect.equal Procedural.categories (recorded |> List.map fst) "Procedural.categories"
+            for category, expected in recorded do
+                Expect.isTrue (digest category = expected) (sprintf "%s: the shapes differ from the recorded ones" category)
+        }
 
-// ---------------------------------------------------------------------- atomic writes
+        test "an unknown procedural category is a one-line error naming the known ones" {
+            for call, fn in [ (fun () -> Procedural.shape "boat" 1UL 0 |> ignore), "Procedural.shape"
+                              (fun () -> Procedural.generate "Chair" 1UL 1 |> ignore), "Procedural.generate" ] do
+                let e = Expect.catchT<ArgumentException> (fun () -> call ()) "call ()"
+                Expect.stringStarts e.Message (fn + ": unknown category '") "e.Message"
+                Expect.stringContains e.Message "known: chair, table, car, airplane, vase" "e.Message"
+                Expect.stringDoesNotContain e.Message "\n" "e.Message"
+        }
 
-[<Fact>]
-let ``a render that fails keeps the previous index and leaves no temporary file`` () =
-    let dir = tempDir ()
-    try
-        let instances = DatasetRender.proceduralInstances dir "table" 5UL 2
-        let index = Path.Combine(dir, "wild64", "index.jsonl")
-        try
-            DatasetRender.renderDataset dir (DatasetRender.Wild 64) 5UL 1 instances |> ignore
-            let before = File.ReadAllBytes index
-            // the second instance's mesh is freed: the render fails after the first one's images
-            (instances.[1].Mesh :> IDisposable).Dispose()
-            Assert.ThrowsAny<exn>(fun () -> DatasetRender.renderDataset dir (DatasetRender.Wild 64) 6UL 1 instances |> ignore) |> ignore
-            Assert.True((File.ReadAllBytes index = before), "the index changed although the render failed")
-            Assert.Empty(temporaries dir)
-        finally
-            (instances.[0].Mesh :> IDisposable).Dispose()
-    finally
-        Directory.Delete(dir, true)
+        test "a dataset rendered twice from one seed is the same to the byte and another seed differs" {
+            let a, b, c, d = tempDir (), tempDir (), tempDir (), tempDir ()
+            try
+                renderAll a 7UL 7UL
+                renderAll b 7UL 7UL
+                renderAll c 8UL 8UL
+                renderAll d 7UL 8UL
+                let sa, sb, sc, sd = snapshot a, snapshot b, snapshot c, snapshot d
+                // ground truth (OBJ, MTL, PNG), 48 multi-view and 6 wild images, two indexes
+                Expect.equal sa.Length (2 * 3 + 48 + 6 + 2) "sa.Length"
+                Expect.isEmpty (temporaries a) "temporaries a"
+                Expect.equal (Array.map fst sb) (Array.map fst sa) "Array.map fst sb"
+                for (name, x), (_, y) in Array.zip sa sb do
+                    Expect.isTrue (x = y) (sprintf "%s differs between two renders with the same seed" name)
+                // another seed: other shapes, other views and backgrounds; no wild image repeats
+                let images (prefix: string) (s: (string * byte[])[]) =
+                    s |> Array.filter (fun (n, _) -> n.StartsWith prefix && n.EndsWith ".png") |> Array.map snd
+                Expect.equal ((images "wild64" sc).Length) 6 "(images \"wild64\" sc).Length"
+                for x in images "wild64" sa do
+                    Expect.all (images "wild64" sc) ((fun y -> x = y) >> not) "images \"wild64\" sc"
+                // the same shapes under another render seed: the same multi-view images, other wild ones
+                Expect.equal (images "multiview" sd) (images "multiview" sa) "images \"multiview\" sd"
+                for x in images "wild64" sa do
+                    Expect.all (images "wild64" sd) ((fun y -> x = y) >> not) "images \"wild64\" sd"
+            finally
+                for dir in [ a; b; c; d ] do Directory.Delete(dir, true)
+        }
 
-[<Fact>]
-let ``mesh writers replace files whole and name the path they cannot write`` () =
-    let dir = tempDir ()
-    try
-        use scope = DisposalScope.Open()
-        let mesh =
-            Mesh.ofArrays [| [| 0.0; 0.0; 0.0 |]; [| 1.0; 0.0; 0.0 |]; [| 0.0; 1.0; 0.0 |] |] [| [| 0; 1; 2 |] |]
-            |> Mesh.withUVs { Coords = Tensor.ofArray ([| 0.0f; 0.0f; 1.0f; 0.0f; 0.0f; 1.0f |], [ 3; 2 ]); Faces = Tensor.ofArray ([| 0L; 1L; 2L |], [ 1; 3 ]) }
-        let texture = Tensor.ones [ 3; 4; 4 ]
-        let writers: (string * (string -> unit)) list =
-            [ "m.obj", (fun p -> MeshIO.writeObj p mesh)
-              "t.obj", (fun p -> MeshIO.writeObjTextured p Image.encodePng texture mesh)
-              "m.off", (fun p -> MeshIO.writeOff p mesh)
-              "a.ply", (fun p -> MeshIO.writePly p false mesh)
-              "b.ply", (fun p -> MeshIO.writePly p true mesh) ]
-        for name, write in writers do
-            let path = Path.Combine(dir, name)
-            File.WriteAllText(path, "old")
-            write path
-            let back = MeshIO.read path
-            Assert.Equal<float32[]>(mesh.Vertices.ToFloat32s(), back.Vertices.ToFloat32s())
-            let missing = Path.Combine(dir, "no such folder", name)
-            match Assert.ThrowsAny<exn>(fun () -> write missing) with
-            | Files.FileWriteError (path, _) -> Assert.Contains("no such folder", path)
-            | e -> failwithf "%s: expected Files.FileWriteError, received %s: %s" name (e.GetType().Name) e.Message
-        Assert.Equal<string[]>([| "a.ply"; "b.ply"; "m.obj"; "m.off"; "t.mtl"; "t.obj"; "t.png" |], Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort)
-    finally
-        Directory.Delete(dir, true)
+        test "an instance's wild views come from its own stream whatever the order of the instances" {
+            let forward, backward = tempDir (), tempDir ()
+            let meshes = Procedural.generate "vase" 3UL 2
+            try
+                let instances dir = meshes |> List.mapi (fun k m -> DatasetRender.instance m "vase" "train" (Path.Combine(dir, sprintf "gt%d.obj" k)))
+                DatasetRender.renderDataset forward (DatasetRender.Wild 64) 11UL 3 (instances forward) |> ignore
+                DatasetRender.renderDataset backward (DatasetRender.Wild 64) 11UL 3 (List.rev (instances backward)) |> ignore
+                let a = viewsOf (Path.Combine(forward, "wild64", "index.jsonl"))
+                let b = viewsOf (Path.Combine(backward, "wild64", "index.jsonl"))
+                Expect.equal a.Count 6 "a.Count"
+                Expect.equal b a "b"
+                // the first view of an instance is the first draw of its stream
+                for m in meshes do
+                    let v = DatasetRender.wildView (DatasetRender.viewStream 11UL (DatasetRender.Wild 64) m.Info.Id)
+                    let image = Path.Combine("vase", DatasetRender.instanceStem m.Info.Id, "view_00.png")
+                    use first = Text.Json.JsonDocument.Parse a.[(m.Info.Id, image)]
+                    Expect.equal (first.RootElement.GetProperty("azimuth").GetDouble()) v.Azimuth "first.RootElement.GetProperty(\"azimuth\").GetDouble()"
+                    Expect.equal (first.RootElement.GetProperty("roll").GetDouble()) v.Roll "first.RootElement.GetProperty(\"roll\").GetDouble()"
+            finally
+                for m in meshes do (m :> IDisposable).Dispose()
+                for d in [ forward; backward ] do Directory.Delete(d, true)
+        }
 
-// ---------------------------------------------------------------------- one OBJ parser
+        // ---------------------------------------------------------------------- atomic writes
 
-[<Fact>]
-let ``meshes and textured models read the same geometry and the same errors from one parser`` () =
-    let text = "mtllib a.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nusemtl red # paint\nf 1/1 2/2 3/3 4/4\nusemtl blue\nf -4/-4 -2/-2 -1/-1\n"
-    use scope = DisposalScope.Open()
-    let mesh = MeshIO.parseObj "q.obj" text
-    let model = Wavefront.parseObj "q.obj" text
-    Assert.Equal<float[]>(mesh.Vertices.ToFloat32s() |> Array.map float, model.Positions)
-    Assert.Equal<int64[]>(mesh.Faces.ToInt64s(), model.Faces |> Array.map int64)
-    // MeshIO flips v to the framework's convention; the textured model keeps OBJ's
-    let uv = mesh.UVs.Value
-    let coords = uv.Coords.ToFloat32s()
-    let corners = uv.Faces.ToInt64s()
-    for k in 0 .. corners.Length - 1 do
-        let t = model.FaceTexCoords.[k]
-        Assert.Equal(model.TexCoords.[2 * t], float coords.[2 * int corners.[k]])
-        Assert.Equal(1.0 - model.TexCoords.[2 * t + 1], float coords.[2 * int corners.[k] + 1])
-    Assert.Equal<string[]>([| "red"; "blue" |], model.MaterialNames)
-    Assert.Equal<int[]>([| 0; 0; 1 |], model.FaceMaterials)
-    Assert.Equal<string list>([ "a.mtl" ], model.Libraries)
-    // the same message from both readers, with the line
-    for bad, message in
-        [ "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n", "bad.obj:4: face uses vertex 9, but the file has 3 vertices"
-          "v 0 0 0\nv 1 0 0\nv 1 2\n", "bad.obj:3: vertex needs 3 numbers, found 2 in 'v 1 2'"
-          "v 0 0 0\nf -2 1 1\n", "bad.obj:2: relative vertex index -2 reaches before the first of 1 in 'f -2 1 1'" ] do
-        let e1 = Assert.Throws<MeshFileException>(fun () -> MeshIO.parseObj "bad.obj" bad |> ignore)
-        let e2 = Assert.Throws<MeshFileException>(fun () -> Wavefront.parseObj "bad.obj" bad |> ignore)
-        Assert.Equal(message, e1.Message)
-        Assert.Equal(message, e2.Message)
-    // what a mesh file refuses, a model from the wild drops: a two-corner face, a repeated corner
-    let loose = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2\nf 1 1 2\nf 1 2 3\n"
-    Assert.Throws<MeshFileException>(fun () -> MeshIO.parseObj "loose.obj" loose |> ignore) |> ignore
-    let kept = Wavefront.parseObj "loose.obj" loose
-    Assert.Equal<int[]>([| 0; 1; 2 |], kept.Faces)
-    Assert.Equal(2, kept.DegenerateFaces)
+        test "a render that fails keeps the previous index and leaves no temporary file" {
+            let dir = tempDir ()
+            try
+                let instances = DatasetRender.proceduralInstances dir "table" 5UL 2
+                let index = Path.Combine(dir, "wild64", "index.jsonl")
+                try
+                    DatasetRender.renderDataset dir (DatasetRender.Wild 64) 5UL 1 instances |> ignore
+                    let before = File.ReadAllBytes index
+                    // the second instance's mesh is freed: the render fails after the first one's images
+                    (instances.[1].Mesh :> IDisposable).Dispose()
+                    Expect.throws (fun () -> DatasetRender.renderDataset dir (DatasetRender.Wild 64) 6UL 1 instances |> ignore) "DatasetRender.renderDataset dir (DatasetRender.Wild 64) 6UL 1 instances"
+                    Expect.isTrue (File.ReadAllBytes index = before) "the index changed although the render failed"
+                    Expect.isEmpty (temporaries dir) "temporaries dir"
+                finally
+                    (instances.[0].Mesh :> IDisposable).Dispose()
+            finally
+                Directory.Delete(dir, true)
+        }
+
+        test "mesh writers replace files whole and name the path they cannot write" {
+            let dir = tempDir ()
+            try
+                use scope = DisposalScope.Open()
+                let mesh =
+                    Mesh.ofArrays [| [| 0.0; 0.0; 0.0 |]; [| 1.0; 0.0; 0.0 |]; [| 0.0; 1.0; 0.0 |] |] [| [| 0; 1; 2 |] |]
+                    |> Mesh.withUVs { Coords = Tensor.ofArray ([| 0.0f; 0.0f; 1.0f; 0.0f; 0.0f; 1.0f |], [ 3; 2 ]); Faces = Tensor.ofArray ([| 0L; 1L; 2L |], [ 1; 3 ]) }
+                let texture = Tensor.ones [ 3; 4; 4 ]
+                let writers: (string * (string -> unit)) list =
+                    [ "m.obj", (fun p -> MeshIO.writeObj p mesh)
+                      "t.obj", (fun p -> MeshIO.writeObjTextured p Image.encodePng texture mesh)
+                      "m.off", (fun p -> MeshIO.writeOff p mesh)
+                      "a.ply", (fun p -> MeshIO.writePly p false mesh)
+                      "b.ply", (fun p -> MeshIO.writePly p true mesh) ]
+                for name, write in writers do
+                    let path = Path.Combine(dir, name)
+                    File.WriteAllText(path, "old")
+                    write path
+                    let back = MeshIO.read path
+                    Expect.equal (back.Vertices.ToFloat32s()) (mesh.Vertices.ToFloat32s()) "back.Vertices.ToFloat32s()"
+                    let missing = Path.Combine(dir, "no such folder", name)
+                    match Expect.catchAnyT<exn> (fun () -> write missing) "write missing" with
+                    | Files.FileWriteError (path, _) -> Expect.stringContains path "no such folder" "path"
+                    | e -> failwithf "%s: expected Files.FileWriteError, received %s: %s" name (e.GetType().Name) e.Message
+                Expect.equal (Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort) [| "a.ply"; "b.ply"; "m.obj"; "m.off"; "t.mtl"; "t.obj"; "t.png" |] "Directory.GetFiles dir |> Array.map Path.GetFileName |> Array.sort"
+            finally
+                Directory.Delete(dir, true)
+        }
+
+        // ---------------------------------------------------------------------- one OBJ parser
+
+        test "meshes and textured models read the same geometry and the same errors from one parser" {
+            let text = "mtllib a.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nusemtl red # paint\nf 1/1 2/2 3/3 4/4\nusemtl blue\nf -4/-4 -2/-2 -1/-1\n"
+            use scope = DisposalScope.Open()
+            let mesh = MeshIO.parseObj "q.obj" text
+            let model = Wavefront.parseObj "q.obj" text
+            Expect.equal model.Positions (mesh.Vertices.ToFloat32s() |> Array.map float) "model.Positions"
+            Expect.equal (model.Faces |> Array.map int64) (mesh.Faces.ToInt64s()) "model.Faces |> Array.map int64"
+            // MeshIO flips v to the framework's convention; the textured model keeps OBJ's
+            let uv = mesh.UVs.Value
+            let coords = uv.Coords.ToFloat32s()
+            let corners = uv.Faces.ToInt64s()
+            for k in 0 .. corners.Length - 1 do
+                let t = model.FaceTexCoords.[k]
+                Expect.equal (float coords.[2 * int corners.[k]]) model.TexCoords.[2 * t] "float coords.[2 * int corners.[k]]"
+                Expect.equal (float coords.[2 * int corners.[k] + 1]) (1.0 - model.TexCoords.[2 * t + 1]) "float coords.[2 * int corners.[k] + 1]"
+            Expect.equal model.MaterialNames [| "red"; "blue" |] "model.MaterialNames"
+            Expect.equal model.FaceMaterials [| 0; 0; 1 |] "model.FaceMaterials"
+            Expect.equal model.Libraries [ "a.mtl" ] "model.Libraries"
+            // the same message from both readers, with the line
+            for bad, message in
+                [ "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n", "bad.obj:4: face uses vertex 9, but the file has 3 vertices"
+                  "v 0 0 0\nv 1 0 0\nv 1 2\n", "bad.obj:3: vertex needs 3 numbers, found 2 in 'v 1 2'"
+                  "v 0 0 0\nf -2 1 1\n", "bad.obj:2: relative vertex index -2 reaches before the first of 1 in 'f -2 1 1'" ] do
+                let e1 = Expect.catchT<MeshFileException> (fun () -> MeshIO.parseObj "bad.obj" bad |> ignore) "MeshIO.parseObj \"bad.obj\" bad"
+                let e2 = Expect.catchT<MeshFileException> (fun () -> Wavefront.parseObj "bad.obj" bad |> ignore) "Wavefront.parseObj \"bad.obj\" bad"
+                Expect.equal e1.Message message "e1.Message"
+                Expect.equal e2.Message message "e2.Message"
+            // what a mesh file refuses, a model from the wild drops: a two-corner face, a repeated corner
+            let loose = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2\nf 1 1 2\nf 1 2 3\n"
+            Expect.throwsT<MeshFileException> (fun () -> MeshIO.parseObj "loose.obj" loose |> ignore) "MeshIO.parseObj \"loose.obj\" loose"
+            let kept = Wavefront.parseObj "loose.obj" loose
+            Expect.equal kept.Faces [| 0; 1; 2 |] "kept.Faces"
+            Expect.equal kept.DegenerateFaces 2 "kept.DegenerateFaces"
+        }
+    ]

@@ -4,7 +4,7 @@
 module Reconstruct.Tests.GradTests
 
 open System
-open Xunit
+open Expecto
 open Reconstruct.Torch
 open Reconstruct.Tests.TestHelpers
 
@@ -121,208 +121,216 @@ let private cases (c34: Tensor) (pos34: Tensor) : (string * (unit -> unit)) list
 /// The case names, for xunit (one test per operation).
 let gradCaseNames: obj[] seq = cases null null |> Seq.map (fun (name, _) -> [| box name |])
 
-[<Theory; MemberData(nameof gradCaseNames)>]
-let ``gradient matches finite differences`` (name: string) =
-    use scope = DisposalScope.Open()
-    let c34 = tensor 100 -1.0 1.0 [ 3; 4 ]
-    let pos34 = tensor 101 0.5 2.0 [ 3; 4 ]
-    let _, run = cases c34 pos34 |> List.find (fun (n, _) -> n = name)
-    run ()
+[<Tests>]
+let tests =
+    testList "Grad" [
+        testList "gradient matches finite differences" [
+            for row in gradCaseNames do
+                let name: string = unbox row.[0]
+                test (System.String.Join(", ", row)) {
+                    use scope = DisposalScope.Open()
+                    let c34 = tensor 100 -1.0 1.0 [ 3; 4 ]
+                    let pos34 = tensor 101 0.5 2.0 [ 3; 4 ]
+                    let _, run = cases c34 pos34 |> List.find (fun (n, _) -> n = name)
+                    run ()
+                }
+        ]
 
-[<Fact>]
-let ``gradient checks cover at least 30 operations`` () =
-    let n = (cases null null).Length
-    Assert.True(n >= 30, sprintf "%d cases" n)
+        test "gradient checks cover at least 30 operations" {
+            let n = (cases null null).Length
+            Expect.isTrue (n >= 30) (sprintf "%d cases" n)
+        }
 
-[<Fact>]
-let ``gradcheck catches a wrong gradient`` () =
-    // x.detach() * x has autograd gradient x but true derivative 2x: gradcheck must object.
-    use scope = DisposalScope.Open()
-    let x = Tensor.ofArray [| 0.5; -1.0; 2.0 |]
-    let e = Assert.ThrowsAny<exn>(fun () -> gradcheck "detached factor" (fun t -> (t.detach () * t).sum ()) x)
-    Assert.Contains("detached factor", e.Message)
+        test "gradcheck catches a wrong gradient" {
+            // x.detach() * x has autograd gradient x but true derivative 2x: gradcheck must object.
+            use scope = DisposalScope.Open()
+            let x = Tensor.ofArray [| 0.5; -1.0; 2.0 |]
+            let e = Expect.catchAnyT<exn> (fun () -> gradcheck "detached factor" (fun t -> (t.detach () * t).sum ()) x) "gradcheck \"detached factor\" (fun t -> (t.detach () * t).sum ()) x"
+            Expect.stringContains e.Message "detached factor" "e.Message"
+        }
 
-// ---------------------------------------------------------------- higher order
+        // ---------------------------------------------------------------- higher order
 
-[<Fact>]
-let ``higher order second and third derivative of x^3`` () =
-    use scope = DisposalScope.Open()
-    let xs = [| -1.5; 0.25; 2.0 |]
-    let x = Tensor.ofArray xs
-    let cube (t: Tensor) = (t * t * t).sum ()
-    let first = Autograd.grad cube x
-    assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> 3.0 * v * v)) (first.ToFloat64s())
-    let second = Autograd.grad (fun t -> (Autograd.grad cube t).sum ()) x
-    assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> 6.0 * v)) (second.ToFloat64s())
-    let third = Autograd.grad (fun t -> (Autograd.grad (fun u -> (Autograd.grad cube u).sum ()) t).sum ()) x
-    assertClose 1e-12 1e-12 [| 6.0; 6.0; 6.0 |] (third.ToFloat64s())
+        test "higher order second and third derivative of x^3" {
+            use scope = DisposalScope.Open()
+            let xs = [| -1.5; 0.25; 2.0 |]
+            let x = Tensor.ofArray xs
+            let cube (t: Tensor) = (t * t * t).sum ()
+            let first = Autograd.grad cube x
+            assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> 3.0 * v * v)) (first.ToFloat64s())
+            let second = Autograd.grad (fun t -> (Autograd.grad cube t).sum ()) x
+            assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> 6.0 * v)) (second.ToFloat64s())
+            let third = Autograd.grad (fun t -> (Autograd.grad (fun u -> (Autograd.grad cube u).sum ()) t).sum ()) x
+            assertClose 1e-12 1e-12 [| 6.0; 6.0; 6.0 |] (third.ToFloat64s())
+        }
 
-[<Fact>]
-let ``higher order second derivative of sin(x^2)`` () =
-    use scope = DisposalScope.Open()
-    let xs = [| -1.1; 0.3; 0.9; 1.6 |]
-    let x = Tensor.ofArray xs
-    let f (t: Tensor) = (t * t).sin().sum ()
-    let d1 = Autograd.grad f x
-    assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> 2.0 * v * cos (v * v))) (d1.ToFloat64s())
-    let d2 = Autograd.grad (fun t -> (Autograd.grad f t).sum ()) x
-    let expected = xs |> Array.map (fun v -> 2.0 * cos (v * v) - 4.0 * v * v * sin (v * v))
-    assertClose 1e-12 1e-10 expected (d2.ToFloat64s())
+        test "higher order second derivative of sin(x^2)" {
+            use scope = DisposalScope.Open()
+            let xs = [| -1.1; 0.3; 0.9; 1.6 |]
+            let x = Tensor.ofArray xs
+            let f (t: Tensor) = (t * t).sin().sum ()
+            let d1 = Autograd.grad f x
+            assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> 2.0 * v * cos (v * v))) (d1.ToFloat64s())
+            let d2 = Autograd.grad (fun t -> (Autograd.grad f t).sum ()) x
+            let expected = xs |> Array.map (fun v -> 2.0 * cos (v * v) - 4.0 * v * v * sin (v * v))
+            assertClose 1e-12 1e-10 expected (d2.ToFloat64s())
+        }
 
-[<Fact>]
-let ``higher order Hessian-vector product of (x·x)^2`` () =
-    use scope = DisposalScope.Open()
-    let xs = [| 0.5; -1.0; 2.0 |]
-    let vs = [| 1.0; 0.5; -0.25 |]
-    let x = Tensor.ofArray xs
-    let v = Tensor.ofArray vs
-    let f (t: Tensor) = (t * t).sum().pow 2.0
-    // H v = ∇(∇f · v); for f = (x·x)², H = 4(x·x) I + 8 x xᵀ.
-    let hv = Autograd.grad (fun t -> (Autograd.grad f t * v).sum ()) x
-    let xx = Array.sumBy (fun a -> a * a) xs
-    let xv = Array.fold2 (fun s a b -> s + a * b) 0.0 xs vs
-    assertClose 1e-12 1e-12 (Array.map2 (fun a b -> 4.0 * xx * b + 8.0 * a * xv) xs vs) (hv.ToFloat64s())
+        test "higher order Hessian-vector product of (x·x)^2" {
+            use scope = DisposalScope.Open()
+            let xs = [| 0.5; -1.0; 2.0 |]
+            let vs = [| 1.0; 0.5; -0.25 |]
+            let x = Tensor.ofArray xs
+            let v = Tensor.ofArray vs
+            let f (t: Tensor) = (t * t).sum().pow 2.0
+            // H v = ∇(∇f · v); for f = (x·x)², H = 4(x·x) I + 8 x xᵀ.
+            let hv = Autograd.grad (fun t -> (Autograd.grad f t * v).sum ()) x
+            let xx = Array.sumBy (fun a -> a * a) xs
+            let xv = Array.fold2 (fun s a b -> s + a * b) 0.0 xs vs
+            assertClose 1e-12 1e-12 (Array.map2 (fun a b -> 4.0 * xx * b + 8.0 * a * xv) xs vs) (hv.ToFloat64s())
+        }
 
-[<Fact>]
-let ``higher order gradient of a gradient matches finite differences`` () =
-    use scope = DisposalScope.Open()
-    let w = Tensor.ofArray [| 0.3; -0.7; 1.1; 0.2 |]
-    // The derivative of x ↦ (∇ sum(tanh(x)·exp(x)))·w, checked numerically.
-    let inner (u: Tensor) = (u.tanh () * u.exp ()).sum ()
-    gradcheck "grad of grad" (fun t -> (Autograd.grad inner t * w).sum ()) (Tensor.ofArray [| -0.4; 0.1; 0.6; 1.2 |])
+        test "higher order gradient of a gradient matches finite differences" {
+            use scope = DisposalScope.Open()
+            let w = Tensor.ofArray [| 0.3; -0.7; 1.1; 0.2 |]
+            // The derivative of x ↦ (∇ sum(tanh(x)·exp(x)))·w, checked numerically.
+            let inner (u: Tensor) = (u.tanh () * u.exp ()).sum ()
+            gradcheck "grad of grad" (fun t -> (Autograd.grad inner t * w).sum ()) (Tensor.ofArray [| -0.4; 0.1; 0.6; 1.2 |])
+        }
 
-// ---------------------------------------------------------------- mechanics
+        // ---------------------------------------------------------------- mechanics
 
-[<Fact>]
-let ``backward accumulates into Grad and ZeroGrad clears it`` () =
-    use scope = DisposalScope.Open()
-    let xs = [| 1.0; -2.0; 3.0 |]
-    let x = (Tensor.ofArray xs).RequireGrad()
-    Assert.True(x.RequiresGrad && x.IsLeaf)
-    Assert.True(x.Grad.IsNone)
-    let step () = (x * x).sum().backward ()
-    step ()
-    assertClose 0.0 0.0 (xs |> Array.map (fun v -> 2.0 * v)) (x.Grad.Value.ToFloat64s())
-    step ()
-    assertClose 0.0 0.0 (xs |> Array.map (fun v -> 4.0 * v)) (x.Grad.Value.ToFloat64s())
-    x.ZeroGrad()
-    Assert.True(x.Grad.IsNone)
-    step ()
-    assertClose 0.0 0.0 (xs |> Array.map (fun v -> 2.0 * v)) (x.Grad.Value.ToFloat64s())
-    // A non-scalar output with an explicit gradient: d(sum(y · g))/dx = 2x · g.
-    x.ZeroGrad()
-    let y = x * x
-    Assert.False(y.IsLeaf)
-    y.backward (Tensor.ofArray [| 1.0; 0.5; -1.0 |])
-    assertClose 0.0 0.0 [| 2.0; -2.0; -6.0 |] (x.Grad.Value.ToFloat64s())
+        test "backward accumulates into Grad and ZeroGrad clears it" {
+            use scope = DisposalScope.Open()
+            let xs = [| 1.0; -2.0; 3.0 |]
+            let x = (Tensor.ofArray xs).RequireGrad()
+            Expect.isTrue (x.RequiresGrad && x.IsLeaf) "x.RequiresGrad && x.IsLeaf"
+            Expect.isTrue x.Grad.IsNone "x.Grad.IsNone"
+            let step () = (x * x).sum().backward ()
+            step ()
+            assertClose 0.0 0.0 (xs |> Array.map (fun v -> 2.0 * v)) (x.Grad.Value.ToFloat64s())
+            step ()
+            assertClose 0.0 0.0 (xs |> Array.map (fun v -> 4.0 * v)) (x.Grad.Value.ToFloat64s())
+            x.ZeroGrad()
+            Expect.isTrue x.Grad.IsNone "x.Grad.IsNone"
+            step ()
+            assertClose 0.0 0.0 (xs |> Array.map (fun v -> 2.0 * v)) (x.Grad.Value.ToFloat64s())
+            // A non-scalar output with an explicit gradient: d(sum(y · g))/dx = 2x · g.
+            x.ZeroGrad()
+            let y = x * x
+            Expect.isFalse y.IsLeaf "y.IsLeaf"
+            y.backward (Tensor.ofArray [| 1.0; 0.5; -1.0 |])
+            assertClose 0.0 0.0 [| 2.0; -2.0; -6.0 |] (x.Grad.Value.ToFloat64s())
+        }
 
-[<Fact>]
-let ``backward errors name the problem`` () =
-    use scope = DisposalScope.Open()
-    let plain = Tensor.ofArray [| 1.0; 2.0 |]
-    let e = Assert.Throws<NativeError>(fun () -> plain.sum().backward ())
-    Assert.Contains("does not require grad", e.Message)
-    let x = (Tensor.ofArray [| 1.0; 2.0 |]).RequireGrad()
-    let v = Assert.Throws<NativeError>(fun () -> (x * x).backward ())
-    Assert.Contains("float64[2]", v.Message)
-    // The graph is freed after one backward unless retained.
-    let y = (x * x).sum ()
-    y.backward (retainGraph = true)
-    y.backward ()
-    assertClose 0.0 0.0 [| 4.0; 8.0 |] (x.Grad.Value.ToFloat64s())
-    Assert.Throws<NativeError>(fun () -> y.backward ()) |> ignore
+        test "backward errors name the problem" {
+            use scope = DisposalScope.Open()
+            let plain = Tensor.ofArray [| 1.0; 2.0 |]
+            let e = Expect.catchT<NativeError> (fun () -> plain.sum().backward ()) "plain.sum().backward ()"
+            Expect.stringContains e.Message "does not require grad" "e.Message"
+            let x = (Tensor.ofArray [| 1.0; 2.0 |]).RequireGrad()
+            let v = Expect.catchT<NativeError> (fun () -> (x * x).backward ()) "(x * x).backward ()"
+            Expect.stringContains v.Message "float64[2]" "v.Message"
+            // The graph is freed after one backward unless retained.
+            let y = (x * x).sum ()
+            y.backward (retainGraph = true)
+            y.backward ()
+            assertClose 0.0 0.0 [| 4.0; 8.0 |] (x.Grad.Value.ToFloat64s())
+            Expect.throwsT<NativeError> (fun () -> y.backward ()) "y.backward ()"
+        }
 
-[<Fact>]
-let ``detach stops gradients`` () =
-    use scope = DisposalScope.Open()
-    let xs = [| 0.5; -1.5 |]
-    let x = (Tensor.ofArray xs).RequireGrad()
-    let d = x.detach ()
-    Assert.False(d.RequiresGrad)
-    (d * x).sum().backward ()
-    // Only the attached factor contributes: the gradient is x, not 2x.
-    assertClose 0.0 0.0 xs (x.Grad.Value.ToFloat64s())
-    assertClose 0.0 0.0 xs ((Autograd.grad (fun t -> (t.detach () * t).sum ()) (Tensor.ofArray xs)).ToFloat64s())
+        test "detach stops gradients" {
+            use scope = DisposalScope.Open()
+            let xs = [| 0.5; -1.5 |]
+            let x = (Tensor.ofArray xs).RequireGrad()
+            let d = x.detach ()
+            Expect.isFalse d.RequiresGrad "d.RequiresGrad"
+            (d * x).sum().backward ()
+            // Only the attached factor contributes: the gradient is x, not 2x.
+            assertClose 0.0 0.0 xs (x.Grad.Value.ToFloat64s())
+            assertClose 0.0 0.0 xs ((Autograd.grad (fun t -> (t.detach () * t).sum ()) (Tensor.ofArray xs)).ToFloat64s())
+        }
 
-[<Fact>]
-let ``noGrad stops recording and restores the mode`` () =
-    use scope = DisposalScope.Open()
-    let x = (Tensor.ofArray [| 1.0; 2.0 |]).RequireGrad()
-    Assert.True(Autograd.isGradEnabled ())
-    do
-        use _ = Autograd.noGrad ()
-        Assert.False(Autograd.isGradEnabled ())
-        Assert.False((x * 2.0).RequiresGrad)
-        do
-            use _ = Autograd.noGrad ()
-            Assert.False(Autograd.isGradEnabled ())
-        // The inner scope restores the outer no-grad mode, not "enabled".
-        Assert.False(Autograd.isGradEnabled ())
-        // An explicit gradient still works inside noGrad.
-        assertClose 0.0 0.0 [| 2.0; 4.0 |] ((Autograd.grad (fun t -> (t * t).sum ()) x).ToFloat64s())
-        Assert.False(Autograd.isGradEnabled ())
-    Assert.True(Autograd.isGradEnabled ())
-    Assert.True((x * 2.0).RequiresGrad)
-    // Restored after an exception too.
-    let failing () =
-        use _ = Autograd.noGrad ()
-        failwith "boom"
-    Assert.ThrowsAny<exn>(Action failing) |> ignore
-    Assert.True(Autograd.isGradEnabled ())
+        test "noGrad stops recording and restores the mode" {
+            use scope = DisposalScope.Open()
+            let x = (Tensor.ofArray [| 1.0; 2.0 |]).RequireGrad()
+            Expect.isTrue (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+            do
+                use _ = Autograd.noGrad ()
+                Expect.isFalse (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+                Expect.isFalse ((x * 2.0).RequiresGrad) "(x * 2.0).RequiresGrad"
+                do
+                    use _ = Autograd.noGrad ()
+                    Expect.isFalse (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+                // The inner scope restores the outer no-grad mode, not "enabled".
+                Expect.isFalse (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+                // An explicit gradient still works inside noGrad.
+                assertClose 0.0 0.0 [| 2.0; 4.0 |] ((Autograd.grad (fun t -> (t * t).sum ()) x).ToFloat64s())
+                Expect.isFalse (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+            Expect.isTrue (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+            Expect.isTrue ((x * 2.0).RequiresGrad) "(x * 2.0).RequiresGrad"
+            // Restored after an exception too.
+            let failing () =
+                use _ = Autograd.noGrad ()
+                failwith "boom"
+            Expect.throws failing "failing"
+            Expect.isTrue (Autograd.isGradEnabled ()) "Autograd.isGradEnabled ()"
+        }
 
-[<Fact>]
-let ``fgrad returns the value and the gradient`` () =
-    use scope = DisposalScope.Open()
-    let xs = [| 0.2; -0.6; 1.3 |]
-    let x = Tensor.ofArray xs
-    let f (t: Tensor) = (t.exp () * t).sum ()
-    let value, g = Autograd.fgrad f x
-    Assert.Equal(xs |> Array.sumBy (fun v -> exp v * v), value.ToScalar(), 12)
-    Assert.False(value.RequiresGrad)
-    assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> exp v * (1.0 + v))) (g.ToFloat64s())
-    // x itself is untouched: still no gradient requirement and no .Grad.
-    Assert.False(x.RequiresGrad)
-    Assert.True(x.Grad.IsNone)
-    let a, b = Tensor.ofArray [| 1.0; 2.0 |], Tensor.ofArray [| 3.0; -4.0 |]
-    let v2, gs = Autograd.fgrads (fun ts -> (ts.[0] * ts.[1]).sum ()) [| a; b |]
-    Assert.Equal(-5.0, v2.ToScalar())
-    assertClose 0.0 0.0 [| 3.0; -4.0 |] (gs.[0].ToFloat64s())
-    assertClose 0.0 0.0 [| 1.0; 2.0 |] (gs.[1].ToFloat64s())
-    let y, vjp = Autograd.fvjp (fun t -> t * t) a (Tensor.ofArray [| 0.5; -1.0 |])
-    assertClose 0.0 0.0 [| 1.0; 4.0 |] (y.ToFloat64s())
-    assertClose 0.0 0.0 [| 1.0; -4.0 |] (vjp.ToFloat64s())
+        test "fgrad returns the value and the gradient" {
+            use scope = DisposalScope.Open()
+            let xs = [| 0.2; -0.6; 1.3 |]
+            let x = Tensor.ofArray xs
+            let f (t: Tensor) = (t.exp () * t).sum ()
+            let value, g = Autograd.fgrad f x
+            Expect.equalRounded 12 (value.ToScalar()) (xs |> Array.sumBy (fun v -> exp v * v)) "value.ToScalar()"
+            Expect.isFalse value.RequiresGrad "value.RequiresGrad"
+            assertClose 1e-12 1e-12 (xs |> Array.map (fun v -> exp v * (1.0 + v))) (g.ToFloat64s())
+            // x itself is untouched: still no gradient requirement and no .Grad.
+            Expect.isFalse x.RequiresGrad "x.RequiresGrad"
+            Expect.isTrue x.Grad.IsNone "x.Grad.IsNone"
+            let a, b = Tensor.ofArray [| 1.0; 2.0 |], Tensor.ofArray [| 3.0; -4.0 |]
+            let v2, gs = Autograd.fgrads (fun ts -> (ts.[0] * ts.[1]).sum ()) [| a; b |]
+            Expect.equal (v2.ToScalar()) (-5.0) "v2.ToScalar()"
+            assertClose 0.0 0.0 [| 3.0; -4.0 |] (gs.[0].ToFloat64s())
+            assertClose 0.0 0.0 [| 1.0; 2.0 |] (gs.[1].ToFloat64s())
+            let y, vjp = Autograd.fvjp (fun t -> t * t) a (Tensor.ofArray [| 0.5; -1.0 |])
+            assertClose 0.0 0.0 [| 1.0; 4.0 |] (y.ToFloat64s())
+            assertClose 0.0 0.0 [| 1.0; -4.0 |] (vjp.ToFloat64s())
+        }
 
-[<Fact>]
-let ``grad of a constant is zero and a non-scalar f is refused`` () =
-    use scope = DisposalScope.Open()
-    let x = Tensor.ofArray [| 1.0; 2.0; 3.0 |]
-    let c = Tensor.ofArray [| 5.0 |]
-    assertClose 0.0 0.0 [| 0.0; 0.0; 0.0 |] ((Autograd.grad (fun _ -> c.sum ()) x).ToFloat64s())
-    let e = Assert.Throws<ArgumentException>(fun () -> Autograd.grad (fun t -> t * t) x |> ignore)
-    Assert.Contains("[3]", e.Message)
+        test "grad of a constant is zero and a non-scalar f is refused" {
+            use scope = DisposalScope.Open()
+            let x = Tensor.ofArray [| 1.0; 2.0; 3.0 |]
+            let c = Tensor.ofArray [| 5.0 |]
+            assertClose 0.0 0.0 [| 0.0; 0.0; 0.0 |] ((Autograd.grad (fun _ -> c.sum ()) x).ToFloat64s())
+            let e = Expect.catchT<ArgumentException> (fun () -> Autograd.grad (fun t -> t * t) x |> ignore) "Autograd.grad (fun t -> t * t) x"
+            Expect.stringContains e.Message "[3]" "e.Message"
+        }
 
-[<Fact>]
-let ``grad frees its intermediates`` () =
-    use outer = DisposalScope.Open()
-    let x = Tensor.ofArray [| 0.1; 0.2; 0.3 |]
-    let run () =
-        use scope = DisposalScope.Open()
-        (Autograd.grad (fun t -> (t.sin () * t).sum ()) x).ToFloat64s() |> ignore
-    run ()
-    let live = settledLiveCount ()
-    for _ in 1..50 do run ()
-    Assert.Equal(live, Tensor.LiveCount)
+        testSequenced <| test "grad frees its intermediates" {
+            use outer = DisposalScope.Open()
+            let x = Tensor.ofArray [| 0.1; 0.2; 0.3 |]
+            let run () =
+                use scope = DisposalScope.Open()
+                (Autograd.grad (fun t -> (t.sin () * t).sum ()) x).ToFloat64s() |> ignore
+            run ()
+            let live = settledLiveCount ()
+            for _ in 1..50 do run ()
+            Expect.equal Tensor.LiveCount live "Tensor.LiveCount"
+        }
 
-[<Fact>]
-let ``grad releases its own leaf and graph without a scope`` () =
-    let x = Tensor.ofArray [| 1.0; 2.0 |]
-    let start = settledLiveCount ()
-    // f creates only its output, so after grad nothing but the returned tensors is alive.
-    let value, g = Autograd.fgrad (fun t -> t.sum ()) x
-    Assert.Equal(start + 2L, Tensor.LiveCount)
-    assertClose 0.0 0.0 [| 1.0; 1.0 |] (g.ToFloat64s())
-    Assert.Equal(3.0, value.ToScalar())
-    (value :> IDisposable).Dispose()
-    (g :> IDisposable).Dispose()
-    (x :> IDisposable).Dispose()
-    Assert.Equal(start - 1L, Tensor.LiveCount)
+        testSequenced <| test "grad releases its own leaf and graph without a scope" {
+            let x = Tensor.ofArray [| 1.0; 2.0 |]
+            let start = settledLiveCount ()
+            // f creates only its output, so after grad nothing but the returned tensors is alive.
+            let value, g = Autograd.fgrad (fun t -> t.sum ()) x
+            Expect.equal Tensor.LiveCount (start + 2L) "Tensor.LiveCount"
+            assertClose 0.0 0.0 [| 1.0; 1.0 |] (g.ToFloat64s())
+            Expect.equal (value.ToScalar()) 3.0 "value.ToScalar()"
+            (value :> IDisposable).Dispose()
+            (g :> IDisposable).Dispose()
+            (x :> IDisposable).Dispose()
+            Expect.equal Tensor.LiveCount (start - 1L) "Tensor.LiveCount"
+        }
+    ]

@@ -3,7 +3,7 @@ module Reconstruct.Tests.MemoryTests
 
 open System
 open System.IO
-open Xunit
+open Expecto
 open Reconstruct.Torch
 open Reconstruct.Tests.TestHelpers
 
@@ -30,39 +30,43 @@ let teardown (g: Generator, _, parameters, optimizer: Optim.Optimizer, x: Tensor
     (target :> IDisposable).Dispose()
     (g :> IDisposable).Dispose()
 
-[<Fact>]
-let ``5000 conv training steps keep the live tensor count constant and memory flat`` () =
-    let (_, model, _, optimizer, x, target) as state = setup 11
-    ConvNet.trainStep model optimizer x target |> ignore
-    let liveAfterOne = settledLiveCount ()
-    for _ in 1..200 do ConvNet.trainStep model optimizer x target |> ignore
-    GC.Collect()
-    let rssBefore = residentMb ()
-    let mutable last = 0.0
-    for _ in 1..4800 do last <- ConvNet.trainStep model optimizer x target
-    let liveAfterMany = settledLiveCount ()
-    GC.Collect()
-    let growth = residentMb () - rssBefore
-    teardown state
-    Assert.Equal(liveAfterOne, liveAfterMany)
-    Assert.True(growth < 50.0, sprintf "resident memory grew by %.1f MB over 4800 steps" growth)
-    Assert.True(Double.IsFinite last && last < 0.5, sprintf "training diverged: last loss %g" last)
+[<Tests>]
+let tests =
+    testList "Memory" [
+        testSequenced <| test "5000 conv training steps keep the live tensor count constant and memory flat" {
+            let (_, model, _, optimizer, x, target) as state = setup 11
+            ConvNet.trainStep model optimizer x target |> ignore
+            let liveAfterOne = settledLiveCount ()
+            for _ in 1..200 do ConvNet.trainStep model optimizer x target |> ignore
+            GC.Collect()
+            let rssBefore = residentMb ()
+            let mutable last = 0.0
+            for _ in 1..4800 do last <- ConvNet.trainStep model optimizer x target
+            let liveAfterMany = settledLiveCount ()
+            GC.Collect()
+            let growth = residentMb () - rssBefore
+            teardown state
+            Expect.equal liveAfterMany liveAfterOne "liveAfterMany"
+            Expect.isTrue (growth < 50.0) (sprintf "resident memory grew by %.1f MB over 4800 steps" growth)
+            Expect.isTrue (Double.IsFinite last && last < 0.5) (sprintf "training diverged: last loss %g" last)
+        }
 
-[<Fact>]
-let ``same seed gives the same initial weights and the same first 10 losses`` () =
-    let run seed =
-        let (_, model, parameters, optimizer, x, target) as state = setup seed
-        let weights = parameters |> List.map (fun (n, t) -> n, t.ToFloat32s())
-        let losses = Array.init 10 (fun _ -> ConvNet.trainStep model optimizer x target)
-        teardown state
-        weights, losses
-    let w1, l1 = run 5
-    let w2, l2 = run 5
-    let w3, l3 = run 6
-    for (n1, a), (n2, b) in List.zip w1 w2 do
-        Assert.Equal(n1, n2)
-        Assert.Equal<float32[]>(a, b)
-    Assert.Equal<float[]>(l1, l2)
-    // A different seed must differ, or the comparison above proves nothing.
-    Assert.NotEqual<float32[]>(snd w1.Head, snd w3.Head)
-    Assert.NotEqual<float[]>(l1, l3)
+        test "same seed gives the same initial weights and the same first 10 losses" {
+            let run seed =
+                let (_, model, parameters, optimizer, x, target) as state = setup seed
+                let weights = parameters |> List.map (fun (n, t) -> n, t.ToFloat32s())
+                let losses = Array.init 10 (fun _ -> ConvNet.trainStep model optimizer x target)
+                teardown state
+                weights, losses
+            let w1, l1 = run 5
+            let w2, l2 = run 5
+            let w3, l3 = run 6
+            for (n1, a), (n2, b) in List.zip w1 w2 do
+                Expect.equal n2 n1 "n2"
+                Expect.equal b a "b"
+            Expect.equal l2 l1 "l2"
+            // A different seed must differ, or the comparison above proves nothing.
+            Expect.notEqual (snd w3.Head) (snd w1.Head) "snd w3.Head"
+            Expect.notEqual l3 l1 "l3"
+        }
+    ]

@@ -1,21 +1,74 @@
 /// What every test relies on: tolerances per dtype, finite-difference gradient checks in
-/// float64, and FsCheck properties that print the seed to replay a failure.
+/// float64, the FsCheck settings of a property, and the few expectations Expecto lacks.
 module Reconstruct.Tests.TestHelpers
 
 open System
-open Xunit
-open FsCheck
-open FsCheck.FSharp
+open System.Collections.Generic
+open Expecto
 open Reconstruct.Torch
 
-// Tests share the process-wide live-tensor counter and the machine's two cores.
-[<assembly: CollectionBehavior(DisableTestParallelization = true)>]
-do ()
+/// Expectations beside Expecto's own (`Expect.equal`, `Expect.throwsT`, ...): the ones that hand
+/// back a value, and the few xunit assertions Expecto has no counterpart for.
+[<RequireQualifiedAccess>]
+module Expect =
+    let private thrown (f: unit -> unit) =
+        try
+            f ()
+            None
+        with e ->
+            Some e
+
+    /// f must throw exactly an 'E (not a subtype; as Expect.throwsT); returns the exception.
+    let catchT<'E when 'E :> exn> (f: unit -> unit) (message: string) : 'E =
+        match thrown f with
+        | Some e when e.GetType() = typeof<'E> -> e :?> 'E
+        | Some e ->
+            failtestf "%s. Expected f to throw an exn of type %s, but one of type %s was thrown: %s"
+                message typeof<'E>.FullName (e.GetType().FullName) e.Message
+        | None -> failtestf "%s. Expected f to throw." message
+
+    /// f must throw an 'E or a subtype of it; returns the exception.
+    let catchAnyT<'E when 'E :> exn> (f: unit -> unit) (message: string) : 'E =
+        match thrown f with
+        | Some (:? 'E as e) -> e
+        | Some e ->
+            failtestf "%s. Expected f to throw an exn assignable to %s, but one of type %s was thrown: %s"
+                message typeof<'E>.FullName (e.GetType().FullName) e.Message
+        | None -> failtestf "%s. Expected f to throw." message
+
+    /// The sequence has exactly one element; returns it.
+    let single (actual: seq<'T>) (message: string) : 'T =
+        match List.ofSeq actual with
+        | [ x ] -> x
+        | xs -> failtestf "%s. Expected exactly one element, found %d: %A" message xs.Length xs
+
+    /// low <= actual <= high by the type's default comparer (so NaN is never in range).
+    let isInRange (actual: 'T) (low: 'T) (high: 'T) (message: string) =
+        let c = Comparer<'T>.Default
+        if c.Compare(actual, low) < 0 || c.Compare(actual, high) > 0 then
+            failtestf "%s. Expected %A to be in the range [%A, %A]." message actual low high
+
+    /// actual and expected agree once both are rounded to `digits` decimal places (to even).
+    let inline equalRounded (digits: int) (actual: ^T) (expected: ^T) (message: string) =
+        let a = Math.Round(float actual, digits)
+        let e = Math.Round(float expected, digits)
+        if not (a.Equals e) then
+            failtestf "%s. Expected %.17g, actual %.17g (%d decimal places: %.17g vs %.17g)."
+                message (float expected) (float actual) digits e a
+
+    let stringDoesNotContain (subject: string) (substring: string) (message: string) =
+        if subject.Contains substring then
+            failtestf "%s. Expected subject string '%s' not to contain substring '%s'." message subject substring
+
+    let doesNotContain (sequence: seq<'T>) (element: 'T) (message: string) =
+        if Seq.contains element sequence then
+            failtestf "%s. Sequence contains %A, which it should not." message element
 
 /// The process-wide live-tensor count once earlier tests' dropped tensors are finalized: read
 /// as a test's baseline, so that a handle finalized later in the test cannot look like a
 /// change (a collection can start at any allocation). Later readings stay plain, so a leak
-/// the test makes still shows.
+/// the test makes still shows. Tests that read it run sequenced (testSequenced): Expecto runs
+/// them one at a time after the parallel tests, so no other test's tensors come and go meanwhile.
 let settledLiveCount () =
     for _ in 1..3 do
         GC.Collect()
@@ -30,7 +83,7 @@ let tolerance =
 
 /// Fails with both arrays when they differ beyond atol + rtol·|expected|.
 let assertClose (atol: float) (rtol: float) (expected: float[]) (actual: float[]) =
-    Assert.Equal(expected.Length, actual.Length)
+    Expect.equal actual.Length expected.Length "number of values"
     let bad =
         Array.zip expected actual
         |> Array.indexed
@@ -40,7 +93,7 @@ let assertClose (atol: float) (rtol: float) (expected: float[]) (actual: float[]
         failwithf "%d of %d values differ; first at %d: expected %.10g, actual %.10g" bad.Length expected.Length k e a
 
 let assertTensorClose (expected: Tensor) (actual: Tensor) =
-    Assert.Equal<int[]>(expected.Shape, actual.Shape)
+    Expect.equal actual.Shape expected.Shape "shape"
     let atol, rtol = tolerance actual.Dtype
     assertClose atol rtol (expected.ToFloat64s()) (actual.ToFloat64s())
 
@@ -66,11 +119,11 @@ let gradcheck (name: string) (f: Tensor -> Tensor) (x: Tensor) =
     try assertClose 1e-6 1e-4 numeric analytic
     with e -> failwithf "%s: analytic gradient differs from finite differences: %s" name e.Message
 
-/// Runs an FsCheck property with a fixed number of cases; the failure message carries the
-/// seed (Replay) so the case can be pasted back.
-let checkProperty (name: string) (maxTest: int) (property: Property) =
-    let config = Config.QuickThrowOnFailure.WithMaxTest(maxTest).WithName(name)
-    Check.One(config, property)
+/// FsCheck settings for testPropertyWithConfig: `maxTest` cases. A failure prints the case, the
+/// seed and a line "etestPropertyWithConfig (seed, gamma, Some size) ..."; to replay it, use
+/// `{ propertyConfig n with replay = Some (seed, gamma, Some size) }` as the test's config.
+let propertyConfig (maxTest: int) =
+    { FsCheckConfig.defaultConfig with maxTest = maxTest }
 
 /// A fresh seeded generator for a test.
 let generator (seed: int) = new Generator(uint64 seed)
