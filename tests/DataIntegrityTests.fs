@@ -1,8 +1,8 @@
-/// The data refactor's promises: procedural shapes byte-identical to the code before the
+/// What the data layer promises: procedural shapes byte-identical to the code before the
 /// split, unknown categories named, one seed tree for a whole dataset render (same seed, same
 /// bytes), atomic writes that leave nothing half-written, and one OBJ parser for meshes and
 /// textured models.
-module Reconstruct.Tests.DataRefactorTests
+module Reconstruct.Tests.DataIntegrityTests
 
 open System
 open System.IO
@@ -81,7 +81,7 @@ let private viewsOf (index: string) =
 
 [<Tests>]
 let tests =
-    testList "DataRefactor" [
+    testList "DataIntegrity" [
         test "procedural shapes are byte-identical to those before the split" {
             Expect.equal Procedural.categories (recorded |> List.map fst) "Procedural.categories"
             for category, expected in recorded do

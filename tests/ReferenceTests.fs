@@ -1,7 +1,7 @@
 /// The library's slow references (Reference.fs) beyond what the kernel tests compare: the dense
 /// textured render against the fused kernel in every rasterizer mode, outputs and gradients,
 /// and the random-pose scenes the tests and the benchmarks draw.
-module Reconstruct.Tests.RenderRefactorTests
+module Reconstruct.Tests.ReferenceTests
 
 open Expecto
 open Reconstruct.Torch
@@ -32,7 +32,7 @@ let private cameraPoints (fovDegrees: float) (projected: Tensor) =
 
 [<Tests>]
 let tests =
-    testList "RenderRefactor" [
+    testList "Reference" [
         test "dense textured reference equals the fused kernel with perspective, culling and any K, gradients included" {
             use scope = DisposalScope.Open()
             use g = generator 81
