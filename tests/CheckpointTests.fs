@@ -9,15 +9,6 @@ open Expecto
 open Reconstruct.Torch
 open Reconstruct.Tests.TestHelpers
 
-/// A fresh directory, deleted at the end of the test.
-type private TempDir() =
-    let dir = Directory.CreateTempSubdirectory("reconstruct-ckpt-")
-    member _.Path = dir.FullName
-    member _.File(name: string) = System.IO.Path.Combine(dir.FullName, name)
-    member _.Entries() = Directory.GetFileSystemEntries dir.FullName |> Array.map System.IO.Path.GetFileName |> Array.sort
-    interface IDisposable with
-        member _.Dispose() = dir.Delete true
-
 /// The tensor's values as raw bytes, so comparisons are bit-exact (NaN payloads, -0.0).
 let private rawBytes (t: Tensor) : byte[] =
     match t.Dtype with

@@ -13,11 +13,6 @@ open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Tests.TestHelpers
 
-let private tempDir () =
-    let d = Path.Combine(Path.GetTempPath(), "rc-data-refactor-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory d |> ignore
-    d
-
 /// Every file under `dir` with its bytes, by relative path in ordinal order.
 let private snapshot (dir: string) =
     Directory.GetFiles(dir, "*", SearchOption.AllDirectories)

@@ -15,15 +15,6 @@ open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------------- helpers
 
-/// A fresh directory, deleted with everything in it on disposal.
-type private TempDir() =
-    let path = Path.Combine(Path.GetTempPath(), "reconstruct-data-tests-" + Guid.NewGuid().ToString("N"))
-    do Directory.CreateDirectory path |> ignore
-    member _.Path = path
-    member _.File(name: string) = Path.Combine(path, name)
-    interface IDisposable with
-        member _.Dispose() = if Directory.Exists path then Directory.Delete(path, true)
-
 let private crcTable =
     Array.init 256 (fun n ->
         let mutable c = uint32 n

@@ -9,11 +9,6 @@ open Reconstruct.Torch
 open Reconstruct.Data
 open Reconstruct.Tests.TestHelpers
 
-let private tempDir () =
-    let d = Path.Combine(Path.GetTempPath(), "rc-render-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory d |> ignore
-    d
-
 let private instances dir =
     Procedural.generate "chair" 3UL 2
     |> List.mapi (fun k m -> DatasetRender.instance m "chair" "train" (Path.Combine(dir, sprintf "gt%d.obj" k)))

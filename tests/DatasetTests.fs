@@ -19,13 +19,6 @@ open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------------- helpers
 
-type private TempDir() =
-    let path = Path.Combine(Path.GetTempPath(), "reconstruct-dataset-tests-" + Guid.NewGuid().ToString("N"))
-    do Directory.CreateDirectory path |> ignore
-    member _.Path = path
-    interface IDisposable with
-        member _.Dispose() = if Directory.Exists path then Directory.Delete(path, true)
-
 let private seeds = Arb.fromGen (Gen.choose (0, 1_000_000))
 
 /// A texture of h × w texels with distinct known values k/255 (exact through 8-bit PNG).

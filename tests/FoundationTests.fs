@@ -8,11 +8,6 @@ open Expecto
 open Reconstruct.Torch
 open Reconstruct.Tests.TestHelpers
 
-let private tempDir () =
-    let path = Path.Combine(Path.GetTempPath(), "reconstruct-foundation-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory path |> ignore
-    path
-
 [<Tests>]
 let tests =
     testList "Foundation" [

@@ -130,11 +130,6 @@ let private assertConvexVoxels (name: string) (n: int) (lo: float) (hi: float) (
                 | _ -> ()
     if bad > 0 then failwithf "%s: %d voxels differ from the brute-force inside test, first %s" name bad first
 
-let private tempDir () =
-    let d = Path.Combine(Path.GetTempPath(), "reconstruct-geometry-tests-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory d |> ignore
-    d
-
 // ---------------------------------------------------------------------- camera
 
 let private unicornCamera = Camera.square 30.0 64

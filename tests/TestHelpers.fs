@@ -137,3 +137,16 @@ let repoRoot () =
         elif IO.File.Exists(IO.Path.Combine(dir.FullName, "Reconstruct.Core.fsproj")) then dir.FullName
         else up dir.Parent
     up (IO.DirectoryInfo start)
+
+/// A fresh, empty directory under the system's temporary folder; the test deletes it.
+let tempDir () = IO.Directory.CreateTempSubdirectory("reconstruct-tests-").FullName
+
+/// A fresh directory, deleted with everything in it on disposal (`use dir = new TempDir()`).
+type TempDir() =
+    let path = tempDir ()
+    member _.Path = path
+    member _.File(name: string) = IO.Path.Combine(path, name)
+    /// The names of the entries directly inside, sorted.
+    member _.Entries() = IO.Directory.GetFileSystemEntries path |> Array.map IO.Path.GetFileName |> Array.sort
+    interface IDisposable with
+        member _.Dispose() = if IO.Directory.Exists path then IO.Directory.Delete(path, true)
