@@ -10,15 +10,19 @@ public static class Program
     // Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted (shell convention for SIGINT).
     public static int Main(string[] args)
     {
+        // Ctrl+C only asks: the command sees the token between items, writes what it has and
+        // returns 130. Exiting from the handler would kill the main thread inside libtorch.
+        // A second Ctrl+C is the user insisting: then the process ends at once.
+        using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
-            // Long jobs write to temporary names and rename, so stopping here loses no finished output.
-            Console.Error.WriteLine("reconstruct: interrupted");
-            Environment.Exit(130);
+            if (interrupt.IsCancellationRequested) return;
+            e.Cancel = true;
+            interrupt.Cancel();
         };
         try
         {
-            return Commands.run(args);
+            return Commands.run(args, interrupt.Token);
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("RECONSTRUCT_DEBUG") != "1")
         {

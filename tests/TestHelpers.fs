@@ -150,3 +150,57 @@ type TempDir() =
     member _.Entries() = IO.Directory.GetFileSystemEntries path |> Array.map IO.Path.GetFileName |> Array.sort
     interface IDisposable with
         member _.Dispose() = if IO.Directory.Exists path then IO.Directory.Delete(path, true)
+
+/// What a run of the `reconstruct` host printed and returned.
+type CliRun = { ExitCode: int; Stdout: string; Stderr: string }
+
+let private hostDll () =
+    let dll = IO.Path.Combine(repoRoot (), "Reconstruct.Host", "bin", "Release", "net10.0", "reconstruct.dll")
+    if not (IO.File.Exists dll) then failwithf "%s not built (dotnet fsi build.fsx build)" dll
+    dll
+
+let private startCli (workingDir: string) (args: string list) =
+    let psi = Diagnostics.ProcessStartInfo("dotnet", WorkingDirectory = workingDir, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true)
+    psi.ArgumentList.Add(hostDll ())
+    for a in args do psi.ArgumentList.Add a
+    // One thread each: CLI tests run beside the parallel tests on a 2-core machine.
+    psi.Environment.["RECONSTRUCT_THREADS"] <- "1"
+    Diagnostics.Process.Start psi
+
+/// Runs the host with `args` in `workingDir` and waits (at most `timeoutSeconds`, then fails).
+let runCliIn (workingDir: string) (timeoutSeconds: int) (args: string list) : CliRun =
+    use p = startCli workingDir args
+    let out = p.StandardOutput.ReadToEndAsync()
+    let err = p.StandardError.ReadToEndAsync()
+    if not (p.WaitForExit(timeoutSeconds * 1000)) then
+        p.Kill true
+        failwithf "reconstruct %s did not finish in %d s" (String.Join(" ", args)) timeoutSeconds
+    p.WaitForExit()
+    { ExitCode = p.ExitCode; Stdout = out.Result; Stderr = err.Result }
+
+/// Runs the host with `args` in a temporary folder's parent (the current directory does not
+/// matter for the command) and waits at most 120 s.
+let runCli (args: string list) = runCliIn (IO.Path.GetTempPath()) 120 args
+
+/// Starts the host, sends it SIGINT (Ctrl+C) once its stdout has printed a line containing
+/// `marker`, and waits for it to end (at most `timeoutSeconds` in all).
+let runCliInterrupted (workingDir: string) (timeoutSeconds: int) (marker: string) (args: string list) : CliRun =
+    use p = startCli workingDir args
+    let out = Text.StringBuilder()
+    let seen = new Threading.ManualResetEventSlim(false)
+    p.OutputDataReceived.Add(fun e ->
+        if not (isNull e.Data) then
+            lock out (fun () -> out.AppendLine e.Data |> ignore)
+            if e.Data.Contains marker then seen.Set())
+    p.BeginOutputReadLine()
+    let err = p.StandardError.ReadToEndAsync()
+    if not (seen.Wait(timeoutSeconds * 1000)) then
+        p.Kill true
+        failwithf "reconstruct %s never printed %A: %s" (String.Join(" ", args)) marker (lock out (fun () -> out.ToString()))
+    use kill = Diagnostics.Process.Start("kill", sprintf "-INT %d" p.Id)
+    kill.WaitForExit()
+    if not (p.WaitForExit(timeoutSeconds * 1000)) then
+        p.Kill true
+        failwithf "reconstruct %s did not stop after SIGINT" (String.Join(" ", args))
+    p.WaitForExit()
+    { ExitCode = p.ExitCode; Stdout = lock out (fun () -> out.ToString()); Stderr = err.Result }

@@ -3,8 +3,17 @@
 module Reconstruct.Cli.Commands
 
 open System
+open System.Threading
 open Argu
 open Reconstruct.Torch
+
+/// A command-line argument is wrong: the message names the option and what is wrong with it.
+/// Raised before any work starts; `run` prints it with a hint and exits 2.
+exception UsageError of message: string
+    with override this.Message = this.message
+
+/// Fails with a usage error unless `ok`.
+let private require (ok: bool) (message: string) = if not ok then raise (UsageError message)
 
 type BenchArgs =
     | [<AltCommandLine("-o")>] Out of path: string
@@ -81,12 +90,12 @@ type Arguments =
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
             | Threads _ -> "number of compute threads (default: all cores)"
 
-let private info () =
+let private info (_: CancellationToken) =
     printfn "reconstruct %s" (string (typeof<Arguments>.Assembly.GetName().Version))
     printfn "runtime %s" (Runtime.info ())
     0
 
-let private bench (args: ParseResults<BenchArgs>) =
+let private bench (args: ParseResults<BenchArgs>) (cancel: CancellationToken) =
     let out = args.GetResult(Out, defaultValue = "artifacts/bench.json")
     let groups = args.GetResult(Only, defaultValue = [ "torch"; "render"; "eval"; "data" ])
     let figures =
@@ -118,7 +127,7 @@ let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildS
 
 /// The built-in default: procedural categories (nothing to download) rendered as benchmarks,
 /// and an overview figure of one instance per category from six azimuths.
-let private demo () =
+let private demo (cancel: CancellationToken) =
     let out = IO.Path.Combine("artifacts", "demo")
     let clock = Diagnostics.Stopwatch.StartNew()
     printfn "engine: %s" (Runtime.info ())
@@ -144,7 +153,7 @@ let private demo () =
     printfn "The main job (UNICORN trained on these renders) arrives with the reconstruction issues."
     0
 
-let private data (args: ParseResults<DataArgs>) =
+let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
     // The one seed of the data: shapes, splits and wild views all derive from it.
     let seed = uint64 (args.GetResult(Seed, defaultValue = 42))
     let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
@@ -168,7 +177,7 @@ let private data (args: ParseResults<DataArgs>) =
     printfn "data: done in %.1f s; renders under %s" clock.Elapsed.TotalSeconds out
     0
 
-let private evaluate (args: ParseResults<EvalArgs>) =
+let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) =
     let options: Reconstruct.App.Benchmark.Options =
         { CacheDir = args.GetResult(EvalArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
           Categories = args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ])
@@ -197,20 +206,32 @@ let private evaluate (args: ParseResults<EvalArgs>) =
     printfn "wrote %s" (String.Join(", ", files @ gridFiles))
     0
 
-/// Parses and runs; returns the process exit code (2 for a usage error).
-let run (argv: string[]) : int =
+/// Parses and runs; returns the process exit code: 0 done, 1 failed, 2 usage error, 130
+/// interrupted. `cancel` is the host's Ctrl+C: long commands observe it between items, finish
+/// or abandon the current one, keep what they wrote (atomically) and raise
+/// OperationCanceledException, which becomes one line and 130 here.
+let run (argv: string[]) (cancel: CancellationToken) : int =
     let parser = ArgumentParser.Create<Arguments>(programName = "reconstruct")
     match (try Ok(parser.ParseCommandLine(argv, raiseOnUsage = true)) with :? ArguParseException as e -> Error e) with
     | Error e ->
         eprintfn "%s" e.Message
         (if e.ErrorCode = ErrorCode.HelpText then 0 else 2)
     | Ok results ->
-        Runtime.initDefaults.Force()
-        results.TryGetResult Threads |> Option.iter Runtime.setThreads
-        match results.GetSubCommand() with
-        | Info -> info ()
-        | Bench b -> bench b
-        | Demo -> demo ()
-        | Data d -> data d
-        | Eval e -> evaluate e
-        | Threads _ -> 2
+        try
+            Runtime.initDefaults.Force()
+            results.TryGetResult Threads |> Option.iter Runtime.setThreads
+            match results.GetSubCommand() with
+            | Info -> info cancel
+            | Bench b -> bench b cancel
+            | Demo -> demo cancel
+            | Data d -> data d cancel
+            | Eval e -> evaluate e cancel
+            | Threads _ -> 2
+        with
+        | UsageError message ->
+            eprintfn "reconstruct: %s" message
+            eprintfn "run `reconstruct --help` for the commands and their options"
+            2
+        | :? OperationCanceledException when cancel.IsCancellationRequested ->
+            eprintfn "reconstruct: interrupted"
+            130
