@@ -25,10 +25,28 @@ type Topology =
 
 module Mesh =
 
+    let validate (fn: string) (mesh: Mesh) =
+        Shape.expect fn "vertices" mesh.Vertices.Shape [ 3 ] [ 3 ]
+        Shape.expectFaces fn mesh.Faces.Dtype mesh.Faces.Shape
+        use _ = DisposalScope.Open()
+        use _ = Autograd.noGrad ()
+        if mesh.Vertices.isfinite().all().ToScalar() = 0.0 then
+            // Only on failure: find which vertex, on the host.
+            let values = Scoped.host64 mesh.Vertices
+            let bad = values |> Array.indexed |> Array.filter (fun (_, x) -> not (Double.IsFinite x)) |> Array.map fst
+            let v = mesh.Vertices.Size 1
+            let first = bad.[0] / 3
+            invalidArg "vertices" (sprintf "%s: %d coordinates are NaN or infinite, the first in vertex %d of mesh %d" fn bad.Length (first % v) (first / v))
+        if mesh.Faces.Size 0 > 0 then
+            let lo, hi = mesh.Faces.min().ToScalar(), mesh.Faces.max().ToScalar()
+            let v = mesh.Vertices.Size 1
+            if lo < 0.0 || hi >= float v then
+                invalidArg "faces" (sprintf "%s: faces index vertices %g to %g, but the mesh has %d vertices (0 to %d)" fn lo hi v (v - 1))
+
     let create (vertices: Tensor) (faces: Tensor) =
-        Shape.expect "Mesh.create" "vertices" vertices.Shape [ 3 ] [ 3 ]
-        Shape.expectFaces "Mesh.create" faces.Dtype faces.Shape
-        { Vertices = vertices; Faces = faces; UVs = None }
+        let mesh = { Vertices = vertices; Faces = faces; UVs = None }
+        validate "Mesh.create" mesh
+        mesh
 
     let withUVs (uvs: UVMap) (mesh: Mesh) = { mesh with UVs = Some uvs }
     let batchSize (mesh: Mesh) = mesh.Vertices.Size 0
@@ -54,9 +72,16 @@ module Mesh =
     let ofArrays (vertices: float[][]) (faces: int[][]) =
         let v = vertices |> Array.collect (fun p -> [| float32 p.[0]; float32 p.[1]; float32 p.[2] |])
         let f = faces |> Array.collect (fun t -> [| int64 t.[0]; int64 t.[1]; int64 t.[2] |])
-        { Vertices = Tensor.ofArray (v, [ 1; vertices.Length; 3 ])
-          Faces = Tensor.ofArray (f, [ faces.Length; 3 ])
-          UVs = None }
+        let mesh =
+            { Vertices = Tensor.ofArray (v, [ 1; vertices.Length; 3 ])
+              Faces = Tensor.ofArray (f, [ faces.Length; 3 ])
+              UVs = None }
+        try validate "Mesh.ofArrays" mesh
+        with _ ->
+            (mesh.Vertices :> IDisposable).Dispose()
+            (mesh.Faces :> IDisposable).Dispose()
+            reraise ()
+        mesh
 
     // ------------------------------------------------------------------ icosphere
 

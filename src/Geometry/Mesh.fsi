@@ -41,8 +41,14 @@ type Topology =
 /// Mesh construction, icospheres and differentiable per-face and per-vertex quantities.
 module Mesh =
 
-    /// A mesh without UVs. vertices: (B, V, 3) float32/float64; faces: (F, 3) int64. Fails
-    /// with one line naming the argument on any other shape or dtype.
+    /// Fails (ArgumentException, one line naming `fn` and the argument) unless the vertices
+    /// are (B, V, 3) and all finite and the faces (F, 3) int64 index vertices 0 .. V-1: what a
+    /// mesh must be before normals, regularisers or the rasterizer see it (a NaN vertex makes
+    /// them NaN silently; an out-of-range face makes the rasterizer drop it).
+    val validate: fn: string -> mesh: Mesh -> unit
+
+    /// A mesh without UVs, validated (`validate`). vertices: (B, V, 3) float32/float64;
+    /// faces: (F, 3) int64.
     val create: vertices: Tensor -> faces: Tensor -> Mesh
 
     /// The mesh with texture coordinates `uvs`.
@@ -66,7 +72,7 @@ module Mesh =
     /// Vertices and faces as host arrays (the mesh must be a batch of one).
     val toArrays: mesh: Mesh -> float[][] * int[][]
 
-    /// A batch-of-one float32 mesh from host arrays.
+    /// A batch-of-one float32 mesh from host arrays, validated (`validate`).
     val ofArrays: vertices: float[][] -> faces: int[][] -> Mesh
 
     /// Vertices on the unit sphere and CCW-outward faces of the icosphere of `level`

@@ -141,7 +141,14 @@ module MeshIO =
           /// Per-corner texture coordinates (our convention) and their indices, when complete.
           UV: (float[][] * int[][]) option }
 
-    let private toMesh (m: HostMesh) : Mesh =
+    /// A mesh file must hold a surface: a 0-byte or random-bytes file parses to nothing, and
+    /// would otherwise fail much later without its name.
+    let private toMesh (file: string) (m: HostMesh) : Mesh =
+        if m.Vertices.Length = 0 then fail file 0 "no vertices (an empty file, or not a mesh file?)"
+        if m.Faces.Length = 0 then fail file 0 (sprintf "%d vertices but no faces (a point cloud is not a mesh)" m.Vertices.Length)
+        match m.Vertices |> Array.tryFindIndex (Array.exists (fun x -> not (Double.IsFinite x))) with
+        | Some k -> fail file 0 (sprintf "vertex %d is not finite (%s)" (k + 1) (String.Join(" ", m.Vertices.[k])))
+        | None -> ()
         let mesh = Mesh.ofArrays m.Vertices m.Faces
         match m.UV with
         | Some (coords, faces) ->
@@ -174,7 +181,7 @@ module MeshIO =
                 Some(Array.init (t.Length / 2) (fun i -> [| t.[2 * i]; 1.0 - t.[2 * i + 1] |]), uvFaces.ToArray())
             else None
         let p = obj.Positions
-        toMesh { Vertices = Array.init (p.Length / 3) (fun i -> p.[3 * i .. 3 * i + 2]); Faces = faces.ToArray(); UV = uv }
+        toMesh file { Vertices = Array.init (p.Length / 3) (fun i -> p.[3 * i .. 3 * i + 2]); Faces = faces.ToArray(); UV = uv }
 
     let private readFile (read: string -> 'a) (path: string) : 'a =
         try read path
@@ -235,7 +242,7 @@ module MeshIO =
                     | true, v -> fail file line (sprintf "face uses vertex %d, but the file has %d vertices (OFF indices start at 0)" v nv)
                     | _ -> fail file line (sprintf "bad vertex index %s" (quote t.[k + 1])))
             faces.AddRange(fan corners)
-        toMesh { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = None }
+        toMesh file { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = None }
 
     let readOff (path: string) = parseOff path (readFile File.ReadAllText path)
 
@@ -438,7 +445,7 @@ module MeshIO =
             if faces.Count > 0 && faceTexcoords then Some(cornerUV.ToArray(), faceCorners.ToArray())
             elif vertexHasUV then Some(vertexUV.ToArray(), faces.ToArray())
             else None
-        toMesh { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = uv }
+        toMesh file { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = uv }
 
     let readPly (path: string) = parsePly path (readFile File.ReadAllBytes path)
 
