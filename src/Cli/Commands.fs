@@ -15,6 +15,16 @@ exception UsageError of message: string
 /// Fails with a usage error unless `ok`.
 let private require (ok: bool) (message: string) = if not ok then raise (UsageError message)
 
+/// The benchmark groups `bench --only` chooses from, in the order they run. Each group is a
+/// list of parts; Ctrl+C is observed between parts.
+let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list) list) list =
+    [ "torch", [ Reconstruct.Bench.TorchBench.opOverhead; Reconstruct.Bench.TorchBench.matmulGflops; Reconstruct.Bench.TorchBench.trainStepRatio ]
+      "render", [ Reconstruct.Bench.RenderBench.all ]
+      "eval", [ Reconstruct.Bench.EvalBench.all ]
+      "data", [ Reconstruct.Bench.DataBench.renders ] ]
+
+let private benchGroupNames = benchGroups |> List.map fst
+
 type BenchArgs =
     | [<AltCommandLine("-o")>] Out of path: string
     | Only of names: string list
@@ -22,8 +32,8 @@ type BenchArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Out _ -> "write the figures as JSON to this file (default artifacts/bench.json)"
-            | Only _ -> "run only these groups: torch, render, eval, data (default: all)"
+            | Out _ -> "write the figures as JSON to this file (default artifacts/bench.json); written only when every group has run"
+            | Only _ -> sprintf "run only these groups: %s (default: all)" (String.Join(", ", benchGroupNames))
 
 type DataArgs =
     | Categories of names: string list
@@ -37,7 +47,7 @@ type DataArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Procedural _ -> "render procedural categories instead of the real models (no download): chair table car airplane vase"
+            | Procedural _ -> sprintf "render procedural categories instead of the real models (no download): %s" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "instances per procedural category (default 50)"
             | Output _ -> "folder of the rendered benchmark (default artifacts/datasets)"
             | Wild_Views _ -> "in-the-wild views per instance and size (default 10)"
@@ -65,7 +75,7 @@ type EvalArgs =
             | Split _ -> "train, val or test (default test)"
             | Predictions _ -> "folder of predicted meshes <instance>.obj|off|ply (default: reference rows only)"
             | Method _ -> "name of the method in the report (default prediction)"
-            | Points _ -> "surface points per mesh (default 30000, at most 100000)"
+            | Points _ -> sprintf "surface points per mesh (default 30000, at most %d)" Reconstruct.Eval.ShapeEval.MaxPoints
             | Limit _ -> "at most this many instances per category (default all)"
             | Report _ -> "output folder of the report (default artifacts/eval)"
             | Grid _ -> "instances per category in the input | reconstruction | novel views figure (default 6, 0 = none)"
@@ -88,7 +98,7 @@ type Arguments =
             | Demo -> "run the main job on the built-in default"
             | Eval _ -> "evaluate predicted meshes (and always the two reference rows) against the benchmark's ground truth"
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
-            | Threads _ -> "number of compute threads (default: all cores)"
+            | Threads _ -> "compute threads (default and at most: all cores)"
 
 let private info (_: CancellationToken) =
     printfn "reconstruct %s" (string (typeof<Arguments>.Assembly.GetName().Version))
@@ -97,19 +107,19 @@ let private info (_: CancellationToken) =
 
 let private bench (args: ParseResults<BenchArgs>) (cancel: CancellationToken) =
     let out = args.GetResult(Out, defaultValue = "artifacts/bench.json")
-    let groups = args.GetResult(Only, defaultValue = [ "torch"; "render"; "eval"; "data" ])
+    let groups = args.GetResult(Only, defaultValue = benchGroupNames)
+    let selected = benchGroups |> List.filter (fun (name, _) -> List.contains name groups)
+    // The results file holds one complete run: an interrupted run writes nothing, so the
+    // previous figures stay as they were.
     let figures =
-        [ if List.contains "torch" groups then
-              yield! Reconstruct.Bench.TorchBench.opOverhead ()
-              yield! Reconstruct.Bench.TorchBench.matmulGflops ()
-              yield! Reconstruct.Bench.TorchBench.trainStepRatio ()
-          if List.contains "render" groups then
-              yield! Reconstruct.Bench.RenderBench.all ()
-          if List.contains "eval" groups then
-              yield! Reconstruct.Bench.EvalBench.all ()
-          if List.contains "data" groups then
-              yield! Reconstruct.Bench.DataBench.renders () ]
-    figures |> List.iter Reconstruct.Bench.Report.print
+        [ for k, (name, parts) in List.indexed selected do
+              printfn "running %s benchmarks (group %d of %d)" name (k + 1) selected.Length
+              for part in parts do
+                  cancel.ThrowIfCancellationRequested()
+                  let figures = part ()
+                  figures |> List.iter Reconstruct.Bench.Report.print
+                  yield! figures ]
+    cancel.ThrowIfCancellationRequested()
     Reconstruct.Bench.Report.writeJson out figures
     printfn "wrote %s" out
     0
@@ -206,21 +216,156 @@ let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) 
     printfn "wrote %s" (String.Join(", ", files @ gridFiles))
     0
 
+// ---------------------------------------------------------------- arguments, before any work
+
+/// `value`, when given, is at least `least`.
+let private atLeast (option: string) (least: int) (value: int option) =
+    value |> Option.iter (fun v -> require (v >= least) (sprintf "%s must be at least %d, received %d" option least v))
+
+/// `value`, when given, is in least..most.
+let private within (option: string) (least: int) (most: int) (value: int option) =
+    value |> Option.iter (fun v -> require (v >= least && v <= most) (sprintf "%s must be in %d..%d, received %d" option least most v))
+
+/// Every name is one of `known` (compared with `comparison`), and there is at least one.
+let private allKnown (option: string) (what: string) (comparison: StringComparison) (known: string list) (names: string list option) =
+    names
+    |> Option.iter (fun names ->
+        let listed = String.Join(", ", known)
+        require (not names.IsEmpty) (sprintf "%s needs at least one %s: %s" option what listed)
+        for name in names do
+            require (known |> List.exists (fun k -> String.Equals(k, name, comparison))) (sprintf "%s: unknown %s '%s'; known: %s" option what name listed))
+
+/// `path`, when given, is not an existing file: it names a folder to write into.
+let private folderPath (option: string) (path: string option) =
+    path |> Option.iter (fun p -> require (not (IO.File.Exists p)) (sprintf "%s %s is a file; it names a folder" option p))
+
+/// The real-model categories: the rules of data/categories.json.
+let private furnitureCategories () =
+    Reconstruct.Data.Catalogue.defaultRules () |> List.map (fun r -> r.Name)
+
+let private checkBench (args: ParseResults<BenchArgs>) =
+    allKnown "--only" "group" StringComparison.Ordinal benchGroupNames (args.TryGetResult Only)
+    args.TryGetResult Out
+    |> Option.iter (fun p -> require (not (IO.Directory.Exists p)) (sprintf "--out %s is a folder; it names the JSON file to write" p))
+
+let private checkData (args: ParseResults<DataArgs>) =
+    atLeast "--seed" 0 (args.TryGetResult Seed)
+    atLeast "--wild-views" 1 (args.TryGetResult Wild_Views)
+    atLeast "--count" 1 (args.TryGetResult Count)
+    folderPath "--output" (args.TryGetResult Output)
+    folderPath "--cache" (args.TryGetResult DataArgs.Cache)
+    allKnown "--procedural" "category" StringComparison.Ordinal Reconstruct.Data.Procedural.categories (args.TryGetResult Procedural)
+    // Furniture.prepare matches category names regardless of case.
+    if args.Contains DataArgs.Categories then
+        allKnown "--categories" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult DataArgs.Categories)
+    // An option the chosen source ignores would be silently dropped: say so instead.
+    if args.Contains Procedural then
+        require (not (args.Contains DataArgs.Categories)) "--categories names real-model categories; --procedural names the procedural ones: give one of them"
+        require (not (args.Contains DataArgs.Cache)) "--cache is the real models' cache; --procedural needs none"
+    else
+        require (not (args.Contains Count)) "--count applies to --procedural (the real models are all prepared)"
+
+let private checkEval (args: ParseResults<EvalArgs>) =
+    let splits = [ Reconstruct.Data.Split.Train; Reconstruct.Data.Split.Val; Reconstruct.Data.Split.Test ] |> List.map (fun s -> s.Name)
+    allKnown "--split" "split" StringComparison.Ordinal splits (args.TryGetResult Split |> Option.map List.singleton)
+    // A category is known when data/categories.json has it or the cache holds it prepared
+    // (by Furniture.prepareWith with rules of one's own); folder names match exactly.
+    let cache = args.GetResult(EvalArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
+    args.TryGetResult EvalArgs.Categories
+    |> Option.iter (fun names ->
+        let prepared = names |> List.filter (fun n -> IO.File.Exists(Reconstruct.Data.Furniture.manifestPath cache n))
+        allKnown "--categories" "category" StringComparison.Ordinal (List.distinct (furnitureCategories () @ prepared)) (Some names))
+    within "--points" 1 Reconstruct.Eval.ShapeEval.MaxPoints (args.TryGetResult Points)
+    atLeast "--limit" 1 (args.TryGetResult Limit)
+    atLeast "--grid" 0 (args.TryGetResult Grid)
+    within "--grid-view" 0 (Reconstruct.Data.DatasetRender.multiViews.Length - 1) (args.TryGetResult Grid_View)
+    folderPath "--report" (args.TryGetResult Report)
+    folderPath "--cache" (args.TryGetResult EvalArgs.Cache)
+
+/// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
+/// most the number of cores, since libtorch starts every thread it is told to (100000 of them
+/// hung `info`).
+let private threadCount (requested: int) =
+    require (requested >= 1) (sprintf "--threads must be at least 1, received %d" requested)
+    min requested Environment.ProcessorCount
+
+/// The commands: (name as typed, description, whether it has options of its own).
+let private commands (parser: ArgumentParser<Arguments>) =
+    parser.GetArgumentCases()
+    |> List.filter (fun c -> c.ArgumentType = ArgumentType.SubCommand)
+    |> List.map (fun c -> c.CommandLineNames.Value.Head, c.Description.Value, c.UnionCaseInfo.GetFields().Length > 0)
+
+/// The command `argv` runs, if it names one: the first word that is a command (the global
+/// options before it take numbers, never a command's name).
+let private commandOf (parser: ArgumentParser<Arguments>) (argv: string[]) =
+    let names = commands parser |> List.map (fun (name, _, _) -> name)
+    argv |> Array.tryFind (fun a -> List.contains a names)
+
+/// The line after a usage error: where the command's options are described.
+let private hint (command: string option) =
+    match command with
+    | Some c -> sprintf "run 'reconstruct %s --help' for its options" c
+    | None -> "run 'reconstruct --help' for the commands"
+
+/// The help of a command without options of its own (info, demo), in Argu's layout; None for
+/// the others. Argu has no parser for such a command, so it would show the top-level usage.
+let private optionlessHelp (parser: ArgumentParser<Arguments>) (command: string) =
+    match commands parser |> List.tryFind (fun (name, _, _) -> name = command) with
+    | Some(_, description, false) ->
+        let threads = parser.GetArgumentCaseInfo(<@ Threads @>).Description.Value
+        Some(
+            String.Join(
+                "\n",
+                [ sprintf "USAGE: reconstruct %s [--help] [--threads <count>]" command
+                  ""
+                  description
+                  ""
+                  "OPTIONS:"
+                  ""
+                  sprintf "    %-21s %s" "--threads <count>" threads
+                  sprintf "    %-21s %s" "--help" "display this list of options." ]
+            )
+        )
+    | _ -> None
+
 /// Parses and runs; returns the process exit code: 0 done, 1 failed, 2 usage error, 130
 /// interrupted. `cancel` is the host's Ctrl+C: long commands observe it between items, finish
 /// or abandon the current one, keep what they wrote (atomically) and raise
 /// OperationCanceledException, which becomes one line and 130 here.
 let run (argv: string[]) (cancel: CancellationToken) : int =
     let parser = ArgumentParser.Create<Arguments>(programName = "reconstruct")
+    let command = commandOf parser argv
     match (try Ok(parser.ParseCommandLine(argv, raiseOnUsage = true)) with :? ArguParseException as e -> Error e) with
+    | Error e when e.ErrorCode = ErrorCode.HelpText ->
+        // Help is output asked for: stdout, so `reconstruct data --help | less` shows it.
+        match command |> Option.bind (optionlessHelp parser) with
+        | Some help -> printfn "%s" help
+        | None -> printfn "%s" (e.Message.TrimEnd())
+        0
     | Error e ->
-        eprintfn "%s" e.Message
-        (if e.ErrorCode = ErrorCode.HelpText then 0 else 2)
+        // Argu's message is "ERROR: <what>" followed by the whole usage; the line is enough.
+        let line = e.Message.Split('\n').[0].Trim()
+        eprintfn "reconstruct: %s" (if line.StartsWith "ERROR: " then line.Substring 7 else line)
+        eprintfn "%s" (hint command)
+        2
     | Ok results ->
         try
+            // Every argument is checked before any work: a usage error costs no rendering.
+            let requestedThreads = results.TryGetResult Threads
+            let threads = requestedThreads |> Option.map threadCount
+            let subcommand = results.GetSubCommand()
+            match subcommand with
+            | Bench b -> checkBench b
+            | Data d -> checkData d
+            | Eval e -> checkEval e
+            | Info | Demo | Threads _ -> ()
+            match requestedThreads, threads with
+            | Some requested, Some n when n < requested ->
+                eprintfn "reconstruct: --threads %d is more than the %d cores; using %d" requested n n
+            | _ -> ()
             Runtime.initDefaults.Force()
-            results.TryGetResult Threads |> Option.iter Runtime.setThreads
-            match results.GetSubCommand() with
+            threads |> Option.iter Runtime.setThreads
+            match subcommand with
             | Info -> info cancel
             | Bench b -> bench b cancel
             | Demo -> demo cancel
@@ -230,7 +375,7 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
         with
         | UsageError message ->
             eprintfn "reconstruct: %s" message
-            eprintfn "run `reconstruct --help` for the commands and their options"
+            eprintfn "%s" (hint command)
             2
         | :? OperationCanceledException when cancel.IsCancellationRequested ->
             eprintfn "reconstruct: interrupted"
