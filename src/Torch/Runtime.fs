@@ -19,12 +19,14 @@ let info () =
     ensureLoaded ()
     Marshal.PtrToStringUTF8(checkHandle (rc_runtime_info ()))
 
-/// Called once by everything that starts work: all cores unless RECONSTRUCT_THREADS says otherwise.
+/// Called once by everything that starts work: all cores unless RECONSTRUCT_THREADS asks for
+/// fewer. More threads than cores only oversubscribe them (100000 made libtorch hang while
+/// creating its pool), so a larger value is capped at the core count.
 let initDefaults =
     lazy
         (let requested = Environment.GetEnvironmentVariable "RECONSTRUCT_THREADS"
          let n =
              match Int32.TryParse requested with
-             | true, n when n > 0 -> n
+             | true, n when n > 0 -> min n Environment.ProcessorCount
              | _ -> Environment.ProcessorCount
          setThreads n)
