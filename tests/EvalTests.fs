@@ -511,11 +511,11 @@ let tests =
                 let md = File.ReadAllText(Path.Combine(dir, "shapes.md"))
                 assertTrue md (md.Contains "| unicorn | chair | 2 | 0.3000 | ∞ |" && md.Contains EvalReport.NoisyTruthReference)
                 let csv = File.ReadAllLines(Path.Combine(dir, "shapes.csv"))
-                Expect.equal csv.[0] "method,category,count,chamfer_l1_mean,chamfer_l1_median,psnr_mean,psnr_median" "csv.[0]"
-                Expect.contains csv "unicorn,car,1,0.1,0.1,," "csv"
+                Expect.equal csv.[0] "method,category,count,failed,chamfer_l1_mean,chamfer_l1_median,psnr_mean,psnr_median" "csv.[0]"
+                Expect.contains csv "unicorn,car,1,0,0.1,0.1,," "csv"
                 let instances = File.ReadAllLines(Path.Combine(dir, "shapes_instances.csv"))
                 Expect.equal instances.Length (1 + r.Rows.Length) "instances.Length"
-                Expect.contains instances "unicorn,chair,b,0.4,inf" "instances"
+                Expect.contains instances "unicorn,chair,b,0.4,inf," "instances"
                 use doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "shapes.json")))
                 let root = doc.RootElement
                 Expect.equal (root.GetProperty("title").GetString()) "Test report" "root.GetProperty(\"title\").GetString()"

@@ -5,6 +5,7 @@ module Reconstruct.App.Benchmark
 
 open System
 open System.IO
+open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
@@ -12,6 +13,17 @@ open Reconstruct.Eval
 
 /// The file name a prediction for `instanceId` must have (".obj", ".off" or ".ply").
 let predictionStem = DatasetRender.instanceStem
+
+let private predictionExtensions = [ ".obj"; ".off"; ".ply" ]
+
+/// Why `dir` cannot be a folder of predictions (None when it can): it does not exist, or it
+/// holds no .obj, .off or .ply file (then every instance would be a failure: a wrong path,
+/// not a method that failed).
+let predictionFolderProblem (dir: string) : string option =
+    if not (Directory.Exists dir) then Some "no such folder"
+    elif Directory.EnumerateFiles dir |> Seq.exists (fun f -> List.contains (Path.GetExtension(f).ToLowerInvariant()) predictionExtensions) |> not then
+        Some "holds no predicted mesh (<instance>.obj, .off or .ply)"
+    else None
 
 type Options =
     { CacheDir: string
@@ -42,12 +54,20 @@ type CategoryGrid =
       /// (3, H', W') float32 (ReconstructionGrid.assemble); the caller disposes it.
       Image: Tensor }
 
-/// Evaluates and returns the report, the instances that could not be evaluated (reason) and
-/// one figure per category whose first `GridInstances` instances show the input (the true
-/// model rendered in the multi-view protocol's view `GridView`), then each method's mesh in
-/// that camera and from novel azimuths: the prediction (when a folder is given), the
-/// template and the noisy truth, each the very mesh that was scored, in the true object frame.
-let run (options: Options) (log: string -> unit) =
+/// Evaluates and returns the report and one figure per category whose first `GridInstances`
+/// instances show the input (the true model rendered in the multi-view protocol's view
+/// `GridView`), then each method's mesh in that camera and from novel azimuths: the
+/// prediction (when a folder is given), the template and the noisy truth, each the very mesh
+/// that was scored, in the true object frame. An instance a method has no scores for (no
+/// prediction file, one that cannot be read or evaluated, a ground truth that cannot be
+/// loaded) is one of the report's Failures, with the reason; the others go on. `cancel` is
+/// checked before each instance: once set, the run ends with OperationCanceledException (the
+/// instance in progress is finished, not counted as a failure). The predictions folder must
+/// pass `predictionFolderProblem`.
+let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : EvalReport * CategoryGrid list =
+    match options.Predictions |> Option.bind (fun dir -> predictionFolderProblem dir |> Option.map (fun p -> dir, p)) with
+    | Some (dir, problem) -> invalidArg "options" (sprintf "Benchmark.run: predictions %s: %s" dir problem)
+    | None -> ()
     if options.GridInstances < 0 then invalidArg "options" (sprintf "Benchmark.run: GridInstances must be >= 0, received %d" options.GridInstances)
     if options.GridView < 0 || options.GridView >= DatasetRender.multiViews.Length then
         invalidArg "options" (sprintf "Benchmark.run: GridView must be a multi-view index in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) options.GridView)
@@ -62,18 +82,20 @@ let run (options: Options) (log: string -> unit) =
     let rows = Collections.Generic.List<InstanceScores>()
     let templates = Collections.Generic.List<InstanceScores>()
     let noisy = Collections.Generic.List<InstanceScores>()
-    let failures = Collections.Generic.List<string * string>()
+    let failures = Collections.Generic.List<InstanceFailure>()
     let score methodName category id (r: ShapeResult) =
         { Method = methodName; Category = category; Instance = id; Values = ShapeEval.metrics r }
     let template = Template.unicorn 0.4
     let manifestOf = Furniture.manifestPath options.CacheDir
-    // Every manifest is checked first, so a missing one fails at once, not after the others.
-    for category in options.Categories do
-        if not (File.Exists(manifestOf category)) then
-            failwithf "eval: %s not found; prepare the data first (`reconstruct data --categories %s`)" (manifestOf category) category
+    // Every manifest is read first, so a missing or damaged one fails at once, not after the others.
+    let manifests =
+        [ for category in options.Categories do
+              if not (File.Exists(manifestOf category)) then
+                  failwithf "eval: %s not found; prepare the data first (`reconstruct data --categories %s`)" (manifestOf category) category
+              let entries, _, _ = FurnitureManifest.read (manifestOf category)
+              category, entries ]
     try
-        for category in options.Categories do
-            let entries, _, _ = FurnitureManifest.read (manifestOf category)
+        for category, entries in manifests do
             let selected =
                 entries
                 |> List.filter (fun e -> e.Split.Name = options.Split)
@@ -82,27 +104,49 @@ let run (options: Options) (log: string -> unit) =
             // instance's scope; the meshes they show are freed with it.
             let gridRows = Collections.Generic.List<string * Tensor>()
             try
-                selected
-                |> List.iteri (fun k e ->
+                for k, e in List.indexed selected do
+                    // Between instances: the one in progress is finished, then the run ends.
+                    cancel.ThrowIfCancellationRequested()
+                    let id = e.Info.Id
+                    // The methods this instance has a score or a failure for: when the instance
+                    // fails as a whole, the others get its reason.
+                    let settled = Collections.Generic.HashSet<string>()
+                    let fail methodName (ex: exn) =
+                        // Under Ctrl+C an error is not the instance's: the run is abandoned.
+                        cancel.ThrowIfCancellationRequested()
+                        let reason = ex.Message.Split('\n').[0]
+                        failures.Add { Method = methodName; Category = category; Instance = id; Reason = reason }
+                        settled.Add methodName |> ignore
+                        reason
                     try
                         use scope = DisposalScope.Open()
                         use model = Furniture.load e
                         let truth = TexturedMesh.toMesh model
-                        let id = e.Info.Id
                         templates.Add(score "template" category id (ShapeEval.templateReference generator options.Shape template truth))
+                        settled.Add EvalReport.TemplateReference |> ignore
                         let noisyMesh = ShapeEval.noisyTruth generator options.NoiseSigma truth
                         noisy.Add(score "noisy" category id (ShapeEval.evaluate generator options.Shape noisyMesh truth))
+                        settled.Add EvalReport.NoisyTruthReference |> ignore
                         let prediction =
                             match options.Predictions with
                             | Some dir ->
                                 let stem = Path.Combine(dir, predictionStem id)
-                                match [ ".obj"; ".off"; ".ply" ] |> List.map (fun x -> stem + x) |> List.tryFind File.Exists with
-                                | Some file ->
-                                    let mesh = MeshIO.read file
-                                    rows.Add(score options.MethodName category id (ShapeEval.evaluate generator options.Shape mesh truth))
-                                    Some mesh
-                                | None ->
-                                    failures.Add(id, sprintf "no prediction %s.{obj,off,ply}" stem)
+                                // A prediction that cannot be read or scored is its method's
+                                // failure; the instance keeps its reference rows and figure.
+                                try
+                                    match predictionExtensions |> List.map (fun x -> stem + x) |> List.tryFind File.Exists with
+                                    | Some file ->
+                                        try
+                                            let mesh = MeshIO.read file
+                                            rows.Add(score options.MethodName category id (ShapeEval.evaluate generator options.Shape mesh truth))
+                                            settled.Add options.MethodName |> ignore
+                                            Some mesh
+                                        // The reason names the file (the readers' errors do already).
+                                        with ex when not (ex.Message.Contains file) -> raise (InvalidDataException(sprintf "%s: %s" file ex.Message, ex))
+                                    | None -> failwithf "no prediction %s.{obj,off,ply}" stem
+                                with ex ->
+                                    let reason = fail options.MethodName ex
+                                    log (sprintf "%s %s: %s: %s" category id options.MethodName reason)
                                     None
                             | None -> None
                         log (sprintf "%s %s: template CD-L1 %.3f, noisy CD-L1 %.3f" category id (snd templates.[templates.Count - 1].Values.Head) (snd noisy.[noisy.Count - 1].Values.Head))
@@ -116,10 +160,14 @@ let run (options: Options) (log: string -> unit) =
                                      | None -> [])
                                     @ [ Some(FigureMesh.plain template); Some(FigureMesh.plain noisyMesh) ]
                                 gridRows.Add(id, scope.MoveOut(ReconstructionGrid.row options.Grid input.[0] gridView meshes))
-                            with ex -> log (sprintf "%s %s: no figure row: %s" category id (ex.Message.Split('\n').[0]))
-                    with ex ->
-                        failures.Add(e.Info.Id, ex.Message.Split('\n').[0])
-                        log (sprintf "%s %s: failed: %s" category e.Info.Id (ex.Message.Split('\n').[0])))
+                            with ex ->
+                                cancel.ThrowIfCancellationRequested()
+                                log (sprintf "%s %s: no figure row: %s" category id (ex.Message.Split('\n').[0]))
+                    with ex when not (ex :? OperationCanceledException && cancel.IsCancellationRequested) ->
+                        cancel.ThrowIfCancellationRequested()
+                        for m in gridMethods do
+                            if not (settled.Contains m) then fail m ex |> ignore
+                        log (sprintf "%s %s: failed: %s" category id (ex.Message.Split('\n').[0]))
                 if gridRows.Count > 0 then
                     let image = runScope.MoveOut(ReconstructionGrid.assemble options.Grid [ for _, r in gridRows -> r ])
                     grids.Add { Category = category; Instances = [ for id, _ in gridRows -> id ]; Methods = gridMethods; Image = image }
@@ -130,9 +178,11 @@ let run (options: Options) (log: string -> unit) =
         reraise ()
     if templates.Count = 0 then
         for g in grids do (g.Image :> IDisposable).Dispose()
-        failwithf "eval: no %s instances evaluated in %A" options.Split options.Categories
+        let firstFailure = if failures.Count = 0 then "" else sprintf " (%s %s: %s)" failures.[0].Category failures.[0].Instance failures.[0].Reason
+        failwithf "eval: no %s instances evaluated in %s%s" options.Split (String.Join(", ", options.Categories)) firstFailure
     let metrics = templates.[0].Values |> List.map fst
-    EvalReport.create "Shape reconstruction" metrics (List.ofSeq rows) (List.ofSeq templates) (List.ofSeq noisy), List.ofSeq failures, List.ofSeq grids
+    let report = EvalReport.create "Shape reconstruction" metrics (List.ofSeq rows) (List.ofSeq templates) (List.ofSeq noisy)
+    EvalReport.withFailures (List.ofSeq failures) report, List.ofSeq grids
 
 /// Writes each grid as <directory>/grid_<category>.png with its legend grid_<category>.md
 /// (columns, and the instance of each row), each atomically (temporary name, then rename).

@@ -18,13 +18,25 @@ type InstanceScores =
       Instance: string
       Values: (string * float) list }
 
+/// One method's object that has no scores, and why: no prediction file, a file that could not
+/// be read, an evaluation that failed, a ground truth that could not be loaded.
+type InstanceFailure =
+    { Method: string
+      Category: string
+      Instance: string
+      Reason: string }
+
 /// Means and medians of each metric over one method's instances of one category. The
 /// category `EvalReport.AllCategories` holds the unweighted mean over categories (as UNICORN
 /// averages its ShapeNet categories) and the median over all instances.
 type CategorySummary =
     { Method: string
       Category: string
+      /// Instances scored.
       Count: int
+      /// Instances of the method that have no scores (the report's Failures): the summary is
+      /// over Count of Count + Failed.
+      Failed: int
       /// Per metric, the mean over instances that have it (NaN when none does).
       Means: (string * float) list
       Medians: (string * float) list }
@@ -47,7 +59,9 @@ type EvalReport =
       Metrics: string list
       /// Method names in row order: the methods, then the reference rows.
       Methods: string list
-      Rows: InstanceScores list }
+      Rows: InstanceScores list
+      /// The instances that have no scores, per method, with the reason (`withFailures`).
+      Failures: InstanceFailure list }
 
 module EvalReport =
 
@@ -83,7 +97,26 @@ module EvalReport =
                 if not (known.Contains name) then
                     invalidArg "rows" (sprintf "EvalReport.create: %s / %s / %s has metric '%s', not among %A" r.Method r.Category r.Instance name metrics)
         let methods = (rows |> List.map (fun r -> r.Method) |> List.distinct) @ [ TemplateReference; NoisyTruthReference ]
-        { Title = title; Metrics = metrics; Methods = methods; Rows = all }
+        { Title = title; Metrics = metrics; Methods = methods; Rows = all; Failures = [] }
+
+    /// The report with `failures` added: instances a method has no scores for, which its
+    /// summaries count (Failed) and every file lists. A method that has only failures gets a
+    /// row too (placed before the reference rows). Fails when a failure has no reason or names
+    /// an instance the method has scores for.
+    let withFailures (failures: InstanceFailure list) (report: EvalReport) =
+        let scored = report.Rows |> List.map (fun r -> r.Method, r.Category, r.Instance) |> Set.ofList
+        for f in failures do
+            if String.IsNullOrWhiteSpace f.Reason then
+                invalidArg "failures" (sprintf "EvalReport.withFailures: %s / %s / %s has no reason" f.Method f.Category f.Instance)
+            if scored.Contains(f.Method, f.Category, f.Instance) then
+                invalidArg "failures" (sprintf "EvalReport.withFailures: %s / %s / %s has scores and a failure" f.Method f.Category f.Instance)
+        let references = [ TemplateReference; NoisyTruthReference ]
+        let methods =
+            (report.Methods |> List.filter (fun m -> not (List.contains m references)))
+            @ (failures |> List.map (fun f -> f.Method))
+            |> List.distinct
+            |> List.filter (fun m -> not (List.contains m references))
+        { report with Methods = methods @ references; Failures = report.Failures @ failures }
 
     let private mean (values: float list) = if values.IsEmpty then nan else List.average values
 
@@ -98,7 +131,8 @@ module EvalReport =
         rows |> List.choose (fun r -> r.Values |> List.tryFind (fun (n, _) -> n = metric) |> Option.map snd) |> List.filter (Double.IsNaN >> not)
 
     let private categories (report: EvalReport) =
-        report.Rows |> List.map (fun r -> r.Category) |> List.distinct |> List.sortWith (fun a b -> String.CompareOrdinal(a, b))
+        (report.Rows |> List.map (fun r -> r.Category)) @ (report.Failures |> List.map (fun f -> f.Category))
+        |> List.distinct |> List.sortWith (fun a b -> String.CompareOrdinal(a, b))
 
     /// Per method (in report order), one summary per category (ordinal order), then the
     /// summary over all categories.
@@ -106,13 +140,16 @@ module EvalReport =
         let cats = categories report
         [ for m in report.Methods do
               let mine = report.Rows |> List.filter (fun r -> r.Method = m)
+              let failed = report.Failures |> List.filter (fun f -> f.Method = m)
               let perCategory =
                   [ for c in cats do
                         let rows = mine |> List.filter (fun r -> r.Category = c)
-                        if not rows.IsEmpty then
+                        let failedHere = failed |> List.filter (fun f -> f.Category = c) |> List.length
+                        if not rows.IsEmpty || failedHere > 0 then
                             { Method = m
                               Category = c
                               Count = rows.Length
+                              Failed = failedHere
                               Means = report.Metrics |> List.map (fun k -> k, mean (valuesOf k rows))
                               Medians = report.Metrics |> List.map (fun k -> k, median (valuesOf k rows)) } ]
               yield! perCategory
@@ -120,6 +157,7 @@ module EvalReport =
                   { Method = m
                     Category = AllCategories
                     Count = mine.Length
+                    Failed = failed.Length
                     Means =
                       report.Metrics
                       |> List.map (fun k ->
@@ -155,53 +193,75 @@ module EvalReport =
 
     let private markdownCell (s: string) = s.Replace("|", "\\|").Replace("\n", " ")
 
+    /// The count of a summary as the tables show it: "13", or "12 of 13" when some of the
+    /// method's instances have no scores.
+    let scoredOf (s: CategorySummary) =
+        if s.Failed = 0 then string s.Count else sprintf "%d of %d" s.Count (s.Count + s.Failed)
+
     /// The category means as a Markdown table (methods, then reference rows), plus the
-    /// instance counts.
+    /// instance counts, then the instances that have no scores with their reasons.
     let toMarkdown (report: EvalReport) =
         let sb = StringBuilder()
         let line (s: string) = sb.Append(s).Append('\n') |> ignore
         line ("# " + report.Title)
         line ""
         line "Means per category; `mean` is the unweighted mean over categories."
+        if not report.Failures.IsEmpty then
+            line "`n` counts the instances scored: \"12 of 13\" when one could not be (see \"Not scored\" below)."
         line ""
         line ("| method | category | n | " + String.Join(" | ", report.Metrics |> List.map markdownCell) + " |")
         line ("|---|---|---:|" + String.replicate report.Metrics.Length "---:|")
         for s in summarize report do
             let cells = s.Means |> List.map (snd >> markdownNumber)
-            line (sprintf "| %s | %s | %d | %s |" (markdownCell s.Method) (markdownCell s.Category) s.Count (String.Join(" | ", cells)))
+            line (sprintf "| %s | %s | %s | %s |" (markdownCell s.Method) (markdownCell s.Category) (scoredOf s) (String.Join(" | ", cells)))
+        if not report.Failures.IsEmpty then
+            line ""
+            line "## Not scored"
+            line ""
+            line (sprintf "%d instances have no scores; the means above leave them out." report.Failures.Length)
+            line ""
+            line "| method | category | instance | reason |"
+            line "|---|---|---|---|"
+            for f in report.Failures do
+                line (sprintf "| %s | %s | %s | %s |" (markdownCell f.Method) (markdownCell f.Category) (markdownCell f.Instance) (markdownCell f.Reason))
         sb.ToString()
 
     let private csvField (s: string) =
         if s.IndexOfAny([| ','; '"'; '\n'; '\r' |]) >= 0 then "\"" + s.Replace("\"", "\"\"") + "\"" else s
 
-    /// The category summaries as CSV: method, category, count, then <metric>_mean and
-    /// <metric>_median per metric. Empty cells are missing values.
+    /// The category summaries as CSV: method, category, count (instances scored), failed
+    /// (instances without scores), then <metric>_mean and <metric>_median per metric. Empty
+    /// cells are missing values.
     let toCsv (report: EvalReport) =
         let sb = StringBuilder()
-        let header = [ "method"; "category"; "count" ] @ (report.Metrics |> List.collect (fun k -> [ k + "_mean"; k + "_median" ]))
+        let header = [ "method"; "category"; "count"; "failed" ] @ (report.Metrics |> List.collect (fun k -> [ k + "_mean"; k + "_median" ]))
         sb.Append(String.Join(",", header |> List.map csvField)).Append('\n') |> ignore
         for s in summarize report do
             let cells =
-                [ s.Method; s.Category; string s.Count ]
+                [ s.Method; s.Category; string s.Count; string s.Failed ]
                 @ (List.zip s.Means s.Medians |> List.collect (fun ((_, a), (_, b)) -> [ number a; number b ]))
             sb.Append(String.Join(",", cells |> List.map csvField)).Append('\n') |> ignore
         sb.ToString()
 
-    /// Every instance as CSV: method, category, instance, then one column per metric.
+    /// Every instance as CSV: method, category, instance, one column per metric, and the reason
+    /// it has no scores (empty for the scored rows, which come first).
     let instancesCsv (report: EvalReport) =
         let sb = StringBuilder()
-        sb.Append(String.Join(",", ([ "method"; "category"; "instance" ] @ report.Metrics) |> List.map csvField)).Append('\n') |> ignore
+        let row (cells: string list) = sb.Append(String.Join(",", cells |> List.map csvField)).Append('\n') |> ignore
+        row ([ "method"; "category"; "instance" ] @ report.Metrics @ [ "reason" ])
         for r in report.Rows do
             let value k = r.Values |> List.tryFind (fun (n, _) -> n = k) |> Option.map (snd >> number) |> Option.defaultValue ""
-            let cells = [ r.Method; r.Category; r.Instance ] @ (report.Metrics |> List.map value)
-            sb.Append(String.Join(",", cells |> List.map csvField)).Append('\n') |> ignore
+            row ([ r.Method; r.Category; r.Instance ] @ (report.Metrics |> List.map value) @ [ "" ])
+        for f in report.Failures do
+            row ([ f.Method; f.Category; f.Instance ] @ (report.Metrics |> List.map (fun _ -> "")) @ [ f.Reason ])
         sb.ToString()
 
     /// Bins of the histograms in `toJson` and `write`.
     [<Literal>]
     let HistogramBins = 20
 
-    /// Everything as JSON: title, metrics, methods, summaries, instances and histograms.
+    /// Everything as JSON: title, metrics, methods, summaries (with count and failed),
+    /// instances, failures (method, category, instance, reason) and histograms.
     /// Non-finite numbers are written as null, or "inf" / "-inf" strings for infinities.
     let toJson (report: EvalReport) =
         use stream = new MemoryStream()
@@ -225,6 +285,7 @@ module EvalReport =
                 w.WriteString("method", s.Method)
                 w.WriteString("category", s.Category)
                 w.WriteNumber("count", s.Count)
+                w.WriteNumber("failed", s.Failed)
                 w.WriteStartObject "mean"
                 for k, v in s.Means do num k v
                 w.WriteEndObject()
@@ -242,6 +303,15 @@ module EvalReport =
                 w.WriteStartObject "values"
                 for k, v in r.Values do num k v
                 w.WriteEndObject()
+                w.WriteEndObject()
+            w.WriteEndArray()
+            w.WriteStartArray "failures"
+            for f in report.Failures do
+                w.WriteStartObject()
+                w.WriteString("method", f.Method)
+                w.WriteString("category", f.Category)
+                w.WriteString("instance", f.Instance)
+                w.WriteString("reason", f.Reason)
                 w.WriteEndObject()
             w.WriteEndArray()
             w.WriteStartArray "histograms"
@@ -308,6 +378,8 @@ module EvalReport =
     /// figures/<name>_<method>_<metric>.png it should write (the image module renders PNGs; see
     /// also `histogramImage`), beside the other figures of a report. Returns the report files,
     /// then the figure paths.
+    /// Files of an earlier report in `directory` stay; `ReportFolder.replace` gives a report
+    /// folder that holds one run's files.
     let writeWithFigures (directory: string) (name: string) (report: EvalReport) (renderFigure: Histogram -> string -> unit) =
         let files = write directory name report
         let figureDir = Path.Combine(directory, "figures")
@@ -330,3 +402,86 @@ module EvalReport =
                   "acc_15deg", (if g < 15.0 then 1.0 else 0.0)
                   "acc_30deg", (if g < 30.0 then 1.0 else 0.0) ])
             e.GeodesicDeg e.AzimuthDeg
+
+/// A report folder holds one run's files. A run writes its whole report into a temporary
+/// sibling folder and swaps it in at the end (renames), so figures of an earlier run (of
+/// methods or categories this run does not have) never sit beside the new tables, and a run
+/// that fails or is interrupted leaves the earlier report as it was. Only a report folder (it
+/// holds the marker file every run writes) or an empty one is ever replaced: a folder with
+/// other files is refused, never deleted.
+module ReportFolder =
+
+    /// The marker file in every report folder `replace` writes.
+    [<Literal>]
+    let Marker = ".reconstruct-report"
+
+    let private markerText =
+        "This folder is a report written by reconstruct. The next run into it replaces the whole folder;\n"
+        + "a folder without this file is never replaced.\n"
+
+    let private fullPath (folder: string) = Path.TrimEndingDirectorySeparator(Path.GetFullPath folder)
+
+    /// Why `folder` cannot take a report (None when it can): it is a file, the root of a file
+    /// system, or a folder that holds other files than a report. A folder that does not exist
+    /// yet can.
+    let problem (folder: string) : string option =
+        let full = fullPath folder
+        if File.Exists full then Some "is a file, not a folder"
+        elif isNull (Path.GetDirectoryName full) then Some "is the root of a file system, not a report folder"
+        elif Directory.Exists full
+             && not (File.Exists(Path.Combine(full, Marker)))
+             && not (Seq.isEmpty (Directory.EnumerateFileSystemEntries full)) then
+            Some(sprintf "holds files that are not a report (no %s marker); give a new or empty folder, or a previous report's" Marker)
+        else None
+
+    let private move (source: string) (target: string) =
+        if Directory.Exists source then Directory.Move(source, target) else File.Move(source, target)
+
+    /// Writes a report as the whole content of `folder`: `write` fills a fresh temporary folder
+    /// beside it (its argument) and returns the paths it wrote; then the marker is added and
+    /// the contents swapped: the previous entries move to a second sibling (deleted at the
+    /// end), the new ones into `folder`. The folder itself stays (a shell open in it, as with
+    /// `--report .`, still sees it). Returns the written paths as they are under `folder`.
+    /// When `write` or the swap fails, the temporary folder is deleted and `folder` holds
+    /// what it held. Fails (before calling `write`) when `problem folder` has one. A process
+    /// killed during the swap can leave the siblings .<name>.new-* / .<name>.old-*.
+    let replace (folder: string) (write: string -> string list) : string list =
+        let refuse () =
+            match problem folder with
+            | Some p -> invalidArg "folder" (sprintf "ReportFolder.replace: %s %s" folder p)
+            | None -> ()
+        refuse ()
+        let full = fullPath folder
+        let parent = Path.GetDirectoryName full
+        Directory.CreateDirectory parent |> ignore
+        let sibling (kind: string) = Path.Combine(parent, sprintf ".%s.%s-%s" (Path.GetFileName full) kind (Guid.NewGuid().ToString("N").Substring(0, 8)))
+        let fresh = sibling "new"
+        Directory.CreateDirectory fresh |> ignore
+        try
+            let written = write fresh
+            Files.writeTextAtomically (Path.Combine(fresh, Marker)) markerText
+            // The folder may have changed while the report was computed.
+            refuse ()
+            Directory.CreateDirectory full |> ignore
+            let aside = sibling "old"
+            Directory.CreateDirectory aside |> ignore
+            let moved = Collections.Generic.List<string * string>()
+            try
+                for e in Directory.GetFileSystemEntries full do
+                    move e (Path.Combine(aside, Path.GetFileName e))
+                    moved.Add(e, Path.Combine(aside, Path.GetFileName e))
+                for e in Directory.GetFileSystemEntries fresh do
+                    move e (Path.Combine(full, Path.GetFileName e))
+                    moved.Add(e, Path.Combine(full, Path.GetFileName e))
+            with _ ->
+                // Back as it was: the previous report in `folder`, the new one in its sibling.
+                for source, target in Seq.rev moved do
+                    try move target source with _ -> ()
+                try Directory.Delete aside with _ -> ()
+                reraise ()
+            Directory.Delete(aside, true)
+            Directory.Delete fresh
+            written |> List.map (fun p -> Path.Combine(full, Path.GetRelativePath(fresh, p)))
+        with _ ->
+            if Directory.Exists fresh then Directory.Delete(fresh, true)
+            reraise ()

@@ -66,6 +66,7 @@ type EvalArgs =
     | Report of dir: string
     | Grid of count: int
     | Grid_View of index: int
+    | Allow_Missing
 
     interface IArgParserTemplate with
         member a.Usage =
@@ -77,9 +78,10 @@ type EvalArgs =
             | Method _ -> "name of the method in the report (default prediction)"
             | Points _ -> sprintf "surface points per mesh (default 30000, at most %d)" Reconstruct.Eval.ShapeEval.MaxPoints
             | Limit _ -> "at most this many instances per category (default all)"
-            | Report _ -> "output folder of the report (default artifacts/eval)"
+            | Report _ -> "output folder of the report, replaced as a whole by each run; a folder with other files is refused (default artifacts/eval)"
             | Grid _ -> "instances per category in the input | reconstruction | novel views figure (default 6, 0 = none)"
             | Grid_View _ -> "the figure's input view, an index into the 24 multi-view views (default 3: azimuth 45°, elevation 30°)"
+            | Allow_Missing -> "exit 0 even when some instances could not be scored (each is a row of the report with its reason; without this flag the exit code is 1)"
 
 [<RequireSubcommand>]
 type Arguments =
@@ -202,19 +204,29 @@ let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) 
           GridView = args.GetResult(Grid_View, defaultValue = 3)
           Grid = Reconstruct.App.GridOptions.Defaults }
     let out = args.GetResult(Report, defaultValue = "artifacts/eval")
-    let report, failures, grids = Reconstruct.App.Benchmark.run options (printfn "%s")
-    for id, reason in failures do eprintfn "eval: %s: %s" id reason
-    let figure (h: Reconstruct.App.Histogram) (path: string) =
-        use image = Reconstruct.App.EvalReport.histogramImage 120 240 h
-        Reconstruct.Data.Image.save path image
-    let files = Reconstruct.App.EvalReport.writeWithFigures out "shapes" report figure
-    let gridFiles =
-        try Reconstruct.App.Benchmark.writeGrids (IO.Path.Combine(out, "figures")) options.Grid grids
-        finally
-            for g in grids do (g.Image :> IDisposable).Dispose()
-    printfn "%s" (Reconstruct.App.EvalReport.toMarkdown report)
-    printfn "wrote %s" (String.Join(", ", files @ gridFiles))
-    0
+    let report, grids = Reconstruct.App.Benchmark.run options cancel (printfn "%s")
+    try
+        // Interrupted during the last instance: the run is not written either.
+        cancel.ThrowIfCancellationRequested()
+        let figure (h: Reconstruct.App.Histogram) (path: string) =
+            use image = Reconstruct.App.EvalReport.histogramImage 120 240 h
+            Reconstruct.Data.Image.save path image
+        // The whole report replaces the folder, so no file of an earlier run stays beside it.
+        let files =
+            Reconstruct.App.ReportFolder.replace out (fun dir ->
+                Reconstruct.App.EvalReport.writeWithFigures dir "shapes" report figure
+                @ Reconstruct.App.Benchmark.writeGrids (IO.Path.Combine(dir, "figures")) options.Grid grids)
+        printfn "%s" (Reconstruct.App.EvalReport.toMarkdown report)
+        printfn "wrote %s" (String.Join(", ", files))
+        let incomplete =
+            Reconstruct.App.EvalReport.summarize report
+            |> List.filter (fun s -> s.Category = Reconstruct.App.EvalReport.AllCategories && s.Failed > 0)
+        for s in incomplete do
+            eprintfn "eval: %s: %s instances scored; the others are listed with their reasons in %s"
+                s.Method (Reconstruct.App.EvalReport.scoredOf s) (IO.Path.Combine(out, "shapes.md"))
+        if incomplete.IsEmpty || args.Contains Allow_Missing then 0 else 1
+    finally
+        for g in grids do (g.Image :> IDisposable).Dispose()
 
 // ---------------------------------------------------------------- arguments, before any work
 
@@ -279,8 +291,13 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     atLeast "--limit" 1 (args.TryGetResult Limit)
     atLeast "--grid" 0 (args.TryGetResult Grid)
     within "--grid-view" 0 (Reconstruct.Data.DatasetRender.multiViews.Length - 1) (args.TryGetResult Grid_View)
-    folderPath "--report" (args.TryGetResult Report)
     folderPath "--cache" (args.TryGetResult EvalArgs.Cache)
+    args.TryGetResult Predictions
+    |> Option.iter (fun dir ->
+        Reconstruct.App.Benchmark.predictionFolderProblem dir |> Option.iter (fun p -> raise (UsageError(sprintf "--predictions %s: %s" dir p))))
+    // A file, or a folder of other files, is refused; the report replaces a previous one whole.
+    let out = args.GetResult(Report, defaultValue = "artifacts/eval")
+    Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 /// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
 /// most the number of cores, since libtorch starts every thread it is told to (100000 of them

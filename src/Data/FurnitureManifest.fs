@@ -109,45 +109,67 @@ module FurnitureManifest =
 
     let read (path: string) : DatasetEntry list * DatasetFailure list * string =
         let dir = Path.GetDirectoryName(Path.GetFullPath path)
-        use doc = JsonDocument.Parse(File.ReadAllText path)
-        let root = doc.RootElement
-        let str (e: JsonElement) (name: string) =
+        // Everything wrong inside the file is one line naming it: a truncated file, a field
+        // missing or of the wrong kind. Reading the file itself (not found, no access) names it already.
+        let invalid (reason: string) = InvalidDataException(sprintf "%s: not a valid manifest (%s)" path (reason.Split('\n').[0].TrimEnd()))
+        let text = File.ReadAllText path
+        let field (e: JsonElement) (where: string) (name: string) (kind: JsonValueKind) =
             match e.TryGetProperty name with
-            | true, v when v.ValueKind = JsonValueKind.String -> v.GetString()
-            | _ -> raise (InvalidDataException(sprintf "%s: '%s' missing or not a string" path name))
-        let list (e: JsonElement) (name: string) = [ for v in e.GetProperty(name).EnumerateArray() -> v.GetString() ]
-        let category = str root "category"
-        let entries =
-            [ for m in root.GetProperty("models").EnumerateArray() do
-                  let size = [| for v in m.GetProperty("sizeCm").EnumerateArray() -> v.GetDouble() |]
-                  let atlas = [| for v in m.GetProperty("atlas").EnumerateArray() -> v.GetInt32() |]
-                  yield
-                      { Info =
-                          { Id = str m "id"
-                            Name = str m "name"
-                            Category = category
-                            SourceCategory = str m "sourceCategory"
-                            Creator = str m "creator"
-                            Licence = str m "licence"
-                            Library = str m "library"
-                            WidthCm = size.[0]
-                            HeightCm = size.[1]
-                            DepthCm = size.[2]
-                            Source = str m "source"
-                            LicenceFiles = list m "licenceFiles" }
-                        Split = Split.Parse(str m "split")
-                        Obj = Path.GetFullPath(Path.Combine(dir, str m "obj"))
-                        Vertices = m.GetProperty("vertices").GetInt32()
-                        Faces = m.GetProperty("faces").GetInt32()
-                        AtlasHeight = atlas.[0]
-                        AtlasWidth = atlas.[1]
-                        LicenceCopies = list m "licenceCopies" |> List.map (fun p -> Path.GetFullPath(Path.Combine(dir, p)))
-                        Warnings = list m "warnings" } ]
-        let failures =
-            [ for f in root.GetProperty("failures").EnumerateArray() ->
-                  { Id = str f "id"; Name = str f "name"; Category = category; Source = str f "source"; Reason = str f "reason" } ]
-        let fingerprint =
-            match root.TryGetProperty "fingerprint" with
-            | true, v -> v.GetString()
-            | _ -> ""
-        entries, failures, fingerprint
+            | true, v when v.ValueKind = kind -> v
+            | _ -> raise (invalid (sprintf "%s'%s' missing or not %s" where name (match kind with JsonValueKind.String -> "a string" | JsonValueKind.Array -> "an array" | JsonValueKind.Number -> "a number" | _ -> "an object")))
+        let str (e: JsonElement) (where: string) (name: string) = (field e where name JsonValueKind.String).GetString()
+        let array (e: JsonElement) (where: string) (name: string) = [ for v in (field e where name JsonValueKind.Array).EnumerateArray() -> v ]
+        let strings (e: JsonElement) (where: string) (name: string) = array e where name |> List.map (fun v -> v.GetString())
+        let numbers (e: JsonElement) (where: string) (name: string) (count: int) (get: JsonElement -> 'T) =
+            let values = array e where name
+            if values.Length <> count then raise (invalid (sprintf "%s'%s' has %d values, expected %d" where name values.Length count))
+            values |> List.map get |> Array.ofList
+        let number (e: JsonElement) (where: string) (name: string) = (field e where name JsonValueKind.Number).GetInt32()
+        try
+            use doc = JsonDocument.Parse text
+            let root = doc.RootElement
+            if root.ValueKind <> JsonValueKind.Object then raise (invalid "not a JSON object")
+            let category = str root "" "category"
+            let entries =
+                [ for k, m in List.indexed (array root "" "models") do
+                      let at = sprintf "models[%d]: " k
+                      let size = numbers m at "sizeCm" 3 (fun v -> v.GetDouble())
+                      let atlas = numbers m at "atlas" 2 (fun v -> v.GetInt32())
+                      let split = str m at "split"
+                      yield
+                          { Info =
+                              { Id = str m at "id"
+                                Name = str m at "name"
+                                Category = category
+                                SourceCategory = str m at "sourceCategory"
+                                Creator = str m at "creator"
+                                Licence = str m at "licence"
+                                Library = str m at "library"
+                                WidthCm = size.[0]
+                                HeightCm = size.[1]
+                                DepthCm = size.[2]
+                                Source = str m at "source"
+                                LicenceFiles = strings m at "licenceFiles" }
+                            Split = (try Split.Parse split with _ -> raise (invalid (sprintf "%s'split' is '%s', not train, val or test" at split)))
+                            Obj = Path.GetFullPath(Path.Combine(dir, str m at "obj"))
+                            Vertices = number m at "vertices"
+                            Faces = number m at "faces"
+                            AtlasHeight = atlas.[0]
+                            AtlasWidth = atlas.[1]
+                            LicenceCopies = strings m at "licenceCopies" |> List.map (fun p -> Path.GetFullPath(Path.Combine(dir, p)))
+                            Warnings = strings m at "warnings" } ]
+            let failures =
+                [ for k, f in List.indexed (array root "" "failures") ->
+                      let at = sprintf "failures[%d]: " k
+                      { Id = str f at "id"; Name = str f at "name"; Category = category; Source = str f at "source"; Reason = str f at "reason" } ]
+            let fingerprint =
+                match root.TryGetProperty "fingerprint" with
+                | true, v when v.ValueKind = JsonValueKind.String -> v.GetString()
+                | true, _ -> raise (invalid "'fingerprint' not a string")
+                | _ -> ""
+            entries, failures, fingerprint
+        with
+        | :? InvalidDataException -> reraise ()
+        // Broken JSON, a number of the wrong kind or size, a string where an array element
+        // should be a number, a path with invalid characters.
+        | :? JsonException | :? InvalidOperationException | :? FormatException | :? ArgumentException as e -> raise (invalid e.Message)

@@ -46,6 +46,7 @@ module FurnitureManifest =
     val writeAttribution: path: string -> packageName: string -> category: string -> entries: DatasetEntry list -> unit
 
     /// Reads a manifest written by `write`: its entries (with splits and absolute paths),
-    /// failures and fingerprint ("" when it has none). A missing field is an
-    /// InvalidDataException naming the file and the field.
+    /// failures and fingerprint ("" when it has none). A file that is not such a manifest
+    /// (truncated JSON, a field missing or of the wrong kind) is an InvalidDataException of one
+    /// line, "<path>: not a valid manifest (<what is wrong>)".
     val read: path: string -> DatasetEntry list * DatasetFailure list * string
