@@ -1,23 +1,18 @@
 /// What the data layer promises: procedural shapes byte-identical to the code before the
 /// split, unknown categories named, one seed tree for a whole dataset render (same seed, same
-/// bytes), atomic writes that leave nothing half-written, and one OBJ parser for meshes and
-/// textured models.
+/// bytes), atomic writes (files and whole benchmarks) that leave nothing half-written, and one
+/// OBJ parser for meshes and textured models.
 module Reconstruct.Tests.DataIntegrityTests
 
 open System
 open System.IO
+open System.Threading
 open System.Security.Cryptography
 open Expecto
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Tests.TestHelpers
-
-/// Every file under `dir` with its bytes, by relative path in ordinal order.
-let private snapshot (dir: string) =
-    Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
-    |> Array.map (fun f -> Path.GetRelativePath(dir, f), File.ReadAllBytes f)
-    |> Array.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a, b))
 
 /// Files the atomic writers would leave behind if a write were interrupted or not renamed.
 let private temporaries (dir: string) =
@@ -55,15 +50,16 @@ let private digest (category: string) =
 
 // ---------------------------------------------------------------------- one seed tree
 
-/// Two procedural chairs from `seed` (shapes, splits) rendered under both protocols with
-/// `renderSeed` (wild views and backgrounds).
+/// Two procedural chairs from `seed` (shapes, splits) written as a benchmark under both
+/// protocols with `renderSeed` (wild views and backgrounds).
 let private renderAll (dir: string) (seed: uint64) (renderSeed: uint64) =
-    let instances = DatasetRender.proceduralInstances dir "chair" seed 2
-    try
-        Expect.equal (DatasetRender.renderDataset dir DatasetRender.MultiView renderSeed 0 instances) 48 "DatasetRender.renderDataset dir DatasetRender.MultiView renderSeed 0..."
-        Expect.equal (DatasetRender.renderDataset dir (DatasetRender.Wild 64) renderSeed 3 instances) 6 "DatasetRender.renderDataset dir (DatasetRender.Wild 64) renderSeed 3..."
-    finally
-        for i in instances do (i.Mesh :> IDisposable).Dispose()
+    let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView; DatasetRender.Wild 64 ]; Seed = renderSeed; WildViews = 3 }
+    let summary = DatasetRender.writeBenchmark dir options CancellationToken.None ignore (DatasetRender.proceduralInstances "chair" seed 2)
+    Expect.equal summary.Images [ DatasetRender.MultiView, 48; DatasetRender.Wild 64, 6 ] "summary.Images"
+
+/// A wild benchmark of `instances` in `root`, 64 px, `views` views each.
+let private writeWild (root: string) (seed: uint64) (views: int) (cancel: CancellationToken) (progress: int -> unit) (instances: seq<DatasetRender.Instance>) =
+    DatasetRender.writeBenchmark root { Protocols = [ DatasetRender.Wild 64 ]; Seed = seed; WildViews = views } cancel progress instances |> ignore
 
 /// The "view" object of each index row, by instance id and image name.
 let private viewsOf (index: string) =
@@ -100,8 +96,8 @@ let tests =
                 renderAll c 8UL 8UL
                 renderAll d 7UL 8UL
                 let sa, sb, sc, sd = snapshot a, snapshot b, snapshot c, snapshot d
-                // ground truth (OBJ, MTL, PNG), 48 multi-view and 6 wild images, two indexes
-                Expect.equal sa.Length (2 * 3 + 48 + 6 + 2) "sa.Length"
+                // ground truth (OBJ, MTL, PNG), 48 multi-view and 6 wild images, two indexes, benchmark.json
+                Expect.equal sa.Length (2 * 3 + 48 + 6 + 2 + 1) "sa.Length"
                 Expect.isEmpty (temporaries a) "temporaries a"
                 Expect.equal (Array.map fst sb) (Array.map fst sa) "Array.map fst sb"
                 for (name, x), (_, y) in Array.zip sa sb do
@@ -122,46 +118,45 @@ let tests =
 
         test "an instance's wild views come from its own stream whatever the order of the instances" {
             let forward, backward = tempDir (), tempDir ()
-            let meshes = Procedural.generate "vase" 3UL 2
             try
-                let instances dir = meshes |> List.mapi (fun k m -> DatasetRender.instance m "vase" "train" (Path.Combine(dir, sprintf "gt%d.obj" k)))
-                DatasetRender.renderDataset forward (DatasetRender.Wild 64) 11UL 3 (instances forward) |> ignore
-                DatasetRender.renderDataset backward (DatasetRender.Wild 64) 11UL 3 (List.rev (instances backward)) |> ignore
+                let instances () = DatasetRender.proceduralInstances "vase" 3UL 2
+                writeWild forward 11UL 3 CancellationToken.None ignore (instances ())
+                writeWild backward 11UL 3 CancellationToken.None ignore (instances () |> Seq.rev)
                 let a = viewsOf (Path.Combine(forward, "wild64", "index.jsonl"))
                 let b = viewsOf (Path.Combine(backward, "wild64", "index.jsonl"))
                 Expect.equal a.Count 6 "a.Count"
                 Expect.equal b a "b"
                 // the first view of an instance is the first draw of its stream
-                for m in meshes do
-                    let v = DatasetRender.wildView (DatasetRender.viewStream 11UL (DatasetRender.Wild 64) m.Info.Id)
-                    let image = Path.Combine("vase", DatasetRender.instanceStem m.Info.Id, "view_00.png")
-                    use first = Text.Json.JsonDocument.Parse a.[(m.Info.Id, image)]
+                for id in [ for k in 0..1 -> Procedural.id "vase" 3UL k ] do
+                    let v = DatasetRender.wildView (DatasetRender.viewStream 11UL (DatasetRender.Wild 64) id)
+                    let image = Path.Combine("vase", DatasetRender.instanceStem id, "view_00.png")
+                    use first = Text.Json.JsonDocument.Parse a.[(id, image)]
                     Expect.equal (first.RootElement.GetProperty("azimuth").GetDouble()) v.Azimuth "first.RootElement.GetProperty(\"azimuth\").GetDouble()"
                     Expect.equal (first.RootElement.GetProperty("roll").GetDouble()) v.Roll "first.RootElement.GetProperty(\"roll\").GetDouble()"
             finally
-                for m in meshes do (m :> IDisposable).Dispose()
                 for d in [ forward; backward ] do Directory.Delete(d, true)
         }
 
         // ---------------------------------------------------------------------- atomic writes
 
-        test "a render that fails keeps the previous index and leaves no temporary file" {
-            let dir = tempDir ()
-            try
-                let instances = DatasetRender.proceduralInstances dir "table" 5UL 2
-                let index = Path.Combine(dir, "wild64", "index.jsonl")
-                try
-                    DatasetRender.renderDataset dir (DatasetRender.Wild 64) 5UL 1 instances |> ignore
-                    let before = File.ReadAllBytes index
-                    // the second instance's mesh is freed: the render fails after the first one's images
-                    (instances.[1].Mesh :> IDisposable).Dispose()
-                    Expect.throws (fun () -> DatasetRender.renderDataset dir (DatasetRender.Wild 64) 6UL 1 instances |> ignore) "DatasetRender.renderDataset dir (DatasetRender.Wild 64) 6UL 1 instances"
-                    Expect.isTrue (File.ReadAllBytes index = before) "the index changed although the render failed"
-                    Expect.isEmpty (temporaries dir) "temporaries dir"
-                finally
-                    (instances.[0].Mesh :> IDisposable).Dispose()
-            finally
-                Directory.Delete(dir, true)
+        test "a benchmark write that fails or is cancelled leaves the previous one as it was and no temporary folder" {
+            use dir = new TempDir()
+            let root = dir.File "table"
+            writeWild root 5UL 1 CancellationToken.None ignore (DatasetRender.proceduralInstances "table" 5UL 2)
+            let before = snapshot root
+            let unchanged (what: string) =
+                Expect.equal (dir.Entries()) [| "table" |] (sprintf "%s: entries beside the benchmark" what)
+                Expect.isTrue (snapshot root = before) (sprintf "%s: the benchmark changed" what)
+                Expect.isEmpty (temporaries dir.Path) (sprintf "%s: temporary files" what)
+            // other views, and the source fails after the first instance's images are written
+            let failing = seq { yield! DatasetRender.proceduralInstances "table" 6UL 1; failwith "no second instance" }
+            let e = Expect.catchT<Exception> (fun () -> writeWild root 6UL 2 CancellationToken.None ignore failing) "a failing source"
+            Expect.equal e.Message "no second instance" "e.Message"
+            unchanged "failed"
+            // cancelled once the first instance is done
+            use cancel = new CancellationTokenSource()
+            Expect.throwsT<OperationCanceledException> (fun () -> writeWild root 6UL 2 cancel.Token (fun _ -> cancel.Cancel()) (DatasetRender.proceduralInstances "table" 5UL 3)) "cancelled"
+            unchanged "cancelled"
         }
 
         test "mesh writers replace files whole and name the path they cannot write" {

@@ -9,15 +9,12 @@ open Reconstruct.Torch
 open Reconstruct.Data
 open Reconstruct.Tests.TestHelpers
 
-let private instances dir =
-    Procedural.generate "chair" 3UL 2
-    |> List.mapi (fun k m -> DatasetRender.instance m "chair" "train" (Path.Combine(dir, sprintf "gt%d.obj" k)))
+let private instances () = DatasetRender.proceduralInstances "chair" 3UL 2
 
-/// Every file under `dir` with its bytes, by relative path.
-let private snapshot (dir: string) =
-    Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
-    |> Array.sort
-    |> Array.map (fun f -> Path.GetRelativePath(dir, f), File.ReadAllBytes f)
+/// Writes a benchmark of one protocol into `dir`; returns the number of images.
+let private renderDataset (dir: string) (protocol: DatasetRender.Protocol) (seed: uint64) (views: int) (instances: seq<DatasetRender.Instance>) =
+    let summary = DatasetRender.writeBenchmark dir { Protocols = [ protocol ]; Seed = seed; WildViews = views } Threading.CancellationToken.None ignore instances
+    summary.Images |> List.sumBy snd
 
 [<Tests>]
 let tests =
@@ -25,7 +22,7 @@ let tests =
         test "wild renders are deterministic for a seed and differ for another" {
             let a, b, c = tempDir (), tempDir (), tempDir ()
             try
-                let render dir seed = DatasetRender.renderDataset dir (DatasetRender.Wild 64) seed 3 (instances dir)
+                let render dir seed = renderDataset dir (DatasetRender.Wild 64) seed 3 (instances ())
                 Expect.equal (render a 5UL) 6 "render a 5UL"
                 Expect.equal (render b 5UL) 6 "render b 5UL"
                 Expect.equal (render c 6UL) 6 "render c 6UL"
@@ -43,7 +40,7 @@ let tests =
         test "the index reads back through the loader with the rendered views" {
             let dir = tempDir ()
             try
-                let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 1UL 4 (instances dir)
+                let n = renderDataset dir (DatasetRender.Wild 64) 1UL 4 (instances ())
                 let index = Path.Combine(dir, "wild64", "index.jsonl")
                 let items = Loader.ofIndex index
                 Expect.equal items.Length n "items.Length"
@@ -67,7 +64,7 @@ let tests =
         test "multi-view renders 24 RGBA views with the object in the centre on white" {
             let dir = tempDir ()
             try
-                let n = DatasetRender.renderDataset dir DatasetRender.MultiView 0UL 0 (instances dir |> List.truncate 1)
+                let n = renderDataset dir DatasetRender.MultiView 0UL 0 (instances () |> Seq.truncate 1)
                 Expect.equal n 24 "n"
                 let files = Directory.GetFiles(Path.Combine(dir, "multiview"), "*.png", SearchOption.AllDirectories)
                 Expect.equal files.Length 24 "files.Length"
@@ -134,29 +131,30 @@ let tests =
         test "procedural instances split 70/10/20 and their index rows name ground truth that reads back" {
             let dir = tempDir ()
             try
-                let instances = DatasetRender.proceduralInstances dir "car" 9UL 10
-                try
-                    let count split = instances |> List.filter (fun i -> i.Split = split) |> List.length
-                    Expect.equal (count "train", count "val", count "test") (7, 1, 2) "(count \"train\", count \"val\", count \"test\")"
-                    // the same splits as the real models' rule, for the same ids and seed
-                    let expected = Splits.assign 9UL (instances |> List.map (fun i -> i.Mesh.Info.Id)) |> Map.ofArray
-                    for i in instances do Expect.equal i.Split expected.[i.Mesh.Info.Id].Name "i.Split"
-                    let n = DatasetRender.renderDataset dir (DatasetRender.Wild 64) 3UL 2 instances
-                    let root = Path.Combine(dir, "wild64")
-                    let items = Loader.ofIndex (Path.Combine(root, "index.jsonl"))
-                    Expect.equal items.Length n "items.Length"
-                    let byId = instances |> List.map (fun i -> i.Mesh.Info.Id, i.Mesh) |> Map.ofList
-                    for item in items do
-                        let row = item.Row.Value.Json
-                        let id = row.GetProperty("instance").GetString()
-                        let obj = Path.GetFullPath(Path.Combine(root, row.GetProperty("mesh").GetString()))
-                        let mesh = byId.[id]
-                        let back = TexturedMesh.readObjArrays obj
-                        // the written ground truth is the rendered mesh: same faces, same vertices
-                        Expect.equal (back.Faces.Length / 3) (mesh.Faces.Size 0) "back.Faces.Length / 3"
-                        assertClose 1e-5 0.0 (mesh.Vertices.ToFloat32s() |> Array.map float) (back.Positions |> Array.map float)
-                finally
-                    for i in instances do (i.Mesh :> IDisposable).Dispose()
+                let splits =
+                    [ for i in DatasetRender.proceduralInstances "car" 9UL 10 ->
+                          (i.Mesh :> IDisposable).Dispose()
+                          i.Mesh.Info.Id, i.Split ]
+                let count split = splits |> List.filter (fun (_, s) -> s = split) |> List.length
+                Expect.equal (count "train", count "val", count "test") (7, 1, 2) "(count \"train\", count \"val\", count \"test\")"
+                // the same splits as the real models' rule, for the same ids and seed
+                let expected = Splits.assign 9UL (splits |> List.map fst) |> Map.ofArray
+                for id, split in splits do Expect.equal split expected.[id].Name "split"
+                let n = renderDataset dir (DatasetRender.Wild 64) 3UL 2 (DatasetRender.proceduralInstances "car" 9UL 10)
+                let root = Path.Combine(dir, "wild64")
+                let items = Loader.ofIndex (Path.Combine(root, "index.jsonl"))
+                Expect.equal items.Length n "items.Length"
+                let index = Map.ofList [ for k in 0..9 -> Procedural.id "car" 9UL k, k ]
+                for item in items do
+                    let row = item.Row.Value.Json
+                    let id = row.GetProperty("instance").GetString()
+                    Expect.equal (row.GetProperty("split").GetString()) expected.[id].Name "split in the index"
+                    let obj = Path.GetFullPath(Path.Combine(root, row.GetProperty("mesh").GetString()))
+                    use mesh = Procedural.mesh "car" 9UL index.[id]
+                    let back = TexturedMesh.readObjArrays obj
+                    // the written ground truth is the rendered mesh: same faces, same vertices
+                    Expect.equal (back.Faces.Length / 3) (mesh.Faces.Size 0) "back.Faces.Length / 3"
+                    assertClose 1e-5 0.0 (mesh.Vertices.ToFloat32s() |> Array.map float) (back.Positions |> Array.map float)
             finally
                 Directory.Delete(dir, true)
         }

@@ -151,6 +151,13 @@ type TempDir() =
     interface IDisposable with
         member _.Dispose() = if IO.Directory.Exists path then IO.Directory.Delete(path, true)
 
+/// Every file under `dir` with its bytes, by relative path in ordinal order: two folders are
+/// the same to the byte when their snapshots are equal.
+let snapshot (dir: string) =
+    IO.Directory.GetFiles(dir, "*", IO.SearchOption.AllDirectories)
+    |> Array.map (fun f -> IO.Path.GetRelativePath(dir, f), IO.File.ReadAllBytes f)
+    |> Array.sortWith (fun (a, _) (b, _) -> String.CompareOrdinal(a, b))
+
 /// What a run of the `reconstruct` host printed and returned.
 type CliRun = { ExitCode: int; Stdout: string; Stderr: string }
 

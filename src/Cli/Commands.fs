@@ -126,16 +126,26 @@ let private bench (args: ParseResults<BenchArgs>) (cancel: CancellationToken) =
     printfn "wrote %s" out
     0
 
-/// Renders instances under both protocols (multi-view 64, in the wild at `wildSizes`) into
-/// `out/<category>`, printing a line per protocol; disposes their meshes.
-let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildSizes: int list) (category: string) (instances: Reconstruct.Data.DatasetRender.Instance list) =
-    try
-        for protocol in Reconstruct.Data.DatasetRender.MultiView :: (wildSizes |> List.map Reconstruct.Data.DatasetRender.Wild) do
-            let clock = Diagnostics.Stopwatch.StartNew()
-            let n = Reconstruct.Data.DatasetRender.renderDataset (IO.Path.Combine(out, category)) protocol seed wildViews instances
-            printfn "%-8s %-9s %5d images in %.1f s" category protocol.Name n clock.Elapsed.TotalSeconds
-    finally
-        for i in instances do (i.Mesh :> IDisposable).Dispose()
+/// Writes the benchmark of `category` into `out/<category>` as a whole
+/// (`DatasetRender.writeBenchmark`: a temporary folder swapped in when complete, so an
+/// interrupted or failed run leaves the previous benchmark as it was): multi-view 64 and in the
+/// wild at `wildSizes`, streaming `instances` (`count` of them) one at a time. Prints a line
+/// after the first instance and then every 10 s, and one with the images per protocol at the end.
+let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildSizes: int list) (category: string) (count: int) (instances: seq<Reconstruct.Data.DatasetRender.Instance>) (cancel: CancellationToken) =
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let mutable printed = TimeSpan.Zero
+    let progress n =
+        if n = 1 || (n < count && clock.Elapsed - printed >= TimeSpan.FromSeconds 10.0) then
+            printed <- clock.Elapsed
+            printfn "%-8s %5d/%d instances  %.1f s" category n count clock.Elapsed.TotalSeconds
+    let options: Reconstruct.Data.DatasetRender.BenchmarkOptions =
+        { Protocols = Reconstruct.Data.DatasetRender.MultiView :: (wildSizes |> List.map Reconstruct.Data.DatasetRender.Wild)
+          Seed = seed
+          WildViews = wildViews }
+    let root = IO.Path.Combine(out, category)
+    let summary = Reconstruct.Data.DatasetRender.writeBenchmark root options cancel progress instances
+    let images = summary.Images |> List.map (fun (protocol, n) -> sprintf "%s %d" protocol.Name n)
+    printfn "%-8s %5d instances in %.1f s into %s: %s images" category summary.Instances clock.Elapsed.TotalSeconds root (String.Join(", ", images))
 
 /// The built-in default: procedural categories (nothing to download) rendered as benchmarks,
 /// and an overview figure of one instance per category from six azimuths.
@@ -145,8 +155,8 @@ let private demo (cancel: CancellationToken) =
     printfn "engine: %s" (Runtime.info ())
     let categories = Reconstruct.Data.Procedural.categories
     for category in categories do
-        let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category 42UL 10
-        renderBenchmark out 42UL 4 [ 64 ] category instances
+        renderBenchmark out 42UL 4 [ 64 ] category 10 (Reconstruct.Data.DatasetRender.proceduralInstances category 42UL 10) cancel
+    cancel.ThrowIfCancellationRequested()
     let overview = IO.Path.Combine(out, "overview.png")
     do
         use scope = DisposalScope.Open()
@@ -156,7 +166,7 @@ let private demo (cancel: CancellationToken) =
         let rows =
             Tensor.stack
                 [ for category in categories ->
-                      let mesh = Reconstruct.Data.Procedural.generate category 42UL 1 |> List.exactlyOne
+                      let mesh = Reconstruct.Data.Procedural.mesh category 42UL 0
                       try fst (Reconstruct.Data.DatasetRender.render 128 mesh views white)
                       finally (mesh :> IDisposable).Dispose() ]
         let columns = [ for k in 0 .. views.Length - 1 -> rows.select (1, k) ]
@@ -175,17 +185,16 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
     | Some categories ->
         let count = args.GetResult(Count, defaultValue = 50)
         for category in categories do
-            let instances = Reconstruct.Data.DatasetRender.proceduralInstances out category seed count
-            renderBenchmark out seed wildViews [ 64; 128 ] category instances
+            renderBenchmark out seed wildViews [ 64; 128 ] category count (Reconstruct.Data.DatasetRender.proceduralInstances category seed count) cancel
     | None ->
         let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
         let cache = args.GetResult(DataArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
         let report = Reconstruct.Data.Furniture.prepare cache categories seed
         Reconstruct.Data.Furniture.summary report |> List.iter (printfn "%s")
         for c in report.Categories do
-            let instances =
-                [ for e in c.Entries -> Reconstruct.Data.DatasetRender.instance (Reconstruct.Data.Furniture.load e) c.Category e.Split.Name e.Obj ]
-            renderBenchmark out seed wildViews [ 64; 128 ] c.Category instances
+            // loaded one at a time as the benchmark asks for them
+            let instances = seq { for e in c.Entries -> Reconstruct.Data.DatasetRender.instance (Reconstruct.Data.Furniture.load e) c.Category e.Split.Name e.Obj }
+            renderBenchmark out seed wildViews [ 64; 128 ] c.Category c.Entries.Length instances cancel
     printfn "data: done in %.1f s; renders under %s" clock.Elapsed.TotalSeconds out
     0
 

@@ -1,39 +1,28 @@
-/// Dataset renders with ground truth: textured models rendered hard (one face per pixel, 2×
-/// supersampled, ambient + diffuse light) under two protocols, stored as PNG plus one JSONL index.
-///   multi-view  the NMR renders of SoftRas/SSR/UNICORN: 24 views, elevation 30°, azimuth every
-///               15°, distance 2.732, fov 30°, 64×64, white background, RGBA.
-///   wild        single views: azimuth 0–360°, elevation −10…40°, roll ±10°, scale and
-///               translation jitter, random backgrounds, 64×64 or 128×128.
-/// Masks and cameras are ground truth for evaluation and supervised baselines only.
 module Reconstruct.Data.DatasetRender
 
 open System
 open System.IO
 open System.Text
 open System.Text.Json
+open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Render
 
-/// One camera around the object. Angles in degrees (as in the index files).
 type View =
     { Azimuth: float
       Elevation: float
       Roll: float
       Distance: float
-      /// Uniform scale of the object before posing.
       Scale: float
-      /// Shift of the object in the camera's x and y (object units).
       ShiftX: float
       ShiftY: float }
 
 let nmrView azimuth =
     { Azimuth = azimuth; Elevation = 30.0; Roll = 0.0; Distance = 2.732; Scale = 1.0; ShiftX = 0.0; ShiftY = 0.0 }
 
-/// The 24 NMR views: azimuth 0, 15, ..., 345.
 let multiViews = Array.init 24 (fun k -> nmrView (15.0 * float k))
 
-/// A random in-the-wild view drawn from `rng`.
 let wildView (rng: SplitMix64) =
     { Azimuth = rng.Uniform(0.0, 360.0)
       Elevation = rng.Uniform(-10.0, 40.0)
@@ -45,18 +34,12 @@ let wildView (rng: SplitMix64) =
 
 let fovDegrees = 30.0
 
-/// Supersampling of dataset renders: edges get 4 coverage levels per pixel.
 let supersample = 2
 
-/// The light of dataset renders, from above-left of the camera. Two-sided: many real models
-/// are not closed or consistently wound, so the sign of a normal is not trusted.
 let light: HardLight = { Ambient = 0.45; Diffuse = 0.55; Direction = (-0.4, -0.6, -1.0); TwoSided = true }
 
 let private zNear = 0.1
 
-/// Object points (V, 3) placed at each view (scale, orbit, shift in the camera's x and y):
-/// (B, V, 3) float32 in the camera frame, a new tensor of the current disposal scope. Posed
-/// in float64, so every view places the points alike to the last float32 bit.
 let cameraPoints (views: View[]) (vertices: Tensor) =
     Scoped.run (fun () ->
         let b = views.Length
@@ -68,7 +51,6 @@ let cameraPoints (views: View[]) (vertices: Tensor) =
         let shift = Tensor.stack ([ shiftX; col (fun v -> v.ShiftY); shiftX.zerosLike () ], -1)
         (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32)
 
-/// `mesh` posed at each view: camera-frame points and their projection, both (B, V, 3) float32.
 let private project (mesh: TexturedMesh) (views: View[]) =
     use scope = DisposalScope.Open()
     let points = cameraPoints views mesh.Vertices
@@ -76,10 +58,6 @@ let private project (mesh: TexturedMesh) (views: View[]) =
     let ndc = Camera.cameraToNdc (Camera.square fovDegrees 1) points
     scope.MoveOut points, scope.MoveOut ndc
 
-/// Renders `mesh` at each view (hard: one face per subpixel, `supersample`× supersampled,
-/// lit by `light`) through the fused kernel `Rasterizer.hardTextured`.
-/// background: (B, 3, H, W) with H = W = size -> rgb (B, 3, H, W) composited over the
-/// background, alpha (B, 1, H, W) (fractional at edges from the supersampling); float32.
 let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
     use scope = DisposalScope.Open()
     use _ = Autograd.noGrad ()
@@ -90,9 +68,6 @@ let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor)
         Rasterizer.hardTextured supersample zNear light ndc cameraPoints mesh.Faces mesh.FaceUVs mesh.Atlas (background.cast Float32)
     scope.MoveOut image, scope.MoveOut alpha
 
-/// `render` composed from tensor ops (rasterize with K = 1 -> UVs -> `Shading.sampleTexture` ->
-/// two-sided `Shading.diffuse` -> `Blending.nearest` -> avgPool2d -> composite): the reference
-/// the fused kernel is tested and benchmarked against. Same shapes as `render`.
 let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
     use scope = DisposalScope.Open()
     use _ = Autograd.noGrad ()
@@ -125,8 +100,6 @@ let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background:
     let image = rgbSmall + (1.0 - alphaSmall) * background
     scope.MoveOut(image.clamp (0.0, 1.0)), scope.MoveOut alphaSmall
 
-/// A random background (3, H, W): a flat colour, a vertical/horizontal gradient, smooth noise,
-/// or a crop of another texture (`textures`, any size ≥ 8 px).
 let randomBackground (rng: SplitMix64) (size: int) (textures: Tensor list) =
     use scope = DisposalScope.Open()
     // A uniform integer in [0, n); 0 without a draw when n < 2 (a crop as large as its texture has one place).
@@ -153,14 +126,17 @@ let randomBackground (rng: SplitMix64) (size: int) (textures: Tensor list) =
             (Functional.interpolate Interpolation.Bilinear false (Resize.Size(size, size)) (patch.unsqueeze 0)).squeeze 0
     scope.MoveOut(image.clamp (0.0, 1.0))
 
-/// A model id as a file or folder name ("Scopia#chair 3" -> "Scopia_chair_3").
 let instanceStem (instanceId: string) = instanceId.Replace('/', '_').Replace('#', '_').Replace(' ', '_')
 
-/// One instance to render: its model, split and where its ground truth lives.
-type Instance = { Mesh: TexturedMesh; Category: string; Split: string; GroundTruth: string }
+[<RequireQualifiedAccess>]
+type GroundTruth =
+    | File of path: string
+    | Written
+
+type Instance = { Mesh: TexturedMesh; Category: string; Split: string; GroundTruth: GroundTruth }
 
 let instance mesh category split groundTruth =
-    { Mesh = mesh; Category = category; Split = split; GroundTruth = groundTruth }
+    { Mesh = mesh; Category = category; Split = split; GroundTruth = GroundTruth.File groundTruth }
 
 type Protocol =
     | MultiView
@@ -171,64 +147,207 @@ type Protocol =
         | MultiView -> "multiview"
         | Wild size -> sprintf "wild%d" size
 
-/// The stream of an instance's wild views and backgrounds: node `instanceId` below node
-/// `protocol.Name` of the experiment's seed, so an instance gets the same views whatever else
-/// is rendered with it, and the two wild sizes get different ones.
 let viewStream (seed: uint64) (protocol: Protocol) (instanceId: string) =
     Seed.stream (Seed.child seed protocol.Name) instanceId
 
-/// Renders every instance under `protocol` into `outDir/<protocol>/<category>/<instance>/*.png`
-/// and writes one JSON line per image to `outDir/<protocol>/index.jsonl` (atomically, once
-/// every image is written). Wild views and backgrounds draw from `viewStream seed`: the same
-/// seed gives the same files, byte for byte. Returns the number of images.
-let renderDataset (outDir: string) (protocol: Protocol) (seed: uint64) (viewsPerInstance: int) (instances: Instance list) =
-    let root = Path.Combine(outDir, protocol.Name)
-    Directory.CreateDirectory root |> ignore
-    let textures = instances |> List.map (fun i -> i.Mesh.Atlas)
-    let index = StringBuilder()
-    let mutable images = 0
-    for inst in instances do
-        use scope = DisposalScope.Open()
-        let dir = Path.Combine(root, inst.Category, instanceStem inst.Mesh.Info.Id)
-        Directory.CreateDirectory dir |> ignore
-        let size, views, backgrounds =
-            match protocol with
-            | MultiView ->
-                64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ]
-            | Wild size ->
-                let rng = viewStream seed protocol inst.Mesh.Info.Id
-                let views = Array.init viewsPerInstance (fun _ -> wildView rng)
-                size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ]
-        let rgb, alpha = render size inst.Mesh views backgrounds
-        for k in 0 .. views.Length - 1 do
-            let file = Path.Combine(dir, sprintf "view_%02d.png" k)
-            let image = match protocol with MultiView -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k]
-            Image.save file image
-            let v = views.[k]
-            let row =
-                {| image = Path.GetRelativePath(root, file)
-                   instance = inst.Mesh.Info.Id
-                   category = inst.Category
-                   split = inst.Split
-                   mesh = Path.GetRelativePath(root, inst.GroundTruth)
-                   camera = {| fov_degrees = fovDegrees; width = size; height = size |}
-                   view = {| azimuth = v.Azimuth; elevation = v.Elevation; roll = v.Roll; distance = v.Distance; scale = v.Scale; shift = [| v.ShiftX; v.ShiftY |] |} |}
-            index.Append(JsonSerializer.Serialize row).Append('\n') |> ignore
-            images <- images + 1
-    Files.writeTextAtomically (Path.Combine(root, "index.jsonl")) (index.ToString())
-    images
+type BenchmarkOptions = { Protocols: Protocol list; Seed: uint64; WildViews: int }
 
-/// `count` procedural shapes of `category` from `seed` as benchmark instances, like the
-/// prepared real models: the shapes of `Procedural.generate category seed`, split 70/10/20 by
-/// `Splits.assign seed` (the rule of the real models), ground truth written as OBJ + MTL + PNG to
-/// `outDir/<category>/models/<instance>.obj`. Returns them in shape order; the caller
-/// disposes their meshes.
-let proceduralInstances (outDir: string) (category: string) (seed: uint64) (count: int) : Instance list =
-    let meshes = Procedural.generate category seed count
-    let splits = Splits.assign seed (meshes |> List.map (fun m -> m.Info.Id)) |> dict
-    let models = Path.Combine(outDir, category, "models")
-    Directory.CreateDirectory models |> ignore
-    [ for m in meshes ->
-          let obj = Path.Combine(models, instanceStem m.Info.Id + ".obj")
-          TexturedMesh.writeObj obj m
-          instance m category splits.[m.Info.Id].Name obj ]
+type BenchmarkSummary = { Instances: int; Images: (Protocol * int) list }
+
+let backgroundPool = 8
+
+// ---------------------------------------------------------------------- the folder swapped in
+
+/// What a benchmark folder holds; anything else means `root` is not one of ours.
+let private isBenchmarkEntry (name: string) =
+    name = "benchmark.json" || name = "models" || name = "multiview"
+    || (name.StartsWith "wild" && name.Length > 4 && name.Substring 4 |> Seq.forall Char.IsDigit)
+
+let private isRunning (pid: int) =
+    try
+        use p = Diagnostics.Process.GetProcessById pid
+        not p.HasExited
+    with :? ArgumentException | :? InvalidOperationException -> false
+
+/// A sibling of `root` named for this process (`.<name>.<kind>-<pid>-<id>`), so a later run can
+/// tell the leftovers of a killed process from the folder of one still running.
+let private sibling (root: string) (kind: string) =
+    let name = sprintf ".%s.%s-%d-%s" (Path.GetFileName root) kind Environment.ProcessId (Guid.NewGuid().ToString("N").Substring(0, 8))
+    Path.Combine(Path.GetDirectoryName root, name)
+
+/// Removes the temporary and replaced folders of `root` left by processes that no longer run.
+let private removeLeftovers (root: string) =
+    let name = Path.GetFileName root
+    for dir in Directory.GetDirectories(Path.GetDirectoryName root, sprintf ".%s.*-*-*" name) do
+        let rest = Path.GetFileName(dir).Substring(name.Length + 2) // "<kind>-<pid>-<id>"
+        match rest.Split '-' with
+        | [| ("partial" | "old"); pid; _ |] ->
+            match Int32.TryParse pid with
+            | true, pid when not (isRunning pid) -> Directory.Delete(dir, true)
+            | _ -> ()
+        | _ -> ()
+
+/// Renames the complete `staging` folder to `root`. A rename cannot replace a folder, so the
+/// previous benchmark moves aside first and is deleted after; if the second rename fails it
+/// moves back.
+let private swapIn (staging: string) (root: string) =
+    if Directory.Exists root then
+        let old = sibling root "old"
+        Directory.Move(root, old)
+        try
+            Directory.Move(staging, root)
+        with _ ->
+            Directory.Move(old, root)
+            reraise ()
+        // the new benchmark is in place; an old copy that cannot be deleted now is a leftover
+        // the next run removes
+        try Directory.Delete(old, true) with :? IOException | :? UnauthorizedAccessException -> ()
+    else
+        Directory.Move(staging, root)
+
+// ---------------------------------------------------------------------- streaming the instances
+
+/// The images and index rows of one instance under one protocol.
+let private renderInstance (root: string) (staging: string) (options: BenchmarkOptions) (textures: Tensor list) (index: TextWriter) (inst: Instance) (protocol: Protocol) =
+    use scope = DisposalScope.Open()
+    let stem = instanceStem inst.Mesh.Info.Id
+    let dir = Path.Combine(staging, protocol.Name, inst.Category, stem)
+    Directory.CreateDirectory dir |> ignore
+    let size, views, backgrounds =
+        match protocol with
+        | MultiView -> 64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ]
+        | Wild size ->
+            let rng = viewStream options.Seed protocol inst.Mesh.Info.Id
+            let views = Array.init options.WildViews (fun _ -> wildView rng)
+            size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ]
+    // Paths in the index are those of the finished benchmark: relative to `root/<protocol>`.
+    let protocolRoot = Path.Combine(root, protocol.Name)
+    let groundTruth =
+        match inst.GroundTruth with
+        | GroundTruth.File path -> Path.GetFullPath path
+        | GroundTruth.Written -> Path.Combine(root, "models", stem + ".obj")
+    let rgb, alpha = render size inst.Mesh views backgrounds
+    for k in 0 .. views.Length - 1 do
+        let image = Path.Combine(inst.Category, stem, sprintf "view_%02d.png" k)
+        Image.save (Path.Combine(staging, protocol.Name, image)) (match protocol with MultiView -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k])
+        let v = views.[k]
+        let row =
+            {| image = image
+               instance = inst.Mesh.Info.Id
+               category = inst.Category
+               split = inst.Split
+               mesh = Path.GetRelativePath(protocolRoot, groundTruth)
+               camera = {| fov_degrees = fovDegrees; width = size; height = size |}
+               view = {| azimuth = v.Azimuth; elevation = v.Elevation; roll = v.Roll; distance = v.Distance; scale = v.Scale; shift = [| v.ShiftX; v.ShiftY |] |} |}
+        index.Write(JsonSerializer.Serialize row)
+        index.Write '\n'
+    views.Length
+
+let private checkOptions (options: BenchmarkOptions) =
+    let fail (message: string) = invalidArg "options" ("DatasetRender.writeBenchmark: " + message)
+    if options.Protocols.IsEmpty then fail "no protocol to render"
+    match options.Protocols |> List.countBy (fun p -> p.Name) |> List.tryFind (fun (_, n) -> n > 1) with
+    | Some (name, _) -> fail (sprintf "protocol %s given twice" name)
+    | None -> ()
+    for p in options.Protocols do
+        match p with
+        | Wild size when size < 8 -> fail (sprintf "wild image size must be >= 8, received %d" size)
+        | Wild _ when options.WildViews < 1 -> fail (sprintf "wild views must be >= 1, received %d" options.WildViews)
+        | _ -> ()
+
+/// Refuses a `root` that is a file or holds anything a benchmark does not: it would be replaced.
+let private checkReplaceable (root: string) =
+    if File.Exists root then raise (Files.FileWriteError(root, "is a file, not a benchmark folder"))
+    if Directory.Exists root then
+        match Directory.GetFileSystemEntries root |> Array.map Path.GetFileName |> Array.tryFind (isBenchmarkEntry >> not) with
+        | Some other -> raise (Files.FileWriteError(root, sprintf "holds '%s', which is not part of a benchmark; refusing to replace the folder (move it away or write elsewhere)" other))
+        | None -> ()
+
+/// Streams `instances` into `staging` (laid out as `root` will be): returns the number of
+/// instances and of images per protocol.
+let private writeInstances (root: string) (staging: string) (options: BenchmarkOptions) (cancel: CancellationToken) (progress: int -> unit) (instances: seq<Instance>) =
+    let protocols = Array.ofList options.Protocols
+    let hasWild = protocols |> Array.exists (function Wild _ -> true | MultiView -> false)
+    let images = Array.zeroCreate<int> protocols.Length
+    // One index per protocol, appended to as instances finish: the folder is swapped in whole,
+    // so the index needs no atomic write of its own, and no row waits in memory.
+    let indexes =
+        protocols
+        |> Array.map (fun p ->
+            Directory.CreateDirectory(Path.Combine(staging, p.Name)) |> ignore
+            new StreamWriter(Path.Combine(staging, p.Name, "index.jsonl"), false, UTF8Encoding false))
+    try
+        // Host copies of the atlases of the instances before: cheap to keep, made tensors again
+        // inside each instance's scope.
+        let pool = Collections.Generic.Queue<float32[] * int * int>()
+        use e = instances.GetEnumerator()
+        // One instance, taken from the sequence inside its own disposal scope, so that all its
+        // tensors (the mesh too, when the sequence makes it) are freed before the next.
+        let next () =
+            use scope = DisposalScope.Open()
+            let more = e.MoveNext()
+            if more then
+                let inst = e.Current
+                try
+                    if inst.GroundTruth = GroundTruth.Written then
+                        let models = Directory.CreateDirectory(Path.Combine(staging, "models")).FullName
+                        TexturedMesh.writeObj (Path.Combine(models, instanceStem inst.Mesh.Info.Id + ".obj")) inst.Mesh
+                    let textures = if hasWild then [ for data, h, w in pool -> Tensor.ofArray (data, [ 3; h; w ]) ] else []
+                    for k in 0 .. protocols.Length - 1 do
+                        cancel.ThrowIfCancellationRequested()
+                        images.[k] <- images.[k] + renderInstance root staging options textures indexes.[k] inst protocols.[k]
+                    if hasWild then
+                        let atlas = inst.Mesh.Atlas
+                        pool.Enqueue((atlas.ToFloat32s(), atlas.Size 1, atlas.Size 2))
+                        if pool.Count > backgroundPool then pool.Dequeue() |> ignore
+                finally
+                    (inst.Mesh :> IDisposable).Dispose()
+            more
+        let mutable count = 0
+        cancel.ThrowIfCancellationRequested()
+        while next () do
+            count <- count + 1
+            progress count
+            cancel.ThrowIfCancellationRequested()
+        for w in indexes do
+            w.Flush()
+            (w.BaseStream :?> FileStream).Flush true
+        count, images
+    finally
+        for w in indexes do w.Dispose()
+
+let writeBenchmark (root: string) (options: BenchmarkOptions) (cancel: CancellationToken) (progress: int -> unit) (instances: seq<Instance>) =
+    checkOptions options
+    let root = Path.TrimEndingDirectorySeparator(Path.GetFullPath root)
+    checkReplaceable root
+    Directory.CreateDirectory(Path.GetDirectoryName root) |> ignore
+    removeLeftovers root
+    let staging = sibling root "partial"
+    try
+        Directory.CreateDirectory staging |> ignore
+        let count, images = writeInstances root staging options cancel progress instances
+        let counts = List.zip options.Protocols (List.ofArray images)
+        let manifest =
+            {| seed = options.Seed
+               wild_views = options.WildViews
+               instances = count
+               protocols = [| for p, n in counts -> {| name = p.Name; images = n |} |] |}
+        Files.writeTextAtomically (Path.Combine(staging, "benchmark.json")) (JsonSerializer.Serialize(manifest, JsonSerializerOptions(WriteIndented = true)))
+        swapIn staging root
+        { Instances = count; Images = counts }
+    with _ ->
+        // abandon the run: the previous benchmark at `root` was never touched
+        if Directory.Exists staging then
+            try Directory.Delete(staging, true) with :? IOException | :? UnauthorizedAccessException -> ()
+        reraise ()
+
+let proceduralInstances (category: string) (seed: uint64) (count: int) : seq<Instance> =
+    if count < 0 then invalidArg "count" (sprintf "DatasetRender.proceduralInstances: count must be >= 0, received %d" count)
+    Procedural.id category seed 0 |> ignore // an unknown category fails now, not at the first shape
+    let ids = List.init count (Procedural.id category seed)
+    let splits = Splits.assign seed ids |> dict
+    seq {
+        for k in 0 .. count - 1 ->
+            let mesh = Procedural.mesh category seed k
+            { Mesh = mesh; Category = category; Split = splits.[mesh.Info.Id].Name; GroundTruth = GroundTruth.Written }
+    }

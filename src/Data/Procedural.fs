@@ -389,10 +389,14 @@ module Procedural =
               AtlasHeight = ah
               AtlasWidth = aw }
 
+    let id (category: string) (seed: uint64) (index: int) =
+        recipe "Procedural.id" category |> ignore
+        sprintf "procedural/%s/%d/%d" category seed index
+
     let info (s: ProceduralShape) : ModelInfo =
         let all = s.Parts |> List.map (fun p -> p.Positions) |> Array.concat |> Array.map float32
         let lo, hi = TexturedMesh.bounds all
-        { Id = sprintf "procedural/%s/%d/%d" s.Category s.Seed s.Index
+        { Id = id s.Category s.Seed s.Index
           Name = sprintf "procedural %s %d" s.Category s.Index
           Category = s.Category
           SourceCategory = "procedural"
@@ -405,9 +409,11 @@ module Procedural =
           Source = sprintf "Procedural.shape %s %d %d" s.Category s.Seed s.Index
           LicenceFiles = [] }
 
+    let mesh (category: string) (seed: uint64) (index: int) : TexturedMesh =
+        let s = shape category seed index
+        TexturedMesh.ofArrays (info s) (toArrays s)
+
     let generate (category: string) (seed: uint64) (count: int) : TexturedMesh list =
         recipe "Procedural.generate" category |> ignore
         if count < 0 then invalidArg "count" (sprintf "Procedural.generate: count must be >= 0, received %d" count)
-        [ for k in 0 .. count - 1 do
-              let s = shape category seed k
-              yield TexturedMesh.ofArrays (info s) (toArrays s) ]
+        List.init count (mesh category seed)

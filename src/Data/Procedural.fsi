@@ -35,8 +35,15 @@ module Procedural =
     /// swatch per part packed into the atlas, positions fitted to [-0.5, 0.5]^3.
     val toArrays: s: ProceduralShape -> MeshArrays
 
+    /// The id of shape `index` of (category, seed), "procedural/<category>/<seed>/<index>",
+    /// without generating it (the id `info` gives the shape).
+    val id: category: string -> seed: uint64 -> index: int -> string
+
     /// The metadata of a shape; sizes are the generated object's extent in cm.
     val info: s: ProceduralShape -> ModelInfo
+
+    /// Shape `index` of (category, seed) as a textured mesh (the caller disposes it).
+    val mesh: category: string -> seed: uint64 -> index: int -> TexturedMesh
 
     /// `count` shapes of `category` from `seed` (shape k is the same whatever `count` is), as
     /// textured meshes (the caller disposes them).
