@@ -49,12 +49,13 @@ module Expect =
             failtestf "%s. Expected %A to be in the range [%A, %A]." message actual low high
 
     /// actual and expected agree once both are rounded to `digits` decimal places (to even).
+    /// Equal to `digits` decimal places: within half a unit of the last place. (Rounding both
+    /// and comparing, as xunit's precision overload does, fails when two values a hair apart
+    /// straddle a rounding boundary: 0.34995000 vs 0.34994999 at 4 places.)
     let inline equalRounded (digits: int) (actual: ^T) (expected: ^T) (message: string) =
-        let a = Math.Round(float actual, digits)
-        let e = Math.Round(float expected, digits)
-        if not (a.Equals e) then
-            failtestf "%s. Expected %.17g, actual %.17g (%d decimal places: %.17g vs %.17g)."
-                message (float expected) (float actual) digits e a
+        let a, e = float actual, float expected
+        if not (abs (a - e) <= 0.5 * Math.Pow(10.0, float -digits)) then
+            failtestf "%s. Expected %.17g, actual %.17g (to %d decimal places)." message e a digits
 
     let stringDoesNotContain (subject: string) (substring: string) (message: string) =
         if subject.Contains substring then

@@ -434,17 +434,10 @@ module ReportFolder =
             Some(sprintf "holds files that are not a report (no %s marker); give a new or empty folder, or a previous report's" Marker)
         else None
 
-    let private move (source: string) (target: string) =
-        if Directory.Exists source then Directory.Move(source, target) else File.Move(source, target)
-
-    /// Writes a report as the whole content of `folder`: `write` fills a fresh temporary folder
-    /// beside it (its argument) and returns the paths it wrote; then the marker is added and
-    /// the contents swapped: the previous entries move to a second sibling (deleted at the
-    /// end), the new ones into `folder`. The folder itself stays (a shell open in it, as with
-    /// `--report .`, still sees it). Returns the written paths as they are under `folder`.
-    /// When `write` or the swap fails, the temporary folder is deleted and `folder` holds
-    /// what it held. Fails (before calling `write`) when `problem folder` has one. A process
-    /// killed during the swap can leave the siblings .<name>.new-* / .<name>.old-*.
+    /// Writes a report as the whole content of `folder` (`Files.replaceFolder`): `write` fills
+    /// a fresh temporary folder (its argument) and returns the paths it wrote; the marker is
+    /// added and the contents swapped in. Returns the written paths as they are under `folder`.
+    /// Fails (before calling `write`) when `problem folder` has one.
     let replace (folder: string) (write: string -> string list) : string list =
         let refuse () =
             match problem folder with
@@ -452,36 +445,9 @@ module ReportFolder =
             | None -> ()
         refuse ()
         let full = fullPath folder
-        let parent = Path.GetDirectoryName full
-        Directory.CreateDirectory parent |> ignore
-        let sibling (kind: string) = Path.Combine(parent, sprintf ".%s.%s-%s" (Path.GetFileName full) kind (Guid.NewGuid().ToString("N").Substring(0, 8)))
-        let fresh = sibling "new"
-        Directory.CreateDirectory fresh |> ignore
-        try
+        Files.replaceFolder full (fun fresh ->
             let written = write fresh
             Files.writeTextAtomically (Path.Combine(fresh, Marker)) markerText
             // The folder may have changed while the report was computed.
             refuse ()
-            Directory.CreateDirectory full |> ignore
-            let aside = sibling "old"
-            Directory.CreateDirectory aside |> ignore
-            let moved = Collections.Generic.List<string * string>()
-            try
-                for e in Directory.GetFileSystemEntries full do
-                    move e (Path.Combine(aside, Path.GetFileName e))
-                    moved.Add(e, Path.Combine(aside, Path.GetFileName e))
-                for e in Directory.GetFileSystemEntries fresh do
-                    move e (Path.Combine(full, Path.GetFileName e))
-                    moved.Add(e, Path.Combine(full, Path.GetFileName e))
-            with _ ->
-                // Back as it was: the previous report in `folder`, the new one in its sibling.
-                for source, target in Seq.rev moved do
-                    try move target source with _ -> ()
-                try Directory.Delete aside with _ -> ()
-                reraise ()
-            Directory.Delete(aside, true)
-            Directory.Delete fresh
-            written |> List.map (fun p -> Path.Combine(full, Path.GetRelativePath(fresh, p)))
-        with _ ->
-            if Directory.Exists fresh then Directory.Delete(fresh, true)
-            reraise ()
+            written |> List.map (fun p -> Path.Combine(full, Path.GetRelativePath(fresh, p))))

@@ -163,48 +163,6 @@ let private isBenchmarkEntry (name: string) =
     name = "benchmark.json" || name = "models" || name = "multiview"
     || (name.StartsWith "wild" && name.Length > 4 && name.Substring 4 |> Seq.forall Char.IsDigit)
 
-let private isRunning (pid: int) =
-    try
-        use p = Diagnostics.Process.GetProcessById pid
-        not p.HasExited
-    with :? ArgumentException | :? InvalidOperationException -> false
-
-/// A sibling of `root` named for this process (`.<name>.<kind>-<pid>-<id>`), so a later run can
-/// tell the leftovers of a killed process from the folder of one still running.
-let private sibling (root: string) (kind: string) =
-    let name = sprintf ".%s.%s-%d-%s" (Path.GetFileName root) kind Environment.ProcessId (Guid.NewGuid().ToString("N").Substring(0, 8))
-    Path.Combine(Path.GetDirectoryName root, name)
-
-/// Removes the temporary and replaced folders of `root` left by processes that no longer run.
-let private removeLeftovers (root: string) =
-    let name = Path.GetFileName root
-    for dir in Directory.GetDirectories(Path.GetDirectoryName root, sprintf ".%s.*-*-*" name) do
-        let rest = Path.GetFileName(dir).Substring(name.Length + 2) // "<kind>-<pid>-<id>"
-        match rest.Split '-' with
-        | [| ("partial" | "old"); pid; _ |] ->
-            match Int32.TryParse pid with
-            | true, pid when not (isRunning pid) -> Directory.Delete(dir, true)
-            | _ -> ()
-        | _ -> ()
-
-/// Renames the complete `staging` folder to `root`. A rename cannot replace a folder, so the
-/// previous benchmark moves aside first and is deleted after; if the second rename fails it
-/// moves back.
-let private swapIn (staging: string) (root: string) =
-    if Directory.Exists root then
-        let old = sibling root "old"
-        Directory.Move(root, old)
-        try
-            Directory.Move(staging, root)
-        with _ ->
-            Directory.Move(old, root)
-            reraise ()
-        // the new benchmark is in place; an old copy that cannot be deleted now is a leftover
-        // the next run removes
-        try Directory.Delete(old, true) with :? IOException | :? UnauthorizedAccessException -> ()
-    else
-        Directory.Move(staging, root)
-
 // ---------------------------------------------------------------------- streaming the instances
 
 /// The images and index rows of one instance under one protocol.
@@ -320,11 +278,9 @@ let writeBenchmark (root: string) (options: BenchmarkOptions) (cancel: Cancellat
     checkOptions options
     let root = Path.TrimEndingDirectorySeparator(Path.GetFullPath root)
     checkReplaceable root
-    Directory.CreateDirectory(Path.GetDirectoryName root) |> ignore
-    removeLeftovers root
-    let staging = sibling root "partial"
-    try
-        Directory.CreateDirectory staging |> ignore
+    // The benchmark replaces the folder as a whole: a run that fails or is interrupted leaves
+    // the previous one as it was, a smaller or different run leaves nothing of it behind.
+    Files.replaceFolder root (fun staging ->
         let count, images = writeInstances root staging options cancel progress instances
         let counts = List.zip options.Protocols (List.ofArray images)
         let manifest =
@@ -333,13 +289,7 @@ let writeBenchmark (root: string) (options: BenchmarkOptions) (cancel: Cancellat
                instances = count
                protocols = [| for p, n in counts -> {| name = p.Name; images = n |} |] |}
         Files.writeTextAtomically (Path.Combine(staging, "benchmark.json")) (JsonSerializer.Serialize(manifest, JsonSerializerOptions(WriteIndented = true)))
-        swapIn staging root
-        { Instances = count; Images = counts }
-    with _ ->
-        // abandon the run: the previous benchmark at `root` was never touched
-        if Directory.Exists staging then
-            try Directory.Delete(staging, true) with :? IOException | :? UnauthorizedAccessException -> ()
-        reraise ()
+        { Instances = count; Images = counts })
 
 let proceduralInstances (category: string) (seed: uint64) (count: int) : seq<Instance> =
     if count < 0 then invalidArg "count" (sprintf "DatasetRender.proceduralInstances: count must be >= 0, received %d" count)

@@ -129,9 +129,9 @@ val backgroundPool: int
 /// image in `<protocol>/index.jsonl`, then its mesh disposed. Memory stays flat in the number
 /// of instances. `progress n` is called after the n-th instance.
 ///
-/// Everything goes to a temporary folder `.<name>.partial-<pid>-<id>` beside `root`; when
-/// every instance is done, `benchmark.json` (the options, the counts) is added and the folder
-/// is renamed to `root`, replacing the previous benchmark there as a whole: a rerun with other
+/// Everything goes to a temporary folder beside `root` (`Files.replaceFolder`); when every
+/// instance is done, `benchmark.json` (the options, the counts) is added and the contents are
+/// swapped into `root`, replacing the previous benchmark there as a whole: a rerun with other
 /// options or fewer instances leaves nothing of the earlier run (no stale images, no orphan
 /// models). If anything fails, or `cancel` is set (checked before each instance and each
 /// protocol; then OperationCanceledException), the temporary folder is removed and `root` is

@@ -34,3 +34,63 @@ let writeTextAtomically (path: string) (text: string) =
 
 let writeBytesAtomically (path: string) (bytes: byte[]) =
     writeAtomically path (fun stream -> stream.Write(bytes, 0, bytes.Length))
+
+let private isRunning (pid: int) =
+    try
+        use p = Diagnostics.Process.GetProcessById pid
+        not p.HasExited
+    with :? ArgumentException | :? InvalidOperationException -> false
+
+let private sibling (folder: string) (kind: string) =
+    let name = sprintf ".%s.%s-%d-%s" (Path.GetFileName folder) kind Environment.ProcessId (Guid.NewGuid().ToString("N").Substring(0, 8))
+    Path.Combine(Path.GetDirectoryName folder, name)
+
+let private removeLeftovers (folder: string) =
+    let name = Path.GetFileName folder
+    for dir in Directory.GetDirectories(Path.GetDirectoryName folder, sprintf ".%s.*-*-*" name) do
+        match Path.GetFileName(dir).Substring(name.Length + 2).Split '-' with
+        | [| ("new" | "old"); pid; _ |] ->
+            match Int32.TryParse pid with
+            | true, pid when not (isRunning pid) -> Directory.Delete(dir, true)
+            | _ -> ()
+        | _ -> ()
+
+let private move (source: string) (target: string) =
+    if Directory.Exists source then Directory.Move(source, target) else File.Move(source, target)
+
+let replaceFolder (folder: string) (write: string -> 'a) : 'a =
+    let full = Path.TrimEndingDirectorySeparator(Path.GetFullPath folder)
+    Directory.CreateDirectory(Path.GetDirectoryName full) |> ignore
+    removeLeftovers full
+    let fresh = sibling full "new"
+    Directory.CreateDirectory fresh |> ignore
+    try
+        let result = write fresh
+        Directory.CreateDirectory full |> ignore
+        let aside = sibling full "old"
+        Directory.CreateDirectory aside |> ignore
+        let moved = Collections.Generic.List<string * string>()
+        try
+            for e in Directory.GetFileSystemEntries full do
+                let target = Path.Combine(aside, Path.GetFileName e)
+                move e target
+                moved.Add(e, target)
+            for e in Directory.GetFileSystemEntries fresh do
+                let target = Path.Combine(full, Path.GetFileName e)
+                move e target
+                moved.Add(e, target)
+        with _ ->
+            // Back as it was: the previous entries in `folder`, the new ones in their sibling.
+            for source, target in Seq.rev moved do
+                try move target source with _ -> ()
+            try Directory.Delete aside with _ -> ()
+            reraise ()
+        // The new contents are in place; an old copy that cannot be deleted now is a leftover
+        // the next run removes.
+        try Directory.Delete(aside, true) with :? IOException | :? UnauthorizedAccessException -> ()
+        Directory.Delete fresh
+        result
+    with _ ->
+        if Directory.Exists fresh then
+            try Directory.Delete(fresh, true) with :? IOException | :? UnauthorizedAccessException -> ()
+        reraise ()

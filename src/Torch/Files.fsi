@@ -17,3 +17,13 @@ val writeTextAtomically: path: string -> text: string -> unit
 
 /// `writeAtomically` with `bytes`.
 val writeBytesAtomically: path: string -> bytes: byte[] -> unit
+
+/// Replaces the whole contents of the folder `folder`: `write` fills a fresh hidden sibling
+/// folder (its argument) and returns a result; then the folder's previous entries move to a
+/// second sibling and the new ones into `folder` (which itself stays, so a shell open in it
+/// still sees it), and the previous entries are deleted. When `write` or the swap fails (an
+/// exception, a cancellation), the sibling is deleted and `folder` holds what it held. The
+/// siblings are `.<name>.new-<pid>-<id>` and `.<name>.old-<pid>-<id>`; those left by a process
+/// that was killed (and no longer runs) are removed first. The caller decides whether
+/// `folder` may be replaced at all (this deletes whatever it held).
+val replaceFolder: folder: string -> write: (string -> 'a) -> 'a
