@@ -137,6 +137,47 @@ let quote (arg: string) =
     if arg <> "" && arg |> Seq.forall (fun c -> not (Char.IsWhiteSpace c) && c <> '"') then arg
     else "\"" + arg.Replace("\"", "\\\"") + "\""
 
+/// Runs `experiments/<name>.fsx` with `dotnet fsi` after the build, passing `args` on. A script
+/// that does not compile gets one line naming it and the first error, and exit code 2 (the
+/// command line's code for bad input); otherwise the script's own exit code.
+let experiment (args: string list) =
+    let dir = Path.Combine(root, "experiments")
+    let known () =
+        Directory.GetFiles(dir, "*.fsx")
+        |> Array.map Path.GetFileNameWithoutExtension
+        |> Array.filter (fun n -> n <> "load")
+        |> Array.sort
+        |> fun names -> String.Join(", ", names)
+    match args with
+    | [] ->
+        eprintfn "build.fsx: experiment: name the experiment (%s)" (known ())
+        exit 2
+    | name :: rest ->
+        let script = if name.EndsWith ".fsx" then Path.GetFullPath name else Path.Combine(dir, name + ".fsx")
+        if not (File.Exists script) then
+            eprintfn "build.fsx: experiment: %s not found (experiments: %s)" script (known ())
+            exit 2
+        dotnetBuild ()
+        let psi = ProcessStartInfo("dotnet", WorkingDirectory = root, UseShellExecute = false, RedirectStandardError = true)
+        for a in [ "fsi"; "--quiet"; script ] @ rest do
+            psi.ArgumentList.Add a
+        use p = Process.Start psi
+        // Compiler errors are collected to be reported as one line; anything else the script
+        // writes to stderr passes through as it comes.
+        let compileErrors = Collections.Generic.List<string>()
+        p.ErrorDataReceived.Add(fun e ->
+            if not (isNull e.Data) then
+                if e.Data.Contains ": error FS" then lock compileErrors (fun () -> compileErrors.Add e.Data)
+                else eprintfn "%s" e.Data)
+        p.BeginErrorReadLine()
+        p.WaitForExit()
+        if compileErrors.Count > 0 then
+            let first = compileErrors.[0].Trim()
+            eprintfn "build.fsx: experiment %s does not compile: %s%s" (Path.GetRelativePath(root, script)) first
+                (if compileErrors.Count > 1 then sprintf " (and %d more errors)" (compileErrors.Count - 1) else "")
+            exit 2
+        if p.ExitCode <> 0 then exit p.ExitCode
+
 /// Each target: what it does, and how it runs given the arguments after `--`.
 let targets: (string * string * (string list -> unit)) list =
     let noArgs name action =
@@ -152,10 +193,11 @@ let targets: (string * string * (string list -> unit)) list =
       "bench", "build + benchmarks (`-- --only render`); artifacts/bench.json", hostWith "bench" [ "--out"; "artifacts/bench.json" ]
       "demo", "build + the main job on the built-in default", hostWith "demo" []
       "info", "build + `reconstruct info`", hostWith "info" []
-      "data", "build + `reconstruct data` (`-- --procedural chair --count 50`)", hostWith "data" [] ]
+      "data", "build + `reconstruct data` (`-- --procedural chair --count 50`)", hostWith "data" []
+      "experiment", "build + run experiments/<name>.fsx (`experiment softras_chair`, `-- --resume`): trains, evaluates, writes experiments/results", experiment ]
 
 let usage () =
-    let lines = targets |> List.map (fun (name, what, _) -> sprintf "  %-7s %s" name what)
+    let lines = targets |> List.map (fun (name, what, _) -> sprintf "  %-10s %s" name what)
     "usage: dotnet fsi build.fsx <target> [-- arguments for the command]\ntargets:\n" + String.Join("\n", lines)
 
 match fsi.CommandLineArgs |> Array.skip 1 |> List.ofArray with

@@ -83,6 +83,34 @@ type EvalArgs =
             | Grid_View _ -> "the figure's input view, an index into the 24 multi-view views (default 3: azimuth 45°, elevation 30°)"
             | Allow_Missing -> "exit 0 even when some instances could not be scored (each is a row of the report with its reason; without this flag the exit code is 1)"
 
+type TrainArgs =
+    | [<MainCommand; Unique>] Method of name: string
+    | Category of name: string
+    | Count of count: int
+    | Furniture
+    | Minutes of minutes: float
+    | Iterations of count: int
+    | Batch of size: int
+    | Seed of seed: int
+    | Out of dir: string
+    | Results of dir: string
+    | Resume of dir: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Method _ -> "the method to train: softras"
+            | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
+            | Count _ -> "procedural instances to generate (default 1000; 70% train)"
+            | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
+            | Minutes _ -> "training budget in minutes (default 60)"
+            | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
+            | Batch _ -> "objects per batch, two views each (default 16)"
+            | Seed _ -> "the experiment's seed: initialisation and data order (default 1)"
+            | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
+            | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
+            | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it"
+
 [<RequireSubcommand>]
 type Arguments =
     | [<CliPrefix(CliPrefix.None); SubCommand>] Info
@@ -90,6 +118,7 @@ type Arguments =
     | [<CliPrefix(CliPrefix.None); SubCommand>] Demo
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
+    | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<Inherit>] Threads of count: int
 
     interface IArgParserTemplate with
@@ -100,6 +129,7 @@ type Arguments =
             | Demo -> "run the main job on the built-in default"
             | Eval _ -> "evaluate predicted meshes (and always the two reference rows) against the benchmark's ground truth"
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
+            | Train _ -> "train a method (softras) with progress, checkpoints (Ctrl+C stops after the step and checkpoints) and a test evaluation; --resume continues a run"
             | Threads _ -> "compute threads (default and at most: all cores)"
 
 let private info (_: CancellationToken) =
@@ -237,6 +267,45 @@ let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) 
     finally
         for g in grids do (g.Image :> IDisposable).Dispose()
 
+/// The experiment `train` runs when it does not resume: the library's baseline with the options.
+let private trainExperiment (args: ParseResults<TrainArgs>) =
+    let baseline = Reconstruct.App.Experiments.SoftRas.baseline
+    let category = args.GetResult(Category, defaultValue = "chair")
+    let data =
+        if args.Contains Furniture then Reconstruct.App.Experiments.Furniture category
+        else Reconstruct.App.Experiments.Procedural(category, args.GetResult(TrainArgs.Count, defaultValue = 1000))
+    let name = sprintf "%s_%s%s" (args.GetResult(Method, defaultValue = "softras")) (if args.Contains Furniture then "furniture_" else "") category
+    { baseline with
+        Name = name
+        Seed = uint64 (args.GetResult(TrainArgs.Seed, defaultValue = int baseline.Seed))
+        BatchSize = args.GetResult(Batch, defaultValue = baseline.BatchSize)
+        Stop =
+            { Iterations = args.TryGetResult Iterations
+              Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) }
+        Method = { baseline.Method with Data = data } }
+
+let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
+    let log (line: string) = printfn "%s" line
+    let results = args.TryGetResult Results
+    let summary =
+        match args.TryGetResult Resume with
+        | Some dir -> Reconstruct.App.Experiments.resume dir results cancel log
+        | None ->
+            let experiment = trainExperiment args
+            let out = args.GetResult(Out, defaultValue = IO.Path.Combine("runs", experiment.Name))
+            Reconstruct.App.Experiments.SoftRas.run out results experiment false cancel log
+    match summary.Outcome.Reason with
+    | Reconstruct.Train.StopReason.Cancelled ->
+        eprintfn "reconstruct: interrupted after iteration %d; checkpoint %s; continue with `reconstruct train --resume <run folder>`" summary.Outcome.Iterations (defaultArg summary.Outcome.LastCheckpoint "none")
+        130
+    | Reconstruct.Train.StopReason.NonFinite (iteration, term) ->
+        eprintfn "reconstruct: training stopped: loss term '%s' is not finite at iteration %d; the last good checkpoint is %s" term iteration (defaultArg summary.Outcome.LastCheckpoint "none")
+        1
+    | _ ->
+        summary.Report |> Option.iter (fun r -> printfn "%s" (Reconstruct.App.EvalReport.toMarkdown r))
+        for f in summary.Files do printfn "wrote %s" f
+        0
+
 // ---------------------------------------------------------------- arguments, before any work
 
 /// `value`, when given, is at least `least`.
@@ -307,6 +376,29 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     // A file, or a folder of other files, is refused; the report replaces a previous one whole.
     let out = args.GetResult(Report, defaultValue = "artifacts/eval")
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
+
+let private checkTrain (args: ParseResults<TrainArgs>) =
+    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName ] (args.TryGetResult Method |> Option.map List.singleton)
+    if args.Contains Resume then
+        // The run's config.json decides everything else: a second source of settings would be ignored.
+        let others = args.GetAllResults() |> List.filter (function Resume _ | Results _ -> false | _ -> true)
+        require others.IsEmpty (sprintf "--resume continues a run with the settings of its config.json; remove %s" (String.Join(", ", others |> List.map (fun a -> "--" + (string a).Split(' ').[0].ToLowerInvariant().Replace('_', '-')))))
+        let dir = args.GetResult Resume
+        require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
+    else
+        require (args.Contains Method) "name the method to train: reconstruct train softras"
+        if args.Contains Furniture then
+            allKnown "--category" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult Category |> Option.map List.singleton)
+            require (not (args.Contains TrainArgs.Count)) "--count applies to procedural data; --furniture trains on all prepared real models"
+        else
+            allKnown "--category" "category" StringComparison.Ordinal Reconstruct.Data.Procedural.categories (args.TryGetResult Category |> Option.map List.singleton)
+        atLeast "--count" 10 (args.TryGetResult TrainArgs.Count)
+        atLeast "--iterations" 1 (args.TryGetResult Iterations)
+        atLeast "--batch" 1 (args.TryGetResult Batch)
+        atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
+        args.TryGetResult Minutes |> Option.iter (fun m -> require (m > 0.0 && Double.IsFinite m) (sprintf "--minutes must be positive, received %g" m))
+        folderPath "--out" (args.TryGetResult Out)
+    folderPath "--results" (args.TryGetResult Results)
 
 /// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
 /// most the number of cores, since libtorch starts every thread it is told to (100000 of them
@@ -384,6 +476,7 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             | Bench b -> checkBench b
             | Data d -> checkData d
             | Eval e -> checkEval e
+            | Train t -> checkTrain t
             | Info | Demo | Threads _ -> ()
             match requestedThreads, threads with
             | Some requested, Some n when n < requested ->
@@ -397,11 +490,23 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             | Demo -> demo cancel
             | Data d -> data d cancel
             | Eval e -> evaluate e cancel
+            | Train t -> train t cancel
             | Threads _ -> 2
         with
         | UsageError message ->
             eprintfn "reconstruct: %s" message
             eprintfn "%s" (hint command)
+            2
+        // Bad input found once work started (a dataset index, a checkpoint, a run's
+        // config.json): the message names the file and what is wrong; nothing was overwritten.
+        | :? Reconstruct.Data.IndexFileException as e ->
+            eprintfn "reconstruct: %s" e.Message
+            2
+        | Checkpoint.CheckpointError _ as e ->
+            eprintfn "reconstruct: %s" e.Message
+            2
+        | Reconstruct.Train.ConfigError _ as e ->
+            eprintfn "reconstruct: %s" e.Message
             2
         | :? OperationCanceledException when cancel.IsCancellationRequested ->
             eprintfn "reconstruct: interrupted"

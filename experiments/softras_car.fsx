@@ -1,0 +1,12 @@
+// SoftRas on procedural cars: silhouettes of two of the 24 multi-views per object, cameras
+// known (peers.md §B). Run: dotnet fsi build.fsx experiment softras_car   (-- --resume to continue)
+#load "load.fsx"
+
+open Reconstruct.App.Experiments
+
+let experiment =
+    { SoftRas.baseline with
+        Name = "softras_car"
+        Method = { SoftRas.baseline.Method with Data = Procedural("car", 1000) } }
+
+exit (script SoftRas.run experiment fsi.CommandLineArgs)

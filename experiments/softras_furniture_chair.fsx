@@ -1,0 +1,12 @@
+// SoftRas on the real chairs of Debian's sweethome3d-furniture (64 models: 45 train, 6 val,
+// 13 test), rendered in the multi-view protocol. Run: dotnet fsi build.fsx experiment softras_furniture_chair
+#load "load.fsx"
+
+open Reconstruct.App.Experiments
+
+let experiment =
+    { SoftRas.baseline with
+        Name = "softras_furniture_chair"
+        Method = { SoftRas.baseline.Method with Data = Furniture "chair"; ValidationInstances = 6 } }
+
+exit (script SoftRas.run experiment fsi.CommandLineArgs)

@@ -1,0 +1,334 @@
+module Reconstruct.App.Experiments
+
+open System
+open System.IO
+open System.Text.Json
+open System.Threading
+open Reconstruct.Torch
+open Reconstruct.Geometry
+open Reconstruct.Data
+open Reconstruct.Eval
+open Reconstruct.Train
+
+type TrainingData =
+    | Procedural of category: string * count: int
+    | Furniture of category: string
+
+type RunSummary =
+    { Outcome: Outcome
+      TrainInstances: int
+      Report: EvalReport option
+      Files: string list }
+
+let private categoryOf (data: TrainingData) =
+    match data with
+    | Procedural (category, _) -> category
+    | Furniture category -> category
+
+/// The benchmark root of `data` in `cache`, rendered (multi-view protocol only) when it is not
+/// there yet. A rendered set is identified by its name: the source, the category, the count
+/// and the seed, so another count or seed is another folder.
+let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
+    let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
+    let root, instances, count =
+        match data with
+        | Procedural (category, count) ->
+            if not (List.contains category Procedural.categories) then
+                invalidArg "data" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", Procedural.categories)))
+            if count < 10 then invalidArg "data" (sprintf "Procedural %s: count must be at least 10 (70/10/20 splits), received %d" category count)
+            Path.Combine(cache, sprintf "procedural-%s-%d-seed%d" category count seed),
+            (fun () -> DatasetRender.proceduralInstances category seed count),
+            count
+        | Furniture category ->
+            let furnitureCache = Furniture.defaultCacheDir
+            let root = Path.Combine(cache, sprintf "furniture-%s-seed%d" category seed)
+            let mutable entries = 0
+            root,
+            (fun () ->
+                let report = Furniture.prepare furnitureCache [ category ] seed
+                Furniture.summary report |> List.iter log
+                let c = report.Categories |> List.find (fun c -> c.Category = category)
+                entries <- c.Entries.Length
+                seq { for e in c.Entries -> DatasetRender.instance (Furniture.load e) c.Category e.Split.Name e.Obj }),
+            0
+    if not (File.Exists(Path.Combine(root, "benchmark.json"))) then
+        log (sprintf "rendering the training set into %s" root)
+        let clock = Diagnostics.Stopwatch.StartNew()
+        let summary = DatasetRender.writeBenchmark root options cancel (fun n -> if n % 100 = 0 then log (sprintf "  %d instances" n)) (instances ())
+        log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds)
+    ignore count
+    root
+
+/// SoftRas' 3D IoU (32³ solid grids, no alignment) between a prediction and a ground truth
+/// in the same object frame.
+module private Iou3d =
+    /// The solid grid of the ground-truth model at `path`.
+    let truthGrid (path: string) : bool[] =
+        use scope = DisposalScope.Open()
+        let mesh = MeshIO.read path
+        let vertices, faces = Mesh.toArrays mesh
+        Voxels.solid 32 vertices faces
+
+    /// IoU of the prediction (V·3 floats, faces as vertex triples) with a truth grid.
+    let ofPrediction (vertices: float32[]) (faces: int[]) (truth: bool[]) =
+        let v = Array.init (vertices.Length / 3) (fun k -> [| float vertices.[3 * k]; float vertices.[3 * k + 1]; float vertices.[3 * k + 2] |])
+        ShapeEval.voxelIoU (Voxels.solid 32 v (Array.chunkBySize 3 faces)) truth
+
+/// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
+module private Results =
+    let evaluate (runDir: string) (benchmarkRoot: string) (category: string) (methodName: string) (predictions: string) (view: int) (points: int) (limit: int) (cancel: CancellationToken) (log: string -> unit) =
+        let options: Benchmark.Options =
+            { Source = Benchmark.Rendered benchmarkRoot
+              Categories = [ category ]
+              Split = "test"
+              Predictions = Some predictions
+              MethodName = methodName
+              Shape = { ShapeEvalOptions.Defaults with Points = points }
+              Seed = 0
+              NoiseSigma = ShapeEval.ReferenceNoise
+              Limit = limit
+              GridInstances = 6
+              GridView = view
+              Grid = GridOptions.Defaults }
+        let report, grids = Benchmark.run options cancel log
+        try
+            let figure (h: Histogram) (path: string) =
+                use image = EvalReport.histogramImage 120 240 h
+                Image.save path image
+            ReportFolder.replace (Path.Combine(runDir, "eval")) (fun dir ->
+                EvalReport.writeWithFigures dir "shapes" report figure
+                @ Benchmark.writeGrids (Path.Combine(dir, "figures")) options.Grid grids)
+            |> ignore
+            report
+        finally
+            for g in grids do (g.Image :> IDisposable).Dispose()
+
+    let private inv = Globalization.CultureInfo.InvariantCulture
+
+    /// `<dir>/<name>.md` and `.json`, plus the curves and the grid figure copied beside them.
+    let write (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) =
+        Directory.CreateDirectory dir |> ignore
+        let summaries = EvalReport.summarize report |> List.filter (fun s -> s.Category = EvalReport.AllCategories)
+        let metric (key: string) (s: CategorySummary) = s.Means |> List.tryPick (fun (k, v) -> if k = key then Some v else None) |> Option.defaultValue nan
+        let row (label: string) (s: CategorySummary) =
+            String.Format(inv, "| {0} | {1:0.000} | {2:0.000} | {3:0.000} | {4} |", label, metric Metrics.Iou s, metric "chamfer_l1" s, metric "fscore_1pct" s, EvalReport.scoredOf s)
+        let find (methodName: string) = summaries |> List.find (fun s -> s.Method = methodName)
+        let mine = summaries |> List.find (fun s -> s.Method <> EvalReport.TemplateReference && s.Method <> EvalReport.NoisyTruthReference)
+        let template = find EvalReport.TemplateReference
+        let noisy = find EvalReport.NoisyTruthReference
+        let iouGain = metric Metrics.Iou mine - metric Metrics.Iou template
+        let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
+        let copy (source: string) (target: string) =
+            if File.Exists source then
+                File.Copy(source, Path.Combine(dir, target), true)
+                Some target
+            else None
+        let curves = copy (Path.Combine(runDir, "curves.png")) (name + "_curves.png")
+        let grid = Directory.GetFiles(Path.Combine(runDir, "eval", "figures"), "grid_*.png") |> Array.tryHead |> Option.bind (fun g -> copy g (name + "_grid.png"))
+        let lines =
+            [ yield sprintf "# %s" name
+              yield ""
+              yield sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", inv)) (Runtime.info ())
+              yield ""
+              yield sprintf "- training instances: %d; iterations: %d in %.1f min (%s)" trainInstances outcome.Iterations (outcome.Seconds / 60.0) (sprintf "%A" outcome.Reason)
+              yield sprintf "- test split, input view as in the config (`EvalView`); Chamfer-L1 and F@1%% after ICP, 3D IoU at 32³ without alignment (SoftRas' protocol)"
+              yield ""
+              yield "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
+              yield "|---|---|---|---|---|"
+              yield row mine.Method mine
+              yield row template.Method template
+              yield row noisy.Method noisy
+              yield ""
+              yield String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, (if iouGain >= 0.15 then "met" else "NOT met"), chamferRatio, (if chamferRatio <= 0.5 then "met" else "NOT met"))
+              yield ""
+              match curves with Some c -> yield sprintf "![learning curves](%s)" c | None -> ()
+              yield ""
+              match grid with Some g -> yield sprintf "![input | reconstruction | novel views](%s)" g | None -> ()
+              yield ""
+              yield "```json"
+              yield config
+              yield "```" ]
+        let md = Path.Combine(dir, name + ".md")
+        Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
+        let json = Path.Combine(dir, name + ".json")
+        let table =
+            summaries |> List.map (fun s -> {| methodName = s.Method; count = s.Count; failed = s.Failed; means = dict s.Means |})
+        let body =
+            JsonSerializer.Serialize(
+                {| name = name; runDir = runDir; trainInstances = trainInstances; iterations = outcome.Iterations; seconds = outcome.Seconds
+                   reason = sprintf "%A" outcome.Reason; iou3dGain = iouGain; chamferRatio = chamferRatio; table = table
+                   config = JsonDocument.Parse(config).RootElement |},
+                JsonSerializerOptions(WriteIndented = true))
+        Files.writeTextAtomically json body
+        [ md; json ] @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
+
+/// Reads the pipeline name of a run's config.json (written by the trainer).
+let pipelineOf (runDir: string) =
+    let path = Path.Combine(runDir, "config.json")
+    if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: no such file; is %s a run folder?" path runDir))
+    Config.fieldOfJsonFile path "Pipeline"
+
+module SoftRas =
+    module Pipeline = Reconstruct.Pipelines.SoftRas
+
+    type Method =
+        { Data: TrainingData
+          DataSeed: uint64
+          Cache: string
+          Pipeline: Pipeline.Config
+          Sigma: Optim.Schedule
+          EvalView: int
+          ValidationInstances: int
+          TestInstances: int
+          EvalPoints: int }
+
+    let pipelineName = "softras"
+
+    let baseline: Experiment<Method> =
+        { Name = "softras"
+          Pipeline = pipelineName
+          Seed = 1UL
+          Method =
+            { Data = Procedural("chair", 1000)
+              DataSeed = 42UL
+              Cache = Path.Combine(".cache", "train")
+              Pipeline = Pipeline.Config.Defaults
+              Sigma = Optim.Constant
+              EvalView = 3
+              ValidationInstances = 50
+              TestInstances = 0
+              EvalPoints = 10_000 }
+          Optimiser = { Optim.Adam.Defaults with Lr = 1e-4 }
+          LearningRate = Optim.Constant
+          BatchSize = 16
+          Stop = { Iterations = None; Minutes = Some 60.0 }
+          CheckpointEvery = 500
+          EvalEvery = 500
+          ProgressSeconds = 10.0 }
+
+    /// The pipeline's batch from the loader's: both carry the same tensors.
+    let private toBatch (b: MultiView.Batch) : Pipeline.Batch =
+        { ImagesA = b.ImagesA
+          ImagesB = b.ImagesB
+          ViewA = { Azimuth = b.AzimuthA; Elevation = b.ElevationA; Distance = b.DistanceA }
+          ViewB = { Azimuth = b.AzimuthB; Elevation = b.ElevationB; Distance = b.DistanceB } }
+
+    /// Predicted meshes of `instances` of `set` seen from view `view`, in batches: (V, 3)
+    /// vertices each as host arrays, with the pipeline's faces.
+    let private predictAll (model: Pipeline.Model) (set: MultiView.Set) (view: int) (instances: int[]) =
+        use _ = Autograd.noGrad ()
+        [| for chunk in Array.chunkBySize 32 instances do
+               use scope = DisposalScope.Open()
+               let images = Tensor.cat ([ for i in chunk -> MultiView.image set i view ], 0)
+               let vertices = Pipeline.predict model images
+               for k in 0 .. chunk.Length - 1 do
+                   yield vertices.[k].ToFloat32s() |]
+
+    let private facesOf (model: Pipeline.Model) = model.Template.Faces.ToInt64s() |> Array.map int
+
+    /// Mean SoftRas 3D IoU (32³, no alignment) of the predictions of `instances` against their
+    /// ground truths, whose solid grids are computed once.
+    let private validator (model: Pipeline.Model) (set: MultiView.Set) (view: int) (count: int) =
+        let instances = Array.init (min count (MultiView.count set)) id
+        let truths = lazy [| for i in instances -> Iou3d.truthGrid (MultiView.meshPath set i) |]
+        fun (_: int) ->
+            if instances.Length = 0 then []
+            else
+                let faces = facesOf model
+                let predicted = predictAll model set view instances
+                let ious = Array.map2 (fun (v: float32[]) truth -> Iou3d.ofPrediction v faces truth) predicted truths.Value
+                [ "val_iou3d", Array.average ious ]
+
+    let private learner (m: Method) (model: Pipeline.Model) (validation: MultiView.Set) : Learner<MultiView.Batch> =
+        { Pipeline = pipelineName
+          Parameters = Pipeline.parameters model
+          Buffers = Pipeline.buffers model
+          // The loss draws nothing at random; the data order is a function of (seed, epoch).
+          Generators = []
+          Phases = 1
+          Loss = fun iteration _ batch -> Pipeline.losses model (m.Pipeline.Sigma * Optim.Schedule.lr m.Sigma 1.0 iteration) (toBatch batch)
+          Validate = validator model validation m.EvalView m.ValidationInstances }
+
+    /// Writes the test predictions as OBJ into `dir`, named as `reconstruct eval` expects.
+    let private writePredictions (dir: string) (model: Pipeline.Model) (set: MultiView.Set) (view: int) (limit: int) =
+        Directory.CreateDirectory dir |> ignore
+        let n = if limit > 0 then min limit (MultiView.count set) else MultiView.count set
+        let faces = facesOf model
+        let predicted = predictAll model set view (Array.init n id)
+        for i in 0 .. n - 1 do
+            let vertices = Array.init (predicted.[i].Length / 3) (fun v -> Array.init 3 (fun c -> float predicted.[i].[3 * v + c]))
+            use scope = DisposalScope.Open()
+            let mesh = Mesh.ofArrays vertices (faces |> Array.chunkBySize 3)
+            MeshIO.writeObj (Path.Combine(dir, Benchmark.predictionStem (MultiView.instanceId set i) + ".obj")) mesh
+        n
+
+    let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
+        let m = experiment.Method
+        if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
+            invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
+        let root = prepare m.Cache m.DataSeed m.Data cancel log
+        let train = MultiView.load root "train"
+        let validation = MultiView.load root "val"
+        log (sprintf "data: %s: %d train, %d val instances" root (MultiView.count train) (MultiView.count validation))
+        use runScope = DisposalScope.Open()
+        let model =
+            use generator = new Generator(Seed.child experiment.Seed "init")
+            Pipeline.create generator m.Pipeline
+        let dataSeed = Seed.child experiment.Seed "data"
+        let data: Data<MultiView.Batch> =
+            { BatchesPerEpoch = MultiView.batchesPerEpoch train experiment.BatchSize
+              Epoch = fun epoch -> MultiView.epoch train dataSeed experiment.BatchSize epoch |> MultiView.prefetch 2 }
+        let outcome = Trainer.run runDir experiment (learner m model validation) data resume cancel log
+        match outcome.Reason with
+        | StopReason.Finished
+        | StopReason.TimeBudget ->
+            let test = MultiView.load root "test"
+            let predictions = Path.Combine(runDir, "predictions")
+            let n = writePredictions predictions model test m.EvalView m.TestInstances
+            log (sprintf "wrote %d test predictions into %s" n predictions)
+            let report = Results.evaluate runDir root (categoryOf m.Data) pipelineName predictions m.EvalView m.EvalPoints m.TestInstances cancel log
+            let files =
+                match results with
+                | Some dir -> Results.write dir runDir experiment.Name (Config.toJson experiment) (MultiView.count train) outcome report
+                | None -> []
+            { Outcome = outcome; TrainInstances = MultiView.count train; Report = Some report; Files = files }
+        | _ -> { Outcome = outcome; TrainInstances = MultiView.count train; Report = None; Files = [] }
+
+let resume (runDir: string) (results: string option) (cancel: CancellationToken) (log: string -> unit) =
+    match pipelineOf runDir with
+    | name when name = SoftRas.pipelineName ->
+        let experiment = Config.ofJsonFile<Experiment<SoftRas.Method>> (Path.Combine(runDir, "config.json"))
+        SoftRas.run runDir results experiment true cancel log
+    | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName)
+
+let script (run: string -> string option -> Experiment<'M> -> bool -> CancellationToken -> (string -> unit) -> RunSummary) (experiment: Experiment<'M>) (args: string[]) =
+    let rec parse (args: string list) (out: string option) (resume: bool) =
+        match args with
+        | [] -> Ok(out, resume)
+        | "--resume" :: rest -> parse rest out true
+        | "--out" :: dir :: rest -> parse rest (Some dir) resume
+        | other :: _ -> Error(sprintf "unknown argument '%s' (an experiment script takes --out <dir> and --resume)" other)
+    match parse (List.ofArray args) None false with
+    | Error message ->
+        eprintfn "%s: %s" experiment.Name message
+        2
+    | Ok (out, resume) ->
+        Runtime.initDefaults.Force()
+        use interrupt = new CancellationTokenSource()
+        // The first Ctrl+C asks the trainer to stop after the step; a second one ends the process.
+        let handler = ConsoleCancelEventHandler(fun _ e -> if not interrupt.IsCancellationRequested then (e.Cancel <- true; interrupt.Cancel()))
+        Console.CancelKeyPress.AddHandler handler
+        try
+            let runDir = defaultArg out (Path.Combine("runs", experiment.Name))
+            let summary = run runDir (Some(Path.Combine("experiments", "results"))) experiment resume interrupt.Token (fun line -> printfn "%s" line)
+            for f in summary.Files do printfn "wrote %s" f
+            match summary.Outcome.Reason with
+            | StopReason.Cancelled ->
+                eprintfn "%s: interrupted after iteration %d; continue with --resume" experiment.Name summary.Outcome.Iterations
+                130
+            | StopReason.NonFinite (iteration, term) ->
+                eprintfn "%s: loss term '%s' is not finite at iteration %d; the last good checkpoint stays" experiment.Name term iteration
+                1
+            | _ -> 0
+        finally
+            Console.CancelKeyPress.RemoveHandler handler

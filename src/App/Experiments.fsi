@@ -1,0 +1,87 @@
+/// Each method's experiment: its typed record with the library's baseline, the data it trains
+/// on (generated or prepared on first use), its learner for the trainer, and the evaluation and
+/// results file that end a run. `experiments/*.fsx` and `reconstruct train` both call these, so
+/// a script and the command line reach the same code.
+module Reconstruct.App.Experiments
+
+open System.Threading
+open Reconstruct.Torch
+open Reconstruct.Train
+
+/// Where a multi-view training set comes from. Either is rendered once into the experiment's
+/// cache (`DatasetRender.writeBenchmark`, the multi-view protocol only) and reused by later runs.
+type TrainingData =
+    /// `count` procedural shapes of `category` (Procedural.categories), split 70/10/20.
+    | Procedural of category: string * count: int
+    /// The real models of `category` (Debian's sweethome3d-furniture, `Furniture.prepare`).
+    | Furniture of category: string
+
+/// What a finished run measured, for the caller and the results file.
+type RunSummary =
+    { Outcome: Outcome
+      /// Training instances and the iterations run (in total, over resumes).
+      TrainInstances: int
+      /// The test split's report (None when the run was cancelled or diverged).
+      Report: EvalReport option
+      /// Files written: the results Markdown and JSON, figures.
+      Files: string list }
+
+/// SoftRas (Liu et al. 2019) as SSR trains it (peers.md §B): silhouettes of two views per
+/// object with known cameras, multi-view IoU + Laplacian + flatten losses.
+module SoftRas =
+
+    /// The method's part of the experiment record.
+    type Method =
+        { Data: TrainingData
+          /// The data's one seed: shapes, splits.
+          DataSeed: uint64
+          /// Where rendered training sets (and prepared real models) are kept between runs.
+          Cache: string
+          Pipeline: Reconstruct.Pipelines.SoftRas.Config
+          /// σ of the soft silhouettes as a factor of `Pipeline.Sigma`, a function of the
+          /// iteration (SoftRas: ×0.3 at 150k iterations).
+          Sigma: Optim.Schedule
+          /// The input view of evaluation and validation, an index into the 24 multi-views.
+          EvalView: int
+          /// Validation: mean 3D IoU over at most this many val instances (0 = none).
+          ValidationInstances: int
+          /// Test evaluation: at most this many instances (0 = the whole test split).
+          TestInstances: int
+          /// Surface points per mesh for Chamfer and F-score.
+          EvalPoints: int }
+
+    /// SSR's recipe scaled to 2 CPU cores: Adam 1e-4, batch 64 as in the paper is 2–3 s an
+    /// iteration here, so batch 16, a 60-minute budget, procedural chairs.
+    val baseline: Experiment<Method>
+
+    /// The pipeline name stored in config.json and checkpoints.
+    val pipelineName: string
+
+    /// Trains into `runDir` (resume: continue the run there), then evaluates the test split
+    /// into `runDir/eval` and, when `results` is given, writes `<results>/<Name>.md` and `.json`
+    /// (config, seed, instances, iterations, the table with the reference rows, the floor
+    /// check) plus the curves and grid figures beside them.
+    val run:
+        runDir: string ->
+        results: string option ->
+        experiment: Experiment<Method> ->
+        resume: bool ->
+        cancel: CancellationToken ->
+        log: (string -> unit) ->
+            RunSummary
+
+/// The pipeline name written in `runDir/config.json`, to resume a run without knowing its method.
+val pipelineOf: runDir: string -> string
+
+/// Resumes the run in `runDir` with the experiment its config.json holds.
+val resume: runDir: string -> results: string option -> cancel: CancellationToken -> log: (string -> unit) -> RunSummary
+
+/// What an experiment script calls last: runs `experiment` with `run` (e.g. `SoftRas.run`)
+/// into `runs/<Name>` (or `--out <dir>`), continuing it with `--resume`, and writes the results
+/// into `experiments/results`. Ctrl+C stops the run after the current step with a checkpoint.
+/// Returns the exit code: 0 done, 1 diverged, 2 bad arguments, 130 interrupted.
+val script:
+    run: (string -> string option -> Experiment<'M> -> bool -> CancellationToken -> (string -> unit) -> RunSummary) ->
+    experiment: Experiment<'M> ->
+    args: string[] ->
+        int
