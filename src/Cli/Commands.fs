@@ -94,6 +94,7 @@ type TrainArgs =
     | Seed of seed: int
     | Out of dir: string
     | Results of dir: string
+    | Cache of dir: string
     | Resume of dir: string
 
     interface IArgParserTemplate with
@@ -109,6 +110,7 @@ type TrainArgs =
             | Seed _ -> "the experiment's seed: initialisation and data order (default 1)"
             | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
             | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
+            | Cache _ -> "where rendered training sets are kept between runs (default .cache/train)"
             | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it"
 
 [<RequireSubcommand>]
@@ -282,7 +284,7 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
         Stop =
             { Iterations = args.TryGetResult Iterations
               Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) }
-        Method = { baseline.Method with Data = data } }
+        Method = { baseline.Method with Data = data; Cache = args.GetResult(TrainArgs.Cache, defaultValue = baseline.Method.Cache) } }
 
 let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
     let log (line: string) = printfn "%s" line
@@ -398,6 +400,7 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
         args.TryGetResult Minutes |> Option.iter (fun m -> require (m > 0.0 && Double.IsFinite m) (sprintf "--minutes must be positive, received %g" m))
         folderPath "--out" (args.TryGetResult Out)
+        folderPath "--cache" (args.TryGetResult TrainArgs.Cache)
     folderPath "--results" (args.TryGetResult Results)
 
 /// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
