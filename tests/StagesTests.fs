@@ -40,7 +40,7 @@ let tests =
         test "SoftRas' encoder maps (B, 4, 64, 64) to (B, 512) with unique parameter names" {
             use scope = DisposalScope.Open()
             use g = generator 1
-            let encoder = Encode.create g Encode.Kind.SoftRasConv 4 64
+            let encoder = Encode.create g Encode.Kind.SoftRas 4 64
             use images = Tensor.rand ([ 2; 4; 64; 64 ], g)
             let features = Encode.apply true encoder images
             Expect.equal features.Shape [| 2; 512 |] "features"
@@ -56,7 +56,7 @@ let tests =
         test "the ResNet encoder maps (B, 4, 64, 64) to (B, 8·width), with buffers" {
             use scope = DisposalScope.Open()
             use g = generator 2
-            let encoder = Encode.create g (Encode.Kind.ResNet { ResNet.resnet18 with Width = 8 }) 4 64
+            let encoder = Encode.create g (Encode.Kind.Residual { ResNet.resnet18 with Width = 8 }) 4 64
             use images = Tensor.rand ([ 3; 4; 64; 64 ], g)
             Expect.equal (Encode.apply true encoder images).Shape [| 3; 64 |] "features"
             Expect.equal (Encode.featureSize encoder) 64 "featureSize"
@@ -78,7 +78,7 @@ let tests =
             use scope = DisposalScope.Open()
             use g = generator 3
             let t = Deform.sphere 3
-            let encoder = Encode.create g Encode.Kind.SoftRasConv 4 64
+            let encoder = Encode.create g Encode.Kind.SoftRas 4 64
             let decoder = Deform.softRasDecoder g 512 t
             let features = Encode.apply false encoder (Tensor.rand ([ 2; 4; 64; 64 ], g))
             let v = Deform.applySoftRas t decoder features

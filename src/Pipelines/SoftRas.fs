@@ -37,10 +37,10 @@ let create (generator: Generator) (config: Config) =
     if config.ImageSize <= 0 then invalidArg "config" (sprintf "SoftRas.create: ImageSize must be positive, received %d" config.ImageSize)
     let kind =
         match config.Encoder with
-        | SoftRasConv -> Encode.Kind.SoftRasConv
+        | SoftRasConv -> Encode.Kind.SoftRas
         | ResNet18 width ->
             if width <= 0 then invalidArg "config" (sprintf "SoftRas.create: the ResNet18 width must be positive, received %d" width)
-            Encode.Kind.ResNet { ResNet.resnet18 with Width = width }
+            Encode.Kind.Residual { ResNet.resnet18 with Width = width }
     let template = Deform.sphere config.TemplateLevel
     let encoder = Encode.create generator kind channels config.ImageSize
     let decoder = Deform.softRasDecoder generator (Encode.featureSize encoder) template

@@ -13,8 +13,8 @@ type SoftRasConvEncoder =
 
 [<RequireQualifiedAccess>]
 type Kind =
-    | SoftRasConv
-    | ResNet of ResNetSpec
+    | SoftRas
+    | Residual of ResNetSpec
 
 type Encoder =
     | SoftRasConv of SoftRasConvEncoder
@@ -37,8 +37,8 @@ let private createSoftRasConv (generator: Generator) (inChannels: int) (imageSiz
 let create (generator: Generator) (kind: Kind) (inChannels: int) (imageSize: int) =
     if inChannels <= 0 then invalidArg "inChannels" (sprintf "Encode.create: inChannels must be positive, received %d" inChannels)
     match kind with
-    | Kind.SoftRasConv -> SoftRasConv(createSoftRasConv generator inChannels imageSize)
-    | Kind.ResNet spec -> ResNet(ResNet.create generator { spec with InChannels = inChannels })
+    | Kind.SoftRas -> SoftRasConv(createSoftRasConv generator inChannels imageSize)
+    | Kind.Residual spec -> ResNet(ResNet.create generator { spec with InChannels = inChannels })
 
 let private applySoftRasConv (e: SoftRasConvEncoder) (images: Tensor) =
     use scope = DisposalScope.Open()

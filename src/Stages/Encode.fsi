@@ -19,10 +19,10 @@ type SoftRasConvEncoder =
 [<RequireQualifiedAccess>]
 type Kind =
     /// SoftRas' convolutional encoder (512-d features).
-    | SoftRasConv
+    | SoftRas
     /// `Layers.ResNet` built from this spec (its InChannels is replaced by `create`'s), globally
     /// average-pooled: Width·2^(Stages−1) features (512 for ResNet-18 at width 64).
-    | ResNet of ResNetSpec
+    | Residual of ResNetSpec
 
 /// An encoder with its parameters.
 type Encoder =
