@@ -22,6 +22,7 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "render", [ Reconstruct.Bench.RenderBench.all ]
       "eval", [ Reconstruct.Bench.EvalBench.all ]
       "train", [ Reconstruct.Bench.TrainBench.all ]
+      "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
       "data", [ Reconstruct.Bench.DataBench.renders ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst

@@ -1,0 +1,272 @@
+/// The trainer on a toy learner of its own (a tiny MLP regression whose batches come from a
+/// per-epoch generator and whose every step draws input noise from a checkpointed generator):
+/// exact resume, cancellation, non-finite losses, config and refusals, flat memory, progress.
+module Reconstruct.Tests.TrainerTests
+
+open System
+open System.IO
+open System.Security.Cryptography
+open System.Threading
+open Expecto
+open Reconstruct.Torch
+open Reconstruct.Train
+open Reconstruct.Tests.TestHelpers
+
+type ToyBatch =
+    { X: Tensor
+      Y: Tensor }
+
+    interface IDisposable with
+        member b.Dispose() = Layers.Named.dispose [ "x", b.X; "y", b.Y ]
+
+type ToyKind =
+    | Small
+    | Wide of factor: int
+
+/// The toy's own record, as a method's would be: an option, a union, a schedule as data.
+type ToyMethod = { Hidden: int; Extra: int option; Kind: ToyKind; Sigma: Optim.Schedule }
+
+let private toyMethod = { Hidden = 8; Extra = None; Kind = Small; Sigma = Optim.Constant }
+
+let private baseline: Experiment<ToyMethod> =
+    { Name = "toy"
+      Seed = 5UL
+      Method = toyMethod
+      Optimiser = { Optim.Adam.Defaults with Lr = 1e-2 }
+      LearningRate = Optim.MultiStep([ 25 ], 0.5)
+      BatchSize = 8
+      Stop = Stop.iterations 40
+      CheckpointEvery = 7
+      EvalEvery = 10
+      ProgressSeconds = 60.0 }
+
+/// Batches of one epoch: a pure function of (seed, epoch).
+let private toyData (seed: uint64) : Data<ToyBatch> =
+    { BatchesPerEpoch = 6
+      Epoch =
+        fun epoch ->
+            seq {
+                use g = new Generator(Seed.item seed (uint64 epoch))
+                for _ in 1..6 do
+                    let x = Tensor.randn ([ 8; 4 ], g)
+                    yield { X = x; Y = (x * 0.5 + 0.25).tanh () }
+            } }
+
+type private Toy =
+    { Learner: Learner<ToyBatch>
+      Generator: Generator }
+
+    member t.Dispose() =
+        Layers.Named.dispose t.Learner.Parameters
+        (t.Generator :> IDisposable).Dispose()
+
+/// hook iteration phase runs first in every Loss call; nanAt makes "total" NaN there.
+let private toy (pipeline: string) (hidden: int) (phases: int) (nanAt: (int * int) option) (hook: int -> int -> unit) =
+    let g = new Generator(7UL)
+    let mlp = Layers.Mlp.create g (Layers.Mlp.spec [ 4; hidden; 4 ])
+    let loss (x: Tensor) (y: Tensor) = Functional.mseLoss Reduction.Mean (Layers.Mlp.apply mlp x) y
+    { Generator = g
+      Learner =
+        { Pipeline = pipeline
+          Parameters = Layers.Mlp.parameters mlp
+          Buffers = []
+          Generators = [ "toy", g ]
+          Phases = phases
+          Loss =
+            fun iteration phase batch ->
+                hook iteration phase
+                let noisy = batch.X + Tensor.randn ([ 8; 4 ], g) * 0.05
+                let mse = loss noisy batch.Y
+                let total = if nanAt = Some(iteration, phase) then mse * nan else mse
+                [ "total", total; "mse", mse ]
+          Validate =
+            fun _ ->
+                use _ = Autograd.noGrad ()
+                use v = new Generator(99UL)
+                let x = Tensor.randn ([ 16; 4 ], v)
+                [ "val_mse", (loss x ((x * 0.5 + 0.25).tanh ())).ToScalar() ] } }
+
+let private stepLines (runDir: string) =
+    Metrics.read (Path.Combine(runDir, Metrics.FileName))
+    |> List.choose (function
+        | Step s -> Some(s.Iteration, s.Epoch, s.Batch, s.Losses, s.Lr)
+        | Validation _ -> None)
+
+let private bits (parameters: Layers.Named) =
+    parameters |> List.map (fun (n, t) -> n, t.ToArray<float32>() |> Array.map BitConverter.SingleToInt32Bits)
+
+let private train display dir experiment (t: Toy) resume log =
+    Trainer.runWith display dir experiment t.Learner (toyData experiment.Seed) resume CancellationToken.None log
+
+let private quiet = Plain
+let private ignoreLog (_: string) = ()
+
+let private sha (path: string) = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes path))
+
+let private snapshot (dir: string) =
+    Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+    |> Array.sort
+    |> Array.map (fun f -> Path.GetRelativePath(dir, f), sha f)
+
+let private oneLine (message: string) (mustName: string) =
+    Expect.isFalse (message.Contains '\n') (sprintf "one line: %s" message)
+    Expect.stringContains message mustName "the message names the file"
+
+/// Libtorch's thread count set to 1 for `f` (bitwise comparisons), restored after.
+let private singleThreaded f =
+    let before = Runtime.threads ()
+    Runtime.setThreads 1
+    try f () finally Runtime.setThreads before
+
+[<Tests>]
+let tests =
+    testList "Trainer" [
+        testSequenced <| test "resume continues exactly: 40 straight equals 20, a lost tail, resume to 40" {
+            singleThreaded (fun () ->
+                use straightDir = new TempDir()
+                use splitDir = new TempDir()
+                let straight = toy "toy" 8 1 None (fun _ _ -> ())
+                let a = train quiet straightDir.Path baseline straight false ignoreLog
+                Expect.equal a.Reason Finished "the straight run finishes"
+                let expectedWeights = bits straight.Learner.Parameters
+                straight.Dispose()
+
+                let first = toy "toy" 8 1 None (fun _ _ -> ())
+                let b = train quiet splitDir.Path { baseline with Stop = Stop.iterations 20 } first false ignoreLog
+                Expect.equal (b.Reason, b.Iterations) (Finished, 20) "the first part stops at 20"
+                first.Dispose()
+                // A run killed after its checkpoint at 14: its lines 14..19 are a lost tail.
+                let checkpoints = Path.Combine(splitDir.Path, Trainer.CheckpointsFolder)
+                File.Delete(Path.Combine(checkpoints, Trainer.LastCheckpointFile))
+                File.Delete(Path.Combine(checkpoints, "iter-00000020.safetensors"))
+                let resumed = toy "toy" 8 1 None (fun _ _ -> ())
+                let messages = Collections.Generic.List<string>()
+                let c = train quiet splitDir.Path baseline resumed true messages.Add
+                Expect.equal (c.Reason, c.Iterations) (Finished, 40) "the resumed run finishes at 40"
+                Expect.exists messages (fun m -> m.Contains "at iteration 14 (epoch 2, batch 2)") "resumed from the checkpoint at 14, inside epoch 2"
+                Expect.equal (stepLines splitDir.Path) (stepLines straightDir.Path) "every step line (iteration, epoch, batch, losses, lr) equal"
+                Expect.equal (bits resumed.Learner.Parameters) expectedWeights "the final weights equal bitwise"
+                resumed.Dispose()
+                Expect.isTrue (File.Exists(Path.Combine(splitDir.Path, Curves.FileName))) "curves.png written"
+                Expect.isTrue (Directory.Exists(Path.Combine(splitDir.Path, Trainer.EvalFolder))) "eval/ left for the caller")
+        }
+
+        test "cancellation finishes the step, writes its checkpoint and returns Cancelled" {
+            use dir = new TempDir()
+            use cts = new CancellationTokenSource()
+            let t = toy "toy" 8 1 None (fun iteration _ -> if iteration = 5 then cts.Cancel())
+            let outcome = Trainer.runWith quiet dir.Path baseline t.Learner (toyData baseline.Seed) false cts.Token ignoreLog
+            Expect.equal (outcome.Reason, outcome.Iterations) (Cancelled, 6) "stopped after finishing step 5"
+            let path = outcome.LastCheckpoint |> Option.defaultWith (fun () -> failtest "no checkpoint")
+            Expect.equal (Checkpoint.readMetadata path).Step 6L "the checkpoint holds the 6 steps"
+            use contents = Checkpoint.load path
+            let saved = t.Learner.Parameters |> List.map (fun (n, _) -> n, contents.Find(n).ToArray<float32>() |> Array.map BitConverter.SingleToInt32Bits)
+            Expect.equal saved (bits t.Learner.Parameters) "the checkpoint holds the weights after the finished step"
+            Expect.equal (stepLines dir.Path).Length 6 "one metrics line per finished step"
+            t.Dispose()
+        }
+
+        test "a non-finite term stops the run naming the iteration and the term; the checkpoint before stays" {
+            for phases, phase, term in [ 1, 0, "total"; 2, 1, "phase1.total" ] do
+                use dir = new TempDir()
+                let last = Path.Combine(dir.Path, Trainer.CheckpointsFolder, Trainer.LastCheckpointFile)
+                let mutable before = ""
+                let t = toy "toy" 8 phases (Some(12, phase)) (fun iteration p -> if iteration = 12 && p = 0 then before <- sha last)
+                let messages = Collections.Generic.List<string>()
+                let outcome = train quiet dir.Path { baseline with CheckpointEvery = 5 } t false messages.Add
+                Expect.equal outcome.Reason (NonFinite(12, term)) "stopped at iteration 12 on the term"
+                Expect.exists messages (fun m -> m.Contains "iteration 12" && m.Contains (sprintf "'%s'" term)) "a message names the iteration and the term"
+                Expect.equal (sha last) before "the last good checkpoint is unchanged"
+                let fresh = toy "toy" 8 phases None (fun _ _ -> ())
+                let metadata =
+                    Checkpoint.restoreTraining last
+                        { Parameters = fresh.Learner.Parameters; Buffers = []; Optimizer = None; Generators = fresh.Learner.Generators }
+                Expect.equal metadata.Step 10L "the checkpoint of iteration 10 loads"
+                Expect.equal (stepLines dir.Path).Length 12 "no line for the bad step"
+                t.Dispose()
+                fresh.Dispose()
+        }
+
+        test "config.json round-trips the experiment; bad files and directories are refused by one line" {
+            let experiment =
+                { baseline with
+                    Stop = { Iterations = Some 3; Minutes = Some 1.5 }
+                    Method = { toyMethod with Extra = Some 3; Kind = Wide 2; Sigma = Optim.Warmup(5, Optim.MultiStep([ 10; 20 ], 0.5)) } }
+            Expect.equal (Config.ofJson<Experiment<ToyMethod>> "text" (Config.toJson experiment)) experiment "the record round-trips"
+            use dir = new TempDir()
+            let run = Path.Combine(dir.Path, "run")
+            let t = toy "toy" 8 1 None (fun _ _ -> ())
+            let outcome = train quiet run experiment t false ignoreLog
+            Expect.equal outcome.Iterations 3 "trained"
+            Expect.equal (Trainer.pipelineOf run) "toy" "the pipeline name is read before the method"
+            Expect.equal (Trainer.readExperiment<ToyMethod> run) experiment "config.json holds the whole record"
+            t.Dispose()
+            // A corrupted config.json and one of another method.
+            let config = Path.Combine(run, Trainer.ConfigFile)
+            let broken = dir.File "broken.json"
+            File.WriteAllText(broken, File.ReadAllText(config).Substring(0, 40))
+            let e = Expect.catchT<ConfigError> (fun () -> Config.ofJsonFile<Experiment<ToyMethod>> broken |> ignore) "refused"
+            oneLine e.Message broken
+            let e = Expect.catchT<ConfigError> (fun () -> Config.ofJsonFile<Experiment<int>> config |> ignore) "refused"
+            oneLine e.Message config
+            let before = snapshot run
+            // Another pipeline, other shapes: refused naming the checkpoint; nothing changes.
+            let other = toy "other" 8 1 None (fun _ _ -> ())
+            let e = Expect.catchT<Checkpoint.CheckpointError> (fun () -> train quiet run experiment other true ignoreLog |> ignore) "refused"
+            oneLine e.Message (Path.Combine(run, Trainer.CheckpointsFolder, Trainer.LastCheckpointFile))
+            Expect.stringContains e.Message "'other'" "names the pipeline"
+            other.Dispose()
+            let wide = toy "toy" 9 1 None (fun _ _ -> ())
+            let e = Expect.catchT<Checkpoint.CheckpointError> (fun () -> train quiet run experiment wide true ignoreLog |> ignore) "refused"
+            oneLine e.Message (Path.Combine(run, Trainer.CheckpointsFolder, Trainer.LastCheckpointFile))
+            wide.Dispose()
+            // Another experiment in the same directory.
+            let same = toy "toy" 8 1 None (fun _ _ -> ())
+            let e = Expect.catchT<ConfigError> (fun () -> train quiet run { experiment with BatchSize = 4 } same true ignoreLog |> ignore) "refused"
+            oneLine e.Message config
+            Expect.stringContains e.Message "BatchSize" "names the field"
+            // Not empty without resume.
+            let e = Expect.catchT<TrainerError> (fun () -> train quiet run experiment same false ignoreLog |> ignore) "refused"
+            oneLine e.Message run
+            Expect.equal (snapshot run) before "nothing in the run directory changed"
+            // Resume without a checkpoint.
+            let empty = Path.Combine(dir.Path, "empty")
+            Directory.CreateDirectory empty |> ignore
+            File.WriteAllText(Path.Combine(empty, "notes.txt"), "mine")
+            let e = Expect.catchT<TrainerError> (fun () -> train quiet empty experiment same true ignoreLog |> ignore) "refused"
+            oneLine e.Message empty
+            let e = Expect.catchT<TrainerError> (fun () -> train quiet empty experiment same false ignoreLog |> ignore) "refused"
+            oneLine e.Message empty
+            Expect.equal (File.ReadAllText(Path.Combine(empty, "notes.txt"))) "mine" "a stranger's file is left alone"
+            Expect.equal (Directory.GetFileSystemEntries empty).Length 1 "nothing added"
+            same.Dispose()
+        }
+
+        testSequenced <| test "memory stays flat: live tensors at step 2000 equal those at step 10" {
+            use dir = new TempDir()
+            let counts = Collections.Generic.Dictionary<int, int64>()
+            let t = toy "toy" 8 1 None (fun iteration _ -> if iteration = 10 || iteration = 1999 then counts.[iteration] <- int64 Tensor.LiveCount)
+            let outcome = train quiet dir.Path { baseline with Stop = Stop.iterations 2000; CheckpointEvery = 500; EvalEvery = 250 } t false ignoreLog
+            Expect.equal outcome.Iterations 2000 "trained 2000 steps"
+            Expect.equal counts.[1999] counts.[10] "live tensors at the same point of step 1999 and step 10"
+            t.Dispose()
+        }
+
+        test "plain progress: lines through log, at most every ProgressSeconds, no terminal codes" {
+            use dir = new TempDir()
+            let t = toy "toy" 8 1 None (fun _ _ -> ())
+            let lines = Collections.Generic.List<string>()
+            train Plain dir.Path { baseline with Stop = Stop.iterations 10; ProgressSeconds = 0.0 } t false lines.Add |> ignore
+            let progress = lines |> Seq.filter (fun l -> l.StartsWith "toy: iteration ") |> List.ofSeq
+            Expect.equal progress.Length 10 "ProgressSeconds 0: one line per step"
+            Expect.stringContains progress.[9] "iteration 10/10 (100%)" "the count"
+            Expect.stringContains progress.[9] "it/s, ETA 0s, total " "speed, ETA and the main losses"
+            Expect.all lines (fun l -> not (l.Contains '\u001b')) "no escape codes"
+            use dir2 = new TempDir()
+            let lines = Collections.Generic.List<string>()
+            train Plain dir2.Path { baseline with Stop = Stop.iterations 10; ProgressSeconds = 600.0 } t false lines.Add |> ignore
+            let progress = lines |> Seq.filter (fun l -> l.StartsWith "toy: iteration ") |> List.ofSeq
+            Expect.equal (progress |> List.map (fun l -> l.Substring(0, 25))) [ "toy: iteration 1/10 (10%)"; "toy: iteration 10/10 (100" ] "the first line, then the last when the run ends"
+            t.Dispose()
+        }
+    ]
