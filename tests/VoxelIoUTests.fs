@@ -136,6 +136,31 @@ let tests =
             Expect.isTrue (noisy.VoxelIoU > 0.85) (sprintf "noisy truth IoU %g" noisy.VoxelIoU)
         }
 
+        test "eval over a rendered benchmark: iou_3d of both reference rows, in the true object frame, in every report format" {
+            use dir = new TempDir()
+            let root = dir.File "chair"
+            let options: Reconstruct.Data.DatasetRender.BenchmarkOptions = { Protocols = [ Reconstruct.Data.DatasetRender.MultiView ]; Seed = 2UL; WildViews = 0 }
+            Reconstruct.Data.DatasetRender.writeBenchmark root options Threading.CancellationToken.None ignore (Reconstruct.Data.DatasetRender.proceduralInstances "chair" 2UL 3) |> ignore
+            let first = (Reconstruct.Data.MultiView.entries root).[0]
+            let run: Reconstruct.App.Benchmark.Options =
+                { CacheDir = dir.File "no-cache"; Benchmarks = Some dir.Path; Categories = [ "chair" ]; Split = first.Split; Predictions = None
+                  MethodName = "prediction"; Shape = { ShapeEvalOptions.Defaults with Points = 500; Alignment = AlignmentMode.Icp { IcpOptions.Defaults with Iterations = 3 } }
+                  Seed = 0; NoiseSigma = ShapeEval.ReferenceNoise; Limit = 1; GridInstances = 0; GridView = 3; Grid = Reconstruct.App.GridOptions.Defaults }
+            let report, _ = Reconstruct.App.Benchmark.run run Threading.CancellationToken.None ignore
+            Expect.isTrue (List.contains "iou_3d" report.Metrics) "the report has the column"
+            let iouOf (row: Reconstruct.App.InstanceScores) = row.Values |> List.find (fst >> (=) "iou_3d") |> snd
+            let template = report.Rows |> List.find (fun r -> r.Method = Reconstruct.App.EvalReport.TemplateReference)
+            let noisy = report.Rows |> List.find (fun r -> r.Method = Reconstruct.App.EvalReport.NoisyTruthReference)
+            Expect.equal template.Instance first.Id "the first instance of the split"
+            use _ = DisposalScope.Open()
+            let truth = MeshIO.read first.Mesh
+            Expect.equal (iouOf template) (ShapeEval.iou3d 32 0.5 (Template.unicorn 0.4) truth) "template row: iou3d of the template as placed, against the truth as stored"
+            Expect.isTrue (iouOf template < 0.5 && iouOf noisy > 0.7) (sprintf "template %g, noisy truth %g" (iouOf template) (iouOf noisy))
+            Expect.stringContains (Reconstruct.App.EvalReport.toMarkdown report) "| iou_3d |" "Markdown column"
+            Expect.stringContains (Reconstruct.App.EvalReport.toCsv report) "iou_3d_mean" "CSV column"
+            Expect.stringContains (Reconstruct.App.EvalReport.toJson report) "\"iou_3d\"" "JSON field"
+        }
+
         test "voxelisation is quick: a 1280-face and a 30k-face mesh at 32³" {
             let small = sphere 0.45 3
             let big =

@@ -226,6 +226,8 @@ let private viewPair (set: Set) (seed: uint64) (epoch: int) (position: int) =
     let b = rng.Int(0, set.Views - 2)
     a, (if b >= a then b + 1 else b)
 
+let private unitBytes = Array.init 256 (fun b -> float32 b / 255.0f)
+
 /// (B, 4, H, W) float32 in [0, 1] of the given (instance, view) pairs.
 let private images (set: Set) (instances: int[]) (views: int[]) =
     let plane = 4 * set.Height * set.Width
@@ -233,8 +235,9 @@ let private images (set: Set) (instances: int[]) (views: int[]) =
     for k in 0 .. instances.Length - 1 do
         let src = set.Pixels.[instances.[k]]
         let offset = views.[k] * plane
+        let target = k * plane
         for p in 0 .. plane - 1 do
-            data.[k * plane + p] <- float32 src.[offset + p] / 255.0f
+            data.[target + p] <- unitBytes.[int src.[offset + p]]
     Tensor.ofArray (data, [ instances.Length; 4; set.Height; set.Width ])
 
 let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (order: int[]) (index: int) =
