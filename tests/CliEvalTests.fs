@@ -45,7 +45,7 @@ let private expectExit (code: int) (run: CliRun) (what: string) =
 let private options (dir: TempDir) : Benchmark.Options =
     { CacheDir = dir.File "cache"; Categories = [ "chair" ]; Split = "test"; Predictions = Some(dir.File "pred"); MethodName = "pred"
       Shape = { Reconstruct.Eval.ShapeEvalOptions.Defaults with Points = 500 }
-      Seed = 0; NoiseSigma = 0.005; Limit = 0; GridInstances = 0; GridView = 3; Grid = GridOptions.Defaults }
+      Benchmarks = None; Seed = 0; NoiseSigma = 0.005; Limit = 0; GridInstances = 0; GridView = 3; Grid = GridOptions.Defaults }
 
 let private noCancel = Threading.CancellationToken.None
 

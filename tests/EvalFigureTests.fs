@@ -202,7 +202,7 @@ let tests =
                 let options: Benchmark.Options =
                     { CacheDir = root; Categories = [ "chair" ]; Split = "test"; Predictions = Some predictions; MethodName = "pred"
                       Shape = { ShapeEvalOptions.Defaults with Points = 2000; Alignment = AlignmentMode.TrueCameraFrame }
-                      Seed = 0; NoiseSigma = ShapeEval.ReferenceNoise; Limit = 0; GridInstances = 2; GridView = 3; Grid = GridOptions.Defaults }
+                      Benchmarks = None; Seed = 0; NoiseSigma = ShapeEval.ReferenceNoise; Limit = 0; GridInstances = 2; GridView = 3; Grid = GridOptions.Defaults }
                 let live = settledLiveCount ()
                 let report, grids = Benchmark.run options Threading.CancellationToken.None ignore
                 // Nothing but the figures outlives the run.

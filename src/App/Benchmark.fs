@@ -25,8 +25,16 @@ let predictionFolderProblem (dir: string) : string option =
         Some "holds no predicted mesh (<instance>.obj, .off or .ply)"
     else None
 
+/// One instance to score: its id, split and how to load its ground truth.
+type private Truth = { Id: string; Split: string; Load: unit -> TexturedMesh }
+
 type Options =
-    { CacheDir: string
+    { /// The prepared real models (`reconstruct data`), unless `Benchmarks` is given.
+      CacheDir: string
+      /// A folder of rendered benchmarks, one per category (`reconstruct data --output`, e.g. of
+      /// procedural categories): the instances and ground truths of
+      /// <Benchmarks>/<category>/multiview/index.jsonl instead of the prepared real models.
+      Benchmarks: string option
       Categories: string list
       Split: string
       /// Folder of predicted meshes named by `predictionStem`; None = reference rows only.
@@ -86,19 +94,31 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : E
     let score methodName category id (r: ShapeResult) =
         { Method = methodName; Category = category; Instance = id; Values = ShapeEval.metrics r }
     let template = Template.unicorn 0.4
-    let manifestOf = Furniture.manifestPath options.CacheDir
-    // Every manifest is read first, so a missing or damaged one fails at once, not after the others.
+    // Every manifest or index is read first, so a missing or damaged one fails at once, not
+    // after the others.
     let manifests =
-        [ for category in options.Categories do
-              if not (File.Exists(manifestOf category)) then
-                  failwithf "eval: %s not found; prepare the data first (`reconstruct data --categories %s`)" (manifestOf category) category
-              let entries, _, _ = FurnitureManifest.read (manifestOf category)
-              category, entries ]
+        match options.Benchmarks with
+        | None ->
+            let manifestOf = Furniture.manifestPath options.CacheDir
+            [ for category in options.Categories do
+                  if not (File.Exists(manifestOf category)) then
+                      failwithf "eval: %s not found; prepare the data first (`reconstruct data --categories %s`)" (manifestOf category) category
+                  let entries, _, _ = FurnitureManifest.read (manifestOf category)
+                  category, entries |> List.map (fun e -> { Id = e.Info.Id; Split = e.Split.Name; Load = fun () -> Furniture.load e }) ]
+        | Some dir ->
+            [ for category in options.Categories do
+                  let entries = MultiView.entries (Path.Combine(dir, category))
+                  category,
+                  [ for e in entries ->
+                        let info =
+                            { Id = e.Id; Name = e.Id; Category = e.Category; SourceCategory = ""; Creator = ""; Licence = ""; Library = ""
+                              WidthCm = 0.0; HeightCm = 0.0; DepthCm = 0.0; Source = e.Mesh; LicenceFiles = [] }
+                        { Id = e.Id; Split = e.Split; Load = fun () -> TexturedMesh.readObj info e.Mesh } ] ]
     try
         for category, entries in manifests do
             let selected =
                 entries
-                |> List.filter (fun e -> e.Split.Name = options.Split)
+                |> List.filter (fun e -> e.Split = options.Split)
                 |> fun l -> if options.Limit > 0 then List.truncate options.Limit l else l
             // Rows of the figure: (1 + M (1 + N), 3, S, S) each, a few hundred KB, kept past the
             // instance's scope; the meshes they show are freed with it.
@@ -107,7 +127,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : E
                 for k, e in List.indexed selected do
                     // Between instances: the one in progress is finished, then the run ends.
                     cancel.ThrowIfCancellationRequested()
-                    let id = e.Info.Id
+                    let id = e.Id
                     // The methods this instance has a score or a failure for: when the instance
                     // fails as a whole, the others get its reason.
                     let settled = Collections.Generic.HashSet<string>()
@@ -120,7 +140,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : E
                         reason
                     try
                         use scope = DisposalScope.Open()
-                        use model = Furniture.load e
+                        use model = e.Load()
                         let truth = TexturedMesh.toMesh model
                         templates.Add(score "template" category id (ShapeEval.templateReference generator options.Shape template truth))
                         settled.Add EvalReport.TemplateReference |> ignore

@@ -60,6 +60,7 @@ type DataArgs =
 type EvalArgs =
     | Categories of names: string list
     | Cache of dir: string
+    | Benchmarks of dir: string
     | Split of name: string
     | Predictions of dir: string
     | Method of name: string
@@ -75,6 +76,7 @@ type EvalArgs =
             match a with
             | Categories _ -> "categories (default: chair)"
             | Cache _ -> "the folder `reconstruct data` prepared (default .cache/data)"
+            | Benchmarks _ -> "score against rendered benchmarks instead of the prepared real models: the folder `reconstruct data --output` wrote (e.g. artifacts/datasets with --procedural), one <category>/multiview/index.jsonl each"
             | Split _ -> "train, val or test (default test)"
             | Predictions _ -> "folder of predicted meshes <instance>.obj|off|ply (default: reference rows only)"
             | Method _ -> "name of the method in the report (default prediction)"
@@ -235,6 +237,7 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
 let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) =
     let options: Reconstruct.App.Benchmark.Options =
         { CacheDir = args.GetResult(EvalArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
+          Benchmarks = args.TryGetResult Benchmarks
           Categories = args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ])
           Split = args.GetResult(Split, defaultValue = "test")
           Predictions = args.TryGetResult Predictions
@@ -365,10 +368,18 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     // A category is known when data/categories.json has it or the cache holds it prepared
     // (by Furniture.prepareWith with rules of one's own); folder names match exactly.
     let cache = args.GetResult(EvalArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
-    args.TryGetResult EvalArgs.Categories
-    |> Option.iter (fun names ->
-        let prepared = names |> List.filter (fun n -> IO.File.Exists(Reconstruct.Data.Furniture.manifestPath cache n))
-        allKnown "--categories" "category" StringComparison.Ordinal (List.distinct (furnitureCategories () @ prepared)) (Some names))
+    match args.TryGetResult Benchmarks with
+    | Some dir ->
+        require (not (args.Contains EvalArgs.Cache)) "--cache names the prepared real models; --benchmarks the rendered benchmarks: give one of them"
+        require (IO.Directory.Exists dir) (sprintf "--benchmarks %s: no such folder" dir)
+        for category in args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ]) do
+            let index = IO.Path.Combine(dir, category, "multiview", "index.jsonl")
+            require (IO.File.Exists index) (sprintf "--categories: %s has no benchmark of %s (%s not found)" dir category index)
+    | None ->
+        args.TryGetResult EvalArgs.Categories
+        |> Option.iter (fun names ->
+            let prepared = names |> List.filter (fun n -> IO.File.Exists(Reconstruct.Data.Furniture.manifestPath cache n))
+            allKnown "--categories" "category" StringComparison.Ordinal (List.distinct (furnitureCategories () @ prepared)) (Some names))
     within "--points" 1 Reconstruct.Eval.ShapeEval.MaxPoints (args.TryGetResult Points)
     atLeast "--limit" 1 (args.TryGetResult Limit)
     atLeast "--grid" 0 (args.TryGetResult Grid)

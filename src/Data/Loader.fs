@@ -244,14 +244,17 @@ module Loader =
                 for t in images do (t :> IDisposable).Dispose()
         }
 
-    /// Hands a scope-less batch made on the worker to the scope current on this thread, the
-    /// scope it would have been created in without prefetching.
-    let private adopt (batch: Batch) =
+    /// Hands the scope-less tensors of a batch made on the worker to the scope current on this
+    /// thread, the scope they would have been created in without prefetching.
+    let private adopt (tensors: Tensor list) =
         let scope = DisposalScope.Current
-        if not (isNull scope) && isNull batch.Images.Owner then scope.Adopt batch.Images
+        if not (isNull scope) then
+            for t in tensors do
+                if isNull t.Owner then scope.Adopt t
 
     /// Runs `batches` on a background thread, at most `depth` batches ahead, and yields them in
-    /// the same order. Decoding thus overlaps the caller's work on the previous batch.
+    /// the same order: any batch type that owns its tensors (`Batch`, `MultiView.Batch`), with
+    /// `tensorsOf` listing them. Decoding thus overlaps the caller's work on the previous batch.
     ///
     /// Disposal scopes are per thread and the worker opens none around the batches, so their
     /// tensors belong to no scope until handed over; each is then adopted by the scope current on
@@ -259,10 +262,10 @@ module Loader =
     /// Stopping early (leaving a `for` loop) cancels the worker and frees the batches it had
     /// made but not delivered. An exception on the worker is raised here, at the batch where it
     /// happened.
-    let prefetch (depth: int) (batches: seq<Batch>) : seq<Batch> =
+    let prefetchWith<'T when 'T :> IDisposable> (tensorsOf: 'T -> Tensor list) (depth: int) (batches: seq<'T>) : seq<'T> =
         if depth < 1 then invalidArg "depth" (sprintf "Loader.prefetch: depth must be positive, received %d" depth)
         seq {
-            use queue = new BlockingCollection<Choice<Batch, ExceptionDispatchInfo>>(depth)
+            use queue = new BlockingCollection<Choice<'T, ExceptionDispatchInfo>>(depth)
             use cancel = new CancellationTokenSource()
             let work () =
                 try
@@ -272,7 +275,7 @@ module Loader =
                             let batch = e.Current
                             try queue.Add(Choice1Of2 batch, cancel.Token)
                             with :? OperationCanceledException ->
-                                (batch :> IDisposable).Dispose()
+                                batch.Dispose()
                                 reraise ()
                     with
                     | :? OperationCanceledException when cancel.IsCancellationRequested -> ()
@@ -287,15 +290,18 @@ module Loader =
                 for item in queue.GetConsumingEnumerable() do
                     match item with
                     | Choice1Of2 batch ->
-                        adopt batch
+                        adopt (tensorsOf batch)
                         yield batch
                     | Choice2Of2 error -> error.Throw()
             finally
                 cancel.Cancel()
                 worker.Join()
-                let mutable left = Unchecked.defaultof<Choice<Batch, ExceptionDispatchInfo>>
+                let mutable left = Unchecked.defaultof<Choice<'T, ExceptionDispatchInfo>>
                 while queue.TryTake(&left) do
                     match left with
-                    | Choice1Of2 batch -> (batch :> IDisposable).Dispose()
+                    | Choice1Of2 batch -> batch.Dispose()
                     | Choice2Of2 _ -> ()
         }
+
+    /// `prefetchWith` for the loader's own batches.
+    let prefetch (depth: int) (batches: seq<Batch>) : seq<Batch> = prefetchWith (fun b -> [ b.Images ]) depth batches

@@ -1,6 +1,7 @@
 /// Scoring one predicted mesh against its true mesh by UNICORN's protocol: area-weighted
 /// surface points, bounding-box normalisation, gradient ICP (or none, in the true camera
-/// frame), then Chamfer-L1/L2, F-scores and 3D IoU on a 32³ grid. Also the two reference rows
+/// frame), then Chamfer-L1/L2 and F-scores; and 3D IoU on a 32³ grid by SoftRas' protocol
+/// (surface voxelisation and flood fill, in the true object frame, no alignment). Also the two reference rows
 /// every report carries: the template ellipsoid in the true pose, and the true mesh with a
 /// little noise, scored by the same protocol.
 namespace Reconstruct.Eval
@@ -15,17 +16,18 @@ type ShapeEvalOptions =
       Alignment: AlignmentMode
       /// Voxels per axis for 3D IoU.
       VoxelResolution: int
-      /// The IoU grid covers [-VoxelBound, VoxelBound]³ in normalised units (shapes span
-      /// [-0.5, 0.5]; the margin keeps an aligned prediction that overshoots on the grid).
+      /// The IoU grid covers [-VoxelBound, VoxelBound]³ of the true object frame (the datasets
+      /// normalise shapes into [-0.5, 0.5]³, the grid of SoftRas/SSR; see Voxels).
       VoxelBound: float }
 
     static member Defaults =
-        { Points = 30_000; Alignment = AlignmentMode.Icp IcpOptions.Defaults; VoxelResolution = 32; VoxelBound = 0.55 }
+        { Points = 30_000; Alignment = AlignmentMode.Icp IcpOptions.Defaults; VoxelResolution = 32; VoxelBound = 0.5 }
 
 /// The scores of one prediction and how it was placed.
 type ShapeResult =
     { Scores: Chamfer.PointScores
-      /// Intersection over union of the two occupancy grids.
+      /// 3D IoU (`ShapeEval.iou3d`) of the prediction and the truth as given, in the true
+      /// object frame: neither the normalisations nor the ICP below act on it.
       VoxelIoU: float
       /// The normalisation applied to the prediction (its own box under ICP, the truth's in
       /// the true camera frame).
@@ -55,6 +57,16 @@ module ShapeEval =
     let voxelIoUOf (a: Tensor) (b: Tensor) =
         if a.Shape <> b.Shape then invalidArg "b" (sprintf "ShapeEval.voxelIoUOf: grids %A and %A differ in shape" a.Shape b.Shape)
         voxelIoU (a.ToBools()) (b.ToBools())
+
+    /// 3D IoU by SoftRas/SSR's protocol: the solids (`Voxels.solid`: surface voxels and flood
+    /// fill, so open and non-watertight meshes count) of `pred` and `truth`, batch-of-one
+    /// meshes both in the true object frame, on `resolution`³ voxels over [-bound, bound]³;
+    /// no alignment (methods that predict in the object frame are judged there). In [0, 1].
+    let iou3d (resolution: int) (bound: float) (pred: Mesh) (truth: Mesh) : float =
+        if Mesh.batchSize pred <> 1 || Mesh.batchSize truth <> 1 then
+            invalidArg "pred" (sprintf "ShapeEval.iou3d: pred and truth must be batches of one mesh, received %d and %d" (Mesh.batchSize pred) (Mesh.batchSize truth))
+        use _ = DisposalScope.Open()
+        voxelIoUOf (Voxels.voxelizeSolid resolution -bound bound pred.Vertices pred.Faces) (Voxels.voxelizeSolid resolution -bound bound truth.Vertices truth.Faces)
 
     let private checkMesh (arg: string) (mesh: Mesh) =
         if Mesh.batchSize mesh <> 1 then invalidArg arg (sprintf "ShapeEval: %s must be a batch of one mesh, received %d" arg (Mesh.batchSize mesh))
@@ -88,14 +100,12 @@ module ShapeEval =
             match options.Alignment with
             | AlignmentMode.Icp o -> Some(Alignment.icp o predPoints truePoints)
             | AlignmentMode.TrueCameraFrame -> None
-        let aligned, alignedVerts =
+        let aligned =
             match icp with
-            | Some r -> Transform.applyPoints r.Transform predPoints, Transform.applyTensor r.Transform predVerts
-            | None -> predPoints, predVerts
+            | Some r -> Transform.applyPoints r.Transform predPoints
+            | None -> predPoints
         let scores = Chamfer.compare aligned truePoints
-        let b = options.VoxelBound
-        let n = options.VoxelResolution
-        let iou = voxelIoUOf (Voxels.voxelize n -b b alignedVerts pred.Faces) (Voxels.voxelize n -b b trueVerts truth.Faces)
+        let iou = iou3d options.VoxelResolution options.VoxelBound pred truth
         { Scores = scores; VoxelIoU = iou; PredNormalisation = predNorm; TrueNormalisation = trueNorm; Icp = icp }
 
     /// The prediction in its own object frame, moved into the true one through the predicted

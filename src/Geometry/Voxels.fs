@@ -12,15 +12,19 @@ let private checkGrid (fn: string) (n: int) (lo: float) (hi: float) =
     if n <= 0 then invalidArg "resolution" (sprintf "%s: resolution must be positive, received %d" fn n)
     if not (hi > lo) then invalidArg "hi" (sprintf "%s: bounds must satisfy lo < hi, received [%g, %g]" fn lo hi)
 
-let occupancyAlong (axis: int) (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
-    checkGrid "Voxels.occupancyAlong" n lo hi
-    if axis < 0 || axis > 2 then invalidArg "axis" (sprintf "Voxels.occupancyAlong: axis must be 0, 1 or 2, received %d" axis)
+let private checkFaces (fn: string) (vertices: float[][]) (faces: int[][]) =
     faces
     |> Array.iteri (fun fi f ->
-        if f.Length <> 3 then invalidArg "faces" (sprintf "Voxels.occupancyAlong: face %d has %d corners, expected 3" fi f.Length)
+        if f.Length <> 3 then invalidArg "faces" (sprintf "%s: face %d has %d corners, expected 3" fn fi f.Length)
         for k in f do
             if k < 0 || k >= vertices.Length then
-                invalidArg "faces" (sprintf "Voxels.occupancyAlong: face %d uses vertex %d, out of range for %d vertices" fi k vertices.Length))
+                invalidArg "faces" (sprintf "%s: face %d uses vertex %d, out of range for %d vertices" fn fi k vertices.Length))
+
+/// Where the surface crosses each column of voxel centres along `axis`: per column i·n + j
+/// (i along the axis after `axis`, j along the one after that), the depths of the crossings
+/// (null when none), unsorted. Each crossing is counted once per surface sheet (see the
+/// module comment).
+let private columnHits (axis: int) (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : List<float>[] =
     let p, q = (axis + 1) % 3, (axis + 2) % 3
     let c = centres n lo hi
     let h = (hi - lo) / float n
@@ -80,6 +84,15 @@ let occupancyAlong (axis: int) (n: int) (lo: float) (hi: float) (vertices: float
                         let col = i * n + j
                         if isNull hits.[col] then hits.[col] <- List<float>()
                         hits.[col].Add d
+    hits
+
+let occupancyAlong (axis: int) (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
+    checkGrid "Voxels.occupancyAlong" n lo hi
+    if axis < 0 || axis > 2 then invalidArg "axis" (sprintf "Voxels.occupancyAlong: axis must be 0, 1 or 2, received %d" axis)
+    checkFaces "Voxels.occupancyAlong" vertices faces
+    let p, q = (axis + 1) % 3, (axis + 2) % 3
+    let c = centres n lo hi
+    let hits = columnHits axis n lo hi vertices faces
     let occupied = Array.zeroCreate<bool> (n * n * n)
     for i in 0 .. n - 1 do
         for j in 0 .. n - 1 do
@@ -104,6 +117,74 @@ let occupancy (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int
     let b = occupancyAlong 1 n lo hi vertices faces
     let c = occupancyAlong 2 n lo hi vertices faces
     Array.init a.Length (fun k -> (if a.[k] then 1 else 0) + (if b.[k] then 1 else 0) + (if c.[k] then 1 else 0) >= 2)
+
+/// The voxel whose cell [lo + k h, lo + (k + 1) h) holds `x`, the last cell closed; -1 outside.
+let private cellOf (n: int) (lo: float) (hi: float) (x: float) =
+    if not (x >= lo && x <= hi) then -1
+    else min (n - 1) (int (Math.Floor((x - lo) / (hi - lo) * float n)))
+
+let surface (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
+    checkGrid "Voxels.surface" n lo hi
+    checkFaces "Voxels.surface" vertices faces
+    let marked = Array.zeroCreate<bool> (n * n * n)
+    let idx = Array.zeroCreate<int> 3
+    for axis in 0 .. 2 do
+        let p, q = (axis + 1) % 3, (axis + 2) % 3
+        let hits = columnHits axis n lo hi vertices faces
+        for i in 0 .. n - 1 do
+            for j in 0 .. n - 1 do
+                let list = hits.[i * n + j]
+                if not (isNull list) then
+                    let mark k =
+                        idx.[axis] <- k
+                        idx.[p] <- i
+                        idx.[q] <- j
+                        marked.[(idx.[0] * n + idx.[1]) * n + idx.[2]] <- true
+                    let mutable below = 0
+                    let mutable above = 0
+                    for d in list do
+                        let k = cellOf n lo hi d
+                        if k >= 0 then mark k
+                        elif d < lo then below <- below + 1
+                        elif d > hi then above <- above + 1
+                    // The column leaves the grid inside the mesh: the cut is closed there.
+                    if below % 2 = 1 then mark 0
+                    if above % 2 = 1 then mark (n - 1)
+    // Corners of faces too small or too thin to cover a voxel centre in any direction.
+    for f in faces do
+        for corner in f do
+            let v = vertices.[corner]
+            let a, b, c = cellOf n lo hi v.[0], cellOf n lo hi v.[1], cellOf n lo hi v.[2]
+            if a >= 0 && b >= 0 && c >= 0 then marked.[(a * n + b) * n + c] <- true
+    marked
+
+let fillFromBorder (n: int) (walls: bool[]) : bool[] =
+    if n <= 0 then invalidArg "n" (sprintf "Voxels.fillFromBorder: n must be positive, received %d" n)
+    if walls.Length <> n * n * n then
+        invalidArg "walls" (sprintf "Voxels.fillFromBorder: %d voxels for n = %d, expected %d" walls.Length n (n * n * n))
+    let outside = Array.zeroCreate<bool> walls.Length
+    let stack = Stack<int>()
+    let visit k =
+        if not walls.[k] && not outside.[k] then
+            outside.[k] <- true
+            stack.Push k
+    for i in 0 .. n - 1 do
+        for j in 0 .. n - 1 do
+            for k in 0 .. n - 1 do
+                if i = 0 || j = 0 || k = 0 || i = n - 1 || j = n - 1 || k = n - 1 then visit ((i * n + j) * n + k)
+    while stack.Count > 0 do
+        let v = stack.Pop()
+        let i, j, k = v / (n * n), (v / n) % n, v % n
+        if i > 0 then visit (v - n * n)
+        if i < n - 1 then visit (v + n * n)
+        if j > 0 then visit (v - n)
+        if j < n - 1 then visit (v + n)
+        if k > 0 then visit (v - 1)
+        if k < n - 1 then visit (v + 1)
+    Array.map not outside
+
+let solid (n: int) (lo: float) (hi: float) (vertices: float[][]) (faces: int[][]) : bool[] =
+    fillFromBorder n (surface n lo hi vertices faces)
 
 let private hostMesh (fn: string) (vertices: Tensor) (faces: Tensor) =
     Shape.expectFaces fn faces.Dtype faces.Shape
@@ -130,3 +211,8 @@ let voxelize (resolution: int) (lo: float) (hi: float) (vertices: Tensor) (faces
 let voxelizeAlong (axis: int) (resolution: int) (lo: float) (hi: float) (vertices: Tensor) (faces: Tensor) =
     let v, f = hostMesh "Voxels.voxelizeAlong" vertices faces
     Tensor.ofArray (occupancyAlong axis resolution lo hi v f, [ resolution; resolution; resolution ])
+
+let voxelizeSolid (resolution: int) (lo: float) (hi: float) (vertices: Tensor) (faces: Tensor) =
+    checkGrid "Voxels.voxelizeSolid" resolution lo hi
+    let v, f = hostMesh "Voxels.voxelizeSolid" vertices faces
+    Tensor.ofArray (solid resolution lo hi v f, [ resolution; resolution; resolution ])

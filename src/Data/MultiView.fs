@@ -1,0 +1,327 @@
+module Reconstruct.Data.MultiView
+
+open System
+open System.Collections.Generic
+open System.IO
+open System.Text.Json
+open System.Threading.Tasks
+open Reconstruct.Torch
+
+[<Sealed>]
+type Set
+    internal
+    (
+        index: string,
+        split: string,
+        views: int,
+        height: int,
+        width: int,
+        ids: string[],
+        categories: string[],
+        meshes: string[],
+        // Per instance: (V, 4, H, W) bytes, and (V) cameras in radians / object units.
+        pixels: byte[][],
+        azimuths: float[][],
+        elevations: float[][],
+        distances: float[][]
+    ) =
+    member _.Index = index
+    member _.Split = split
+    member _.Count = ids.Length
+    member _.Views = views
+    member _.Height = height
+    member _.Width = width
+    member internal _.Ids = ids
+    member internal _.Categories = categories
+    member internal _.Meshes = meshes
+    member internal _.Pixels = pixels
+    member internal _.Azimuths = azimuths
+    member internal _.Elevations = elevations
+    member internal _.Distances = distances
+
+type Batch =
+    { ImagesA: Tensor
+      ImagesB: Tensor
+      AzimuthA: Tensor
+      ElevationA: Tensor
+      DistanceA: Tensor
+      AzimuthB: Tensor
+      ElevationB: Tensor
+      DistanceB: Tensor
+      Instances: int[]
+      ViewsA: int[]
+      ViewsB: int[]
+      Epoch: int
+      Index: int }
+
+    member b.Tensors = [ b.ImagesA; b.ImagesB; b.AzimuthA; b.ElevationA; b.DistanceA; b.AzimuthB; b.ElevationB; b.DistanceB ]
+
+    interface IDisposable with
+        member b.Dispose() =
+            for t in b.Tensors do (t :> IDisposable).Dispose()
+
+/// One row's fields, checked.
+type private Row =
+    { Line: int
+      Image: string
+      Instance: string
+      Category: string
+      Mesh: string
+      Azimuth: float
+      Elevation: float
+      Distance: float }
+
+let private radians (degrees: float) = degrees * Math.PI / 180.0
+
+let private field (fail: string -> exn) (json: JsonElement) (path: string) (name: string) (kind: JsonValueKind) =
+    match json.TryGetProperty name with
+    | true, v when v.ValueKind = kind -> v
+    | true, v -> raise (fail (sprintf "field \"%s%s\" must be %s, found %s" path name (string kind) (string v.ValueKind)))
+    | _ -> raise (fail (sprintf "missing field \"%s%s\"" path name))
+
+let private rowOf (indexDir: string) (item: Item) : string * Row =
+    let row = item.Row.Value
+    let fail detail = IndexFileException(row.IndexFile, row.Line, detail) :> exn
+    let text name = (field fail row.Json "" name JsonValueKind.String).GetString()
+    let view = field fail row.Json "" "view" JsonValueKind.Object
+    let number name =
+        let v = (field fail view "view." name JsonValueKind.Number).GetDouble()
+        if not (Double.IsFinite v) then raise (fail (sprintf "field \"view.%s\" is not finite" name))
+        v
+    let mesh = text "mesh"
+    text "split",
+    { Line = row.Line
+      Image = item.Path
+      Instance = text "instance"
+      Category = text "category"
+      Mesh = Path.GetFullPath(if Path.IsPathRooted mesh then mesh else Path.Combine(indexDir, mesh))
+      Azimuth = number "azimuth"
+      Elevation = number "elevation"
+      Distance = number "distance" }
+
+/// The image as (4, H, W) bytes, RGBA (grey and RGB get an opaque alpha).
+let private decode (indexFile: string) (row: Row) : int * int * byte[] =
+    let fail detail = IndexFileException(indexFile, row.Line, sprintf "image %s: %s" row.Image detail)
+    use hwc =
+        try Image.readRaw Image.defaultMaxPixels false row.Image
+        with :? ImageFileException as e -> raise (fail e.Reason)
+    let h, w, c = hwc.Shape.[0], hwc.Shape.[1], hwc.Shape.[2]
+    let raw = hwc.ToArray<byte>()
+    let planar = Array.zeroCreate<byte> (4 * h * w)
+    let plane = h * w
+    for p in 0 .. plane - 1 do
+        let src = p * c
+        match c with
+        | 1 | 2 ->
+            planar.[p] <- raw.[src]
+            planar.[plane + p] <- raw.[src]
+            planar.[2 * plane + p] <- raw.[src]
+            planar.[3 * plane + p] <- if c = 2 then raw.[src + 1] else 255uy
+        | _ ->
+            planar.[p] <- raw.[src]
+            planar.[plane + p] <- raw.[src + 1]
+            planar.[2 * plane + p] <- raw.[src + 2]
+            planar.[3 * plane + p] <- if c = 4 then raw.[src + 3] else 255uy
+    h, w, planar
+
+type Entry =
+    { Id: string
+      Category: string
+      Split: string
+      Mesh: string }
+
+/// The index of the benchmark at `root` and its rows with their splits, checked.
+let private readRows (root: string) =
+    let indexPath = Path.GetFullPath(Path.Combine(root, "multiview", "index.jsonl"))
+    let indexDir = Path.GetDirectoryName indexPath
+    indexPath, Loader.ofIndex indexPath |> Array.map (rowOf indexDir)
+
+let entries (root: string) : Entry[] =
+    let _, rows = readRows root
+    rows
+    |> Array.distinctBy (fun (_, row) -> row.Instance)
+    |> Array.map (fun (split, row) -> { Id = row.Instance; Category = row.Category; Split = split; Mesh = row.Mesh })
+
+let load (root: string) (split: string) : Set =
+    let indexPath, rows = readRows root
+    let splits = HashSet<string>()
+    let order = List<string>()
+    let groups = Dictionary<string, List<Row>>()
+    for rowSplit, row in rows do
+        splits.Add rowSplit |> ignore
+        if rowSplit = split then
+            match groups.TryGetValue row.Instance with
+            | true, rows ->
+                if rows.[0].Category <> row.Category || rows.[0].Mesh <> row.Mesh then
+                    raise (IndexFileException(indexPath, row.Line, sprintf "instance %s has category %s and mesh %s here, %s and %s on line %d" row.Instance row.Category row.Mesh rows.[0].Category rows.[0].Mesh rows.[0].Line))
+                rows.Add row
+            | _ ->
+                order.Add row.Instance
+                groups.[row.Instance] <- List<Row>([ row ])
+    if order.Count = 0 then
+        raise (IndexFileException(indexPath, 0, sprintf "no rows of split \"%s\" (splits in the index: %s)" split (String.Join(", ", Seq.sort splits))))
+    let instances = order |> Seq.map (fun id -> groups.[id].ToArray()) |> Array.ofSeq
+    let views = instances.[0].Length
+    for rows in instances do
+        if rows.Length <> views then
+            raise (IndexFileException(indexPath, rows.[0].Line, sprintf "instance %s has %d views, instance %s has %d" rows.[0].Instance rows.Length instances.[0].[0].Instance views))
+    if views < 2 then
+        raise (IndexFileException(indexPath, instances.[0].[0].Line, sprintf "instance %s has %d view; two views of each object are needed" instances.[0].[0].Instance views))
+    let all = instances |> Array.concat
+    let decoded = Array.zeroCreate<int * int * byte[]> all.Length
+    let errors = Array.zeroCreate<exn> all.Length
+    Parallel.For(0, all.Length, fun k ->
+        try decoded.[k] <- decode indexPath all.[k]
+        with e -> errors.[k] <- e)
+    |> ignore
+    // The first bad image in index order, whichever thread found it first.
+    match errors |> Array.tryFind (isNull >> not) with
+    | Some e -> Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e).Throw()
+    | None -> ()
+    let h, w, _ = decoded.[0]
+    let plane = 4 * h * w
+    let pixels =
+        Array.init instances.Length (fun i ->
+            let block = Array.zeroCreate<byte> (views * plane)
+            for v in 0 .. views - 1 do
+                let k = i * views + v
+                let hk, wk, bytes = decoded.[k]
+                if hk <> h || wk <> w then
+                    raise (IndexFileException(indexPath, all.[k].Line, sprintf "image %s is %dx%d, the first image %dx%d" all.[k].Image wk hk w h))
+                Buffer.BlockCopy(bytes, 0, block, v * plane, plane)
+            block)
+    let cameras (pick: Row -> float) = instances |> Array.map (Array.map pick)
+    Set(
+        indexPath,
+        split,
+        views,
+        h,
+        w,
+        instances |> Array.map (fun rows -> rows.[0].Instance),
+        instances |> Array.map (fun rows -> rows.[0].Category),
+        instances |> Array.map (fun rows -> rows.[0].Mesh),
+        pixels,
+        cameras (fun r -> radians r.Azimuth),
+        cameras (fun r -> radians r.Elevation),
+        cameras (fun r -> r.Distance)
+    )
+
+let private checkBatchSize (fn: string) (batchSize: int) =
+    if batchSize < 1 then invalidArg "batchSize" (sprintf "MultiView.%s: batch size must be positive, received %d" fn batchSize)
+
+let batchesPerEpoch (set: Set) (batchSize: int) =
+    checkBatchSize "batchesPerEpoch" batchSize
+    set.Count / batchSize
+
+/// The seed of epoch `epoch`'s draws: the instance order, and below it each position's views.
+let private epochSeed (seed: uint64) (epoch: int) = Seed.item (Seed.child seed "multiview/epochs") (uint64 epoch)
+
+let private epochOrder (set: Set) (seed: uint64) (epoch: int) =
+    (SplitMix64(Seed.child (epochSeed seed epoch) "order")).Permutation set.Count
+
+/// Two different views of the object at `position` of the epoch's order.
+let private viewPair (set: Set) (seed: uint64) (epoch: int) (position: int) =
+    let rng = SplitMix64.Derive(Seed.child (epochSeed seed epoch) "views", uint64 position)
+    let a = rng.Int(0, set.Views - 1)
+    let b = rng.Int(0, set.Views - 2)
+    a, (if b >= a then b + 1 else b)
+
+let private unitBytes = Array.init 256 (fun b -> float32 b / 255.0f)
+
+/// (B, 4, H, W) float32 in [0, 1] of the given (instance, view) pairs.
+let private images (set: Set) (instances: int[]) (views: int[]) =
+    let plane = 4 * set.Height * set.Width
+    let data = Array.zeroCreate<float32> (instances.Length * plane)
+    for k in 0 .. instances.Length - 1 do
+        let src = set.Pixels.[instances.[k]]
+        let offset = views.[k] * plane
+        let target = k * plane
+        for p in 0 .. plane - 1 do
+            data.[target + p] <- unitBytes.[int src.[offset + p]]
+    Tensor.ofArray (data, [ instances.Length; 4; set.Height; set.Width ])
+
+let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (order: int[]) (index: int) =
+    let positions = Array.init batchSize (fun k -> index * batchSize + k)
+    let instances = positions |> Array.map (fun p -> order.[p])
+    let pairs = positions |> Array.map (viewPair set seed epoch)
+    let viewsA, viewsB = Array.map fst pairs, Array.map snd pairs
+    let cameras (table: float[][]) (views: int[]) = Tensor.ofArray (Array.map2 (fun i v -> float32 table.[i].[v]) instances views)
+    // A failure half-way frees what was made.
+    let made = List<Tensor>()
+    let keep (t: Tensor) =
+        made.Add t
+        t
+    try
+        let batch =
+            { ImagesA = keep (images set instances viewsA)
+              ImagesB = keep (images set instances viewsB)
+              AzimuthA = keep (cameras set.Azimuths viewsA)
+              ElevationA = keep (cameras set.Elevations viewsA)
+              DistanceA = keep (cameras set.Distances viewsA)
+              AzimuthB = keep (cameras set.Azimuths viewsB)
+              ElevationB = keep (cameras set.Elevations viewsB)
+              DistanceB = keep (cameras set.Distances viewsB)
+              Instances = instances
+              ViewsA = viewsA
+              ViewsB = viewsB
+              Epoch = epoch
+              Index = index }
+        batch
+    with _ ->
+        for t in made do (t :> IDisposable).Dispose()
+        reraise ()
+
+let private checkEpoch (fn: string) (set: Set) (batchSize: int) (epoch: int) =
+    checkBatchSize fn batchSize
+    if epoch < 0 then invalidArg "epoch" (sprintf "MultiView.%s: epoch must be >= 0, received %d" fn epoch)
+    if set.Count < batchSize then
+        invalidArg "batchSize" (sprintf "MultiView.%s: batch size %d exceeds the %d instances of split %s in %s" fn batchSize set.Count set.Split set.Index)
+
+let batch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (index: int) : Batch =
+    checkEpoch "batch" set batchSize epoch
+    let count = batchesPerEpoch set batchSize
+    if index < 0 || index >= count then
+        invalidArg "index" (sprintf "MultiView.batch: index must be in 0..%d (batches per epoch at batch size %d), received %d" (count - 1) batchSize index)
+    makeBatch set seed batchSize epoch (epochOrder set seed epoch) index
+
+let epoch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) : seq<Batch> =
+    checkEpoch "epoch" set batchSize epoch
+    let count = batchesPerEpoch set batchSize
+    seq {
+        let order = epochOrder set seed epoch
+        for index in 0 .. count - 1 do
+            yield makeBatch set seed batchSize epoch order index
+    }
+
+let prefetch (depth: int) (batches: seq<Batch>) : seq<Batch> =
+    Loader.prefetchWith (fun (b: Batch) -> b.Tensors) depth batches
+
+let private checkInstance (fn: string) (set: Set) (i: int) =
+    if i < 0 || i >= set.Count then invalidArg "i" (sprintf "MultiView.%s: instance must be in 0..%d, received %d" fn (set.Count - 1) i)
+
+let private checkView (fn: string) (set: Set) (v: int) =
+    if v < 0 || v >= set.Views then invalidArg "v" (sprintf "MultiView.%s: view must be in 0..%d, received %d" fn (set.Views - 1) v)
+
+let ids (set: Set) = Array.copy set.Ids
+
+let id (set: Set) (i: int) =
+    checkInstance "id" set i
+    set.Ids.[i]
+
+let category (set: Set) (i: int) =
+    checkInstance "category" set i
+    set.Categories.[i]
+
+let meshPath (set: Set) (i: int) =
+    checkInstance "meshPath" set i
+    set.Meshes.[i]
+
+let image (set: Set) (i: int) (v: int) =
+    checkInstance "image" set i
+    checkView "image" set v
+    images set [| i |] [| v |]
+
+let camera (set: Set) (i: int) (v: int) =
+    checkInstance "camera" set i
+    checkView "camera" set v
+    set.Azimuths.[i].[v], set.Elevations.[i].[v], set.Distances.[i].[v]
