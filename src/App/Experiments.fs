@@ -25,9 +25,10 @@ let private categoryOf (data: TrainingData) =
     | Procedural (category, _) -> category
     | Furniture category -> category
 
-/// The benchmark root of `data` in `cache`, rendered (multi-view protocol only) when it is not
-/// there yet. A rendered set is identified by its name: the source, the category, the count
-/// and the seed, so another count or seed is another folder.
+/// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
+/// (multi-view protocol only) when it is not there yet. The folder's name says the source, the
+/// count and the seed, so another count or seed is another folder; `reconstruct eval
+/// --benchmarks <folder>` scores the category as the run's evaluation does.
 let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
     let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
     let root, instances, count =
@@ -36,49 +37,55 @@ let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel:
             if not (List.contains category Procedural.categories) then
                 invalidArg "data" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", Procedural.categories)))
             if count < 10 then invalidArg "data" (sprintf "Procedural %s: count must be at least 10 (70/10/20 splits), received %d" category count)
-            Path.Combine(cache, sprintf "procedural-%s-%d-seed%d" category count seed),
+            Path.Combine(cache, sprintf "procedural-%d-seed%d" count seed),
             (fun () -> DatasetRender.proceduralInstances category seed count),
             count
         | Furniture category ->
             let furnitureCache = Furniture.defaultCacheDir
-            let root = Path.Combine(cache, sprintf "furniture-%s-seed%d" category seed)
+            let root = Path.Combine(cache, sprintf "furniture-seed%d" seed)
             let mutable entries = 0
             root,
             (fun () ->
                 let report = Furniture.prepare furnitureCache [ category ] seed
                 Furniture.summary report |> List.iter log
-                let c = report.Categories |> List.find (fun c -> c.Category = category)
+                let c = report.Categories |> List.find (fun c -> String.Equals(c.Category, category, StringComparison.OrdinalIgnoreCase))
                 entries <- c.Entries.Length
                 seq { for e in c.Entries -> DatasetRender.instance (Furniture.load e) c.Category e.Split.Name e.Obj }),
             0
-    if not (File.Exists(Path.Combine(root, "benchmark.json"))) then
-        log (sprintf "rendering the training set into %s" root)
+    let benchmark = Path.Combine(root, categoryOf data)
+    if not (File.Exists(Path.Combine(benchmark, "benchmark.json"))) then
+        log (sprintf "rendering the training set into %s" benchmark)
         let clock = Diagnostics.Stopwatch.StartNew()
-        let summary = DatasetRender.writeBenchmark root options cancel (fun n -> if n % 100 = 0 then log (sprintf "  %d instances" n)) (instances ())
+        let progress n = if n % 100 = 0 then log (sprintf "  %d instances" n)
+        let summary = DatasetRender.writeBenchmark benchmark options cancel progress (instances ())
         log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds)
     ignore count
     root
 
-/// SoftRas' 3D IoU (32³ solid grids, no alignment) between a prediction and a ground truth
-/// in the same object frame.
+/// SoftRas' 3D IoU (`ShapeEval.iou3d`: solids at 32³, no alignment) between predictions and
+/// ground truths in the same object frame, with each truth's solid computed once.
 module private Iou3d =
+    let private grid (vertices: float[][]) (faces: int[][]) =
+        let o = ShapeEvalOptions.Defaults
+        Voxels.solid o.VoxelResolution -o.VoxelBound o.VoxelBound vertices faces
+
     /// The solid grid of the ground-truth model at `path`.
     let truthGrid (path: string) : bool[] =
         use scope = DisposalScope.Open()
-        let mesh = MeshIO.read path
-        let vertices, faces = Mesh.toArrays mesh
-        Voxels.solid 32 vertices faces
+        let vertices, faces = Mesh.toArrays (MeshIO.read path)
+        grid vertices faces
 
-    /// IoU of the prediction (V·3 floats, faces as vertex triples) with a truth grid.
-    let ofPrediction (vertices: float32[]) (faces: int[]) (truth: bool[]) =
+    /// IoU of a prediction (V·3 floats; faces as vertex triples) with a truth grid.
+    let ofPrediction (vertices: float32[]) (faces: int[][]) (truth: bool[]) =
         let v = Array.init (vertices.Length / 3) (fun k -> [| float vertices.[3 * k]; float vertices.[3 * k + 1]; float vertices.[3 * k + 2] |])
-        ShapeEval.voxelIoU (Voxels.solid 32 v (Array.chunkBySize 3 faces)) truth
+        ShapeEval.voxelIoU (grid v faces) truth
 
 /// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
 module private Results =
     let evaluate (runDir: string) (benchmarkRoot: string) (category: string) (methodName: string) (predictions: string) (view: int) (points: int) (limit: int) (cancel: CancellationToken) (log: string -> unit) =
         let options: Benchmark.Options =
-            { Source = Benchmark.Rendered benchmarkRoot
+            { CacheDir = Furniture.defaultCacheDir
+              Benchmarks = Some benchmarkRoot
               Categories = [ category ]
               Split = "test"
               Predictions = Some predictions
@@ -111,12 +118,12 @@ module private Results =
         let summaries = EvalReport.summarize report |> List.filter (fun s -> s.Category = EvalReport.AllCategories)
         let metric (key: string) (s: CategorySummary) = s.Means |> List.tryPick (fun (k, v) -> if k = key then Some v else None) |> Option.defaultValue nan
         let row (label: string) (s: CategorySummary) =
-            String.Format(inv, "| {0} | {1:0.000} | {2:0.000} | {3:0.000} | {4} |", label, metric Metrics.Iou s, metric "chamfer_l1" s, metric "fscore_1pct" s, EvalReport.scoredOf s)
+            String.Format(inv, "| {0} | {1:0.000} | {2:0.000} | {3:0.000} | {4} |", label, metric "iou_3d" s, metric "chamfer_l1" s, metric "fscore_1pct" s, EvalReport.scoredOf s)
         let find (methodName: string) = summaries |> List.find (fun s -> s.Method = methodName)
         let mine = summaries |> List.find (fun s -> s.Method <> EvalReport.TemplateReference && s.Method <> EvalReport.NoisyTruthReference)
         let template = find EvalReport.TemplateReference
         let noisy = find EvalReport.NoisyTruthReference
-        let iouGain = metric Metrics.Iou mine - metric Metrics.Iou template
+        let iouGain = metric "iou_3d" mine - metric "iou_3d" template
         let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
         let copy (source: string) (target: string) =
             if File.Exists source then
@@ -162,11 +169,7 @@ module private Results =
         Files.writeTextAtomically json body
         [ md; json ] @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
 
-/// Reads the pipeline name of a run's config.json (written by the trainer).
-let pipelineOf (runDir: string) =
-    let path = Path.Combine(runDir, "config.json")
-    if not (File.Exists path) then raise (FileNotFoundException(sprintf "%s: no such file; is %s a run folder?" path runDir))
-    Config.fieldOfJsonFile path "Pipeline"
+let pipelineOf (runDir: string) = Trainer.pipelineOf runDir
 
 module SoftRas =
     module Pipeline = Reconstruct.Pipelines.SoftRas
@@ -186,7 +189,6 @@ module SoftRas =
 
     let baseline: Experiment<Method> =
         { Name = "softras"
-          Pipeline = pipelineName
           Seed = 1UL
           Method =
             { Data = Procedural("chair", 1000)
@@ -218,18 +220,18 @@ module SoftRas =
     let private predictAll (model: Pipeline.Model) (set: MultiView.Set) (view: int) (instances: int[]) =
         use _ = Autograd.noGrad ()
         [| for chunk in Array.chunkBySize 32 instances do
-               use scope = DisposalScope.Open()
+               use _ = DisposalScope.Open()
                let images = Tensor.cat ([ for i in chunk -> MultiView.image set i view ], 0)
                let vertices = Pipeline.predict model images
                for k in 0 .. chunk.Length - 1 do
                    yield vertices.[k].ToFloat32s() |]
 
-    let private facesOf (model: Pipeline.Model) = model.Template.Faces.ToInt64s() |> Array.map int
+    let private facesOf (model: Pipeline.Model) = model.Template.Faces.ToInt64s() |> Array.map int |> Array.chunkBySize 3
 
     /// Mean SoftRas 3D IoU (32³, no alignment) of the predictions of `instances` against their
     /// ground truths, whose solid grids are computed once.
     let private validator (model: Pipeline.Model) (set: MultiView.Set) (view: int) (count: int) =
-        let instances = Array.init (min count (MultiView.count set)) id
+        let instances = Array.init (min count set.Count) id
         let truths = lazy [| for i in instances -> Iou3d.truthGrid (MultiView.meshPath set i) |]
         fun (_: int) ->
             if instances.Length = 0 then []
@@ -252,14 +254,14 @@ module SoftRas =
     /// Writes the test predictions as OBJ into `dir`, named as `reconstruct eval` expects.
     let private writePredictions (dir: string) (model: Pipeline.Model) (set: MultiView.Set) (view: int) (limit: int) =
         Directory.CreateDirectory dir |> ignore
-        let n = if limit > 0 then min limit (MultiView.count set) else MultiView.count set
+        let n = if limit > 0 then min limit set.Count else set.Count
         let faces = facesOf model
         let predicted = predictAll model set view (Array.init n id)
         for i in 0 .. n - 1 do
             let vertices = Array.init (predicted.[i].Length / 3) (fun v -> Array.init 3 (fun c -> float predicted.[i].[3 * v + c]))
             use scope = DisposalScope.Open()
-            let mesh = Mesh.ofArrays vertices (faces |> Array.chunkBySize 3)
-            MeshIO.writeObj (Path.Combine(dir, Benchmark.predictionStem (MultiView.instanceId set i) + ".obj")) mesh
+            let mesh = Mesh.ofArrays vertices faces
+            MeshIO.writeObj (Path.Combine(dir, Benchmark.predictionStem (MultiView.id set i) + ".obj")) mesh
         n
 
     let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
@@ -267,9 +269,10 @@ module SoftRas =
         if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
             invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
         let root = prepare m.Cache m.DataSeed m.Data cancel log
-        let train = MultiView.load root "train"
-        let validation = MultiView.load root "val"
-        log (sprintf "data: %s: %d train, %d val instances" root (MultiView.count train) (MultiView.count validation))
+        let benchmark = Path.Combine(root, categoryOf m.Data)
+        let train = MultiView.load benchmark "train"
+        let validation = MultiView.load benchmark "val"
+        log (sprintf "data: %s: %d train, %d val instances" root (train.Count) (validation.Count))
         use runScope = DisposalScope.Open()
         let model =
             use generator = new Generator(Seed.child experiment.Seed "init")
@@ -282,22 +285,22 @@ module SoftRas =
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
-            let test = MultiView.load root "test"
+            let test = MultiView.load benchmark "test"
             let predictions = Path.Combine(runDir, "predictions")
             let n = writePredictions predictions model test m.EvalView m.TestInstances
             log (sprintf "wrote %d test predictions into %s" n predictions)
             let report = Results.evaluate runDir root (categoryOf m.Data) pipelineName predictions m.EvalView m.EvalPoints m.TestInstances cancel log
             let files =
                 match results with
-                | Some dir -> Results.write dir runDir experiment.Name (Config.toJson experiment) (MultiView.count train) outcome report
+                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) (train.Count) outcome report
                 | None -> []
-            { Outcome = outcome; TrainInstances = MultiView.count train; Report = Some report; Files = files }
-        | _ -> { Outcome = outcome; TrainInstances = MultiView.count train; Report = None; Files = [] }
+            { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
+        | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
 
 let resume (runDir: string) (results: string option) (cancel: CancellationToken) (log: string -> unit) =
     match pipelineOf runDir with
     | name when name = SoftRas.pipelineName ->
-        let experiment = Config.ofJsonFile<Experiment<SoftRas.Method>> (Path.Combine(runDir, "config.json"))
+        let experiment = Trainer.readExperiment<SoftRas.Method> runDir
         SoftRas.run runDir results experiment true cancel log
     | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName)
 

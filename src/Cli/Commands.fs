@@ -27,6 +27,36 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
 
 let private benchGroupNames = benchGroups |> List.map fst
 
+type TrainArgs =
+    | [<MainCommand; Unique>] Method of name: string
+    | Category of name: string
+    | Count of count: int
+    | Furniture
+    | Minutes of minutes: float
+    | Iterations of count: int
+    | Batch of size: int
+    | Seed of seed: int
+    | Out of dir: string
+    | Results of dir: string
+    | Cache of dir: string
+    | Resume of dir: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Method _ -> "the method to train: softras"
+            | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
+            | Count _ -> "procedural instances to generate (default 1000; 70% train)"
+            | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
+            | Minutes _ -> "training budget in minutes (default 60)"
+            | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
+            | Batch _ -> "objects per batch, two views each (default 16)"
+            | Seed _ -> "the experiment's seed: initialisation and data order (default 1)"
+            | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
+            | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
+            | Cache _ -> "where rendered training sets are kept between runs (default .cache/train)"
+            | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it"
+
 type BenchArgs =
     | [<AltCommandLine("-o")>] Out of path: string
     | Only of names: string list
@@ -86,36 +116,6 @@ type EvalArgs =
             | Grid _ -> "instances per category in the input | reconstruction | novel views figure (default 6, 0 = none)"
             | Grid_View _ -> "the figure's input view, an index into the 24 multi-view views (default 3: azimuth 45°, elevation 30°)"
             | Allow_Missing -> "exit 0 even when some instances could not be scored (each is a row of the report with its reason; without this flag the exit code is 1)"
-
-type TrainArgs =
-    | [<MainCommand; Unique>] Method of name: string
-    | Category of name: string
-    | Count of count: int
-    | Furniture
-    | Minutes of minutes: float
-    | Iterations of count: int
-    | Batch of size: int
-    | Seed of seed: int
-    | Out of dir: string
-    | Results of dir: string
-    | Cache of dir: string
-    | Resume of dir: string
-
-    interface IArgParserTemplate with
-        member a.Usage =
-            match a with
-            | Method _ -> "the method to train: softras"
-            | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
-            | Count _ -> "procedural instances to generate (default 1000; 70% train)"
-            | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
-            | Minutes _ -> "training budget in minutes (default 60)"
-            | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
-            | Batch _ -> "objects per batch, two views each (default 16)"
-            | Seed _ -> "the experiment's seed: initialisation and data order (default 1)"
-            | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
-            | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
-            | Cache _ -> "where rendered training sets are kept between runs (default .cache/train)"
-            | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it"
 
 [<RequireSubcommand>]
 type Arguments =
@@ -281,7 +281,7 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
     let data =
         if args.Contains Furniture then Reconstruct.App.Experiments.Furniture category
         else Reconstruct.App.Experiments.Procedural(category, args.GetResult(TrainArgs.Count, defaultValue = 1000))
-    let name = sprintf "%s_%s%s" (args.GetResult(Method, defaultValue = "softras")) (if args.Contains Furniture then "furniture_" else "") category
+    let name = sprintf "%s_%s%s" (args.GetResult(TrainArgs.Method, defaultValue = "softras")) (if args.Contains Furniture then "furniture_" else "") category
     { baseline with
         Name = name
         Seed = uint64 (args.GetResult(TrainArgs.Seed, defaultValue = int baseline.Seed))
@@ -293,13 +293,13 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
 
 let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
     let log (line: string) = printfn "%s" line
-    let results = args.TryGetResult Results
+    let results = args.TryGetResult TrainArgs.Results
     let summary =
-        match args.TryGetResult Resume with
+        match args.TryGetResult TrainArgs.Resume with
         | Some dir -> Reconstruct.App.Experiments.resume dir results cancel log
         | None ->
             let experiment = trainExperiment args
-            let out = args.GetResult(Out, defaultValue = IO.Path.Combine("runs", experiment.Name))
+            let out = args.GetResult(TrainArgs.Out, defaultValue = IO.Path.Combine("runs", experiment.Name))
             Reconstruct.App.Experiments.SoftRas.run out results experiment false cancel log
     match summary.Outcome.Reason with
     | Reconstruct.Train.StopReason.Cancelled ->
@@ -393,15 +393,15 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 let private checkTrain (args: ParseResults<TrainArgs>) =
-    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName ] (args.TryGetResult Method |> Option.map List.singleton)
-    if args.Contains Resume then
+    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
+    if args.Contains TrainArgs.Resume then
         // The run's config.json decides everything else: a second source of settings would be ignored.
-        let others = args.GetAllResults() |> List.filter (function Resume _ | Results _ -> false | _ -> true)
+        let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ -> false | _ -> true)
         require others.IsEmpty (sprintf "--resume continues a run with the settings of its config.json; remove %s" (String.Join(", ", others |> List.map (fun a -> "--" + (string a).Split(' ').[0].ToLowerInvariant().Replace('_', '-')))))
-        let dir = args.GetResult Resume
+        let dir = args.GetResult TrainArgs.Resume
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
-        require (args.Contains Method) "name the method to train: reconstruct train softras"
+        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras"
         if args.Contains Furniture then
             allKnown "--category" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult Category |> Option.map List.singleton)
             require (not (args.Contains TrainArgs.Count)) "--count applies to procedural data; --furniture trains on all prepared real models"
@@ -412,9 +412,9 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         atLeast "--batch" 1 (args.TryGetResult Batch)
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
         args.TryGetResult Minutes |> Option.iter (fun m -> require (m > 0.0 && Double.IsFinite m) (sprintf "--minutes must be positive, received %g" m))
-        folderPath "--out" (args.TryGetResult Out)
+        folderPath "--out" (args.TryGetResult TrainArgs.Out)
         folderPath "--cache" (args.TryGetResult TrainArgs.Cache)
-    folderPath "--results" (args.TryGetResult Results)
+    folderPath "--results" (args.TryGetResult TrainArgs.Results)
 
 /// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
 /// most the number of cores, since libtorch starts every thread it is told to (100000 of them
@@ -521,7 +521,8 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
         | Checkpoint.CheckpointError _ as e ->
             eprintfn "reconstruct: %s" e.Message
             2
-        | Reconstruct.Train.ConfigError _ as e ->
+        | Reconstruct.Train.ConfigError _
+        | Reconstruct.Train.TrainerError _ as e ->
             eprintfn "reconstruct: %s" e.Message
             2
         | :? OperationCanceledException when cancel.IsCancellationRequested ->
