@@ -21,10 +21,13 @@ type private Batch =
             (b.X :> IDisposable).Dispose()
             (b.Y :> IDisposable).Dispose()
 
-/// `trainer_overhead_pct`: the ConvNet of the engine benchmark (batch 8, 32×32) for N and 2N
-/// iterations, by the trainer (plain progress, metrics.jsonl, final checkpoint) and by a
-/// bare loop (scope, lr, zero-grad, loss, backward, step); per-iteration cost = (T(2N) - T(N)) / N,
-/// so setup and the final checkpoint cancel out (reported apart as trainer_fixed_ms).
+/// `trainer_overhead_pct`: the ConvNet of the engine benchmark (batch 8, 32×32) stepped by
+/// the trainer (plain progress, metrics.jsonl) and by a bare loop of the same steps (scope, lr,
+/// batch, zero-grad, loss, backward, step). An iteration's time is the interval between two
+/// consecutive loss calls, so it holds everything done per iteration and nothing done once per
+/// run (setup, final checkpoint, curves: reported apart as `trainer_fixed_ms`). Short runs of
+/// each alternate, so the drifting load of the shared machine hits both alike; medians of the
+/// pooled intervals.
 let overhead () =
     let batchSize, size, batchesPerEpoch = 8, 32, 16
     use g = new Generator(11UL)
@@ -33,7 +36,10 @@ let overhead () =
     use inputs = Tensor.rand ([ batchesPerEpoch * batchSize; 3; size; size ], g)
     use targets = Tensor.rand ([ batchesPerEpoch * batchSize; 10 ], g)
     let batch k = { X = inputs.narrow (0, k * batchSize, batchSize); Y = targets.narrow (0, k * batchSize, batchSize) }
-    let loss (b: Batch) = Functional.mseLoss Reduction.Mean (ConvNet.forward model b.X) b.Y
+    let stamps = Collections.Generic.List<int64>()
+    let loss (b: Batch) =
+        stamps.Add(Stopwatch.GetTimestamp())
+        Functional.mseLoss Reduction.Mean (ConvNet.forward model b.X) b.Y
     let learner: Learner<Batch> =
         { Pipeline = "convnet-bench"
           Parameters = parameters
@@ -50,16 +56,20 @@ let overhead () =
           ProgressSeconds = 1.0 }
     let root = Directory.CreateTempSubdirectory("reconstruct-trainer-bench-").FullName
     let mutable runs = 0
+    /// Milliseconds between consecutive loss calls, and the run's wall-clock milliseconds.
+    let intervals () =
+        let ms = Seq.pairwise stamps |> Seq.map (fun (a, b) -> float (b - a) * 1000.0 / float Stopwatch.Frequency) |> Array.ofSeq
+        stamps.Clear()
+        ms
     let withTrainer n =
         runs <- runs + 1
         let dir = Path.Combine(root, string runs)
         let sw = Stopwatch.StartNew()
         Trainer.runWith Plain dir (experiment n) learner data false CancellationToken.None ignore |> ignore
-        let ms = sw.Elapsed.TotalMilliseconds
+        let wall = sw.Elapsed.TotalMilliseconds
         Directory.Delete(dir, true)
-        ms
+        intervals (), wall
     let bare n =
-        let sw = Stopwatch.StartNew()
         use optimizer = Optim.adam adam parameters
         for i in 0 .. n - 1 do
             use _ = DisposalScope.Open()
@@ -70,30 +80,19 @@ let overhead () =
             if not (Double.IsFinite(l.ToScalar())) then failwith "TrainerBench: non-finite loss"
             l.backward ()
             optimizer.Step()
-        sw.Elapsed.TotalMilliseconds
+        intervals ()
     try
         let n = 30
         withTrainer 5 |> ignore
         bare 5 |> ignore
-        // The machine's load drifts (2 shared cores): each round compares neighbours in time,
-        // and the share is the median of the rounds' shares.
-        let rounds =
-            Array.init 6 (fun _ ->
-                let t1 = withTrainer n
-                let b1 = bare n
-                let t2 = withTrainer (2 * n)
-                let b2 = bare (2 * n)
-                let trainer, bareMs = (t2 - t1) / float n, (b2 - b1) / float n
-                trainer, bareMs, 100.0 * (trainer - bareMs) / bareMs, t1 - float n * trainer)
-        let pick f = rounds |> Array.map f |> median
-        let trainer = pick (fun (t, _, _, _) -> t)
-        let bareMs = pick (fun (_, b, _, _) -> b)
-        let pct = pick (fun (_, _, p, _) -> p)
-        let fixedMs = pick (fun (_, _, _, f) -> f)
+        let rounds = Array.init 8 (fun _ -> withTrainer n, bare n)
+        let trainer = rounds |> Array.collect (fst >> fst) |> median
+        let bareMs = rounds |> Array.collect snd |> median
+        let fixedMs = rounds |> Array.map (fun ((_, wall), _) -> wall - float n * trainer) |> median
         [ figure "trainer_iter_ms" trainer "ms" "ConvNet batch 8, 32x32, one iteration run by Trainer.run (plain progress, metrics line)"
           figure "trainer_bare_iter_ms" bareMs "ms" "the same steps in a bare loop, same run"
-          figure "trainer_overhead_pct" pct "%" "the trainer's own cost per iteration as a share of the bare step (median of 6 rounds)"
-          figure "trainer_fixed_ms" fixedMs "ms" "per run: run directory, config.json, final checkpoint, curves.png" ]
+          figure "trainer_overhead_pct" (100.0 * (trainer - bareMs) / bareMs) "%" "the trainer's own cost per iteration as a share of the bare iteration"
+          figure "trainer_fixed_ms" fixedMs "ms" "once per run: run directory, config.json, final checkpoint, curves.png" ]
     finally
         Layers.Named.dispose parameters
         try Directory.Delete(root, true) with _ -> ()
