@@ -297,10 +297,11 @@ module SoftRas =
             { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
 
-let resume (runDir: string) (results: string option) (cancel: CancellationToken) (log: string -> unit) =
+let resume (runDir: string) (stop: Stop option) (results: string option) (cancel: CancellationToken) (log: string -> unit) =
     match pipelineOf runDir with
     | name when name = SoftRas.pipelineName ->
-        let experiment = Trainer.readExperiment<SoftRas.Method> runDir
+        let saved = Trainer.readExperiment<SoftRas.Method> runDir
+        let experiment = match stop with Some s -> { saved with Stop = s } | None -> saved
         SoftRas.run runDir results experiment true cancel log
     | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName)
 

@@ -73,8 +73,9 @@ module SoftRas =
 /// The pipeline name written in `runDir/config.json`, to resume a run without knowing its method.
 val pipelineOf: runDir: string -> string
 
-/// Resumes the run in `runDir` with the experiment its config.json holds.
-val resume: runDir: string -> results: string option -> cancel: CancellationToken -> log: (string -> unit) -> RunSummary
+/// Resumes the run in `runDir` with the experiment its config.json holds; `stop`, when given,
+/// replaces its stop rule (to train longer in a later session).
+val resume: runDir: string -> stop: Stop option -> results: string option -> cancel: CancellationToken -> log: (string -> unit) -> RunSummary
 
 /// What an experiment script calls last: runs `experiment` with `run` (e.g. `SoftRas.run`)
 /// into `runs/<Name>` (or `--out <dir>`), continuing it with `--resume`, and writes the results

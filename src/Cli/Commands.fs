@@ -55,7 +55,7 @@ type TrainArgs =
             | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
             | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
             | Cache _ -> "where rendered training sets are kept between runs (default .cache/train)"
-            | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it"
+            | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it (with --iterations or --minutes: a new stop rule, counted from the run's start)"
 
 type BenchArgs =
     | [<AltCommandLine("-o")>] Out of path: string
@@ -296,7 +296,12 @@ let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
     let results = args.TryGetResult TrainArgs.Results
     let summary =
         match args.TryGetResult TrainArgs.Resume with
-        | Some dir -> Reconstruct.App.Experiments.resume dir results cancel log
+        | Some dir ->
+            let stop =
+                match args.TryGetResult Iterations, args.TryGetResult Minutes with
+                | None, None -> None
+                | iterations, minutes -> Some({ Iterations = iterations; Minutes = minutes }: Reconstruct.Train.Stop)
+            Reconstruct.App.Experiments.resume dir stop results cancel log
         | None ->
             let experiment = trainExperiment args
             let out = args.GetResult(TrainArgs.Out, defaultValue = IO.Path.Combine("runs", experiment.Name))
@@ -396,8 +401,8 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
     allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
     if args.Contains TrainArgs.Resume then
         // The run's config.json decides everything else: a second source of settings would be ignored.
-        let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ -> false | _ -> true)
-        require others.IsEmpty (sprintf "--resume continues a run with the settings of its config.json; remove %s" (String.Join(", ", others |> List.map (fun a -> "--" + (string a).Split(' ').[0].ToLowerInvariant().Replace('_', '-')))))
+        let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ | Iterations _ | Minutes _ -> false | _ -> true)
+        require others.IsEmpty (sprintf "--resume continues a run with the settings of its config.json (only --iterations and --minutes may change its stop rule); remove %s" (String.Join(", ", others |> List.map (fun a -> "--" + (string a).Split(' ').[0].ToLowerInvariant().Replace('_', '-')))))
         let dir = args.GetResult TrainArgs.Resume
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
@@ -408,12 +413,12 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         else
             allKnown "--category" "category" StringComparison.Ordinal Reconstruct.Data.Procedural.categories (args.TryGetResult Category |> Option.map List.singleton)
         atLeast "--count" 10 (args.TryGetResult TrainArgs.Count)
-        atLeast "--iterations" 1 (args.TryGetResult Iterations)
         atLeast "--batch" 1 (args.TryGetResult Batch)
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
-        args.TryGetResult Minutes |> Option.iter (fun m -> require (m > 0.0 && Double.IsFinite m) (sprintf "--minutes must be positive, received %g" m))
         folderPath "--out" (args.TryGetResult TrainArgs.Out)
         folderPath "--cache" (args.TryGetResult TrainArgs.Cache)
+    atLeast "--iterations" 1 (args.TryGetResult Iterations)
+    args.TryGetResult Minutes |> Option.iter (fun m -> require (m > 0.0 && Double.IsFinite m) (sprintf "--minutes must be positive, received %g" m))
     folderPath "--results" (args.TryGetResult TrainArgs.Results)
 
 /// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
