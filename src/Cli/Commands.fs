@@ -21,8 +21,8 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
     [ "torch", [ Reconstruct.Bench.TorchBench.opOverhead; Reconstruct.Bench.TorchBench.matmulGflops; Reconstruct.Bench.TorchBench.trainStepRatio ]
       "render", [ Reconstruct.Bench.RenderBench.all ]
       "eval", [ Reconstruct.Bench.EvalBench.all ]
-      "train", [ Reconstruct.Bench.TrainBench.all ]
-      "data", [ Reconstruct.Bench.DataBench.renders ] ]
+      "data", [ Reconstruct.Bench.DataBench.renders ]
+      "train", [ Reconstruct.Bench.TrainBench.all ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 
