@@ -84,7 +84,7 @@ let tests =
             let v = Deform.applySoftRas t decoder features
             Expect.equal v.Shape [| 2; 642; 3 |] "vertices"
             let deviation = (v - t.Vertices * 0.25).abs().max().ToScalar()
-            Expect.isTrue (deviation < 0.05) (sprintf "largest deviation from the radius-0.25 sphere %g" deviation)
+            Expect.isTrue (deviation < 0.02) (sprintf "largest deviation from the radius-0.25 sphere %g" deviation)
             Expect.equal (Deform.parameters decoder |> List.map fst)
                 [ "fc1.weight"; "fc1.bias"; "fc2.weight"; "fc2.bias"; "fc_centroid.weight"; "fc_centroid.bias"; "fc_bias.weight"; "fc_bias.bias" ] "names"
         }
@@ -108,8 +108,8 @@ let tests =
                 for c in cells do a.[c] <- 1.0f
                 Tensor.ofArray (a, [ 1; 1; 4; 4 ])
             let a, b = mask [ 0; 1; 2 ], mask [ 8; 9 ]
-            Expect.floatClose Accuracy.medium (Loss.iou a a |> fun t -> t.ToScalar()) 0.0 "equal"
-            Expect.floatClose Accuracy.medium (Loss.iou a b |> fun t -> t.ToScalar()) 1.0 "disjoint"
+            Expect.floatClose Accuracy.low (Loss.iou a a |> fun t -> t.ToScalar()) 0.0 "equal (up to the 1e-6 in the union)"
+            Expect.floatClose Accuracy.low (Loss.iou a b |> fun t -> t.ToScalar()) 1.0 "disjoint"
             let half = mask [ 0; 1 ]
             // [a; a] against [a; half]: 0 and 1 - 2/3
             let loss = Loss.iou (Tensor.cat ([ a; a ], 0)) (Tensor.cat ([ a; half ], 0))

@@ -41,6 +41,13 @@ let private iteration (model: SoftRas.Model) (optimizer: Optim.Optimizer) (batch
     let total = sw.Elapsed.TotalMilliseconds
     { Forward = forward; Backward = backward - forward; Step = total - backward; Total = total }
 
+/// `runs` iterations: their splits and the process CPU milliseconds per iteration (on a
+/// shared machine CPU / threads is what idle cores would take).
+let private iterations (runs: int) (model: SoftRas.Model) (optimizer: Optim.Optimizer) (batch: SoftRas.Batch) =
+    let cpu0 = Process.GetCurrentProcess().TotalProcessorTime
+    let splits = Array.init runs (fun _ -> iteration model optimizer batch)
+    splits, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / float runs
+
 let private medianOf (runs: int) (f: unit -> float) =
     f () |> ignore
     median (Array.init runs (fun _ -> f ()))
@@ -74,10 +81,9 @@ let private teardown (g: Generator, model, optimizer: Optim.Optimizer, batch) =
 let private iterationMs (runs: int) (objects: int) =
     let (_, model, optimizer, batch) as state = setup objects
     iteration model optimizer batch |> ignore
-    let splits = Array.init runs (fun _ -> iteration model optimizer batch)
+    let splits, cpu = iterations runs model optimizer batch
     teardown state
-    let pick f = median (Array.map f splits)
-    pick (fun s -> s.Total), pick (fun s -> s.Forward), pick (fun s -> s.Backward), pick (fun s -> s.Step)
+    median (Array.map (fun s -> s.Total) splits), cpu
 
 /// softras_train_iter_ms and its breakdown at the paper's batch; the iteration at 16 and 32.
 let all () : Figure list =
@@ -120,20 +126,21 @@ let all () : Figure list =
     let stepMs = stage (fun () -> optimizer.Step())
     iteration model optimizer batch |> ignore
     let peak = RenderBench.peakRssIncreaseMb (fun () -> iteration model optimizer batch |> ignore)
-    let splits = Array.init runs (fun _ -> iteration model optimizer batch)
+    let splits, cpu = iterations runs model optimizer batch
     let pick f = median (Array.map f splits)
     let total, forward, backward, step = pick (fun s -> s.Total), pick (fun s -> s.Forward), pick (fun s -> s.Backward), pick (fun s -> s.Step)
     for t in [ images; features; meshes; meshes4; silhouettes; targets ] do (t :> IDisposable).Dispose()
     Render.View.dispose views
     teardown state
-    let t16, _, _, _ = iterationMs runs 16
-    let t32, _, _, _ = iterationMs runs 32
+    let t16, cpu16 = iterationMs runs 16
+    let t32, cpu32 = iterationMs runs 32
     let note = sprintf "%d threads, median of %d" threads runs
+    let cpuNote cpu = sprintf "process CPU %.0f ms per iteration (%.0f ms / %d threads)" cpu (cpu / float threads) threads
     let part name ms what = figure ("softras_train_" + name + "_ms") ms "ms" (sprintf "%s; %.0f%% of the iteration" what (100.0 * ms / total))
     [ figure "softras_train_iter_ms" total "ms"
-          (sprintf "batch 64 objects x 2 views -> 256 silhouettes 64x64, losses + backward + Adam, SoftRasConv, %s" note)
-      figure "softras_train_iter_b16_ms" t16 "ms" (sprintf "batch 16 (64 silhouettes), %s" note)
-      figure "softras_train_iter_b32_ms" t32 "ms" (sprintf "batch 32 (128 silhouettes), %s" note)
+          (sprintf "batch 64 objects x 2 views -> 256 silhouettes 64x64, losses + backward + Adam, SoftRasConv, %s; %s" note (cpuNote cpu))
+      figure "softras_train_iter_b16_ms" t16 "ms" (sprintf "batch 16 (64 silhouettes), %s; %s" note (cpuNote cpu16))
+      figure "softras_train_iter_b32_ms" t32 "ms" (sprintf "batch 32 (128 silhouettes), %s; %s" note (cpuNote cpu32))
       part "losses_fwd_total" forward "inside the iteration: SoftRas.losses (every forward)"
       part "backward_total" backward "inside the iteration: backward of the total"
       part "adam_step" step "inside the iteration: Adam over every parameter"

@@ -21,9 +21,9 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
     [ "torch", [ Reconstruct.Bench.TorchBench.opOverhead; Reconstruct.Bench.TorchBench.matmulGflops; Reconstruct.Bench.TorchBench.trainStepRatio ]
       "render", [ Reconstruct.Bench.RenderBench.all ]
       "eval", [ Reconstruct.Bench.EvalBench.all ]
+      "data", [ Reconstruct.Bench.DataBench.renders ]
       "train", [ Reconstruct.Bench.TrainBench.all ]
-      "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
-      "data", [ Reconstruct.Bench.DataBench.renders ] ]
+      "trainer", [ Reconstruct.Bench.TrainerBench.overhead ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 

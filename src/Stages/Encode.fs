@@ -42,23 +42,9 @@ let create (generator: Generator) (kind: Kind) (inChannels: int) (imageSize: int
 
 let private applySoftRasConv (e: SoftRasConvEncoder) (images: Tensor) =
     use scope = DisposalScope.Open()
-    let maps =
-        images
-        |> Conv2d.apply e.Conv1
-        |> Functional.relu
-        |> Conv2d.apply e.Conv2
-        |> Functional.relu
-        |> Conv2d.apply e.Conv3
-        |> Functional.relu
+    let maps = [ e.Conv1; e.Conv2; e.Conv3 ] |> List.fold (fun h conv -> Functional.relu (Conv2d.apply conv h)) images
     let flat = maps.reshape [ maps.Size 0; -1 ]
-    let features =
-        flat
-        |> Linear.apply e.Fc1
-        |> Functional.relu
-        |> Linear.apply e.Fc2
-        |> Functional.relu
-        |> Linear.apply e.Fc3
-        |> Functional.relu
+    let features = [ e.Fc1; e.Fc2; e.Fc3 ] |> List.fold (fun h fc -> Functional.relu (Linear.apply fc h)) flat
     scope.MoveOut features
 
 let private inChannels (encoder: Encoder) =
