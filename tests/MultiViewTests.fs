@@ -116,6 +116,9 @@ let tests =
             Expect.notEqual (views otherSeed) (views first) "another seed, other views"
             for k in 0 .. n - 1 do
                 sameBatch (MultiView.batch set 7UL 2 3 k) first.[k] (sprintf "batch %d" k)
+            let resumed = MultiView.epochFrom set 7UL 2 3 1 |> List.ofSeq
+            Expect.equal resumed.Length (n - 1) "epochFrom 1: the rest of the epoch"
+            List.iter2 (fun a b -> sameBatch a b "resumed") resumed (List.tail first)
             let e = Expect.catchT<ArgumentException> (fun () -> MultiView.batch set 7UL 2 3 n |> ignore) "index past the epoch"
             Expect.stringContains e.Message "MultiView.batch" "names the function"
             Expect.catchT<ArgumentException> (fun () -> MultiView.epoch set 7UL (set.Count + 1) 0 |> ignore) "batch larger than the split" |> ignore
