@@ -161,6 +161,20 @@ let tests =
             Expect.stringContains (Reconstruct.App.EvalReport.toJson report) "\"iou_3d\"" "JSON field"
         }
 
+        test "eval --benchmarks with a missing or malformed index: one line naming the file, exit 2, no report" {
+            use dir = new TempDir()
+            let index = IO.Path.Combine(dir.Path, "car", "multiview", "index.jsonl")
+            let check (what: string) =
+                let run = runCliIn dir.Path 120 [ "eval"; "--benchmarks"; dir.Path; "--categories"; "car"; "--report"; dir.File "report" ]
+                Expect.equal run.ExitCode 2 (sprintf "%s: exit code; stderr: %s" what run.Stderr)
+                Expect.stringContains run.Stderr index (what + ": names the index")
+                Expect.isFalse (IO.Directory.Exists(dir.File "report")) (what + ": no report")
+            check "missing"
+            IO.Directory.CreateDirectory(IO.Path.GetDirectoryName index) |> ignore
+            IO.File.WriteAllText(index, "{\"image\": \"a.png\", \"instance\": \"x\"}\n")
+            check "no split field"
+        }
+
         test "voxelisation is quick: a 1280-face and a 30k-face mesh at 32³" {
             let small = sphere 0.45 3
             let big =

@@ -377,9 +377,10 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     | Some dir ->
         require (not (args.Contains EvalArgs.Cache)) "--cache names the prepared real models; --benchmarks the rendered benchmarks: give one of them"
         require (IO.Directory.Exists dir) (sprintf "--benchmarks %s: no such folder" dir)
+        // A missing or malformed index is bad input (exit 2), found before any work.
         for category in args.GetResult(EvalArgs.Categories, defaultValue = [ "chair" ]) do
-            let index = IO.Path.Combine(dir, category, "multiview", "index.jsonl")
-            require (IO.File.Exists index) (sprintf "--categories: %s has no benchmark of %s (%s not found)" dir category index)
+            try Reconstruct.Data.MultiView.entries (IO.Path.Combine(dir, category)) |> ignore
+            with :? Reconstruct.Data.IndexFileException as e -> raise (UsageError(sprintf "--benchmarks: %s" e.Message))
     | None ->
         args.TryGetResult EvalArgs.Categories
         |> Option.iter (fun names ->

@@ -284,14 +284,20 @@ let batch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (index: int) :
         invalidArg "index" (sprintf "MultiView.batch: index must be in 0..%d (batches per epoch at batch size %d), received %d" (count - 1) batchSize index)
     makeBatch set seed batchSize epoch (epochOrder set seed epoch) index
 
-let epoch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) : seq<Batch> =
-    checkEpoch "epoch" set batchSize epoch
+let epochFrom (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (start: int) : seq<Batch> =
+    checkEpoch "epochFrom" set batchSize epoch
     let count = batchesPerEpoch set batchSize
+    if start < 0 || start > count then
+        invalidArg "start" (sprintf "MultiView.epochFrom: start must be in 0..%d (batches per epoch at batch size %d), received %d" count batchSize start)
     seq {
         let order = epochOrder set seed epoch
-        for index in 0 .. count - 1 do
+        for index in start .. count - 1 do
             yield makeBatch set seed batchSize epoch order index
     }
+
+let epoch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) : seq<Batch> =
+    checkEpoch "epoch" set batchSize epoch
+    epochFrom set seed batchSize epoch 0
 
 let prefetch (depth: int) (batches: seq<Batch>) : seq<Batch> =
     Loader.prefetchWith (fun (b: Batch) -> b.Tensors) depth batches

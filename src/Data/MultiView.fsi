@@ -92,6 +92,11 @@ val batch: set: Set -> seed: uint64 -> batchSize: int -> epoch: int -> index: in
 /// same batches as `batch`). Fails at once when the split has fewer instances than a batch.
 val epoch: set: Set -> seed: uint64 -> batchSize: int -> epoch: int -> seq<Batch>
 
+/// The batches of epoch `epoch` from number `start` on (0 ≤ start ≤ batchesPerEpoch), for a
+/// resumed run: the earlier batches are not made (`Seq.skip` over `epoch` would make them and
+/// leave their tensors to the disposal scope).
+val epochFrom: set: Set -> seed: uint64 -> batchSize: int -> epoch: int -> start: int -> seq<Batch>
+
 /// `Loader.prefetchWith` for these batches: made on a background thread, at most `depth`
 /// ahead, handed to the consumer's disposal scope.
 val prefetch: depth: int -> batches: seq<Batch> -> seq<Batch>

@@ -36,6 +36,8 @@
 /// lie on the cube's faces (the grid spans [−0.5 − 1/62, 0.5 + 1/62]). Our IoU grid is the
 /// cube [−0.5, 0.5]³ itself at 32³ (pitch 1/32, centres at −0.5 + (i + 0.5)/32): the same
 /// count of voxels, 3% finer, shifted by half a voxel; IoUs compare, they are not identical.
+/// (SoftRas then transposes and flips its grid to match ShapeNet's voxel files; here both the
+/// prediction's and the truth's grids come from `solid`, so they need no reorientation.)
 module Reconstruct.Geometry.Voxels
 
 open Reconstruct.Torch
