@@ -9,4 +9,4 @@ let experiment =
         Name = "softras_car"
         Method = { SoftRas.baseline.Method with Data = Procedural("car", 1000) } }
 
-exit (script SoftRas.run experiment fsi.CommandLineArgs)
+exit (script SoftRas.run experiment (Array.tail fsi.CommandLineArgs))

@@ -9,4 +9,4 @@ let experiment =
         Name = "softras_chair"
         Method = { SoftRas.baseline.Method with Data = Procedural("chair", 1000) } }
 
-exit (script SoftRas.run experiment fsi.CommandLineArgs)
+exit (script SoftRas.run experiment (Array.tail fsi.CommandLineArgs))

@@ -9,4 +9,4 @@ let experiment =
         Name = "softras_furniture_chair"
         Method = { SoftRas.baseline.Method with Data = Furniture "chair"; ValidationInstances = 6 } }
 
-exit (script SoftRas.run experiment fsi.CommandLineArgs)
+exit (script SoftRas.run experiment (Array.tail fsi.CommandLineArgs))
