@@ -44,12 +44,18 @@ let private baseline: Experiment<ToyMethod> =
 let private toyData (seed: uint64) : Data<ToyBatch> =
     { BatchesPerEpoch = 6
       Epoch =
-        fun epoch ->
+        fun epoch start ->
             seq {
                 use g = new Generator(Seed.item seed (uint64 epoch))
-                for _ in 1..6 do
-                    let x = Tensor.randn ([ 8; 4 ], g)
-                    yield { X = x; Y = (x * 0.5 + 0.25).tanh () }
+                for k in 0..5 do
+                    // One generator draws the whole epoch: the batches before `start` are
+                    // drawn too, in a scope of their own, to reach its state there.
+                    if k < start then
+                        use _ = DisposalScope.Open()
+                        Tensor.randn ([ 8; 4 ], g) |> ignore
+                    else
+                        let x = Tensor.randn ([ 8; 4 ], g)
+                        yield { X = x; Y = (x * 0.5 + 0.25).tanh () }
             } }
 
 type private Toy =

@@ -175,21 +175,4 @@ let tests =
             check "no split field"
         }
 
-        test "voxelisation is quick: a 1280-face and a 30k-face mesh at 32³" {
-            let small = sphere 0.45 3
-            let big =
-                let a, af = sphere 0.45 5
-                let b, bf = sphere 0.3 4
-                let c, cf = sphere 0.2 4
-                Array.concat [ a; b; c ], Array.concat [ af; bf |> Array.map (Array.map ((+) a.Length)); cf |> Array.map (Array.map ((+) (a.Length + b.Length))) ]
-            let time (v: float[][], f: int[][]) =
-                Voxels.solid n -0.5 0.5 v f |> ignore
-                let clock = Diagnostics.Stopwatch.StartNew()
-                let reps = 5
-                for _ in 1 .. reps do Voxels.solid n -0.5 0.5 v f |> ignore
-                clock.Elapsed.TotalMilliseconds / float reps
-            let smallMs, bigMs = time small, time big
-            printfn "Voxels.solid at 32³: %d faces %.2f ms, %d faces %.2f ms" (snd small).Length smallMs (snd big).Length bigMs
-            Expect.isTrue (smallMs < 50.0 && bigMs < 500.0) (sprintf "%.1f ms and %.1f ms per mesh" smallMs bigMs)
-        }
     ]

@@ -280,7 +280,7 @@ module SoftRas =
         let dataSeed = Seed.child experiment.Seed "data"
         let data: Data<MultiView.Batch> =
             { BatchesPerEpoch = MultiView.batchesPerEpoch train experiment.BatchSize
-              Epoch = fun epoch -> MultiView.epoch train dataSeed experiment.BatchSize epoch |> MultiView.prefetch 2 }
+              Epoch = fun epoch start -> MultiView.epochFrom train dataSeed experiment.BatchSize epoch start |> MultiView.prefetch 2 }
         let outcome = Trainer.run runDir experiment (learner m model validation) data resume cancel log
         match outcome.Reason with
         | StopReason.Finished

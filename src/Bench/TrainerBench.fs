@@ -48,7 +48,7 @@ let overhead () =
           Phases = 1
           Loss = fun _ _ b -> [ "total", loss b ]
           Validate = fun _ -> [] }
-    let data = { BatchesPerEpoch = batchesPerEpoch; Epoch = fun _ -> Seq.init batchesPerEpoch batch }
+    let data = { BatchesPerEpoch = batchesPerEpoch; Epoch = fun _ start -> Seq.init (batchesPerEpoch - start) (fun k -> batch (start + k)) }
     let adam = { Optim.Adam.Defaults with Lr = 1e-4 }
     let experiment n =
         { Name = "trainer-bench"; Seed = 1UL; Method = (); Optimiser = adam; LearningRate = Optim.Constant

@@ -21,7 +21,7 @@ type Learner<'Batch> =
 
 type Data<'Batch when 'Batch :> IDisposable> =
     { BatchesPerEpoch: int
-      Epoch: int -> seq<'Batch> }
+      Epoch: int -> int -> seq<'Batch> }
 
 type StopReason =
     | Finished
@@ -218,17 +218,14 @@ module Trainer =
                     message (sprintf "validation at iteration %d: %s" steps
                                  (values |> List.map (fun (n, v) -> sprintf "%s %s" n (v.ToString("G5", CultureInfo.InvariantCulture))) |> String.concat ", "))
 
-        // The current epoch's enumerator; batches before the position are taken and disposed.
+        // The current epoch's enumerator, from the data position on.
         let mutable batches: IEnumerator<'Batch> = null
         let closeEpoch () =
             if not (isNull batches) then
                 batches.Dispose()
                 batches <- null
         let openEpoch () =
-            batches <- (data.Epoch epoch).GetEnumerator()
-            for k in 0 .. batchIndex - 1 do
-                if batches.MoveNext() then batches.Current.Dispose()
-                else fail (sprintf "Trainer.run: epoch %d yielded %d batches, the data position is batch %d (is the epoch order a pure function of the seed and the epoch?)" epoch k batchIndex)
+            batches <- (data.Epoch epoch batchIndex).GetEnumerator()
         let nextBatch () =
             if isNull batches then openEpoch ()
             if batches.MoveNext() then batches.Current

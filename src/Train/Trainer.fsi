@@ -35,16 +35,17 @@ type Learner<'Batch> =
       Validate: int -> (string * float) list }
 
 /// The training data. An epoch's order is a pure function of (seed, epoch), so the data
-/// position is (epoch, batch index) and a resumed run enumerates the epoch again, disposing
-/// the batches before the position. The sequence is advanced inside the step's disposal scope
-/// (as `Loader`'s batches expect): the scope frees the batch's tensors and whatever making it
-/// left behind, and the trainer disposes the batch after its step. So an epoch's sequence must
-/// not keep a tensor it made while advancing for a later batch (make such tensors before
-/// enumerating, or on a prefetch thread). An epoch that ends before `BatchesPerEpoch` batches
-/// moves on to the next.
+/// position is (epoch, batch index): `Epoch epoch start` yields the batches of `epoch` from
+/// index `start` on, which a resumed run uses to start mid-epoch without making the batches
+/// before its position (`MultiView.epochFrom`). The sequence is advanced inside the step's
+/// disposal scope (as `Loader`'s batches expect): the scope frees the batch's tensors and
+/// whatever making it left behind, and the trainer disposes the batch after its step. So an
+/// epoch's sequence must not keep a tensor it made while advancing for a later batch (make
+/// such tensors before enumerating, or on a prefetch thread). An epoch that ends before
+/// `BatchesPerEpoch` batches moves on to the next.
 type Data<'Batch when 'Batch :> IDisposable> =
     { BatchesPerEpoch: int
-      Epoch: int -> seq<'Batch> }
+      Epoch: int -> int -> seq<'Batch> }
 
 type StopReason =
     /// The stop rule's iteration count was reached.
