@@ -195,15 +195,15 @@ module SoftRas =
               DataSeed = 42UL
               Cache = Path.Combine(".cache", "train")
               Pipeline = Pipeline.Config.Defaults
-              Sigma = Optim.Constant
+              Sigma = Optim.MultiStep([ 1500 ], 0.3)
               EvalView = 3
               ValidationInstances = 50
-              TestInstances = 0
+              TestInstances = 100
               EvalPoints = 10_000 }
-          Optimiser = { Optim.Adam.Defaults with Lr = 1e-4 }
-          LearningRate = Optim.Constant
+          Optimiser = { Optim.Adam.Defaults with Lr = 1e-3 }
+          LearningRate = Optim.MultiStep([ 1500 ], 0.3)
           BatchSize = 16
-          Stop = { Iterations = None; Minutes = Some 60.0 }
+          Stop = { Iterations = None; Minutes = Some 20.0 }
           CheckpointEvery = 500
           EvalEvery = 500
           ProgressSeconds = 10.0 }
