@@ -7,6 +7,8 @@ open Reconstruct.App.Experiments
 let experiment =
     { SoftRas.baseline with
         Name = "softras_furniture_chair"
+        // 45 training chairs are 2 batches an epoch: 12 minutes are some 700 epochs already.
+        Stop = { Iterations = None; Minutes = Some 12.0 }
         Method = { SoftRas.baseline.Method with Data = Furniture "chair"; ValidationInstances = 6 } }
 
 exit (script SoftRas.run experiment (Array.tail fsi.CommandLineArgs))
