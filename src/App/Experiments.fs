@@ -200,7 +200,7 @@ module SoftRas =
               ValidationInstances = 50
               TestInstances = 100
               EvalPoints = 10_000 }
-          Optimiser = { Optim.Adam.Defaults with Lr = 1e-3 }
+          Optimiser = { Optim.Adam.Defaults with Lr = 1e-4 }
           LearningRate = Optim.MultiStep([ 1500 ], 0.3)
           BatchSize = 16
           Stop = { Iterations = None; Minutes = Some 20.0 }
