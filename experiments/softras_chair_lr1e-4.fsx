@@ -12,6 +12,8 @@ let experiment =
     { SoftRas.baseline with
         Name = "softras_chair_lr1e-4"
         Optimiser = { SoftRas.baseline.Optimiser with Lr = 1e-4 }
+        // Run as 20 minutes, then resumed to 40 (`reconstruct train --resume runs/softras_chair_lr1e-4 --minutes 40`).
+        Stop = { Iterations = None; Minutes = Some 40.0 }
         Method = { SoftRas.baseline.Method with Data = Procedural("chair", 1000) } }
 
 exit (script SoftRas.run experiment (Array.tail fsi.CommandLineArgs))
