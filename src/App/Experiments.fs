@@ -31,27 +31,21 @@ let private categoryOf (data: TrainingData) =
 /// --benchmarks <folder>` scores the category as the run's evaluation does.
 let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
     let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
-    let root, instances, count =
+    let root, instances =
         match data with
         | Procedural (category, count) ->
             if not (List.contains category Procedural.categories) then
                 invalidArg "data" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", Procedural.categories)))
             if count < 10 then invalidArg "data" (sprintf "Procedural %s: count must be at least 10 (70/10/20 splits), received %d" category count)
             Path.Combine(cache, sprintf "procedural-%d-seed%d" count seed),
-            (fun () -> DatasetRender.proceduralInstances category seed count),
-            count
+            (fun () -> DatasetRender.proceduralInstances category seed count)
         | Furniture category ->
-            let furnitureCache = Furniture.defaultCacheDir
-            let root = Path.Combine(cache, sprintf "furniture-seed%d" seed)
-            let mutable entries = 0
-            root,
+            Path.Combine(cache, sprintf "furniture-seed%d" seed),
             (fun () ->
-                let report = Furniture.prepare furnitureCache [ category ] seed
+                let report = Furniture.prepare Furniture.defaultCacheDir [ category ] seed
                 Furniture.summary report |> List.iter log
                 let c = report.Categories |> List.find (fun c -> String.Equals(c.Category, category, StringComparison.OrdinalIgnoreCase))
-                entries <- c.Entries.Length
-                seq { for e in c.Entries -> DatasetRender.instance (Furniture.load e) c.Category e.Split.Name e.Obj }),
-            0
+                seq { for e in c.Entries -> DatasetRender.instance (Furniture.load e) c.Category e.Split.Name e.Obj })
     let benchmark = Path.Combine(root, categoryOf data)
     if not (File.Exists(Path.Combine(benchmark, "benchmark.json"))) then
         log (sprintf "rendering the training set into %s" benchmark)
@@ -59,7 +53,6 @@ let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel:
         let progress n = if n % 100 = 0 then log (sprintf "  %d instances" n)
         let summary = DatasetRender.writeBenchmark benchmark options cancel progress (instances ())
         log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds)
-    ignore count
     root
 
 /// SoftRas' 3D IoU (`ShapeEval.iou3d`: solids at 32³, no alignment) between predictions and
