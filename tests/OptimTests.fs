@@ -112,6 +112,26 @@ let tests =
             assertClose 1e-8 0.0 (Array.map2 (fun a b -> a - 0.1 * float (sign b)) w0 w0) w1
         }
 
+        test "adam_skips_a_parameter_the_last_backward_did_not_reach" {
+            // UNICORN alternates steps over different parts of one model under one optimiser:
+            // after ZeroGrad, a parameter outside the step's graph must stay where it is, although
+            // its Adam momentum from earlier steps is not zero.
+            use scope = DisposalScope.Open()
+            let a = leaf [| 1.0; -2.0 |]
+            let b = leaf [| 0.5; 3.0 |]
+            use opt = Optim.adam { Optim.Adam.Defaults with Lr = 0.1 } [ "a", a; "b", b ]
+            ((a * a).sum () + (b * b).sum ()).backward ()
+            opt.Step()
+            opt.ZeroGrad()
+            Expect.isNone b.Grad "ZeroGrad releases the gradient"
+            let bBefore = b.ToFloat64s()
+            let aBefore = a.ToFloat64s()
+            (a * a).sum().backward ()
+            opt.Step()
+            Expect.equal (b.ToFloat64s()) bBefore "b, outside the second backward, did not move"
+            Expect.notEqual (a.ToFloat64s()) aBefore "a moved"
+        }
+
         test "adam_and_adamw_weight_decay_match_formula" {
             use scope = DisposalScope.Open()
             let w0 = [| 0.3; -1.2; 2.0 |]

@@ -89,7 +89,10 @@ RC_API int32_t rc_optim_step(rc_optim* o) {
 RC_API int32_t rc_optim_zero_grad(rc_optim* o) {
   RC_GUARD("optimizer zero_grad", RC_ERROR, {
     if (!o) throw std::invalid_argument("null optimizer");
-    o->opt->zero_grad();
+    // Gradients are released, not zeroed (PyTorch 2's set_to_none): a parameter the next
+    // backward does not reach keeps an undefined gradient, and Adam skips it instead of moving
+    // it by its momentum. UNICORN's alternating pose and 3D steps rely on this.
+    for (auto& p : o->params) p.mutable_grad().reset();
     return RC_OK;
   })
 }

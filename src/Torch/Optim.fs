@@ -84,7 +84,8 @@ type Optimizer internal (algorithm: string, handle: OptimizerHandle, names: stri
     /// gradient are skipped, as in PyTorch).
     member o.Step() = check (rc_optim_step o.Ptr)
 
-    /// Zeroes every parameter's accumulated gradient.
+    /// Releases every parameter's accumulated gradient (PyTorch's set_to_none): a parameter
+    /// the next backward does not reach is skipped by the next `Step`, not moved by momentum.
     member o.ZeroGrad() = check (rc_optim_zero_grad o.Ptr)
 
     /// The learning rate (of every parameter group; there is one).
