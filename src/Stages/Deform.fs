@@ -55,3 +55,76 @@ let parameters (decoder: SoftRasDecoder) : Named =
       yield! Linear.parameters decoder.Fc2 |> Named.prefix "fc2"
       yield! Linear.parameters decoder.Centroid |> Named.prefix "fc_centroid"
       yield! Linear.parameters decoder.Bias |> Named.prefix "fc_bias" ]
+
+// ---------------------------------------------------------------------- UNICORN
+
+let ellipsoid (scale: float) =
+    if not (scale > 0.0 && Double.IsFinite scale) then
+        invalidArg "scale" (sprintf "Deform.ellipsoid: scale must be positive and finite, received %g" scale)
+    let mesh = Reconstruct.Geometry.Template.unicorn scale
+    let vertices = mesh.Vertices.squeeze 0
+    (mesh.Vertices :> IDisposable).Dispose()
+    // The mesh's UVs are recomputed on demand (templateUVs, templateFaceUVs): a Template has
+    // no UV field, and the copies would otherwise outlive it.
+    mesh.UVs |> Option.iter (fun uv -> for t in [ uv.Coords; uv.Faces ] do (t :> IDisposable).Dispose())
+    { Vertices = vertices
+      Faces = mesh.Faces
+      Topology = Mesh.topology (vertices.Size 0) mesh.Faces }
+
+let templateUVs (template: Template) = UVMap.sphericalPerVertex template.Vertices
+
+let templateFaceUVs (template: Template) =
+    let uvs = UVMap.spherical template.Vertices template.Faces
+    try UVMap.faceCoords uvs
+    finally
+        for t in [ uvs.Coords; uvs.Faces ] do
+            (t :> IDisposable).Dispose()
+
+type Field = { Point: Linear; Code: Linear; Layers: Mlp }
+
+let field (generator: Generator) (codeSize: int) (hidden: int) =
+    if codeSize <= 0 || hidden <= 0 then
+        invalidArg "codeSize" (sprintf "Deform.field: codeSize and hidden must be positive, received %d and %d" codeSize hidden)
+    let kaiming = Init.KaimingNormal FanMode.FanIn
+    let point = Linear.create generator kaiming 3 hidden
+    let code = Linear.create generator kaiming codeSize hidden
+    let layers =
+        Mlp.create
+            generator
+            { Widths = [ hidden; hidden; hidden; 3 ]
+              Activation = Activation.ReLU
+              Init = kaiming
+              LastInit = Init.Zeros }
+    { Point = point; Code = code; Layers = layers }
+
+let applyField (field: Field) (points: Tensor) (codes: Tensor) =
+    let codeSize = Linear.inFeatures field.Code
+    if points.Dim <> 2 || points.Size 1 <> 3 then
+        invalidArg "points" (sprintf "Deform.applyField: points must be (V, 3), received %s" (Shape.text points.Shape))
+    if codes.Dim <> 2 || codes.Size 1 <> codeSize then
+        invalidArg "codes" (sprintf "Deform.applyField: codes must be (B, %d), received %s" codeSize (Shape.text codes.Shape))
+    Scoped.run (fun () ->
+        // (V, hidden) and (B, hidden) broadcast to (B, V, hidden): the first layer costs
+        // (V + B)·hidden·(3 + codeSize) instead of B·V·hidden·(3 + codeSize).
+        let perPoint = Linear.apply field.Point points
+        let perCode = Linear.apply field.Code codes
+        let h = Functional.relu (perPoint.unsqueeze 0 + perCode.unsqueeze 1)
+        Mlp.apply field.Layers h)
+
+let fieldParameters (field: Field) : Named =
+    [ yield! Linear.parameters field.Point |> Named.prefix "point"
+      yield! Linear.parameters field.Code |> Named.prefix "code"
+      yield! Mlp.parameters field.Layers |> Named.prefix "layers" ]
+
+let scale (head: Mlp) (features: Tensor) =
+    if features.Dim <> 2 || features.Size 1 <> Mlp.inFeatures head || Mlp.outFeatures head <> 3 then
+        invalidArg "features" (sprintf "Deform.scale: needs a head %d -> 3 and features (B, %d), received a head %d -> %d and %s"
+                                   (Mlp.inFeatures head) (Mlp.inFeatures head) (Mlp.inFeatures head) (Mlp.outFeatures head) (Shape.text features.Shape))
+    Scoped.run (fun () -> 1.0 + 0.5 * (Mlp.apply head features).tanh ())
+
+let vertices (template: Template) (field: Field) (codes: Tensor) (scale: Tensor) =
+    if scale.Dim <> 2 || scale.Size 1 <> 3 || codes.Dim < 1 || scale.Size 0 <> codes.Size 0 then
+        invalidArg "scale" (sprintf "Deform.vertices: scale must be (B, 3) with B the codes' %s, received %s" (Shape.text codes.Shape) (Shape.text scale.Shape))
+    Scoped.run (fun () ->
+        let e = template.Vertices.cast codes.Dtype
+        scale.unsqueeze 1 * (e + applyField field e codes))

@@ -45,3 +45,48 @@ val applySoftRas: template: Template -> decoder: SoftRasDecoder -> features: Ten
 
 /// "fc1.weight", "fc1.bias", "fc2.*", "fc_centroid.*", "fc_bias.*" (SoftRas' names).
 val parameters: decoder: SoftRasDecoder -> Named
+
+// ---------------------------------------------------------------------- UNICORN
+
+/// UNICORN's template as a `Template`: the level-3 icosphere (642 vertices, 1280 faces)
+/// scaled by `scale`·(1, 0.7, 0.7), long axis x (`Geometry.Template.unicorn`; scale 0.4 for
+/// synthetic renders, 0.6 for photographs). Vertices (V, 3) float32.
+val ellipsoid: scale: float -> Template
+
+/// UNICORN's per-vertex spherical UVs of the template's vertices, seam untreated
+/// (`UVMap.sphericalPerVertex`): (V, 2) float32, u, v in [0, 1].
+val templateUVs: template: Template -> Tensor
+
+/// Seam- and pole-aware UVs of every face corner (`UVMap.spherical` then `faceCoords`):
+/// (F, 3, 2) float32; u may exceed 1 on faces across the seam (sample at u mod 1).
+val templateFaceUVs: template: Template -> Tensor
+
+/// UNICORN's deformation field D(p, z): h = ReLU(Lx(p) + Lz(z)), then
+/// Linear(hidden, hidden)-ReLU-Linear(hidden, hidden)-ReLU-Linear(hidden, 3).
+type Field =
+    { /// Lx: 3 -> hidden.
+      Point: Linear
+      /// Lz: codeSize -> hidden.
+      Code: Linear
+      /// hidden -> hidden -> hidden -> 3, the last layer zero at creation.
+      Layers: Mlp }
+
+/// A field for codes of `codeSize`, `hidden` units (512 in the paper). Weights Kaiming-normal,
+/// biases zero, the last layer zero: displacements are exactly 0 until trained.
+val field: generator: Generator -> codeSize: int -> hidden: int -> Field
+
+/// Displacements D(p, z) of every point for every code. Lx(p) is computed once per point and
+/// Lz(z) once per code, then broadcast-added. points: (V, 3); codes: (B, codeSize), same float
+/// dtype as the field -> (B, V, 3).
+val applyField: field: Field -> points: Tensor -> codes: Tensor -> Tensor
+
+/// "point.weight", "point.bias", "code.*", "layers.layers.k.*".
+val fieldParameters: field: Field -> Named
+
+/// UNICORN's per-axis object scale s = 1 + 0.5·tanh(head(features)); 1 for a zero-last head.
+/// head: features -> 3 (e.g. `Encode.head … 3 true`). features (B, F) -> (B, 3).
+val scale: head: Mlp -> features: Tensor -> Tensor
+
+/// The predicted vertices V = s ⊙ (E + D(E, z)), E the template's vertices.
+/// codes: (B, codeSize); scale: (B, 3) -> (B, V, 3), the codes' dtype.
+val vertices: template: Template -> field: Field -> codes: Tensor -> scale: Tensor -> Tensor

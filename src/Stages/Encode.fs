@@ -79,3 +79,14 @@ let buffers (encoder: Encoder) : Named =
     match encoder with
     | SoftRasConv _ -> []
     | ResNet e -> ResNet.buffers e
+
+let head (generator: Generator) (hidden: int) (inFeatures: int) (outFeatures: int) (zeroLast: bool) =
+    if hidden <= 0 || inFeatures <= 0 || outFeatures <= 0 then
+        invalidArg "hidden" (sprintf "Encode.head: sizes must be positive, received hidden %d, %d -> %d" hidden inFeatures outFeatures)
+    let kaiming = Init.KaimingNormal FanMode.FanIn
+    Mlp.create
+        generator
+        { Widths = [ inFeatures; hidden; hidden; hidden; outFeatures ]
+          Activation = Activation.ReLU
+          Init = kaiming
+          LastInit = if zeroLast then Init.Zeros else kaiming }

@@ -46,3 +46,9 @@ val parameters: encoder: Encoder -> Named
 
 /// Running statistics of batch normalisation (none for SoftRasConv).
 val buffers: encoder: Encoder -> Named
+
+/// UNICORN's regression head: Linear(in, hidden)-ReLU-[Linear(hidden, hidden)-ReLU]×2-
+/// Linear(hidden, out), weights Kaiming-normal (fan in, ReLU gain), biases zero; with
+/// `zeroLast` the last layer's weight and bias are zero, so the head outputs exactly 0 until
+/// trained (every UNICORN head but the pose probabilities). features (*, in) -> (*, out).
+val head: generator: Generator -> hidden: int -> inFeatures: int -> outFeatures: int -> zeroLast: bool -> Mlp
