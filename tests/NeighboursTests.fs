@@ -143,14 +143,18 @@ let tests =
         }
 
         testSequenced <| test "push, select and gather leave no live tensors behind" {
+            use scope = DisposalScope.Open()
             use g = generator 8
             use memory = Neighbours.create 32 4 4 8
+            let e = entries g 0 8 4 4 8
+            let slots = Tensor.arange 8
+            // whatever the calls leave in the caller's scope, beyond what they return, shows here
             let step () =
-                use scope = DisposalScope.Open()
-                let e = entries g 0 8 4 4 8
                 let c = Neighbours.select memory g e.Rotations e.ShapeCodes e.TextureCodes
                 Neighbours.push memory e
-                Neighbours.gather memory ((c.Shape.clamp (min = 0.0)).cast Dtype.Int64) |> ignore
+                let back = Neighbours.gather memory slots
+                for t in [ c.Bins; c.Shape; c.Texture; back.ShapeCodes; back.TextureCodes; back.Scales; back.Rotations; back.Translations; back.Images ] do
+                    (t :> IDisposable).Dispose()
             step ()
             let before = settledLiveCount ()
             for _ in 1..5 do step ()
