@@ -171,3 +171,62 @@ let unicornRaster () =
 let all () : Figure list =
     Runtime.initDefaults.Force()
     softSilhouettes () @ unicornRaster ()
+
+/// unicorn_render_*: the stage `Stages.Render.textured` as the UNICORN pipeline calls it:
+/// the template (icosphere level 3 ellipsoid 0.4·[1, 0.7, 0.7], seam-aware UVs) posed at random
+/// rotations at distance 2.732, 30° camera, 64², σ = 1e-4, forward + backward of a pixel MSE
+/// w.r.t. vertices, rotation, UV image and background, at N = 32 (one batch) and N = 192 (the
+/// pose step's 32 × 6 candidates), K = 1, 2, 6 (and 3..5 at N = 192). The reference is the
+/// dense (N, H, W, F) plain-tensor render of the same per-face-UV mesh, timed on one image in
+/// the same run and scaled to N. Also how far the images of K = 1..6 are from K = 8's: the
+/// share of pixel channels differing by more than one 8-bit step.
+let unicornRender () =
+    use scope = DisposalScope.Open()
+    let template = Reconstruct.Geometry.Template.unicorn 0.4
+    let faceUVs = Reconstruct.Geometry.UVMap.faceCoords template.UVs.Value
+    let faces = template.Faces
+    let sigma, size = 1e-4, 64
+    use g = new Generator(5UL)
+    let inputs (n: int) =
+        let vertices = template.Vertices.expand([ n; template.Vertices.Size 1; 3 ]).contiguous ()
+        let rotation = Reconstruct.Geometry.Rotation.random g n Float32
+        let translation = Tensor.ofArray ([| for _ in 1..n do yield! [| 0.0f; 0.0f; 2.732f |] |], [ n; 3 ])
+        vertices, rotation, translation, Tensor.rand ([ n; 3; 64; 64 ], g), Tensor.rand ([ n; 3; size; size ], g), Tensor.rand ([ n; 3; size; size ], g)
+    let step (render: Tensor[] -> Tensor) (xs: Tensor[]) (target: Tensor) () =
+        use scope = DisposalScope.Open()
+        let leaves = xs |> Array.map (fun x -> x.detach().RequireGrad())
+        let loss = (render leaves - target).square().mean ()
+        Autograd.gradients [| loss |] None leaves false |> ignore
+    let stage settings (x: Tensor[]) =
+        let pose = Reconstruct.Geometry.Camera.pose x.[1] x.[2]
+        fst (Reconstruct.Stages.Render.textured settings sigma pose x.[0] faces faceUVs x.[3] x.[4])
+    let dense settings (x: Tensor[]) =
+        let camera = Reconstruct.Geometry.Camera.square Reconstruct.Stages.Render.unicornFovDegrees size
+        let ndc = Reconstruct.Geometry.Camera.projectNdc camera (Reconstruct.Geometry.Camera.pose x.[1] x.[2]) x.[0]
+        let texture, uvs = Reconstruct.Stages.Render.periodicTexture x.[3] faceUVs
+        let f = faces.Size 0
+        let corners = (Rasterizer.faceAttributes ndc faces).reshape [ ndc.Size 0; 3 * f; 3 ]
+        fst (Reference.textured settings sigma corners ((Tensor.arange (3 * f)).reshape [ f; 3 ]) (uvs.reshape [ 3 * f; 2 ]) texture x.[4])
+    [ for n, ks in [ 32, [ 1; 2; 6 ]; 192, [ 1 .. 6 ] ] do
+          let vertices, rotation, translation, uvImage, background, target = inputs n
+          let xs = [| vertices; rotation; translation; uvImage; background |]
+          let one = xs |> Array.map (fun t -> t.narrow (0, 0, 1))
+          // the dense reference visits every (pixel, face) pair whatever K is: timed once per N
+          let refMs, _ = medians 0 1 (step (dense (Reconstruct.Stages.Render.texturedSettings size sigma 6)) one (target.narrow (0, 0, 1)))
+          for k in ks do
+              let settings = Reconstruct.Stages.Render.texturedSettings size sigma k
+              let ms, cpu = medians 1 5 (step (stage settings) xs target)
+              yield figure (sprintf "unicorn_render_n%d_k%d_fwdbwd_ms" n k) ms "ms"
+                        (sprintf "%dx64x64, K=%d, sigma 1e-4, template 1280 faces, Render.textured + MSE backward to vertices/rotation/translation/texture/background, %d threads, median of 5; process CPU %.0f ms" n k (Runtime.threads ()) cpu)
+              yield figure (sprintf "unicorn_render_n%d_k%d_speedup_vs_reference" n k) (refMs * float n / ms) "x"
+                        (sprintf "dense (N,H,W,F) plain-tensor reference (K=6): %.0f ms on 1 image, x%d = %.0f ms (same run)" refMs n (refMs * float n))
+      let vertices, rotation, translation, uvImage, background, _ = inputs 32
+      let image k =
+          use _ = Autograd.noGrad ()
+          stage (Reconstruct.Stages.Render.texturedSettings size sigma k) [| vertices; rotation; translation; uvImage; background |]
+      let k8 = image 8
+      for k in 1..6 do
+          let difference = ((image k) - k8).abs ()
+          let visible = (difference.gt (1.0 / 255.0)).cast(Float32).mean().ToScalar()
+          yield figure (sprintf "unicorn_render_k%d_vs_k8_visible_share" k) (100.0 * visible) "%"
+                    (sprintf "pixel channels whose value differs by more than 1/255 between K=%d and K=8 (32 images, random textures and backgrounds in [0,1], sigma 1e-4); largest difference %.3f, mean %.2e" k (difference.max().ToScalar()) (difference.mean().ToScalar())) ]

@@ -14,15 +14,30 @@ let texturedComposed (settings: RasterSettings) (sigma: float) (verts: Tensor) (
     let image = Blending.composite rgb alpha background
     scope.MoveOut image, scope.MoveOut alpha
 
+let texturedPerFaceComposed (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (faceUvs: Tensor) (uvImage: Tensor) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    let f = faces.Shape.[0]
+    let corners = Rasterizer.faceAttributes verts faces
+    let cornerVerts = corners.reshape [ verts.Shape.[0]; 3 * f; 3 ]
+    let cornerFaces = (Tensor.arange (3 * f)).reshape [ f; 3 ]
+    let cornerUvs = (faceUvs.cast verts.Dtype).reshape [ 3 * f; 2 ]
+    let image, alpha = texturedComposed settings sigma cornerVerts cornerFaces cornerUvs uvImage background
+    scope.MoveOut image, scope.MoveOut alpha
+
+let texturedPerFace (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (faceUvs: Tensor) (uvImage: Tensor) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    let white = Array.create uvImage.Shape.[1] 1.0
+    let rgb, alpha = Rasterizer.texturedLayered settings sigma white verts faces (faceUvs.cast verts.Dtype) uvImage
+    let image = Blending.composite rgb alpha background
+    scope.MoveOut image, scope.MoveOut alpha
+
 let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: Tensor) (uvs: Tensor) (uvImage: Tensor) (background: Tensor) =
     if uvs.RequiresGrad then texturedComposed settings sigma verts faces uvs uvImage background
     else
         use scope = DisposalScope.Open()
         let f = faces.Shape.[0]
         let faceUvs = ((uvs.cast verts.Dtype).indexSelect (0, faces.flatten ())).reshape [ f; 3; 2 ]
-        let white = Array.create uvImage.Shape.[1] 1.0
-        let rgb, alpha = Rasterizer.texturedLayered settings sigma white verts faces faceUvs uvImage
-        let image = Blending.composite rgb alpha background
+        let image, alpha = texturedPerFace settings sigma verts faces faceUvs uvImage background
         scope.MoveOut image, scope.MoveOut alpha
 
 let hard (height: int) (width: int) (supersample: int) (verts: Tensor) (faces: Tensor) (colorsPerVertex: Tensor) (background: Tensor) =

@@ -16,3 +16,22 @@ val laplacian: topology: Topology -> vertices: Tensor -> Tensor
 /// SoftRas' flatten loss averaged over the batch: mean_b Σ_edges (cos θ + 1)²
 /// (`Regularizers.flatten`). vertices: (B, V, 3) -> scalar.
 val flatten: topology: Topology -> vertices: Tensor -> Tensor
+
+/// UNICORN's pixel loss: mean squared error of each sample over its channels and pixels.
+/// predicted, target: (B, C, H, W), same shape -> (B,), so the pose step can weight each
+/// candidate's loss by its probability.
+val mse: predicted: Tensor -> target: Tensor -> Tensor
+
+/// UNICORN's normal consistency averaged over the batch: mean_b of the mean over interior
+/// edges of 1 − cos between adjacent face normals (`Regularizers.normalConsistency`).
+/// vertices: (B, V, 3) -> scalar.
+val normalConsistency: topology: Topology -> vertices: Tensor -> Tensor
+
+/// UNICORN's uniform Laplacian smoothing averaged over the batch: mean_b of the mean over
+/// vertices of ‖vertex − mean of its neighbours‖ (`Regularizers.laplacianSmoothing`).
+/// vertices: (B, V, 3) -> scalar.
+val uniformLaplacian: topology: Topology -> vertices: Tensor -> Tensor
+
+/// UNICORN's uniform pose prior: mean_k | mean_b p_kb − 1/K |, 0 when the batch uses the K
+/// candidates equally often on average. probabilities: (B, K), rows summing to 1 -> scalar.
+val posePrior: probabilities: Tensor -> Tensor

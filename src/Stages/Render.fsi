@@ -42,3 +42,56 @@ val settings: size: int -> sigma: float -> SoftSettings
 /// -> (B, 1, H, W) float32 in [0, 1], row 0 the top of the image as in the dataset PNGs;
 /// differentiable in the vertices.
 val silhouette: settings: SoftSettings -> view: View -> vertices: Tensor -> faces: Tensor -> Tensor
+
+/// UNICORN's camera: a 30° field of view (at distance 2.732 = 1 + √3 the template fills the image).
+val unicornFovDegrees: float
+
+/// UNICORN's textured renderer at `size`² pixels: blur radius ln(1/1e-4 − 1)·σ (an outside face
+/// counts until its alpha exp(−d/σ) would fall below 1e-4 of sigmoid's scale), `facesPerPixel`
+/// = K faces kept per pixel, screen-space barycentrics, no culling, near plane 0.1. σ in NDC
+/// units squared; UNICORN's 1e-4 is about one pixel at 64².
+val texturedSettings: size: int -> sigma: float -> facesPerPixel: int -> RasterSettings
+
+/// A texture periodic in u, for border-clamped bilinear sampling: columns wrapped around on
+/// both sides (as many as the UVs reach beyond [0, 1], at least one) and u remapped into the
+/// widened image, so sampling the result at the returned UVs equals sampling `uvImage` with
+/// u taken mod 1 (v stays border-clamped). Seam-aware UVs (`UVMap.spherical`) reach up to one
+/// face beyond u = 1. uvImage: (N, C, Ht, Wt); faceUVs: (F, 3, 2) -> (N, C, Ht, Wt + pads)
+/// (differentiable in uvImage), (F, 3, 2) in the dtype of faceUVs.
+val periodicTexture: uvImage: Tensor -> faceUVs: Tensor -> Tensor * Tensor
+
+/// UNICORN's training render: the object posed into the camera (`Camera.objectToCamera`, then
+/// NDC with `unicornFovDegrees`), the K nearest faces per pixel blended front to back over
+/// white, alpha_j = exp(−max(d_j, 0)/σ), A = 1 − Π(1 − alpha_j), then composited over the
+/// background: rec = C·A + (1 − A)·B. Colour is the texel (no lighting), sampled periodically
+/// in u (`periodicTexture`).
+/// pose: Rotation (N, 3, 3), Translation (N, 3), Scale (N, 3) option; vertices: (N, V, 3)
+/// object frame; faces: (F, 3) int64; faceUVs: (F, 3, 2) u right, v down (`UVMap.faceCoords`);
+/// uvImage: (N, 3, Ht, Wt); background: (N, 3, H, W), H = W = settings' size; all float in
+/// one dtype (float32 or float64) -> composite (N, 3, H, W), alpha (N, 1, H, W).
+/// Differentiable in vertices, uvImage, background and the pose's rotation, translation, scale.
+val textured:
+    settings: RasterSettings ->
+    sigma: float ->
+    pose: Reconstruct.Geometry.Pose ->
+    vertices: Tensor ->
+    faces: Tensor ->
+    faceUVs: Tensor ->
+    uvImage: Tensor ->
+    background: Tensor ->
+        Tensor * Tensor
+
+/// The evaluation render: one face per pixel (the nearest), sharp edges, perspective-correct
+/// UVs, rendered at `supersample`× and averaged (premultiplied colour and coverage), then
+/// composited over the background; no gradient. Arguments as `textured`, the image `size`²
+/// -> composite (N, 3, size, size) in [0, 1], alpha (N, 1, size, size).
+val hard:
+    size: int ->
+    supersample: int ->
+    pose: Reconstruct.Geometry.Pose ->
+    vertices: Tensor ->
+    faces: Tensor ->
+    faceUVs: Tensor ->
+    uvImage: Tensor ->
+    background: Tensor ->
+        Tensor * Tensor
