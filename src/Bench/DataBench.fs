@@ -1,4 +1,5 @@
-/// Benchmark of dataset rendering: 64×64 NMR views of chairs, hard mode with 2× supersampling.
+/// Benchmark of dataset rendering (64×64 NMR views of chairs, hard mode with 2× supersampling)
+/// and of training-batch assembly from the rendered images.
 module Reconstruct.Bench.DataBench
 
 open System.Diagnostics
@@ -9,6 +10,31 @@ open Reconstruct.Bench.Report
 /// Where `reconstruct data` leaves the prepared chairs by default; the real-chair figures are
 /// measured only when they are there (the benchmark itself downloads nothing).
 let realChairsManifest = Furniture.manifestPath Furniture.defaultCacheDir "chair"
+
+/// UNICORN's batch of 32 single 64² images from the decoded split (`SingleView.batch`), against
+/// the generic loader decoding the same PNG files for every batch (`Loader.epoch`), on the
+/// multi-view renders of 4 procedural chairs written to a temporary folder.
+let singleViewBatches () =
+    let dir = System.IO.Directory.CreateTempSubdirectory("reconstruct-bench-").FullName
+    try
+        let root = System.IO.Path.Combine(dir, "chair")
+        let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = 1UL; WildViews = 0 }
+        let instances = DatasetRender.proceduralInstances "chair" 1UL 10 |> Seq.filter (fun i -> i.Split = "train") |> Seq.truncate 4
+        DatasetRender.writeBenchmark root options System.Threading.CancellationToken.None ignore instances |> ignore
+        let protocol = System.IO.Path.Combine(root, "multiview")
+        let clock = Stopwatch.StartNew()
+        let set = SingleView.load protocol "train"
+        let loadPerSecond = float set.Count / clock.Elapsed.TotalSeconds
+        let batches = SingleView.batchesPerEpoch set 32
+        let fromMemory = medianMs 3 31 (fun () -> for k in 0 .. batches - 1 do (SingleView.batch set 7UL 32 0 k :> System.IDisposable).Dispose()) / float batches
+        let loader = Loader.create { LoaderOptions.Defaults with BatchSize = 32; DropLast = true } (Loader.ofIndex (System.IO.Path.Combine(protocol, "index.jsonl")))
+        let decoding = medianMs 1 5 (fun () -> for b in Loader.epoch 0 loader do (b :> System.IDisposable).Dispose()) / float batches
+        [ figure "singleview_batch_ms" fromMemory "ms" (sprintf "one batch of 32 RGB 64x64 images from the decoded split (SingleView.batch), median over epochs of %d batches" batches)
+          figure "singleview_loader_batch_ms" decoding "ms" "the same batch size through Loader.epoch, decoding the PNG files every batch, same run"
+          figure "singleview_batch_speedup_vs_loader" (decoding / fromMemory) "x" "decoded once in memory over decoded per batch"
+          figure "singleview_load_images_per_s" loadPerSecond "images/s" (sprintf "SingleView.load: %d images decoded and composited on white, once per run" set.Count) ]
+    finally
+        try System.IO.Directory.Delete(dir, true) with _ -> ()
 
 /// Procedural chairs (no download needed), 24 views each: the fused render alone, against the
 /// composed tensor-op render in alternating rounds of the same run, and with PNG encoding;
@@ -41,6 +67,7 @@ let renders () =
       figure "dataset_render_composed_images_per_s" composed "images/s" "the same through the composed tensor ops (DatasetRender.renderComposed), same run"
       figure "dataset_render_speedup_vs_composed" (fused / composed) "x" "fused over composed, medians of 5 alternating rounds"
       figure "dataset_render_png_images_per_s" withPng "images/s" "fused render with PNG encoding (RGBA)" ]
+    @ singleViewBatches ()
     @ (if not (System.IO.File.Exists realChairsManifest) then
            printfn "bench dataset_render_real_chairs_images_per_s skipped: %s not found (run `reconstruct data`)" realChairsManifest
            []

@@ -3,7 +3,6 @@ module Reconstruct.Data.MultiView
 open System
 open System.Collections.Generic
 open System.IO
-open System.Text.Json
 open System.Threading.Tasks
 open Reconstruct.Torch
 
@@ -60,69 +59,12 @@ type Batch =
         member b.Dispose() =
             for t in b.Tensors do (t :> IDisposable).Dispose()
 
-/// One row's fields, checked.
-type private Row =
-    { Line: int
-      Image: string
-      Instance: string
-      Category: string
-      Mesh: string
-      Azimuth: float
-      Elevation: float
-      Distance: float }
-
 let private radians (degrees: float) = degrees * Math.PI / 180.0
 
-let private field (fail: string -> exn) (json: JsonElement) (path: string) (name: string) (kind: JsonValueKind) =
-    match json.TryGetProperty name with
-    | true, v when v.ValueKind = kind -> v
-    | true, v -> raise (fail (sprintf "field \"%s%s\" must be %s, found %s" path name (string kind) (string v.ValueKind)))
-    | _ -> raise (fail (sprintf "missing field \"%s%s\"" path name))
-
-let private rowOf (indexDir: string) (item: Item) : string * Row =
-    let row = item.Row.Value
-    let fail detail = IndexFileException(row.IndexFile, row.Line, detail) :> exn
-    let text name = (field fail row.Json "" name JsonValueKind.String).GetString()
-    let view = field fail row.Json "" "view" JsonValueKind.Object
-    let number name =
-        let v = (field fail view "view." name JsonValueKind.Number).GetDouble()
-        if not (Double.IsFinite v) then raise (fail (sprintf "field \"view.%s\" is not finite" name))
-        v
-    let mesh = text "mesh"
-    text "split",
-    { Line = row.Line
-      Image = item.Path
-      Instance = text "instance"
-      Category = text "category"
-      Mesh = Path.GetFullPath(if Path.IsPathRooted mesh then mesh else Path.Combine(indexDir, mesh))
-      Azimuth = number "azimuth"
-      Elevation = number "elevation"
-      Distance = number "distance" }
-
-/// The image as (4, H, W) bytes, RGBA (grey and RGB get an opaque alpha).
-let private decode (indexFile: string) (row: Row) : int * int * byte[] =
-    let fail detail = IndexFileException(indexFile, row.Line, sprintf "image %s: %s" row.Image detail)
-    use hwc =
-        try Image.readRaw Image.defaultMaxPixels false row.Image
-        with :? ImageFileException as e -> raise (fail e.Reason)
-    let h, w, c = hwc.Shape.[0], hwc.Shape.[1], hwc.Shape.[2]
-    let raw = hwc.ToArray<byte>()
-    let planar = Array.zeroCreate<byte> (4 * h * w)
-    let plane = h * w
-    for p in 0 .. plane - 1 do
-        let src = p * c
-        match c with
-        | 1 | 2 ->
-            planar.[p] <- raw.[src]
-            planar.[plane + p] <- raw.[src]
-            planar.[2 * plane + p] <- raw.[src]
-            planar.[3 * plane + p] <- if c = 2 then raw.[src + 1] else 255uy
-        | _ ->
-            planar.[p] <- raw.[src]
-            planar.[plane + p] <- raw.[src + 1]
-            planar.[2 * plane + p] <- raw.[src + 2]
-            planar.[3 * plane + p] <- if c = 4 then raw.[src + 3] else 255uy
-    h, w, planar
+/// The image as (4, H, W) RGBA bytes; a bad file fails the whole load.
+let private decode (indexFile: string) (row: RenderedIndex.Row) : int * int * byte[] =
+    try RenderedIndex.decodeRgba row.Image
+    with :? ImageFileException as e -> raise (IndexFileException(indexFile, row.Line, sprintf "image %s: %s" row.Image e.Reason))
 
 type Entry =
     { Id: string
@@ -130,36 +72,29 @@ type Entry =
       Split: string
       Mesh: string }
 
-/// The index of the benchmark at `root` and its rows with their splits, checked.
-let private readRows (root: string) =
-    let indexPath = Path.GetFullPath(Path.Combine(root, "multiview", "index.jsonl"))
-    let indexDir = Path.GetDirectoryName indexPath
-    indexPath, Loader.ofIndex indexPath |> Array.map (rowOf indexDir)
+/// The index of the benchmark at `root` and its rows, checked.
+let private readRows (root: string) = RenderedIndex.read (Path.Combine(root, "multiview"))
 
 let entries (root: string) : Entry[] =
     let _, rows = readRows root
     rows
-    |> Array.distinctBy (fun (_, row) -> row.Instance)
-    |> Array.map (fun (split, row) -> { Id = row.Instance; Category = row.Category; Split = split; Mesh = row.Mesh })
+    |> Array.distinctBy (fun row -> row.Instance)
+    |> Array.map (fun row -> { Id = row.Instance; Category = row.Category; Split = row.Split; Mesh = row.Mesh })
 
 let load (root: string) (split: string) : Set =
     let indexPath, rows = readRows root
-    let splits = HashSet<string>()
     let order = List<string>()
-    let groups = Dictionary<string, List<Row>>()
-    for rowSplit, row in rows do
-        splits.Add rowSplit |> ignore
-        if rowSplit = split then
+    let groups = Dictionary<string, List<RenderedIndex.Row>>()
+    for row in rows do
+        if row.Split = split then
             match groups.TryGetValue row.Instance with
             | true, rows ->
-                if rows.[0].Category <> row.Category || rows.[0].Mesh <> row.Mesh then
-                    raise (IndexFileException(indexPath, row.Line, sprintf "instance %s has category %s and mesh %s here, %s and %s on line %d" row.Instance row.Category row.Mesh rows.[0].Category rows.[0].Mesh rows.[0].Line))
+                RenderedIndex.checkSameInstance indexPath rows.[0] row
                 rows.Add row
             | _ ->
                 order.Add row.Instance
-                groups.[row.Instance] <- List<Row>([ row ])
-    if order.Count = 0 then
-        raise (IndexFileException(indexPath, 0, sprintf "no rows of split \"%s\" (splits in the index: %s)" split (String.Join(", ", Seq.sort splits))))
+                groups.[row.Instance] <- List<RenderedIndex.Row>([ row ])
+    if order.Count = 0 then raise (RenderedIndex.noRowsOfSplit indexPath split rows)
     let instances = order |> Seq.map (fun id -> groups.[id].ToArray()) |> Array.ofSeq
     let views = instances.[0].Length
     for rows in instances do
@@ -190,7 +125,7 @@ let load (root: string) (split: string) : Set =
                     raise (IndexFileException(indexPath, all.[k].Line, sprintf "image %s is %dx%d, the first image %dx%d" all.[k].Image wk hk w h))
                 Buffer.BlockCopy(bytes, 0, block, v * plane, plane)
             block)
-    let cameras (pick: Row -> float) = instances |> Array.map (Array.map pick)
+    let cameras (pick: RenderedIndex.Row -> float) = instances |> Array.map (Array.map pick)
     Set(
         indexPath,
         split,
@@ -201,16 +136,13 @@ let load (root: string) (split: string) : Set =
         instances |> Array.map (fun rows -> rows.[0].Category),
         instances |> Array.map (fun rows -> rows.[0].Mesh),
         pixels,
-        cameras (fun r -> radians r.Azimuth),
-        cameras (fun r -> radians r.Elevation),
-        cameras (fun r -> r.Distance)
+        cameras (fun r -> radians r.View.Azimuth),
+        cameras (fun r -> radians r.View.Elevation),
+        cameras (fun r -> r.View.Distance)
     )
 
-let private checkBatchSize (fn: string) (batchSize: int) =
-    if batchSize < 1 then invalidArg "batchSize" (sprintf "MultiView.%s: batch size must be positive, received %d" fn batchSize)
-
 let batchesPerEpoch (set: Set) (batchSize: int) =
-    checkBatchSize "batchesPerEpoch" batchSize
+    RenderedIndex.checkBatchSize "MultiView.batchesPerEpoch" batchSize
     set.Count / batchSize
 
 /// The seed of epoch `epoch`'s draws: the instance order, and below it each position's views.
@@ -226,18 +158,12 @@ let private viewPair (set: Set) (seed: uint64) (epoch: int) (position: int) =
     let b = rng.Int(0, set.Views - 2)
     a, (if b >= a then b + 1 else b)
 
-let private unitBytes = Array.init 256 (fun b -> float32 b / 255.0f)
-
 /// (B, 4, H, W) float32 in [0, 1] of the given (instance, view) pairs.
 let private images (set: Set) (instances: int[]) (views: int[]) =
     let plane = 4 * set.Height * set.Width
     let data = Array.zeroCreate<float32> (instances.Length * plane)
     for k in 0 .. instances.Length - 1 do
-        let src = set.Pixels.[instances.[k]]
-        let offset = views.[k] * plane
-        let target = k * plane
-        for p in 0 .. plane - 1 do
-            data.[target + p] <- unitBytes.[int src.[offset + p]]
+        RenderedIndex.toUnit set.Pixels.[instances.[k]] (views.[k] * plane) data (k * plane) plane
     Tensor.ofArray (data, [ instances.Length; 4; set.Height; set.Width ])
 
 let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (order: int[]) (index: int) =
@@ -272,28 +198,16 @@ let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (o
         reraise ()
 
 let private checkEpoch (fn: string) (set: Set) (batchSize: int) (epoch: int) =
-    checkBatchSize fn batchSize
-    if epoch < 0 then invalidArg "epoch" (sprintf "MultiView.%s: epoch must be >= 0, received %d" fn epoch)
-    if set.Count < batchSize then
-        invalidArg "batchSize" (sprintf "MultiView.%s: batch size %d exceeds the %d instances of split %s in %s" fn batchSize set.Count set.Split set.Index)
+    RenderedIndex.checkEpoch ("MultiView." + fn) "instances" set.Count set.Split set.Index batchSize epoch
 
 let batch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (index: int) : Batch =
     checkEpoch "batch" set batchSize epoch
-    let count = batchesPerEpoch set batchSize
-    if index < 0 || index >= count then
-        invalidArg "index" (sprintf "MultiView.batch: index must be in 0..%d (batches per epoch at batch size %d), received %d" (count - 1) batchSize index)
+    RenderedIndex.checkBatchIndex "MultiView.batch" (batchesPerEpoch set batchSize) batchSize index
     makeBatch set seed batchSize epoch (epochOrder set seed epoch) index
 
 let epochFrom (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (start: int) : seq<Batch> =
     checkEpoch "epochFrom" set batchSize epoch
-    let count = batchesPerEpoch set batchSize
-    if start < 0 || start > count then
-        invalidArg "start" (sprintf "MultiView.epochFrom: start must be in 0..%d (batches per epoch at batch size %d), received %d" count batchSize start)
-    seq {
-        let order = epochOrder set seed epoch
-        for index in start .. count - 1 do
-            yield makeBatch set seed batchSize epoch order index
-    }
+    RenderedIndex.epochBatches "MultiView.epochFrom" (batchesPerEpoch set batchSize) batchSize start (fun () -> epochOrder set seed epoch) (makeBatch set seed batchSize epoch)
 
 let epoch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) : seq<Batch> =
     checkEpoch "epoch" set batchSize epoch
