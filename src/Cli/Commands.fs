@@ -24,7 +24,8 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "eval", [ Reconstruct.Bench.EvalBench.all ]
       "data", [ Reconstruct.Bench.DataBench.renders ]
       "train", [ Reconstruct.Bench.TrainBench.all ]
-      "trainer", [ Reconstruct.Bench.TrainerBench.overhead ] ]
+      "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
+      "perceptual", [ Reconstruct.Bench.PerceptualBench.all ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 
