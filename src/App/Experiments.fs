@@ -105,19 +105,23 @@ module private Results =
 
     let private inv = Globalization.CultureInfo.InvariantCulture
 
-    /// `<dir>/<name>.md` and `.json`, plus the curves and the grid figure copied beside them.
-    let write (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) =
-        Directory.CreateDirectory dir |> ignore
+    let private metric (key: string) (s: CategorySummary) = s.Means |> List.tryPick (fun (k, v) -> if k = key then Some v else None) |> Option.defaultValue nan
+
+    /// The summaries over all categories: the method's row, the template's and the noisy truth's.
+    let private rows (report: EvalReport) =
         let summaries = EvalReport.summarize report |> List.filter (fun s -> s.Category = EvalReport.AllCategories)
-        let metric (key: string) (s: CategorySummary) = s.Means |> List.tryPick (fun (k, v) -> if k = key then Some v else None) |> Option.defaultValue nan
-        let row (label: string) (s: CategorySummary) =
-            String.Format(inv, "| {0} | {1:0.000} | {2:0.000} | {3:0.000} | {4} |", label, metric "iou_3d" s, metric "chamfer_l1" s, metric "fscore_1pct" s, EvalReport.scoredOf s)
         let find (methodName: string) = summaries |> List.find (fun s -> s.Method = methodName)
         let mine = summaries |> List.find (fun s -> s.Method <> EvalReport.TemplateReference && s.Method <> EvalReport.NoisyTruthReference)
-        let template = find EvalReport.TemplateReference
-        let noisy = find EvalReport.NoisyTruthReference
-        let iouGain = metric "iou_3d" mine - metric "iou_3d" template
-        let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
+        summaries, mine, find EvalReport.TemplateReference, find EvalReport.NoisyTruthReference
+
+    let private shapeRow (label: string) (s: CategorySummary) =
+        String.Format(inv, "| {0} | {1:0.000} | {2:0.000} | {3:0.000} | {4} |", label, metric "iou_3d" s, metric "chamfer_l1" s, metric "fscore_1pct" s, EvalReport.scoredOf s)
+
+    /// Writes `<dir>/<name>.md` (a header, `body`, the figures, the config) and `.json`
+    /// (`extra` fields and the table), with the curves and the grid figure copied beside them.
+    let private writeFiles (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (body: string list) (extra: (string * float) list) =
+        Directory.CreateDirectory dir |> ignore
+        let summaries, _, _, _ = rows report
         let copy (source: string) (target: string) =
             if File.Exists source then
                 File.Copy(source, Path.Combine(dir, target), true)
@@ -131,15 +135,7 @@ module private Results =
               yield sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", inv)) (Runtime.info ())
               yield ""
               yield sprintf "- training instances: %d; iterations: %d in %.1f min (%s)" trainInstances outcome.Iterations (outcome.Seconds / 60.0) (sprintf "%A" outcome.Reason)
-              yield sprintf "- test split, input view as in the config (`EvalView`); Chamfer-L1 and F@1%% after ICP, 3D IoU at 32³ without alignment (SoftRas' protocol)"
-              yield ""
-              yield "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
-              yield "|---|---|---|---|---|"
-              yield row mine.Method mine
-              yield row template.Method template
-              yield row noisy.Method noisy
-              yield ""
-              yield String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, (if iouGain >= 0.15 then "met" else "NOT met"), chamferRatio, (if chamferRatio <= 0.5 then "met" else "NOT met"))
+              yield! body
               yield ""
               match curves with Some c -> yield sprintf "![learning curves](%s)" c | None -> ()
               yield ""
@@ -156,11 +152,55 @@ module private Results =
         let body =
             JsonSerializer.Serialize(
                 {| name = name; runDir = runDir; trainInstances = trainInstances; iterations = outcome.Iterations; seconds = outcome.Seconds
-                   reason = sprintf "%A" outcome.Reason; iou3dGain = iouGain; chamferRatio = chamferRatio; table = table
+                   reason = sprintf "%A" outcome.Reason; measured = dict extra; table = table
                    config = JsonDocument.Parse(config).RootElement |},
                 JsonSerializerOptions(WriteIndented = true))
         Files.writeTextAtomically json body
         [ md; json ] @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
+
+    let private met (ok: bool) = if ok then "met" else "NOT met"
+
+    /// SoftRas' results file, with the floor of issue 11.
+    let write (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) =
+        let _, mine, template, noisy = rows report
+        let iouGain = metric "iou_3d" mine - metric "iou_3d" template
+        let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
+        let body =
+            [ sprintf "- test split, input view as in the config (`EvalView`); Chamfer-L1 and F@1%% after ICP, 3D IoU at 32³ without alignment (SoftRas' protocol)"
+              ""
+              "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
+              "|---|---|---|---|---|"
+              shapeRow mine.Method mine
+              shapeRow template.Method template
+              shapeRow noisy.Method noisy
+              ""
+              String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, met (iouGain >= 0.15), chamferRatio, met (chamferRatio <= 0.5)) ]
+        writeFiles dir runDir name config trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ]
+
+    /// UNICORN's results file: shapes, poses and re-rendered images, with the floor of issue 12.
+    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (images: (string * float) list) =
+        let _, mine, template, noisy = rows report
+        let value key = images |> List.pick (fun (k, v) -> if k = key then Some v else None)
+        let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
+        let body =
+            [ "- test split, one input image per instance (`EvalView`), RGB on white, no camera or mask given; Chamfer-L1 and F@1% after ICP, the prediction moved into the true object frame through the predicted and the true camera; 3D IoU at 32³ without alignment"
+              String.Format(inv, "- poses: the learned frame is aligned to the data's by one azimuth offset fitted on the validation split ({0:0}°); azimuth error from the camera rotations", value "azimuth_offset_deg")
+              ""
+              "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
+              "|---|---|---|---|---|"
+              shapeRow mine.Method mine
+              shapeRow template.Method template
+              shapeRow noisy.Method noisy
+              ""
+              "| azimuth within 15° | within 30° | median geodesic error | mask IoU | PSNR | SSIM |"
+              "|---|---|---|---|---|---|"
+              String.Format(inv, "| {0:0.0%} | {1:0.0%} | {2:0.0}° | {3:0.000} | {4:0.00} dB | {5:0.000} |", value "azimuth_acc15", value "azimuth_acc30", value "geodesic_median_deg", value "mask_iou", value "psnr", value "ssim")
+              ""
+              String.Format(
+                  inv,
+                  "Floor of issue 12: Chamfer-L1 {0:0.00}× the template's (needs ≤ 0.7: {1}); azimuth within 30° for {2:0.0%} (needs ≥ 60%: {3}); mask IoU {4:0.000} (needs ≥ 0.75: {5}).",
+                  chamferRatio, met (chamferRatio <= 0.7), value "azimuth_acc30", met (value "azimuth_acc30" >= 0.6), value "mask_iou", met (value "mask_iou" >= 0.75)) ]
+        writeFiles dir runDir name config trainInstances outcome report body (("chamferRatio", chamferRatio) :: images)
 
 let pipelineOf (runDir: string) = Trainer.pipelineOf runDir
 
@@ -290,13 +330,224 @@ module SoftRas =
             { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
 
+module Unicorn =
+    module Pipeline = Reconstruct.Pipelines.Unicorn
+
+    type Protocol =
+        | Renders
+        | Wild of views: int
+
+    type Method =
+        { Data: TrainingData
+          Protocol: Protocol
+          DataSeed: uint64
+          Cache: string
+          Pipeline: Pipeline.Config
+          Curriculum: Pipeline.Curriculum
+          EvalView: int
+          ValidationInstances: int
+          TestInstances: int
+          EvalPoints: int }
+
+    let pipelineName = "unicorn"
+
+    let baselineIterations = 8000
+
+    let baseline: Experiment<Method> =
+        { Name = "unicorn"
+          Seed = 1UL
+          Method =
+            { Data = Procedural("chair", 1000)
+              Protocol = Renders
+              DataSeed = 42UL
+              Cache = Path.Combine(".cache", "train")
+              Pipeline = Pipeline.Config.Defaults
+              Curriculum = Pipeline.Curriculum.scaled baselineIterations
+              EvalView = 3
+              ValidationInstances = 50
+              TestInstances = 100
+              EvalPoints = 10_000 }
+          Optimiser = { Optim.Adam.Defaults with Lr = 1e-4 }
+          LearningRate = Optim.MultiStep([ baselineIterations * 9 / 10 ], 0.2)
+          BatchSize = 32
+          Stop = { Iterations = Some baselineIterations; Minutes = Some 90.0 }
+          CheckpointEvery = 500
+          EvalEvery = 500
+          ProgressSeconds = 10.0 }
+
+    /// RGBA (B, 4, H, W) composited on white -> RGB (B, 3, H, W), as the training images are.
+    let private onWhite (rgba: Tensor) =
+        Scoped.run (fun () ->
+            let alpha = rgba.narrow (1, 3, 1)
+            rgba.narrow (1, 0, 3) * alpha + (alpha.neg () + 1.0))
+
+    /// The true camera of instance `i` at view `v` of a multi-view set, as a Pose (B = 1).
+    let private truthPose (set: MultiView.Set) (i: int) (v: int) =
+        let azimuth, elevation, distance = MultiView.camera set i v
+        Camera.orbit (Tensor.ofArray [| float32 azimuth |]) (Tensor.ofArray [| float32 elevation |]) (Tensor.zeros [ 1 ]) (Tensor.ofArray [| float32 distance |])
+
+    /// Rotation by `degrees` about the object's y axis: (1, 3, 3).
+    let private aboutY (degrees: float) =
+        let a = Rotation.radians degrees
+        let c, s = float32 (cos a), float32 (sin a)
+        Tensor.ofArray ([| c; 0.0f; s; 0.0f; 1.0f; 0.0f; -s; 0.0f; c |], [ 1; 3; 3 ])
+
+    /// What evaluation measures on one view of each instance.
+    type private Scored =
+        { Ids: string[]
+          /// (N, 3, 3) predicted and true camera rotations.
+          Predicted: Tensor
+          Truth: Tensor
+          MaskIoU: float[]
+          Psnr: float[]
+          Ssim: float[] }
+
+    /// Predictions of the instances `instances` of `set` at view `view`, in chunks; `write`
+    /// receives each instance's id and its predicted vertices in the true object frame (V, 3).
+    let private score (model: Pipeline.Model) (set: MultiView.Set) (view: int) (instances: int[]) (write: string -> Tensor -> unit) =
+        use _ = Autograd.noGrad ()
+        use scope = DisposalScope.Open()
+        // Rotations as host values: the tensors of each chunk end with its scope.
+        let predicted = Collections.Generic.List<float32[]>()
+        let truth = Collections.Generic.List<float32[]>()
+        let masks, psnrs, ssims = Collections.Generic.List<float>(), Collections.Generic.List<float>(), Collections.Generic.List<float>()
+        for chunk in Array.chunkBySize 32 instances do
+            use _ = DisposalScope.Open()
+            let rgba = Tensor.cat ([ for i in chunk -> MultiView.image set i view ], 0)
+            let rgb = onWhite rgba
+            let p = Pipeline.predict model rgb
+            let composite, alpha = Pipeline.rerender model p
+            masks.AddRange(ImageMetrics.maskIoU alpha (rgba.narrow (1, 3, 1)))
+            psnrs.AddRange(ImageMetrics.psnr composite rgb)
+            ssims.AddRange(ImageMetrics.ssim composite rgb)
+            for k, i in Array.indexed chunk do
+                use _ = DisposalScope.Open()
+                let truePose = truthPose set i view
+                let mine = Camera.pose (p.Rotation.narrow (0, k, 1)) (p.Translation.narrow (0, k, 1))
+                let vertices = Alignment.toTrueObjectFrame mine truePose (p.Vertices.narrow (0, k, 1))
+                write (MultiView.id set i) (vertices.squeeze 0)
+                predicted.Add((p.Rotation.narrow (0, k, 1)).ToFloat32s())
+                truth.Add(truePose.Rotation.ToFloat32s())
+        { Ids = instances |> Array.map (MultiView.id set)
+          Predicted = scope.MoveOut(Tensor.ofArray (Array.concat predicted, [ predicted.Count; 3; 3 ]))
+          Truth = scope.MoveOut(Tensor.ofArray (Array.concat truth, [ truth.Count; 3; 3 ]))
+          MaskIoU = masks.ToArray()
+          Psnr = psnrs.ToArray()
+          Ssim = ssims.ToArray() }
+
+    /// Pose errors after turning the predicted object frame by `offset` degrees about y.
+    let private poseErrors (offset: float) (s: Scored) =
+        use _ = DisposalScope.Open()
+        PoseMetrics.errors (s.Predicted.matmul (aboutY offset)) s.Truth
+
+    /// The learned canonical frame is the model's own: it may face another way than the data's.
+    /// One azimuth offset (5° steps), fitted on the validation split as the share of azimuths
+    /// within 30°, aligns it, as unsupervised viewpoint methods are evaluated.
+    let private fitOffset (s: Scored) =
+        [ 0.0 .. 5.0 .. 355.0 ]
+        |> List.maxBy (fun offset -> PoseMetrics.accuracy 30.0 (poseErrors offset s).AzimuthDeg)
+
+    let private dispose (s: Scored) =
+        (s.Predicted :> IDisposable).Dispose()
+        (s.Truth :> IDisposable).Dispose()
+
+    let private learner (m: Method) (model: Pipeline.Model) (generator: Generator) (validation: MultiView.Set) : Learner<SingleView.Batch> =
+        { Pipeline = pipelineName
+          Parameters = Pipeline.parameters model
+          Buffers = Pipeline.buffers model
+          Generators = [ "steps", generator ]
+          Phases = 2
+          Loss =
+            fun iteration phase batch ->
+                let c = Pipeline.Curriculum.at m.Curriculum iteration
+                if phase = 0 then Pipeline.poseLoss model c batch.Images
+                else Pipeline.shapeLoss model c generator batch.Images
+          Validate =
+            fun _ ->
+                let n = min m.ValidationInstances validation.Count
+                if n = 0 then []
+                else
+                    let s = score model validation m.EvalView (Array.init n id) (fun _ _ -> ())
+                    try
+                        let offset = fitOffset s
+                        let e = poseErrors offset s
+                        [ "val_mask_iou", Array.average s.MaskIoU
+                          "val_azimuth_acc30", PoseMetrics.accuracy 30.0 e.AzimuthDeg
+                          "val_psnr", Array.average s.Psnr ]
+                    finally
+                        dispose s }
+
+    let private renderedData (m: Method) (cancel: CancellationToken) (log: string -> unit) =
+        let root = prepare m.Cache m.DataSeed m.Data cancel log
+        root, Path.Combine(root, categoryOf m.Data)
+
+    let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
+        let m = experiment.Method
+        if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
+            invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
+        match m.Protocol with
+        | Wild _ -> invalidArg "experiment" "Unicorn.run: the wild protocol is not trained yet (Protocol = Renders)"
+        | Renders -> ()
+        let root, benchmark = renderedData m cancel log
+        let train = SingleView.load (Path.Combine(benchmark, "multiview")) "train"
+        for path, reason in train.Failures do log (sprintf "skipped %s: %s" path reason)
+        let validation = MultiView.load benchmark "val"
+        log (sprintf "data: %s: %d training images of %d instances, %d val instances" root train.Count train.Instances validation.Count)
+        use runScope = DisposalScope.Open()
+        let model =
+            use generator = new Generator(Seed.child experiment.Seed "init")
+            Pipeline.create generator m.Pipeline
+        use steps = new Generator(Seed.child experiment.Seed "steps")
+        let dataSeed = Seed.child experiment.Seed "data"
+        let data: Data<SingleView.Batch> =
+            { BatchesPerEpoch = SingleView.batchesPerEpoch train experiment.BatchSize
+              Epoch = fun epoch start -> SingleView.epochFrom train dataSeed experiment.BatchSize epoch start |> SingleView.prefetch 2 }
+        let outcome = Trainer.run runDir experiment (learner m model steps validation) data resume cancel log
+        match outcome.Reason with
+        | StopReason.Finished
+        | StopReason.TimeBudget ->
+            let test = MultiView.load benchmark "test"
+            let predictions = Path.Combine(runDir, "predictions")
+            Directory.CreateDirectory predictions |> ignore
+            let n = if m.TestInstances > 0 then min m.TestInstances test.Count else test.Count
+            let write (id: string) (vertices: Tensor) =
+                use _ = DisposalScope.Open()
+                let mesh = Mesh.create (vertices.unsqueeze(0).contiguous ()) (Pipeline.faces model)
+                MeshIO.writeObj (Path.Combine(predictions, Benchmark.predictionStem id + ".obj")) mesh
+            let offset =
+                let v = score model validation m.EvalView (Array.init (min (max m.ValidationInstances 1) validation.Count) id) (fun _ _ -> ())
+                try fitOffset v finally dispose v
+            let scored = score model test m.EvalView (Array.init n id) write
+            let errors = poseErrors offset scored
+            dispose scored
+            log (sprintf "wrote %d test predictions into %s (azimuth offset %.0f° from the validation split)" n predictions offset)
+            let report = Results.evaluate runDir root (categoryOf m.Data) pipelineName predictions m.EvalView m.EvalPoints m.TestInstances cancel log
+            let images =
+                [ "azimuth_acc15", PoseMetrics.accuracy 15.0 errors.AzimuthDeg
+                  "azimuth_acc30", PoseMetrics.accuracy 30.0 errors.AzimuthDeg
+                  "geodesic_median_deg", (PoseMetrics.summarize errors).MedianGeodesicDeg
+                  "mask_iou", Array.average scored.MaskIoU
+                  "psnr", Array.average scored.Psnr
+                  "ssim", Array.average scored.Ssim
+                  "azimuth_offset_deg", offset ]
+            let files =
+                match results with
+                | Some dir -> Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report images
+                | None -> []
+            { Outcome = outcome; TrainInstances = train.Instances; Report = Some report; Files = files }
+        | _ -> { Outcome = outcome; TrainInstances = train.Instances; Report = None; Files = [] }
+
 let resume (runDir: string) (stop: Stop option) (results: string option) (cancel: CancellationToken) (log: string -> unit) =
     match pipelineOf runDir with
     | name when name = SoftRas.pipelineName ->
         let saved = Trainer.readExperiment<SoftRas.Method> runDir
         let experiment = match stop with Some s -> { saved with Stop = s } | None -> saved
         SoftRas.run runDir results experiment true cancel log
-    | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName)
+    | name when name = Unicorn.pipelineName ->
+        let saved = Trainer.readExperiment<Unicorn.Method> runDir
+        let experiment = match stop with Some s -> { saved with Stop = s } | None -> saved
+        Unicorn.run runDir results experiment true cancel log
+    | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s, %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName Unicorn.pipelineName)
 
 let script (run: string -> string option -> Experiment<'M> -> bool -> CancellationToken -> (string -> unit) -> RunSummary) (experiment: Experiment<'M>) (args: string[]) =
     let rec parse (args: string list) (out: string option) (resume: bool) =

@@ -74,6 +74,61 @@ module SoftRas =
         log: (string -> unit) ->
             RunSummary
 
+/// UNICORN (Monnier et al. 2022; issue 12): textured mesh, pose and background learned from
+/// single images alone, alternating a pose step and a 3D step every iteration.
+module Unicorn =
+
+    /// How training images are given.
+    type Protocol =
+        /// The multi-view renders used as single images: RGB on white, no view identity, no
+        /// camera, no mask (UNICORN's ShapeNet setting; elevation 30°).
+        | Renders
+        /// Single views at random poses over random backgrounds, `views` per instance.
+        | Wild of views: int
+
+    /// The method's part of the experiment record.
+    type Method =
+        { Data: TrainingData
+          Protocol: Protocol
+          /// The data's one seed: shapes, splits, views.
+          DataSeed: uint64
+          /// Where rendered training sets are kept between runs.
+          Cache: string
+          Pipeline: Reconstruct.Pipelines.Unicorn.Config
+          /// Progressive conditioning and frozen heads, in iterations.
+          Curriculum: Reconstruct.Pipelines.Unicorn.Curriculum
+          /// The input view of evaluation and validation, an index into the 24 multi-views.
+          EvalView: int
+          /// Validation (mask IoU, azimuth accuracy, PSNR) and the azimuth offset: at most
+          /// this many val instances.
+          ValidationInstances: int
+          /// Test evaluation: at most this many instances (0 = the whole test split).
+          TestInstances: int
+          /// Surface points per mesh for Chamfer and F-score.
+          EvalPoints: int }
+
+    /// Iterations of the baseline's stop rule and curriculum.
+    val baselineIterations: int
+
+    /// UNICORN's recipe scaled to 2 CPU cores: batch 32, Adam 1e-4 (×0.2 at 90%), the
+    /// curriculum scaled to `baselineIterations`, 1,000 procedural chairs as single renders.
+    val baseline: Experiment<Method>
+
+    /// The pipeline name stored in config.json and checkpoints.
+    val pipelineName: string
+
+    /// Trains into `runDir` (resume: continue the run there), then evaluates the test split
+    /// (shapes by `reconstruct eval`'s code; poses, mask IoU, PSNR/SSIM of the re-render) into
+    /// `runDir/eval` and, when `results` is given, writes `<results>/<Name>.md` and `.json`.
+    val run:
+        runDir: string ->
+        results: string option ->
+        experiment: Experiment<Method> ->
+        resume: bool ->
+        cancel: CancellationToken ->
+        log: (string -> unit) ->
+            RunSummary
+
 /// The pipeline name written in `runDir/config.json`, to resume a run without knowing its method.
 val pipelineOf: runDir: string -> string
 

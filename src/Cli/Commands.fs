@@ -25,7 +25,8 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "data", [ Reconstruct.Bench.DataBench.renders ]
       "train", [ Reconstruct.Bench.TrainBench.all ]
       "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
-      "perceptual", [ Reconstruct.Bench.PerceptualBench.all ] ]
+      "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
+      "unicorn", [ Reconstruct.Bench.UnicornBench.all ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 
@@ -46,13 +47,13 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Method _ -> "the method to train: softras"
+            | Method _ -> "the method to train: softras or unicorn"
             | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "procedural instances to generate (default 1000; 70% train)"
             | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
             | Minutes _ -> "training budget in minutes (default 60)"
             | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
-            | Batch _ -> "objects per batch, two views each (default 16)"
+            | Batch _ -> "batch size (softras: objects, two views each, default 16; unicorn: images, default 32)"
             | Seed _ -> "the experiment's seed: initialisation and data order (default 1)"
             | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
             | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
@@ -137,7 +138,7 @@ type Arguments =
             | Demo -> "run the main job on the built-in default"
             | Eval _ -> "evaluate predicted meshes (and always the two reference rows) against the benchmark's ground truth"
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
-            | Train _ -> "train a method (softras) with progress, checkpoints (Ctrl+C stops after the step and checkpoints) and a test evaluation; --resume continues a run"
+            | Train _ -> "train a method (softras, unicorn) with progress, checkpoints (Ctrl+C stops after the step and checkpoints) and a test evaluation; --resume continues a run"
             | Threads _ -> "compute threads (default and at most: all cores)"
 
 let private info (_: CancellationToken) =
@@ -276,22 +277,37 @@ let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) 
     finally
         for g in grids do (g.Image :> IDisposable).Dispose()
 
-/// The experiment `train` runs when it does not resume: the library's baseline with the options.
+/// The experiment `train` runs when it does not resume: the method's baseline with the
+/// options, as (run folder, results) -> summary.
 let private trainExperiment (args: ParseResults<TrainArgs>) =
-    let baseline = Reconstruct.App.Experiments.SoftRas.baseline
     let category = args.GetResult(Category, defaultValue = "chair")
     let data =
         if args.Contains Furniture then Reconstruct.App.Experiments.Furniture category
         else Reconstruct.App.Experiments.Procedural(category, args.GetResult(TrainArgs.Count, defaultValue = 1000))
-    let name = sprintf "%s_%s%s" (args.GetResult(TrainArgs.Method, defaultValue = "softras")) (if args.Contains Furniture then "furniture_" else "") category
-    { baseline with
-        Name = name
-        Seed = uint64 (args.GetResult(TrainArgs.Seed, defaultValue = int baseline.Seed))
-        BatchSize = args.GetResult(Batch, defaultValue = baseline.BatchSize)
-        Stop =
-            { Iterations = args.TryGetResult Iterations
-              Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) }
-        Method = { baseline.Method with Data = data; Cache = args.GetResult(TrainArgs.Cache, defaultValue = baseline.Method.Cache) } }
+    let methodName = args.GetResult(TrainArgs.Method, defaultValue = "softras")
+    let name = sprintf "%s_%s%s" methodName (if args.Contains Furniture then "furniture_" else "") category
+    let common (baseline: Reconstruct.Train.Experiment<'M>) =
+        { baseline with
+            Name = name
+            Seed = uint64 (args.GetResult(TrainArgs.Seed, defaultValue = int baseline.Seed))
+            BatchSize = args.GetResult(Batch, defaultValue = baseline.BatchSize)
+            Stop =
+                { Iterations = args.TryGetResult Iterations |> Option.orElse (if args.Contains Minutes then None else baseline.Stop.Iterations)
+                  Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) } }
+    let cache (fallback: string) = args.GetResult(TrainArgs.Cache, defaultValue = fallback)
+    if methodName = Reconstruct.App.Experiments.Unicorn.pipelineName then
+        let b = common Reconstruct.App.Experiments.Unicorn.baseline
+        // The curriculum's milestones are shares of the planned iterations.
+        let curriculum =
+            match args.TryGetResult Iterations with
+            | Some n when n >= 20 -> Reconstruct.Pipelines.Unicorn.Curriculum.scaled n
+            | _ -> b.Method.Curriculum
+        let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Curriculum = curriculum } }
+        name, (fun out results cancel log -> Reconstruct.App.Experiments.Unicorn.run out results e false cancel log)
+    else
+        let b = common Reconstruct.App.Experiments.SoftRas.baseline
+        let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache } }
+        name, (fun out results cancel log -> Reconstruct.App.Experiments.SoftRas.run out results e false cancel log)
 
 let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
     let log (line: string) = printfn "%s" line
@@ -305,9 +321,9 @@ let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
                 | iterations, minutes -> Some({ Iterations = iterations; Minutes = minutes }: Reconstruct.Train.Stop)
             Reconstruct.App.Experiments.resume dir stop results cancel log
         | None ->
-            let experiment = trainExperiment args
-            let out = args.GetResult(TrainArgs.Out, defaultValue = IO.Path.Combine("runs", experiment.Name))
-            Reconstruct.App.Experiments.SoftRas.run out results experiment false cancel log
+            let name, run = trainExperiment args
+            let out = args.GetResult(TrainArgs.Out, defaultValue = IO.Path.Combine("runs", name))
+            run out results cancel log
     match summary.Outcome.Reason with
     | Reconstruct.Train.StopReason.Cancelled ->
         eprintfn "reconstruct: interrupted after iteration %d; checkpoint %s; continue with `reconstruct train --resume <run folder>`" summary.Outcome.Iterations (defaultArg summary.Outcome.LastCheckpoint "none")
@@ -401,7 +417,7 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 let private checkTrain (args: ParseResults<TrainArgs>) =
-    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
+    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
     if args.Contains TrainArgs.Resume then
         // The run's config.json decides everything else: a second source of settings would be ignored.
         let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ | Iterations _ | Minutes _ -> false | _ -> true)
@@ -409,7 +425,7 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         let dir = args.GetResult TrainArgs.Resume
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
-        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras"
+        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|unicorn"
         if args.Contains Furniture then
             allKnown "--category" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult Category |> Option.map List.singleton)
             require (not (args.Contains TrainArgs.Count)) "--count applies to procedural data; --furniture trains on all prepared real models"
