@@ -282,6 +282,42 @@ let tests =
                 Expect.isLessThanOrEqual (abs (t.[3 * i + 2] - ranges.Distance)) (tz + slack) "tz"
             Expect.isGreaterThan (maxAbs (p.Azimuth - (Tensor.ofArray ranges.AzimuthInits).cast Float32)) 1e-3 "the heads move the candidates")
 
+        testSequenced <| test "each stage frees its intermediates: only its outputs stay alive, and a step returns to the live count" {
+            use g = generator 11
+            let template = Deform.ellipsoid 0.4
+            let field = Deform.field g 8 16
+            let gen = Texture.create g 8 16 32
+            let ranges = Pose.Ranges.Synthetic
+            let pose = Pose.create g 12 16 ranges
+            let scaleHead = Encode.head g 16 12 3 true
+            let step () =
+                use scope = DisposalScope.Open()
+                let features = (Tensor.randn ([ 4; 12 ], g)).RequireGrad()
+                let codes = (Tensor.randn ([ 4; 8 ], g)).RequireGrad()
+                let index = Tensor.zeros ([ 4 ], Int64)
+                let outputs (name: string) (count: int) (f: unit -> 'T) =
+                    let before = Tensor.LiveCount
+                    let y = f ()
+                    Expect.equal (Tensor.LiveCount - before) count (sprintf "%s leaves only its %d output(s)" name count)
+                    y
+                let s = outputs "Deform.scale" 1 (fun () -> Deform.scale scaleHead features)
+                let d = outputs "Deform.applyField" 1 (fun () -> Deform.applyField field template.Vertices codes)
+                let v = outputs "Deform.vertices" 1 (fun () -> Deform.vertices template field codes s)
+                let image = outputs "Texture.apply" 1 (fun () -> Texture.apply gen codes)
+                let mean = outputs "Texture.meanColour" 1 (fun () -> Texture.meanColour image)
+                let p = outputs "Pose.apply" 7 (fun () -> Pose.apply pose ranges features)
+                let r, t = outputs "Pose.select" 2 (fun () -> Pose.select p index)
+                let loss = v.sum () + d.sum () + mean.sum () + r.sum () + t.sum () + p.Probabilities.sum ()
+                Autograd.gradients [| loss |] None [| features; codes |] false |> ignore
+            step ()
+            let before = settledLiveCount ()
+            step ()
+            Expect.equal (settledLiveCount ()) before "live tensors after a step"
+            Deform.disposeTemplate template
+            for ps in [ Deform.fieldParameters field; Texture.parameters gen; Pose.parameters pose; Mlp.parameters scaleHead ] do
+                Named.dispose ps
+        }
+
         test "Pose.select picks each image's candidate" {
             use scope = DisposalScope.Open()
             use g = generator 10

@@ -15,7 +15,9 @@ open Reconstruct.Torch.Layers
 ///                       rgb = up(rgb) unless i = n-1
 ///   image = sigmoid(rgb)
 /// with up = bilinear ×2 (half-pixel centres) then the [1,2,1]⊗[1,2,1]/16 blur over a
-/// reflected border. No convolution has a bias.
+/// reflected border. No convolution has a bias. (The public code's first block outputs
+/// MaxChannels/2 channels even below 16; `create` asks for MaxChannels ≥ 16, and from 32 on the
+/// two agree.)
 type ImageGenerator =
     { Input: Conv2d option
       Blocks: Conv2d list
@@ -27,7 +29,8 @@ type ImageGenerator =
 val create: generator: Generator -> codeSize: int -> outputSize: int -> maxChannels: int -> ImageGenerator
 
 /// codes (B, codeSize) float -> images (B, 3, S, S) in (0, 1), the codes' dtype (the
-/// generator's parameters must have it too).
+/// generator's parameters must have it too). In float32 a logit above about 17 rounds to
+/// exactly 1.
 val apply: generator: ImageGenerator -> codes: Tensor -> Tensor
 
 /// Side of the generated images.
