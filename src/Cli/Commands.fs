@@ -20,11 +20,11 @@ let private require (ok: bool) (message: string) = if not ok then raise (UsageEr
 let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list) list) list =
     [ "torch", [ Reconstruct.Bench.TorchBench.opOverhead; Reconstruct.Bench.TorchBench.matmulGflops; Reconstruct.Bench.TorchBench.trainStepRatio ]
       "render", [ Reconstruct.Bench.RenderBench.all ]
-      "unicorn_render", [ Reconstruct.Bench.RenderBench.unicornRender ]
       "eval", [ Reconstruct.Bench.EvalBench.all ]
       "data", [ Reconstruct.Bench.DataBench.renders ]
       "train", [ Reconstruct.Bench.TrainBench.all ]
       "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
+      "unicorn_render", [ Reconstruct.Bench.RenderBench.unicornRender ]
       "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
       "unicorn", [ Reconstruct.Bench.UnicornBench.all ] ]
 
