@@ -3,7 +3,6 @@ module internal Reconstruct.Data.RenderedIndex
 open System
 open System.IO
 open System.Text.Json
-open Reconstruct.Torch
 
 type Row =
     { Line: int

@@ -3,8 +3,6 @@
 /// what the multi-view and the single-view loaders share.
 module internal Reconstruct.Data.RenderedIndex
 
-open Reconstruct.Torch
-
 /// One row of the index, checked.
 type Row =
     { /// 1-based line in the index file.
