@@ -100,23 +100,8 @@ let tests =
                 Expect.equal run.ExitCode 0 (sprintf "%s: exit code (stderr: %s)" out run.Stderr)
             let resumed = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "--resume"; split; "--iterations"; "4" ]
             Expect.equal resumed.ExitCode 0 (sprintf "resume: exit code (stderr: %s)" resumed.Stderr)
-            // The loss terms of every step, as written (the timings of the lines differ).
-            let losses (out: string) =
-                File.ReadAllLines(Path.Combine(out, "metrics.jsonl"))
-                |> Array.filter (fun l -> l.Contains "\"loss\"")
-                |> Array.map (fun l ->
-                    use row = Text.Json.JsonDocument.Parse l
-                    row.RootElement.GetProperty("loss").GetRawText())
-            Expect.equal (losses split) (losses straight) "every loss of every step"
-            use a = Checkpoint.load (Path.Combine(straight, "checkpoints", "last.safetensors"))
-            use b = Checkpoint.load (Path.Combine(split, "checkpoints", "last.safetensors"))
-            Expect.equal (List.map fst b.Tensors) (List.map fst a.Tensors) "the same tensors"
-            // Float tensors as their bits (weights, Adam's moments); the generators' byte states as bytes.
-            let bits (t: Tensor) =
-                if t.Dtype = Dtype.Float32 then t.ToArray<float32>() |> Array.map (BitConverter.SingleToInt32Bits >> int64)
-                else t.ToFloat64s() |> Array.map BitConverter.DoubleToInt64Bits
-            for (name, x), (_, y) in List.zip a.Tensors b.Tensors do
-                Expect.equal (bits y) (bits x) (sprintf "%s equal bitwise" name)
+            Expect.equal (runLosses split) (runLosses straight) "every loss of every step"
+            expectSameLastCheckpoint straight split
         }
 
         test "Ctrl+C stops after the step with a checkpoint; --resume continues; a checkpoint of another shape is refused" {

@@ -212,3 +212,24 @@ let runCliInterrupted (workingDir: string) (timeoutSeconds: int) (marker: string
         failwithf "reconstruct %s did not stop after SIGINT" (String.Join(" ", args))
     p.WaitForExit()
     { ExitCode = p.ExitCode; Stdout = lock out (fun () -> out.ToString()); Stderr = err.Result }
+
+/// The loss terms of every step of a run folder's metrics.jsonl, as written (the lines'
+/// timings differ between runs).
+let runLosses (runDir: string) =
+    IO.File.ReadAllLines(IO.Path.Combine(runDir, "metrics.jsonl"))
+    |> Array.filter (fun l -> l.Contains "\"loss\"")
+    |> Array.map (fun l ->
+        use row = Text.Json.JsonDocument.Parse l
+        row.RootElement.GetProperty("loss").GetRawText())
+
+/// Expects the two runs' last checkpoints to hold the same tensors, bit for bit: float32 as
+/// their bits (weights, Adam's moments), anything else (generator states, uint8 images) as values.
+let expectSameLastCheckpoint (expectedRun: string) (actualRun: string) =
+    use a = Checkpoint.load (IO.Path.Combine(expectedRun, "checkpoints", "last.safetensors"))
+    use b = Checkpoint.load (IO.Path.Combine(actualRun, "checkpoints", "last.safetensors"))
+    Expect.equal (List.map fst b.Tensors) (List.map fst a.Tensors) "the same tensors"
+    let bits (t: Tensor) =
+        if t.Dtype = Dtype.Float32 then t.ToArray<float32>() |> Array.map (BitConverter.SingleToInt32Bits >> int64)
+        else t.ToFloat64s() |> Array.map BitConverter.DoubleToInt64Bits
+    for (name, x), (_, y) in List.zip a.Tensors b.Tensors do
+        Expect.equal (bits y) (bits x) (sprintf "%s equal bitwise" name)

@@ -5,6 +5,7 @@ open System
 open System.Diagnostics
 open System.IO
 open System.Text.Json
+open Reconstruct.Torch
 
 type Figure = { Name: string; Value: float; Unit: string; Note: string }
 
@@ -38,3 +39,20 @@ let medianMs (warmup: int) (runs: int) (action: unit -> unit) =
 let median (values: float[]) =
     let v = Array.sort values
     v.[v.Length / 2]
+
+/// The median of `runs` values of `f` after one discarded call.
+let medianOf (runs: int) (f: unit -> float) =
+    f () |> ignore
+    median (Array.init runs (fun _ -> f ()))
+
+/// Milliseconds of `f` in its own disposal scope (a stage forward, or forward + backward).
+let timed (f: unit -> unit) () =
+    use scope = DisposalScope.Open()
+    let sw = Stopwatch.StartNew()
+    f ()
+    sw.Elapsed.TotalMilliseconds
+
+/// Backward of sum(y · w), w random: what the rest of the graph hands each stage.
+let backwardOf (g: Generator) (y: Tensor) =
+    use w = Tensor.rand (y.Shape, g)
+    (y * w).sum().backward ()

@@ -48,21 +48,6 @@ let private iterations (runs: int) (model: SoftRas.Model) (optimizer: Optim.Opti
     let splits = Array.init runs (fun _ -> iteration model optimizer batch)
     splits, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / float runs
 
-let private medianOf (runs: int) (f: unit -> float) =
-    f () |> ignore
-    median (Array.init runs (fun _ -> f ()))
-
-/// Milliseconds of `f` in its own disposal scope (forward, or forward + backward).
-let private timed (f: unit -> unit) () =
-    use scope = DisposalScope.Open()
-    let sw = Stopwatch.StartNew()
-    f ()
-    sw.Elapsed.TotalMilliseconds
-
-/// Backward of sum(y · w), w random: what the rest of the graph hands each stage.
-let private backwardOf (g: Generator) (y: Tensor) =
-    let w = Tensor.rand (y.Shape, g)
-    (y * w).sum().backward ()
 
 let private setup (objects: int) =
     let g = new Generator(11UL)

@@ -12,21 +12,6 @@ open Reconstruct.Stages
 open Reconstruct.Pipelines
 open Reconstruct.Bench.Report
 
-let private medianOf (runs: int) (f: unit -> float) =
-    f () |> ignore
-    median (Array.init runs (fun _ -> f ()))
-
-/// Milliseconds of `f` in its own disposal scope.
-let private timed (f: unit -> unit) () =
-    use scope = DisposalScope.Open()
-    let sw = Stopwatch.StartNew()
-    f ()
-    sw.Elapsed.TotalMilliseconds
-
-/// Backward of sum(y · w), w random: what the rest of the graph hands each stage.
-let private backwardOf (g: Generator) (y: Tensor) =
-    let w = Tensor.rand (y.Shape, g)
-    (y * w).sum().backward ()
 
 /// The parts of one iteration, milliseconds, timed inside it.
 type private Split = { Pose: float; Shape: float; Total: float }
