@@ -351,7 +351,7 @@ module Unicorn =
 
     let pipelineName = "unicorn"
 
-    let baselineIterations = 8000
+    let baselineIterations = 6000
 
     let baseline: Experiment<Method> =
         { Name = "unicorn"
@@ -369,7 +369,7 @@ module Unicorn =
               EvalPoints = 10_000 }
           Optimiser = { Optim.Adam.Defaults with Lr = 1e-4 }
           LearningRate = Optim.MultiStep([ baselineIterations * 9 / 10 ], 0.2)
-          BatchSize = 32
+          BatchSize = 16
           Stop = { Iterations = Some baselineIterations; Minutes = Some 90.0 }
           CheckpointEvery = 500
           EvalEvery = 500

@@ -110,8 +110,11 @@ module Unicorn =
     /// Iterations of the baseline's stop rule and curriculum.
     val baselineIterations: int
 
-    /// UNICORN's recipe scaled to 2 CPU cores: batch 32, Adam 1e-4 (×0.2 at 90%), the
-    /// curriculum scaled to `baselineIterations`, 1,000 procedural chairs as single renders.
+    /// UNICORN's recipe scaled to 2 CPU cores. Measured (`reconstruct bench --only unicorn`, batch
+    /// 32): 1.7 s an iteration with the perceptual term on the 3D step and its neighbour swaps
+    /// (0.56 s of it the perceptual network), so batch 16, the perceptual term on the 3D step's
+    /// reconstruction only (`PerceptualInSwaps = false`), 6,000 iterations with the curriculum
+    /// scaled to them, Adam 1e-4 (×0.2 at 90%), 1,000 procedural chairs as single renders.
     val baseline: Experiment<Method>
 
     /// The pipeline name stored in config.json and checkpoints.

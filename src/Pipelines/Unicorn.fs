@@ -42,6 +42,7 @@ type Config =
       FacesPerPixel: int
       Perceptual: PerceptualKind
       PerceptualInPoseStep: bool
+      PerceptualInSwaps: bool
       Weights: Weights
       MemorySize: int }
 
@@ -62,6 +63,7 @@ type Config =
           FacesPerPixel = 16
           Perceptual = PerceptualKind.ResNet18 Perceptual.Options.Defaults
           PerceptualInPoseStep = false
+          PerceptualInSwaps = false
           Weights = Weights.Defaults
           MemorySize = 1024 }
 
@@ -361,7 +363,7 @@ let private neighbourSwaps (model: Model) (c: Conditioning) (generator: Generato
             let samples = pairs |> Array.map (fun (i, _) -> int64 i)
             let neighbours = Neighbours.gather model.Memory (Tensor.ofArray (pairs |> Array.map snd))
             let rendered = render samples neighbours
-            (reconstruction model true rendered neighbours.Images).mean ()
+            (reconstruction model model.Config.PerceptualInSwaps rendered neighbours.Images).mean ()
     let backgroundFrom (images: Tensor) =
         use _ = Autograd.noGrad ()
         backgroundOf model c (encode false model images)

@@ -58,6 +58,8 @@ type Config =
       Perceptual: PerceptualKind
       /// Whether the pose step's K·B renders also pay for the perceptual term.
       PerceptualInPoseStep: bool
+      /// Whether the neighbour swaps (2·B more renders) do; otherwise they use MSE alone.
+      PerceptualInSwaps: bool
       Weights: Weights
       /// FIFO memory of the neighbour reconstruction (1024).
       MemorySize: int }
