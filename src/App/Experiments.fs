@@ -26,21 +26,28 @@ let private categoryOf (data: TrainingData) =
     | Furniture category -> category
 
 /// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
-/// (multi-view protocol only) when it is not there yet. The folder's name says the source, the
-/// count and the seed, so another count or seed is another folder; `reconstruct eval
-/// --benchmarks <folder>` scores the category as the run's evaluation does.
-let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
-    let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
+/// when it is not there yet: the multi-view protocol, plus `wild64` with that many views per
+/// instance when `wildViews` is given. The folder's name says the source, the count, the seed
+/// and the wild views, so another choice is another folder; `reconstruct eval --benchmarks
+/// <folder>` scores the category as the run's evaluation does.
+let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
+    let options: DatasetRender.BenchmarkOptions =
+        match wildViews with
+        | None -> { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
+        | Some views ->
+            if views < 1 then invalidArg "wildViews" (sprintf "wild views per instance must be at least 1, received %d" views)
+            { Protocols = [ DatasetRender.MultiView; DatasetRender.Wild 64 ]; Seed = seed; WildViews = views }
+    let suffix = match wildViews with Some views -> sprintf "-wild%d" views | None -> ""
     let root, instances =
         match data with
         | Procedural (category, count) ->
             if not (List.contains category Procedural.categories) then
                 invalidArg "data" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", Procedural.categories)))
             if count < 10 then invalidArg "data" (sprintf "Procedural %s: count must be at least 10 (70/10/20 splits), received %d" category count)
-            Path.Combine(cache, sprintf "procedural-%d-seed%d" count seed),
+            Path.Combine(cache, sprintf "procedural-%d-seed%d%s" count seed suffix),
             (fun () -> DatasetRender.proceduralInstances category seed count)
         | Furniture category ->
-            Path.Combine(cache, sprintf "furniture-seed%d" seed),
+            Path.Combine(cache, sprintf "furniture-seed%d%s" seed suffix),
             (fun () ->
                 let report = Furniture.prepare Furniture.defaultCacheDir [ category ] seed
                 Furniture.summary report |> List.iter log
@@ -54,6 +61,8 @@ let private prepare (cache: string) (seed: uint64) (data: TrainingData) (cancel:
         let summary = DatasetRender.writeBenchmark benchmark options cancel progress (instances ())
         log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds)
     root
+
+let private prepare = prepareWith None
 
 /// SoftRas' 3D IoU (`ShapeEval.iou3d`: solids at 32³, no alignment) between predictions and
 /// ground truths in the same object frame, with each truth's solid computed once.
@@ -178,12 +187,13 @@ module private Results =
         writeFiles dir runDir name config trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ]
 
     /// UNICORN's results file: shapes, poses and re-rendered images, with the floor of issue 12.
-    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (images: (string * float) list) =
+    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) =
         let _, mine, template, noisy = rows report
         let value key = images |> List.pick (fun (k, v) -> if k = key then Some v else None)
         let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
         let body =
-            [ "- test split, one input image per instance (`EvalView`), RGB on white, no camera or mask given; Chamfer-L1 and F@1% after ICP, the prediction moved into the true object frame through the predicted and the true camera; 3D IoU at 32³ without alignment"
+            [ sprintf "- test split, one input image per instance (%s), no camera or mask given; Chamfer-L1" inputs
+              + " and F@1% after ICP, the prediction moved into the true object frame through the predicted and the true camera; 3D IoU at 32³ without alignment"
               String.Format(inv, "- poses: the learned frame is aligned to the data's by one azimuth offset fitted on the validation split ({0:0}°); azimuth error from the camera rotations", value "azimuth_offset_deg")
               ""
               "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
@@ -353,6 +363,18 @@ module Unicorn =
 
     let baselineIterations = 6000
 
+    let wildPipeline =
+        { Pipeline.Config.Defaults with
+            Background = true
+            // DatasetRender.wildView's ranges, widened by UNICORN's 0.52 of the span (an overlap
+            // at the borders): elevation −10…40°, roll ±10°, shift ±0.1 (scale goes to the scale head).
+            Pose =
+                { Reconstruct.Stages.Pose.Ranges.Synthetic with
+                    ElevationInit = Rotation.radians 15.0
+                    ElevationRange = Rotation.radians (0.52 * 50.0)
+                    RollRange = Rotation.radians (0.52 * 20.0)
+                    TranslationRange = (0.2, 0.2, 0.0) } }
+
     let baseline: Experiment<Method> =
         { Name = "unicorn"
           Seed = 1UL
@@ -381,10 +403,14 @@ module Unicorn =
             let alpha = rgba.narrow (1, 3, 1)
             rgba.narrow (1, 0, 3) * alpha + (alpha.neg () + 1.0))
 
-    /// The true camera of instance `i` at view `v` of a multi-view set, as a Pose (B = 1).
-    let private truthPose (set: MultiView.Set) (i: int) (v: int) =
-        let azimuth, elevation, distance = MultiView.camera set i v
-        Camera.orbit (Tensor.ofArray [| float32 azimuth |]) (Tensor.ofArray [| float32 elevation |]) (Tensor.zeros [ 1 ]) (Tensor.ofArray [| float32 distance |])
+    /// The camera of a dataset view as a Pose (B = 1): the orbit rotation, the object scaled
+    /// uniformly and shifted in the camera's x and y (`DatasetRender.cameraPoints`).
+    let private poseOf (v: DatasetRender.View) =
+        let one (x: float) = Tensor.ofArray [| float32 x |]
+        let orbit = Camera.orbit (one (Rotation.radians v.Azimuth)) (one (Rotation.radians v.Elevation)) (one (Rotation.radians v.Roll)) (one v.Distance)
+        let s = float32 v.Scale
+        { Camera.pose orbit.Rotation (Tensor.ofArray ([| float32 v.ShiftX; float32 v.ShiftY; float32 v.Distance |], [ 1; 3 ])) with
+            Scale = Some(Tensor.ofArray ([| s; s; s |], [ 1; 3 ])) }
 
     /// Rotation by `degrees` about the object's y axis: (1, 3, 3).
     let private aboutY (degrees: float) =
@@ -392,7 +418,43 @@ module Unicorn =
         let c, s = float32 (cos a), float32 (sin a)
         Tensor.ofArray ([| c; 0.0f; s; 0.0f; 1.0f; 0.0f; -s; 0.0f; c |], [ 1; 3; 3 ])
 
-    /// What evaluation measures on one view of each instance.
+    /// Where evaluation images come from: `Count` samples, sample k as (instance id, RGB
+    /// (1, 3, H, W), true mask (1, 1, H, W), true camera), its tensors in the current scope.
+    type private Source =
+        { Count: int
+          Sample: int -> string * Tensor * Tensor * Pose }
+
+    /// One view of every instance of a multi-view split, RGB on white as in training.
+    let private rendersSource (set: MultiView.Set) (view: int) =
+        { Count = set.Count
+          Sample =
+            fun i ->
+                let rgba = MultiView.image set i view
+                let azimuth, elevation, distance = MultiView.camera set i view
+                let v: DatasetRender.View =
+                    { Azimuth = Rotation.degrees azimuth; Elevation = Rotation.degrees elevation; Roll = 0.0; Distance = distance; Scale = 1.0; ShiftX = 0.0; ShiftY = 0.0 }
+                MultiView.id set i, onWhite rgba, rgba.narrow (1, 3, 1), poseOf v }
+
+    /// The first wild view of every instance of a split; the true mask is the ground-truth mesh
+    /// rendered at that view (the wild images store no alpha).
+    let private wildSource (set: SingleView.Set) =
+        let samples = SingleView.samplesOfView set 0
+        { Count = samples.Length
+          Sample =
+            fun k ->
+                let sample = samples.[k]
+                let instance = SingleView.instanceOf set sample
+                let id = SingleView.id set instance
+                let path = SingleView.meshPath set instance
+                let info =
+                    { Id = id; Name = id; Category = ""; SourceCategory = ""; Creator = ""; Licence = ""; Library = ""
+                      WidthCm = 0.0; HeightCm = 0.0; DepthCm = 0.0; Source = path; LicenceFiles = [] }
+                use mesh = TexturedMesh.readObj info path
+                let view = SingleView.view set sample
+                let _, alpha = DatasetRender.render set.Width mesh [| view |] (Tensor.ones [ 1; 3; set.Height; set.Width ])
+                id, SingleView.image set sample, alpha, poseOf view }
+
+    /// What evaluation measures on one image of each instance.
     type private Scored =
         { Ids: string[]
           /// (N, 3, 3) predicted and true camera rotations.
@@ -402,33 +464,35 @@ module Unicorn =
           Psnr: float[]
           Ssim: float[] }
 
-    /// Predictions of the instances `instances` of `set` at view `view`, in chunks; `write`
-    /// receives each instance's id and its predicted vertices in the true object frame (V, 3).
-    let private score (model: Pipeline.Model) (set: MultiView.Set) (view: int) (instances: int[]) (write: string -> Tensor -> unit) =
+    /// Predictions of the first `count` samples of `source`, in chunks; `write` receives each
+    /// instance's id and its predicted vertices in the true object frame (V, 3).
+    let private score (model: Pipeline.Model) (source: Source) (count: int) (write: string -> Tensor -> unit) =
         use _ = Autograd.noGrad ()
         use scope = DisposalScope.Open()
         // Rotations as host values: the tensors of each chunk end with its scope.
         let predicted = Collections.Generic.List<float32[]>()
         let truth = Collections.Generic.List<float32[]>()
+        let ids = Collections.Generic.List<string>()
         let masks, psnrs, ssims = Collections.Generic.List<float>(), Collections.Generic.List<float>(), Collections.Generic.List<float>()
-        for chunk in Array.chunkBySize 32 instances do
+        for chunk in Array.chunkBySize 32 (Array.init (min count source.Count) id) do
             use _ = DisposalScope.Open()
-            let rgba = Tensor.cat ([ for i in chunk -> MultiView.image set i view ], 0)
-            let rgb = onWhite rgba
+            let samples = chunk |> Array.map source.Sample
+            let rgb = Tensor.cat ([ for _, image, _, _ in samples -> image ], 0)
+            let mask = Tensor.cat ([ for _, _, m, _ in samples -> m ], 0)
             let p = Pipeline.predict model rgb
             let composite, alpha = Pipeline.rerender model p
-            masks.AddRange(ImageMetrics.maskIoU alpha (rgba.narrow (1, 3, 1)))
+            masks.AddRange(ImageMetrics.maskIoU alpha mask)
             psnrs.AddRange(ImageMetrics.psnr composite rgb)
             ssims.AddRange(ImageMetrics.ssim composite rgb)
-            for k, i in Array.indexed chunk do
+            for k, (id, _, _, truePose) in Array.indexed samples do
                 use _ = DisposalScope.Open()
-                let truePose = truthPose set i view
                 let mine = Camera.pose (p.Rotation.narrow (0, k, 1)) (p.Translation.narrow (0, k, 1))
                 let vertices = Alignment.toTrueObjectFrame mine truePose (p.Vertices.narrow (0, k, 1))
-                write (MultiView.id set i) (vertices.squeeze 0)
+                write id (vertices.squeeze 0)
+                ids.Add id
                 predicted.Add((p.Rotation.narrow (0, k, 1)).ToFloat32s())
                 truth.Add(truePose.Rotation.ToFloat32s())
-        { Ids = instances |> Array.map (MultiView.id set)
+        { Ids = ids.ToArray()
           Predicted = scope.MoveOut(Tensor.ofArray (Array.concat predicted, [ predicted.Count; 3; 3 ]))
           Truth = scope.MoveOut(Tensor.ofArray (Array.concat truth, [ truth.Count; 3; 3 ]))
           MaskIoU = masks.ToArray()
@@ -451,7 +515,7 @@ module Unicorn =
         (s.Predicted :> IDisposable).Dispose()
         (s.Truth :> IDisposable).Dispose()
 
-    let private learner (m: Method) (model: Pipeline.Model) (generator: Generator) (validation: MultiView.Set) : Learner<SingleView.Batch> =
+    let private learner (m: Method) (model: Pipeline.Model) (generator: Generator) (validation: Source) : Learner<SingleView.Batch> =
         { Pipeline = pipelineName
           Parameters = Pipeline.parameters model
           Buffers = Pipeline.buffers model
@@ -464,10 +528,9 @@ module Unicorn =
                 else Pipeline.shapeLoss model c generator batch.Images
           Validate =
             fun _ ->
-                let n = min m.ValidationInstances validation.Count
-                if n = 0 then []
+                if m.ValidationInstances = 0 || validation.Count = 0 then []
                 else
-                    let s = score model validation m.EvalView (Array.init n id) (fun _ _ -> ())
+                    let s = score model validation m.ValidationInstances (fun _ _ -> ())
                     try
                         let offset = fitOffset s
                         let e = poseErrors offset s
@@ -477,22 +540,22 @@ module Unicorn =
                     finally
                         dispose s }
 
-    let private renderedData (m: Method) (cancel: CancellationToken) (log: string -> unit) =
-        let root = prepare m.Cache m.DataSeed m.Data cancel log
-        root, Path.Combine(root, categoryOf m.Data)
-
     let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
         let m = experiment.Method
         if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
             invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
-        match m.Protocol with
-        | Wild _ -> invalidArg "experiment" "Unicorn.run: the wild protocol is not trained yet (Protocol = Renders)"
-        | Renders -> ()
-        let root, benchmark = renderedData m cancel log
-        let train = SingleView.load (Path.Combine(benchmark, "multiview")) "train"
+        let wildViews = match m.Protocol with Wild views -> Some views | Renders -> None
+        let root = prepareWith wildViews m.Cache m.DataSeed m.Data cancel log
+        let benchmark = Path.Combine(root, categoryOf m.Data)
+        let protocolDir = Path.Combine(benchmark, (match m.Protocol with Renders -> "multiview" | Wild _ -> "wild64"))
+        let train = SingleView.load protocolDir "train"
         for path, reason in train.Failures do log (sprintf "skipped %s: %s" path reason)
-        let validation = MultiView.load benchmark "val"
-        log (sprintf "data: %s: %d training images of %d instances, %d val instances" root train.Count train.Instances validation.Count)
+        let source split =
+            match m.Protocol with
+            | Renders -> rendersSource (MultiView.load benchmark split) m.EvalView
+            | Wild _ -> wildSource (SingleView.load protocolDir split)
+        let validation = source "val"
+        log (sprintf "data: %s: %d training images of %d instances, %d val instances" protocolDir train.Count train.Instances validation.Count)
         use runScope = DisposalScope.Open()
         let model =
             use generator = new Generator(Seed.child experiment.Seed "init")
@@ -506,7 +569,7 @@ module Unicorn =
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
-            let test = MultiView.load benchmark "test"
+            let test = source "test"
             let predictions = Path.Combine(runDir, "predictions")
             Directory.CreateDirectory predictions |> ignore
             let n = if m.TestInstances > 0 then min m.TestInstances test.Count else test.Count
@@ -515,9 +578,9 @@ module Unicorn =
                 let mesh = Mesh.create (vertices.unsqueeze(0).contiguous ()) (Pipeline.faces model)
                 MeshIO.writeObj (Path.Combine(predictions, Benchmark.predictionStem id + ".obj")) mesh
             let offset =
-                let v = score model validation m.EvalView (Array.init (min (max m.ValidationInstances 1) validation.Count) id) (fun _ _ -> ())
+                let v = score model validation (max m.ValidationInstances 1) (fun _ _ -> ())
                 try fitOffset v finally dispose v
-            let scored = score model test m.EvalView (Array.init n id) write
+            let scored = score model test n write
             let errors = poseErrors offset scored
             dispose scored
             log (sprintf "wrote %d test predictions into %s (azimuth offset %.0f° from the validation split)" n predictions offset)
@@ -532,7 +595,12 @@ module Unicorn =
                   "azimuth_offset_deg", offset ]
             let files =
                 match results with
-                | Some dir -> Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report images
+                | Some dir ->
+                    let inputs =
+                        match m.Protocol with
+                        | Renders -> sprintf "multi-view render %d (`EvalView`), RGB on white" m.EvalView
+                        | Wild _ -> "its first wild view: random pose, scale and shift over a random background"
+                    Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report inputs images
                 | None -> []
             { Outcome = outcome; TrainInstances = train.Instances; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Instances; Report = None; Files = [] }

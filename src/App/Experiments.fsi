@@ -117,6 +117,10 @@ module Unicorn =
     /// scaled to them, Adam 1e-4 (×0.2 at 90%), 1,000 procedural chairs as single renders.
     val baseline: Experiment<Method>
 
+    /// The pipeline for the wild protocol: a learned background, and pose ranges covering
+    /// `DatasetRender.wildView`'s elevation and roll.
+    val wildPipeline: Reconstruct.Pipelines.Unicorn.Config
+
     /// The pipeline name stored in config.json and checkpoints.
     val pipelineName: string
 

@@ -35,6 +35,7 @@ type TrainArgs =
     | Category of name: string
     | Count of count: int
     | Furniture
+    | Wild of views: int
     | Minutes of minutes: float
     | Iterations of count: int
     | Batch of size: int
@@ -51,6 +52,7 @@ type TrainArgs =
             | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "procedural instances to generate (default 1000; 70% train)"
             | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
+            | Wild _ -> "unicorn: train on single views at random poses over random backgrounds, this many per instance (default: the multi-view renders as single images, on white)"
             | Minutes _ -> "training budget in minutes (default 60)"
             | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
             | Batch _ -> "batch size (softras: objects, two views each, default 16; unicorn: images, default 32)"
@@ -302,7 +304,12 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
             match args.TryGetResult Iterations with
             | Some n when n >= 20 -> Reconstruct.Pipelines.Unicorn.Curriculum.scaled n
             | _ -> b.Method.Curriculum
-        let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Curriculum = curriculum } }
+        let protocol, pipeline =
+            match args.TryGetResult Wild with
+            | Some views -> Reconstruct.App.Experiments.Unicorn.Wild views, Reconstruct.App.Experiments.Unicorn.wildPipeline
+            | None -> b.Method.Protocol, b.Method.Pipeline
+        let name = if args.Contains Wild then name + "_wild" else name
+        let e = { b with Name = name; Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Curriculum = curriculum; Protocol = protocol; Pipeline = pipeline } }
         name, (fun out results cancel log -> Reconstruct.App.Experiments.Unicorn.run out results e false cancel log)
     else
         let b = common Reconstruct.App.Experiments.SoftRas.baseline
@@ -432,6 +439,8 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         else
             allKnown "--category" "category" StringComparison.Ordinal Reconstruct.Data.Procedural.categories (args.TryGetResult Category |> Option.map List.singleton)
         atLeast "--count" 10 (args.TryGetResult TrainArgs.Count)
+        atLeast "--wild" 1 (args.TryGetResult Wild)
+        require (not (args.Contains Wild) || args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--wild applies to unicorn"
         atLeast "--batch" 1 (args.TryGetResult Batch)
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
         folderPath "--out" (args.TryGetResult TrainArgs.Out)
