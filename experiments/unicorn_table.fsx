@@ -1,0 +1,80 @@
+// experiments/results/unicorn.md, the table of issue 12, written from the results files the
+// runs wrote (experiments/results/<name>.json): per category UNICORN beside the template and
+// noisy-truth rows and SoftRas trained with ground truth for UNICORN's wall-clock time, then the
+// ablations. A run not made yet is listed as missing.
+// Run: dotnet fsi experiments/unicorn_table.fsx
+open System
+open System.IO
+open System.Text.Json
+
+let results = Path.Combine(__SOURCE_DIRECTORY__, "results")
+let inv = Globalization.CultureInfo.InvariantCulture
+
+/// (method name -> metric -> mean) of a results file's table, and its measured values.
+let read (name: string) =
+    let path = Path.Combine(results, name + ".json")
+    if not (File.Exists path) then None
+    else
+        use doc = JsonDocument.Parse(File.ReadAllText path)
+        let root = doc.RootElement
+        let table =
+            [ for row in root.GetProperty("table").EnumerateArray() ->
+                  row.GetProperty("methodName").GetString(),
+                  [ for p in row.GetProperty("means").EnumerateObject() ->
+                        p.Name, (if p.Value.ValueKind = JsonValueKind.Number then p.Value.GetDouble() else nan) ]
+                  |> Map.ofList ]
+        let measured =
+            match root.TryGetProperty "measured" with
+            | true, m -> [ for p in m.EnumerateObject() -> p.Name, p.Value.GetDouble() ] |> Map.ofList
+            | _ -> Map.empty
+        let minutes = root.GetProperty("seconds").GetDouble() / 60.0
+        let iterations = root.GetProperty("iterations").GetInt32()
+        Some(table, measured, minutes, iterations)
+
+let cell (format: string) (value: float option) =
+    match value with
+    | Some v when not (Double.IsNaN v) -> String.Format(inv, "{0:" + format + "}", v)
+    | _ -> "–"
+
+let mean (means: Map<string, float>) key = means.TryFind key
+
+let row (label: string) (means: Map<string, float>) (measured: Map<string, float>) (budget: string) =
+    sprintf "| %s | %s | %s | %s | %s | %s | %s |" label (cell "0.000" (mean means "chamfer_l1")) (cell "0.000" (mean means "fscore_1pct")) (cell "0.000" (mean means "iou_3d"))
+        (cell "0%" (measured.TryFind "azimuth_acc30")) (cell "0.000" (measured.TryFind "mask_iou")) budget
+
+let isReference (name: string) = name.StartsWith "reference:"
+
+let section (title: string) (withReferences: bool) (entries: (string * string) list) =
+    [ yield sprintf "## %s" title
+      yield ""
+      yield "| row | Chamfer-L1 | F@1% | 3D IoU | azimuth within 30° | mask IoU | budget |"
+      yield "|---|---|---|---|---|---|---|"
+      for label, name in entries do
+          match read name with
+          | None -> yield sprintf "| %s (`%s`) | not run yet | | | | | |" label name
+          | Some (table, measured, minutes, iterations) ->
+              let budget = String.Format(inv, "{0} it, {1:0} min", iterations, minutes)
+              for methodName, means in table do
+                  if not (isReference methodName) then yield row (sprintf "%s (`%s`)" label name) means measured budget
+              // The reference rows once per category, from UNICORN's own file.
+              if withReferences && name.StartsWith "unicorn_" then
+                  for methodName, means in table do
+                      if isReference methodName then yield row ("  " + methodName) means Map.empty ""
+      yield "" ]
+
+let lines =
+    [ yield "# UNICORN (issue 12)"
+      yield ""
+      yield "Written by `experiments/unicorn_table.fsx` from the runs' results files; each run's own file has its configuration, seed, curves and grid."
+      yield "Floor: Chamfer-L1 ≤ 0.7× the template row, azimuth within 30° for ≥ 60% of test images, mask IoU ≥ 0.75 on procedural chairs and cars."
+      yield ""
+      yield! section "Procedural chairs" true [ "UNICORN", "unicorn_chair"; "SoftRas with ground truth, same wall-clock", "softras_chair_unicorn_budget" ]
+      yield! section "Procedural cars" true [ ("UNICORN", "unicorn_car") ]
+      yield! section "Furniture chairs" true [ ("UNICORN", "unicorn_furniture_chair") ]
+      yield! section "Procedural chairs in the wild" true [ ("UNICORN", "unicorn_chair_wild") ]
+      yield! section "Ablations on procedural chairs (same budget)" false [ "UNICORN", "unicorn_chair"; "without neighbour reconstruction", "unicorn_chair_no_neighbours"; "without progressive conditioning", "unicorn_chair_no_progressive"; "plain MSE instead of the perceptual loss", "unicorn_chair_mse" ] ]
+
+let path = Path.Combine(results, "unicorn.md")
+File.WriteAllText(path + ".tmp", String.Join("\n", lines) + "\n")
+File.Move(path + ".tmp", path, true)
+printfn "wrote %s" path
