@@ -1,5 +1,5 @@
 // Entry point of `reconstruct`. Commands are parsed and run by the F# library
-// (Reconstruct.Cli.Commands); the host owns what belongs to a process: Ctrl+C, exit codes and
+// (Reconstruct.Cli.Commands); the host owns what belongs to a process: Ctrl+C and SIGTERM, exit codes and
 // turning any failure into one line on stderr instead of a stack trace.
 using Reconstruct.Cli;
 
@@ -20,6 +20,17 @@ public static class Program
             e.Cancel = true;
             interrupt.Cancel();
         };
+        // SIGTERM asks the same (kill, systemd, a container stopping): a process started in the
+        // background by a non-interactive shell ignores SIGINT, so this is how such a training
+        // run is stopped with a checkpoint.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            context =>
+            {
+                if (interrupt.IsCancellationRequested) return;
+                context.Cancel = true;
+                interrupt.Cancel();
+            });
         try
         {
             return Commands.run(args, interrupt.Token);

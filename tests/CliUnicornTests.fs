@@ -34,6 +34,20 @@ let tests =
                 Expect.stringContains md text "the results table"
         }
 
+        test "SIGTERM stops a run after the step with a checkpoint, as Ctrl+C does; --resume continues it" {
+            use dir = new TempDir()
+            let out = dir.File "run"
+            let stopped = runCliSignalled "TERM" dir.Path 600 "iteration 1/" (tinyRun out [ "--iterations"; "100000" ])
+            Expect.equal stopped.ExitCode 130 (sprintf "exit code 130 (stderr: %s)" stopped.Stderr)
+            Expect.stringContains stopped.Stderr "interrupted after iteration" "says where it stopped"
+            let steps = runLosses out |> Array.length
+            Expect.isGreaterThanOrEqual steps 1 "at least one step was logged"
+            Expect.isTrue (File.Exists(Path.Combine(out, "checkpoints", "last.safetensors"))) "a checkpoint of the last step"
+            let resumed = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "--resume"; out; "--iterations"; string (steps + 1) ]
+            Expect.equal resumed.ExitCode 0 (sprintf "resume: exit code (stderr: %s)" resumed.Stderr)
+            Expect.equal (runLosses out |> Array.length) (steps + 1) "one more step"
+        }
+
         test "a run stopped at 2 iterations and resumed to 4 equals a straight run of 4, bitwise (1 thread)" {
             use dir = new TempDir()
             let straight, split = dir.File "straight", dir.File "split"

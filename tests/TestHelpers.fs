@@ -190,9 +190,9 @@ let runCliIn (workingDir: string) (timeoutSeconds: int) (args: string list) : Cl
 /// matter for the command) and waits at most 120 s.
 let runCli (args: string list) = runCliIn (IO.Path.GetTempPath()) 120 args
 
-/// Starts the host, sends it SIGINT (Ctrl+C) once its stdout has printed a line containing
-/// `marker`, and waits for it to end (at most `timeoutSeconds` in all).
-let runCliInterrupted (workingDir: string) (timeoutSeconds: int) (marker: string) (args: string list) : CliRun =
+/// Starts the host, sends it `signal` ("INT" as Ctrl+C, "TERM") once its stdout has printed a
+/// line containing `marker`, and waits for it to end (at most `timeoutSeconds` in all).
+let runCliSignalled (signal: string) (workingDir: string) (timeoutSeconds: int) (marker: string) (args: string list) : CliRun =
     use p = startCli workingDir args
     let out = Text.StringBuilder()
     let seen = new Threading.ManualResetEventSlim(false)
@@ -205,13 +205,17 @@ let runCliInterrupted (workingDir: string) (timeoutSeconds: int) (marker: string
     if not (seen.Wait(timeoutSeconds * 1000)) then
         p.Kill true
         failwithf "reconstruct %s never printed %A: %s" (String.Join(" ", args)) marker (lock out (fun () -> out.ToString()))
-    use kill = Diagnostics.Process.Start("kill", sprintf "-INT %d" p.Id)
+    use kill = Diagnostics.Process.Start("kill", sprintf "-%s %d" signal p.Id)
     kill.WaitForExit()
     if not (p.WaitForExit(timeoutSeconds * 1000)) then
         p.Kill true
-        failwithf "reconstruct %s did not stop after SIGINT" (String.Join(" ", args))
+        failwithf "reconstruct %s did not stop after SIG%s" (String.Join(" ", args)) signal
     p.WaitForExit()
     { ExitCode = p.ExitCode; Stdout = lock out (fun () -> out.ToString()); Stderr = err.Result }
+
+/// `runCliSignalled "INT"`: Ctrl+C.
+let runCliInterrupted (workingDir: string) (timeoutSeconds: int) (marker: string) (args: string list) : CliRun =
+    runCliSignalled "INT" workingDir timeoutSeconds marker args
 
 /// The loss terms of every step of a run folder's metrics.jsonl, as written (the lines'
 /// timings differ between runs).
