@@ -48,8 +48,9 @@ RC_API int rc_raster_soft(const rc_tensor* face_vertices, const rc_tensor* face_
  *   cull_backfaces != 0: drop back faces; znear >= 0: faces with any z <= znear are dropped,
  *   and pairs whose interpolated depth is <= znear are skipped.
  * outs[0] <- pix_to_face (N,H,W,K) int64: face index in the mesh, -1 = empty, nearest first
- * outs[1] <- bary        (N,H,W,K,3): barycentrics (unclipped; -1 in empty slots)
- * outs[2] <- zbuf        (N,H,W,K): interpolated depth (-1 in empty slots)
+ * outs[1] <- bary        (N,H,W,K,3): barycentrics (-1 in empty slots); with blur_radius > 0
+ *                        clipped (clamped to >= 0, renormalised) as PyTorch3D does
+ * outs[2] <- zbuf        (N,H,W,K): depth at bary, the sort key (-1 in empty slots)
  * outs[3] <- dists       (N,H,W,K): signed squared NDC distance, negative inside (-1 empty)
  * outs[4] <- overflow    (N) int64: pixels that had more than K candidates (K truncated them)
  * bary, zbuf and dists are differentiable w.r.t. verts. */

@@ -155,7 +155,7 @@ void backward_impl(const LayeredConfig& cfg, const T* verts, const int64_t* face
                                         tc.H, W, xs.data(), ys.data(), fs, counts + b * HW,
                                         grad_rgb ? grad_rgb + b * C * HW : nullptr,
                                         grad_alpha ? grad_alpha + b * HW : nullptr, bg,
-                                        neg_inv_sigma, tc.perspective_correct, gv, gt};
+                                        neg_inv_sigma, tc.perspective_correct, clips(tc), gv, gt};
         simd::layered_backward_image_avx2(args);
         continue;
       }

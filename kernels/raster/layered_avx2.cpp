@@ -205,14 +205,27 @@ void layered_backward_image_avx2(const LayeredImageBackward& a) {
     inside = _mm256_and_ps(inside, _mm256_cmp_ps(_mm256_mul_ps(cr[2], sgn), zero, _CMP_GT_OQ));
     const __m256 w[3] = {_mm256_mul_ps(cr[1], ia), _mm256_mul_ps(cr[2], ia),
                          _mm256_mul_ps(cr[0], ia)};
-    __m256 b[3] = {w[0], w[1], w[2]}, iz[3] = {zero, zero, zero}, z = zero;
+    // clipped barycentrics (topk_lists.h's clip_bary) in the lanes with a negative one
+    __m256 wc[3] = {w[0], w[1], w[2]}, clipped = zero, csum = one;
+    if (a.clip) {
+      clipped = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(w[0], zero, _CMP_LT_OQ),
+                                          _mm256_cmp_ps(w[1], zero, _CMP_LT_OQ)),
+                             _mm256_cmp_ps(w[2], zero, _CMP_LT_OQ));
+      const __m256 m0 = _mm256_max_ps(w[0], zero), m1 = _mm256_max_ps(w[1], zero),
+                   m2 = _mm256_max_ps(w[2], zero);
+      csum = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+      wc[0] = select(clipped, _mm256_div_ps(m0, csum), w[0]);
+      wc[1] = select(clipped, _mm256_div_ps(m1, csum), w[1]);
+      wc[2] = select(clipped, _mm256_div_ps(m2, csum), w[2]);
+    }
+    __m256 b[3] = {wc[0], wc[1], wc[2]}, iz[3] = {zero, zero, zero}, z = zero;
     if (a.perspective) {
       const __m256i i3 = _mm256_mullo_epi32(fi, _mm256_set1_epi32(3));
       for (int k = 0; k < 3; ++k) iz[k] = gather(a.izs + k, i3);
-      __m256 u = _mm256_fmadd_ps(w[2], iz[2], _mm256_fmadd_ps(w[1], iz[1], _mm256_mul_ps(w[0], iz[0])));
+      __m256 u = _mm256_fmadd_ps(wc[2], iz[2], _mm256_fmadd_ps(wc[1], iz[1], _mm256_mul_ps(wc[0], iz[0])));
       u = _mm256_max_ps(u, _mm256_set1_ps(1e-12f));
       z = _mm256_div_ps(one, u);
-      for (int k = 0; k < 3; ++k) b[k] = _mm256_mul_ps(_mm256_mul_ps(w[k], iz[k]), z);
+      for (int k = 0; k < 3; ++k) b[k] = _mm256_mul_ps(_mm256_mul_ps(wc[k], iz[k]), z);
     }
     const __m256 d = select(inside, _mm256_sub_ps(zero, d2), d2);
     const __m256 outside = _mm256_cmp_ps(d, zero, _CMP_GT_OQ);
@@ -273,7 +286,15 @@ void layered_backward_image_avx2(const LayeredImageBackward& a) {
       for (int k = 0; k < 3; ++k) {
         const __m256 gq = _mm256_mul_ps(_mm256_sub_ps(gw[k], dot), z);
         gw[k] = _mm256_mul_ps(gq, iz[k]);
-        gz[k] = _mm256_sub_ps(zero, _mm256_mul_ps(_mm256_mul_ps(gq, w[k]), _mm256_mul_ps(iz[k], iz[k])));
+        gz[k] = _mm256_sub_ps(zero, _mm256_mul_ps(_mm256_mul_ps(gq, wc[k]), _mm256_mul_ps(iz[k], iz[k])));
+      }
+    }
+    if (a.clip) {  // clip_bary_backward: renormalisation, nothing through a clamped coordinate
+      const __m256 dot = _mm256_fmadd_ps(gw[2], wc[2], _mm256_fmadd_ps(gw[1], wc[1], _mm256_mul_ps(gw[0], wc[0])));
+      for (int k = 0; k < 3; ++k) {
+        const __m256 through = _mm256_and_ps(_mm256_cmp_ps(w[k], zero, _CMP_GT_OQ),
+                                             _mm256_div_ps(_mm256_sub_ps(gw[k], dot), csum));
+        gw[k] = select(clipped, through, gw[k]);
       }
     }
     // barycentrics: w_m = cr_k / A (m = (k+2)%3), A = sum_k cr_k

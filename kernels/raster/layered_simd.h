@@ -45,6 +45,7 @@ struct LayeredImageBackward {
   const float* background;     // 3 values
   float neg_inv_sigma;
   bool perspective;
+  bool clip;                   // barycentrics clipped (topk_lists.h's clips)
   float* grad_verts;           // (V,3), accumulated into
   float* grad_tex;             // (3,Ht,Wt), accumulated into
 };

@@ -52,7 +52,7 @@ static inline void insert(float z, int32_t fid, const float* pay, int64_t K, boo
 
 void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uint8_t* ok,
                         int64_t nf, const float* xs, const float* ys, int64_t W, int64_t K,
-                        float blur, float znear, bool perspective, bool stop, float* lz, int32_t* lf,
+                        float blur, float znear, bool perspective, bool clip, bool stop, float* lz, int32_t* lf,
                         float* lp, int32_t* cnt) {
   const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   const __m256 vblur = _mm256_set1_ps(blur), vnear = _mm256_set1_ps(znear);
@@ -100,8 +100,21 @@ void topk_traverse_avx2(const FaceGeom<float>* faces, const float* iz, const uin
         __m256 valid =
             _mm256_and_ps(lanes, _mm256_or_ps(ins, _mm256_cmp_ps(d2, vblur, _CMP_LT_OQ)));
         if (_mm256_movemask_ps(valid) == 0) continue;
-        const __m256 w0 = _mm256_mul_ps(cr[1], ia), w1 = _mm256_mul_ps(cr[2], ia),
-                     w2 = _mm256_mul_ps(cr[0], ia);
+        __m256 w0 = _mm256_mul_ps(cr[1], ia), w1 = _mm256_mul_ps(cr[2], ia),
+               w2 = _mm256_mul_ps(cr[0], ia);
+        if (clip) {  // topk_lists.h's clip_bary: lanes with a negative coordinate only
+          const __m256 neg = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(w0, zero, _CMP_LT_OQ),
+                                                       _mm256_cmp_ps(w1, zero, _CMP_LT_OQ)),
+                                          _mm256_cmp_ps(w2, zero, _CMP_LT_OQ));
+          if (_mm256_movemask_ps(_mm256_and_ps(neg, valid))) {
+            const __m256 m0 = _mm256_max_ps(w0, zero), m1 = _mm256_max_ps(w1, zero),
+                         m2 = _mm256_max_ps(w2, zero);
+            const __m256 sum = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+            w0 = _mm256_blendv_ps(w0, _mm256_div_ps(m0, sum), neg);
+            w1 = _mm256_blendv_ps(w1, _mm256_div_ps(m1, sum), neg);
+            w2 = _mm256_blendv_ps(w2, _mm256_div_ps(m2, sum), neg);
+          }
+        }
         const __m256 s = _mm256_fmadd_ps(w2, zc[2], _mm256_fmadd_ps(w1, zc[1], _mm256_mul_ps(w0, zc[0])));
         __m256 z;
         if (perspective) {
@@ -148,7 +161,7 @@ namespace rc {
 namespace raster {
 namespace simd {
 void topk_traverse_avx2(const FaceGeom<float>*, const float*, const uint8_t*, int64_t,
-                        const float*, const float*, int64_t, int64_t, float, float, bool, bool,
+                        const float*, const float*, int64_t, int64_t, float, float, bool, bool, bool,
                         float*, int32_t*, float*, int32_t*) {}
 }  // namespace simd
 }  // namespace raster

@@ -26,23 +26,61 @@ inline bool edges_inside(const FaceGeom<T>& g, T px, T py, T cr[3]) {
   return cr[0] * g.sgn > 0 && cr[1] * g.sgn > 0 && cr[2] * g.sgn > 0;
 }
 
-// Depth of a pair from its edge functions (screen barycentrics w); false if not usable.
-// Perspective: z = 1 / sum_k(w_k / z_k). Otherwise z = sum_k w_k z_k.
+// With a blur radius, an outside pair's barycentrics are clipped (PyTorch3D's
+// clip_barycentric_coords, on whenever blur_radius > 0): each clamped to >= 0, then
+// renormalised to sum 1. Its depth (the sort key and zbuf) and its output barycentrics are
+// then the face's at that point, not its plane's extended to the pixel: on a convex surface the
+// neighbours' extended planes pass in front of the face that covers the pixel, and would take
+// its K slots. Clipping screen barycentrics and then correcting for perspective equals
+// PyTorch3D's order (correct, then clip): the perspective denominator cancels.
+inline bool clips(const TopKConfig& cfg) { return cfg.blur_radius > 0; }
+
+// wc = clip(w). Inside a face (no negative coordinate) wc = w exactly: the renormalisation
+// is an identity there (sum w = 1), so the forward keeps its bits and the gradient is w's.
+// The sum of the clamped coordinates is >= sum w = 1, so nothing divides by a small number.
+template <typename T>
+inline void clip_bary(const T w[3], T wc[3]) {
+  if (!(w[0] < T(0) || w[1] < T(0) || w[2] < T(0))) {
+    for (int k = 0; k < 3; ++k) wc[k] = w[k];
+    return;
+  }
+  const T m[3] = {std::max(w[0], T(0)), std::max(w[1], T(0)), std::max(w[2], T(0))};
+  const T sum = m[0] + m[1] + m[2];
+  for (int k = 0; k < 3; ++k) wc[k] = m[k] / sum;
+}
+
+// Turns g = dL/dwc into dL/dw in place: through the renormalisation, and nothing through a
+// clamped coordinate.
+template <typename T>
+inline void clip_bary_backward(const T w[3], const T wc[3], T g[3]) {
+  if (!(w[0] < T(0) || w[1] < T(0) || w[2] < T(0))) return;
+  const T sum = std::max(w[0], T(0)) + std::max(w[1], T(0)) + std::max(w[2], T(0));
+  const T dot = g[0] * wc[0] + g[1] * wc[1] + g[2] * wc[2];
+  for (int k = 0; k < 3; ++k) g[k] = w[k] > T(0) ? (g[k] - dot) / sum : T(0);
+}
+
+// Depth of a pair from its edge functions; false if not usable. wc: the screen barycentrics,
+// clipped when clips(cfg). Perspective: z = 1 / sum_k(wc_k / z_k). Otherwise z = sum_k wc_k z_k.
 template <typename T>
 inline bool pair_depth(const FaceGeom<T>& g, const T cr[3], const TopKConfig& cfg,
-                       const T iz[3], T w[3], T& u, T& z) {
+                       const T iz[3], T wc[3], T& u, T& z) {
+  T w[3];
   w[0] = cr[1] * g.inv_area2;
   w[1] = cr[2] * g.inv_area2;
   w[2] = cr[0] * g.inv_area2;
+  if (clips(cfg))
+    clip_bary(w, wc);
+  else
+    for (int k = 0; k < 3; ++k) wc[k] = w[k];
   if (cfg.perspective_correct) {
-    u = w[0] * iz[0] + w[1] * iz[1] + w[2] * iz[2];
-    // Inside the face u >= 1/max z > 0; extrapolated (blur) pixels can drive it to 0 or
+    u = wc[0] * iz[0] + wc[1] * iz[1] + wc[2] * iz[2];
+    // Inside the face u >= 1/max z > 0; unclipped extrapolated pixels can drive it to 0 or
     // below, where depth is meaningless: drop them instead of dividing.
     if (!(u > T(1e-12))) return false;
     z = T(1) / u;
   } else {
     u = 0;
-    z = w[0] * g.z[0] + w[1] * g.z[1] + w[2] * g.z[2];
+    z = wc[0] * g.z[0] + wc[1] * g.z[1] + wc[2] * g.z[2];
   }
   return z > T(cfg.znear) && std::isfinite(static_cast<double>(z));
 }
@@ -66,8 +104,9 @@ template <typename T>
 struct Sample {
   PointFace<T> o;
   T w[3];   // screen barycentrics
-  T b[3];   // output barycentrics (= w, or perspective-corrected)
-  T z;      // depth recomputed from w (the backward's z; zbuf holds the traversal's key)
+  T wc[3];  // the same clipped when clips(cfg), else = w
+  T b[3];   // output barycentrics (= wc, or wc perspective-corrected)
+  T z;      // depth recomputed from wc (the backward's z; zbuf holds the traversal's key)
   T dist;   // -d2 inside, +d2 outside
 };
 
@@ -80,14 +119,19 @@ inline void eval_pair(const FaceGeom<T>& g, T px, T py, const TopKConfig& cfg, c
   s.w[0] = cr[1] * g.inv_area2;
   s.w[1] = cr[2] * g.inv_area2;
   s.w[2] = cr[0] * g.inv_area2;
+  if (clips(cfg))
+    clip_bary(s.w, s.wc);
+  else
+    for (int k = 0; k < 3; ++k) s.wc[k] = s.w[k];
+  const T* wc = s.wc;
   if (cfg.perspective_correct) {
     // the traversal required u > 1e-12; the floor only guards a different rounding
-    const T u = std::max(s.w[0] * iz[0] + s.w[1] * iz[1] + s.w[2] * iz[2], T(1e-12));
+    const T u = std::max(wc[0] * iz[0] + wc[1] * iz[1] + wc[2] * iz[2], T(1e-12));
     s.z = T(1) / u;
-    for (int k = 0; k < 3; ++k) s.b[k] = s.w[k] * iz[k] * s.z;
+    for (int k = 0; k < 3; ++k) s.b[k] = wc[k] * iz[k] * s.z;
   } else {
-    s.z = s.w[0] * g.z[0] + s.w[1] * g.z[1] + s.w[2] * g.z[2];
-    for (int k = 0; k < 3; ++k) s.b[k] = s.w[k];
+    s.z = wc[0] * g.z[0] + wc[1] * g.z[1] + wc[2] * g.z[2];
+    for (int k = 0; k < 3; ++k) s.b[k] = wc[k];
   }
   s.dist = s.o.inside ? -s.o.d2 : s.o.d2;
 }
@@ -105,16 +149,17 @@ inline void pair_backward(const TopKConfig& cfg, const FaceGeom<T>& g, T px, T p
     // b_i = (w_i/z_i)/u, z = 1/u, u = sum_k w_k/z_k
     const T dot = gb[0] * s.b[0] + gb[1] * s.b[1] + gb[2] * s.b[2];
     for (int c = 0; c < 3; ++c) {
-      const T gq = (gb[c] - dot) * s.z - gz * s.z * s.z;  // dL/d(w_c/z_c)
+      const T gq = (gb[c] - dot) * s.z - gz * s.z * s.z;  // dL/d(wc_c/z_c)
       gw[c] = gq / g.z[c];
-      gzv[c] = -gq * s.w[c] / (g.z[c] * g.z[c]);
+      gzv[c] = -gq * s.wc[c] / (g.z[c] * g.z[c]);
     }
   } else {
     for (int c = 0; c < 3; ++c) {
       gw[c] = gb[c] + gz * g.z[c];
-      gzv[c] = gz * s.w[c];
+      gzv[c] = gz * s.wc[c];
     }
   }
+  if (clips(cfg)) clip_bary_backward(s.w, s.wc, gw);
   backprop_bary(g, px, py, s.w, gw, gxy);
   if (gd != T(0)) backprop_d2(s.o, s.o.inside ? -gd : gd, gxy);
   for (int v = 0; v < 3; ++v) {
@@ -231,7 +276,7 @@ void collect(const TopKConfig& cfg, const T* vb, const int64_t* faces, Lists<T>&
     if (cfg.simd) {
       simd::topk_traverse_avx2(L.geo.data(), L.izs.data(), L.ok.data(), cfg.F, L.xs.data(),
                                L.ys.data(), W, K, blur, static_cast<float>(cfg.znear),
-                               cfg.perspective_correct, cfg.stop_at_opaque, L.lz.data(),
+                               cfg.perspective_correct, clips(cfg), cfg.stop_at_opaque, L.lz.data(),
                                L.lf.data(), L.lp.data(), L.cnt.data());
       return;
     }
@@ -246,10 +291,10 @@ void collect(const TopKConfig& cfg, const T* vb, const int64_t* faces, Lists<T>&
       const T py = L.ys[i];
       for (int32_t j = g.j0; j <= g.j1; ++j) {
         const T px = L.xs[j];
-        T cr[3], w[3], u, zc;
+        T cr[3], wc[3], u, zc;
         if (!edges_inside(g, px, py, cr) && !(outside_d2(g, px, py, cr, blur) < blur))
           continue;
-        if (!pair_depth(g, cr, cfg, iz, w, u, zc)) continue;
+        if (!pair_depth(g, cr, cfg, iz, wc, u, zc)) continue;
         const int64_t p = i * W + j;
         T* z = L.lz.data() + p * K;
         int32_t* fl = L.lf.data() + p * K;

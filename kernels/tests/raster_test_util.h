@@ -386,17 +386,25 @@ inline Frags ref_topk(const at::Tensor& verts_in, const at::Tensor& faces_in,
           if (!rp.inside && !(rp.d2 < p.blur)) continue;
           Cand cd;
           cd.f = f;
+          // with a blur radius, barycentrics clamped to >= 0 and renormalised (PyTorch3D's
+          // clip_barycentric_coords): depth and barycentrics of a point on the face
+          double w[3] = {rp.w[0], rp.w[1], rp.w[2]};
+          if (p.blur > 0 && (w[0] < 0 || w[1] < 0 || w[2] < 0)) {
+            double sum = 0;
+            for (int k = 0; k < 3; ++k) sum += (w[k] = std::max(w[k], 0.0));
+            for (int k = 0; k < 3; ++k) w[k] /= sum;
+          }
           if (p.persp) {
             double u = 0, q[3];
-            for (int k = 0; k < 3; ++k) u += (q[k] = rp.w[k] / v[k * 3 + 2]);
+            for (int k = 0; k < 3; ++k) u += (q[k] = w[k] / v[k * 3 + 2]);
             if (!(u > 1e-12)) continue;
             cd.z = 1.0 / u;
             for (int k = 0; k < 3; ++k) cd.b[k] = q[k] / u;
           } else {
             cd.z = 0;
             for (int k = 0; k < 3; ++k) {
-              cd.b[k] = rp.w[k];
-              cd.z += rp.w[k] * v[k * 3 + 2];
+              cd.b[k] = w[k];
+              cd.z += w[k] * v[k * 3 + 2];
             }
           }
           if (!(cd.z > p.znear)) continue;

@@ -169,8 +169,19 @@ TEST(RasterLayered, SimdMatchesPortableAtUnicornScale) {
       p.topk.znear = 0.5;
       p.background = {0.2, 0.9, 0.4};
       auto gen = at::make_generator<at::CPUGeneratorImpl>(23);
-      at::Tensor wr = at::randn({3, 3, 64, 64}, gen, s.tex.options());
-      at::Tensor wa = at::randn({3, 1, 64, 64}, gen, s.tex.options());
+      // Clipped barycentrics put the blur candidates of a pixel on face edges and vertices,
+      // so two of them can lie within a float32 rounding of the same depth (same surface):
+      // the paths may order such a pair differently, and a halo of alpha ~1 then changes the
+      // colour. Compared where both paths keep the same slots in the same order.
+      TopKParams tp = p.topk, tps = p.topk;
+      tp.simd = false;
+      tps.simd = true;
+      const at::Tensor agree =
+          topk(s.verts, s.faces, tp).p2f.eq(topk(s.verts, s.faces, tps).p2f).all(3).unsqueeze(1);
+      EXPECT_GT(agree.to(at::kDouble).mean().item<double>(), 0.999) << "K=" << k;
+      const at::Tensor keep = agree.to(s.tex.scalar_type());
+      at::Tensor wr = at::randn({3, 3, 64, 64}, gen, s.tex.options()) * keep;
+      at::Tensor wa = at::randn({3, 1, 64, 64}, gen, s.tex.options()) * keep;
       auto run = [&](int simd) {
         LayeredParams ps = p;
         ps.topk.simd = simd != 0;
@@ -184,8 +195,8 @@ TEST(RasterLayered, SimdMatchesPortableAtUnicornScale) {
       const std::string what = "K=" + std::to_string(k) + " persp=" + std::to_string(persp);
       // alpha = exp(-d2/sigma): float rounding of d2 (~1e-9 near an edge) is ~1e-5 of alpha
       // at sigma = 1e-4, whichever path is right; the paths differ by FMA contraction
-      EXPECT_LT(max_abs_diff(fast[0], portable[0]), 1e-4) << what;
-      EXPECT_LT(max_abs_diff(fast[1], portable[1]), 1e-4) << what;
+      EXPECT_LT(max_abs_diff(fast[0] * keep, portable[0] * keep), 1e-4) << what;
+      EXPECT_LT(max_abs_diff(fast[1] * keep, portable[1] * keep), 1e-4) << what;
       for (int i : {2, 3}) {
         const double scale = portable[i].abs().max().item<double>();
         EXPECT_GT(scale, 1e-3) << what;
@@ -267,3 +278,4 @@ TEST(RasterLayered, ErrorsNameTheOpAndTheArgument) {
   EXPECT_NE(std::string(rc_error_message()).find("sigma"), std::string::npos);
   EXPECT_EQ(out[0], nullptr);
 }
+

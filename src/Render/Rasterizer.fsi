@@ -7,9 +7,13 @@ open Reconstruct.Torch
 type Fragments =
     { /// (B, H, W, K) int64: face index within the mesh, -1 = empty
       PixToFace: Tensor
-      /// (B, H, W, K, 3): barycentrics of the pixel centre (screen-space or perspective-correct)
+      /// (B, H, W, K, 3): barycentrics of the pixel centre (screen-space or perspective-correct).
+      /// With BlurRadius > 0 they are clipped as PyTorch3D's clip_barycentric_coords: clamped to
+      /// >= 0 and renormalised, so a pixel outside its face reads the face's nearest point in
+      /// barycentric terms (inside a face they are unchanged)
       Bary: Tensor
-      /// (B, H, W, K): interpolated view depth
+      /// (B, H, W, K): view depth at Bary, the sort key: with BlurRadius > 0 an outside face's
+      /// depth is on the face, not on its plane extended to the pixel
       Zbuf: Tensor
       /// (B, H, W, K): signed squared NDC distance to the face, negative inside
       Dists: Tensor

@@ -110,17 +110,30 @@ let topK (settings: RasterSettings) (verts: Tensor) (faces: Tensor) : Fragments 
     let near = p.Inside.logicalOr (p.D2.lt s.BlurRadius)
     let facing = if s.CullBackfaces then p.Front else p.Front.onesLike ()
     let candidate0 = near.logicalAnd(p.Usable).logicalAnd(p.Degenerate.logicalNot ()).logicalAnd facing
+    // with a blur radius an outside pair is taken at its face's nearest point in barycentric
+    // terms (PyTorch3D's clip_barycentric_coords): clamped to >= 0 and renormalised
+    let screen =
+        if s.BlurRadius > 0.0 then
+            let negative = ((p.Bary.[0].lt 0.0).logicalOr (p.Bary.[1].lt 0.0)).logicalOr (p.Bary.[2].lt 0.0)
+            let clamped = p.Bary |> Array.map (fun b -> b.clamp (min = 0.0))
+            let total = clamped.[0] + clamped.[1] + clamped.[2]
+            Array.map2 (fun (b: Tensor) (c: Tensor) -> Tensor.where (negative, c / total, b)) p.Bary clamped
+        else p.Bary
     let candidate1, z, bary =
         if s.PerspectiveCorrect then
-            let q = Array.init 3 (fun i -> p.Bary.[i] / p.Z.[i])
+            let q = Array.init 3 (fun i -> screen.[i] / p.Z.[i])
             let u = q.[0] + q.[1] + q.[2]
             let c = candidate0.logicalAnd (u.gt 1e-12)
             let z = 1.0 / Tensor.where (c, u, u.onesLike ())
             c, z, q |> Array.map (fun qi -> qi * z)
         else
-            candidate0, p.Bary.[0] * p.Z.[0] + p.Bary.[1] * p.Z.[1] + p.Bary.[2] * p.Z.[2], p.Bary
+            candidate0, screen.[0] * p.Z.[0] + screen.[1] * p.Z.[1] + screen.[2] * p.Z.[2], screen
     let candidate = candidate1.logicalAnd (z.gt s.ZNear)
-    let key = Tensor.where (candidate, z.detach (), z.fullLike infinity)
+    // ties go to the smaller face index, as in the kernel: clipped barycentrics make them
+    // common (every face clipped to a shared vertex has that vertex's depth). The factor
+    // reorders only depths closer than 1e-13·F relative, which random inputs do not have.
+    let tieBreak = 1.0 + 1e-13 * (Tensor.arange f).cast(Float64).reshape [ 1; 1; 1; f ]
+    let key = Tensor.where (candidate, z.detach().cast Float64 * tieBreak, (z.fullLike infinity).cast Float64)
     let sorted, order = key.sort 3
     let kk = min k f
     let keys, idx = sorted.narrow (3, 0, kk), order.narrow (3, 0, kk)

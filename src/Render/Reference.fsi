@@ -24,9 +24,10 @@ val silhouette: settings: SoftSettings -> faceVertices: Tensor -> Tensor
 
 /// Top-K fragments over all faces (`Rasterizer.rasterize`): every pair's candidacy (inside, or
 /// within BlurRadius squared NDC distance; front-facing when CullBackfaces), depth,
-/// barycentrics (perspective-correct when asked) and signed squared distance, then a sort by
-/// depth along F, nearest first. Ties in depth are not broken by face index (random inputs have
-/// none). verts: (N, V, 3) float32/float64 [x_ndc, y_ndc, z_view]; faces: (F, 3) int64 ->
+/// barycentrics (perspective-correct when asked; with BlurRadius > 0 clipped, i.e. clamped to
+/// >= 0 and renormalised, before depth and perspective) and signed squared distance, then a sort by
+/// depth along F, nearest first, ties to the smaller face index (approximately: the sort key is
+/// depth·(1 + 1e-13·face), exact unless two depths are closer than 1e-13·F relative). verts: (N, V, 3) float32/float64 [x_ndc, y_ndc, z_view]; faces: (F, 3) int64 ->
 /// Fragments as the kernel's: (N, H, W, K) fields, -1 in empty slots; differentiable in verts.
 val topK: settings: RasterSettings -> verts: Tensor -> faces: Tensor -> Fragments
 
