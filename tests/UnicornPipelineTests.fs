@@ -184,22 +184,19 @@ let tests =
 
         testSequenced <| test "the two steps learn the colour and the pose of a template seen near azimuth 0, at flat memory" {
             use scope = DisposalScope.Open()
-            // seed 21: the azimuth after 30 iterations is a seed lottery between the template's
-            // two symmetric poses and the candidates beside them; this seed lands near them with
-            // both the old (extended-plane) and the clipped blur ordering of the rasterizer
             use g = generator 21
             let model = Unicorn.create g small
             use optimizer = Optim.adam { Optim.Adam.Defaults with Lr = 1e-2 } (Unicorn.parameters model)
             use steps = generator 22
             // Targets the model can represent: its own template, blue, at azimuths near 0 (hard renders).
-            let images =
+            let images, masks =
                 use _ = Autograd.noGrad ()
                 let n = 4
                 let azimuths = Tensor.ofArray [| 0.0f; 0.2f; -0.2f; 0.1f |]
                 let pose = Camera.orbit azimuths (Tensor.full ([ n ], Rotation.radians 30.0)) (Tensor.zeros [ n ]) (Tensor.full ([ n ], 2.732))
                 let vertices = model.Template.Vertices.unsqueeze(0).expand([ n; model.Template.Vertices.Size 0; 3 ]).contiguous ()
                 let blue = Tensor.ofArray ([| 0.2f; 0.3f; 0.8f |], [ 1; 3; 1; 1 ]) * Tensor.ones [ n; 3; 16; 16 ]
-                fst (Render.hard 32 2 pose vertices model.Template.Faces model.FaceUVs blue (Tensor.ones [ n; 3; 32; 32 ]))
+                Render.hard 32 2 pose vertices model.Template.Faces model.FaceUVs blue (Tensor.ones [ n; 3; 32; 32 ])
             let stage1 = Unicorn.Curriculum.at (Unicorn.Curriculum.scaled 1000) 0
             let run (iterations: int) =
                 [ for _ in 1 .. iterations ->
@@ -211,11 +208,11 @@ let tests =
             Expect.equal (settledLiveCount ()) live "live tensors flat over 30 iterations"
             // What remains is the soft edge against the hard targets.
             Expect.isLessThan (List.last later) (0.6 * List.head first) "the reconstruction error falls by 40%"
+            // A one-coloured ellipsoid's azimuth is ambiguous (a half turn, a mirrored view look
+            // alike), so the pose is judged by what it renders: the re-render covers the targets.
             let p = Unicorn.predict model images
-            // the template (an ellipsoid) in one colour looks the same after a half turn about the
-            // vertical: its pose is defined up to 180° of azimuth
-            for a in p.Azimuth.ToFloat64s() do
-                let halfTurns = ((Rotation.degrees a % 180.0) + 180.0) % 180.0
-                Expect.isLessThan (min halfTurns (180.0 - halfTurns)) 20.0 "the chosen azimuth is near 0 or 180"
+            let _, alpha = Unicorn.rerender model p
+            for iou in Reconstruct.Eval.ImageMetrics.maskIoU alpha masks do
+                Expect.isGreaterThan iou 0.85 "the re-rendered mask covers the target's"
         }
     ]
