@@ -128,7 +128,8 @@ module private Results =
 
     /// Writes `<dir>/<name>.md` (a header, `body`, the figures, the config) and `.json`
     /// (`extra` fields and the table), with the curves and the grid figure copied beside them.
-    let private writeFiles (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (body: string list) (extra: (string * float) list) =
+    /// `figures`: more images of the run, (file, suffix, caption), copied as `<name>_<suffix>.png`.
+    let private writeFiles (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (body: string list) (extra: (string * float) list) (figures: (string * string * string) list) =
         Directory.CreateDirectory dir |> ignore
         let summaries, _, _, _ = rows report
         let copy (source: string) (target: string) =
@@ -138,6 +139,7 @@ module private Results =
             else None
         let curves = copy (Path.Combine(runDir, "curves.png")) (name + "_curves.png")
         let grid = Directory.GetFiles(Path.Combine(runDir, "eval", "figures"), "grid_*.png") |> Array.tryHead |> Option.bind (fun g -> copy g (name + "_grid.png"))
+        let more = figures |> List.choose (fun (file, suffix, caption) -> copy file (sprintf "%s_%s.png" name suffix) |> Option.map (fun f -> f, caption))
         let lines =
             [ yield sprintf "# %s" name
               yield ""
@@ -150,6 +152,9 @@ module private Results =
               yield ""
               match grid with Some g -> yield sprintf "![input | reconstruction | novel views](%s)" g | None -> ()
               yield ""
+              for file, caption in more do
+                  yield sprintf "![%s](%s)" caption file
+                  yield ""
               yield "```json"
               yield config
               yield "```" ]
@@ -165,7 +170,7 @@ module private Results =
                    config = JsonDocument.Parse(config).RootElement |},
                 JsonSerializerOptions(WriteIndented = true))
         Files.writeTextAtomically json body
-        [ md; json ] @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
+        [ md; json ] @ ((List.choose id [ curves; grid ] @ List.map fst more) |> List.map (fun f -> Path.Combine(dir, f)))
 
     let private met (ok: bool) = if ok then "met" else "NOT met"
 
@@ -184,10 +189,10 @@ module private Results =
               shapeRow noisy.Method noisy
               ""
               String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, met (iouGain >= 0.15), chamferRatio, met (chamferRatio <= 0.5)) ]
-        writeFiles dir runDir name config trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ]
+        writeFiles dir runDir name config trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ] []
 
     /// UNICORN's results file: shapes, poses and re-rendered images, with the floor of issue 12.
-    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) =
+    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) (figures: (string * string * string) list) =
         let _, mine, template, noisy = rows report
         let value key = images |> List.pick (fun (k, v) -> if k = key then Some v else None)
         let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
@@ -210,7 +215,7 @@ module private Results =
                   inv,
                   "Floor of issue 12: Chamfer-L1 {0:0.00}× the template's (needs ≤ 0.7: {1}); azimuth within 30° for {2:0.0%} (needs ≥ 60%: {3}); mask IoU {4:0.000} (needs ≥ 0.75: {5}).",
                   chamferRatio, met (chamferRatio <= 0.7), value "azimuth_acc30", met (value "azimuth_acc30" >= 0.6), value "mask_iou", met (value "mask_iou" >= 0.75)) ]
-        writeFiles dir runDir name config trainInstances outcome report body (("chamferRatio", chamferRatio) :: images)
+        writeFiles dir runDir name config trainInstances outcome report body (("chamferRatio", chamferRatio) :: images) figures
 
 let pipelineOf (runDir: string) = Trainer.pipelineOf runDir
 
@@ -419,10 +424,19 @@ module Unicorn =
         Tensor.ofArray ([| c; 0.0f; s; 0.0f; 1.0f; 0.0f; -s; 0.0f; c |], [ 1; 3; 3 ])
 
     /// Where evaluation images come from: `Count` samples, sample k as (instance id, RGB
-    /// (1, 3, H, W), true mask (1, 1, H, W), true camera), its tensors in the current scope.
+    /// (1, 3, H, W), true mask (1, 1, H, W), true camera), its tensors in the current scope;
+    /// `Truth k` the ground-truth model of sample k (for figures).
     type private Source =
         { Count: int
-          Sample: int -> string * Tensor * Tensor * Pose }
+          Sample: int -> string * Tensor * Tensor * DatasetRender.View
+          Truth: int -> TexturedMesh }
+
+    /// A ground-truth model file as a TexturedMesh (the rendered benchmarks keep no metadata).
+    let private readTruth (id: string) (path: string) =
+        let info =
+            { Id = id; Name = id; Category = ""; SourceCategory = ""; Creator = ""; Licence = ""; Library = ""
+              WidthCm = 0.0; HeightCm = 0.0; DepthCm = 0.0; Source = path; LicenceFiles = [] }
+        TexturedMesh.readObj info path
 
     /// One view of every instance of a multi-view split, RGB on white as in training.
     let private rendersSource (set: MultiView.Set) (view: int) =
@@ -433,7 +447,8 @@ module Unicorn =
                 let azimuth, elevation, distance = MultiView.camera set i view
                 let v: DatasetRender.View =
                     { Azimuth = Rotation.degrees azimuth; Elevation = Rotation.degrees elevation; Roll = 0.0; Distance = distance; Scale = 1.0; ShiftX = 0.0; ShiftY = 0.0 }
-                MultiView.id set i, onWhite rgba, rgba.narrow (1, 3, 1), poseOf v }
+                MultiView.id set i, onWhite rgba, rgba.narrow (1, 3, 1), v
+          Truth = fun i -> readTruth (MultiView.id set i) (MultiView.meshPath set i) }
 
     /// The first wild view of every instance of a split; the true mask is the ground-truth mesh
     /// rendered at that view (the wild images store no alpha).
@@ -445,14 +460,14 @@ module Unicorn =
                 let sample = samples.[k]
                 let instance = SingleView.instanceOf set sample
                 let id = SingleView.id set instance
-                let path = SingleView.meshPath set instance
-                let info =
-                    { Id = id; Name = id; Category = ""; SourceCategory = ""; Creator = ""; Licence = ""; Library = ""
-                      WidthCm = 0.0; HeightCm = 0.0; DepthCm = 0.0; Source = path; LicenceFiles = [] }
-                use mesh = TexturedMesh.readObj info path
+                use mesh = readTruth id (SingleView.meshPath set instance)
                 let view = SingleView.view set sample
                 let _, alpha = DatasetRender.render set.Width mesh [| view |] (Tensor.ones [ 1; 3; set.Height; set.Width ])
-                id, SingleView.image set sample, alpha, poseOf view }
+                id, SingleView.image set sample, alpha, view
+          Truth =
+            fun k ->
+                let instance = SingleView.instanceOf set samples.[k]
+                readTruth (SingleView.id set instance) (SingleView.meshPath set instance) }
 
     /// What evaluation measures on one image of each instance.
     type private Scored =
@@ -462,20 +477,28 @@ module Unicorn =
           Truth: Tensor
           MaskIoU: float[]
           Psnr: float[]
-          Ssim: float[] }
+          Ssim: float[]
+          /// The figure (3, H', W'), when asked for.
+          Figure: Tensor option }
+
+    /// Rows of the figure: this many first samples.
+    let private figureRows = 6
 
     /// Predictions of the first `count` samples of `source`, in chunks; `write` receives each
-    /// instance's id and its predicted vertices in the true object frame (V, 3).
-    let private score (model: Pipeline.Model) (source: Source) (count: int) (write: string -> Tensor -> unit) =
+    /// instance's id and its predicted vertices in the true object frame (V, 3). With `figure`,
+    /// also the figure of the first samples: input | the textured prediction from the input's
+    /// view and three novel views | the ground truth likewise, (3, H', W') float32.
+    let private score (model: Pipeline.Model) (source: Source) (count: int) (figure: bool) (write: string -> Tensor -> unit) =
         use _ = Autograd.noGrad ()
         use scope = DisposalScope.Open()
         // Rotations as host values: the tensors of each chunk end with its scope.
         let predicted = Collections.Generic.List<float32[]>()
         let truth = Collections.Generic.List<float32[]>()
         let ids = Collections.Generic.List<string>()
+        let rows = Collections.Generic.List<Tensor>()
         let masks, psnrs, ssims = Collections.Generic.List<float>(), Collections.Generic.List<float>(), Collections.Generic.List<float>()
         for chunk in Array.chunkBySize 32 (Array.init (min count source.Count) id) do
-            use _ = DisposalScope.Open()
+            use chunkScope = DisposalScope.Open()
             let samples = chunk |> Array.map source.Sample
             let rgb = Tensor.cat ([ for _, image, _, _ in samples -> image ], 0)
             let mask = Tensor.cat ([ for _, _, m, _ in samples -> m ], 0)
@@ -484,20 +507,29 @@ module Unicorn =
             masks.AddRange(ImageMetrics.maskIoU alpha mask)
             psnrs.AddRange(ImageMetrics.psnr composite rgb)
             ssims.AddRange(ImageMetrics.ssim composite rgb)
-            for k, (id, _, _, truePose) in Array.indexed samples do
-                use _ = DisposalScope.Open()
+            for k, (id, _, _, view) in Array.indexed samples do
+                use sampleScope = DisposalScope.Open()
+                let truePose = poseOf view
                 let mine = Camera.pose (p.Rotation.narrow (0, k, 1)) (p.Translation.narrow (0, k, 1))
-                let vertices = Alignment.toTrueObjectFrame mine truePose (p.Vertices.narrow (0, k, 1))
-                write id (vertices.squeeze 0)
+                let vertices = (Alignment.toTrueObjectFrame mine truePose (p.Vertices.narrow (0, k, 1))).squeeze 0
+                write id vertices
+                if figure && rows.Count < figureRows then
+                    use truthMesh = source.Truth chunk.[k]
+                    let mesh: FigureMesh = { Vertices = vertices; Faces = Pipeline.faces model; Appearance = Appearance.Texture(model.FaceUVs, p.Texture.[k]) }
+                    let row = ReconstructionGrid.row GridOptions.Defaults rgb.[k] view [ Some mesh; Some(FigureMesh.ofTextured truthMesh) ]
+                    // Out of the sample's and the chunk's scopes, into the function's.
+                    rows.Add(chunkScope.MoveOut(sampleScope.MoveOut row))
                 ids.Add id
                 predicted.Add((p.Rotation.narrow (0, k, 1)).ToFloat32s())
                 truth.Add(truePose.Rotation.ToFloat32s())
+        let image = if rows.Count > 0 then Some(scope.MoveOut(ReconstructionGrid.assemble GridOptions.Defaults (List.ofSeq rows))) else None
         { Ids = ids.ToArray()
           Predicted = scope.MoveOut(Tensor.ofArray (Array.concat predicted, [ predicted.Count; 3; 3 ]))
           Truth = scope.MoveOut(Tensor.ofArray (Array.concat truth, [ truth.Count; 3; 3 ]))
           MaskIoU = masks.ToArray()
           Psnr = psnrs.ToArray()
-          Ssim = ssims.ToArray() }
+          Ssim = ssims.ToArray()
+          Figure = image }
 
     /// Pose errors after turning the predicted object frame by `offset` degrees about y.
     let private poseErrors (offset: float) (s: Scored) =
@@ -514,6 +546,7 @@ module Unicorn =
     let private dispose (s: Scored) =
         (s.Predicted :> IDisposable).Dispose()
         (s.Truth :> IDisposable).Dispose()
+        s.Figure |> Option.iter (fun f -> (f :> IDisposable).Dispose())
 
     let private learner (m: Method) (model: Pipeline.Model) (generator: Generator) (validation: Source) : Learner<SingleView.Batch> =
         { Pipeline = pipelineName
@@ -530,7 +563,7 @@ module Unicorn =
             fun _ ->
                 if m.ValidationInstances = 0 || validation.Count = 0 then []
                 else
-                    let s = score model validation m.ValidationInstances (fun _ _ -> ())
+                    let s = score model validation m.ValidationInstances false (fun _ _ -> ())
                     try
                         let offset = fitOffset s
                         let e = poseErrors offset s
@@ -578,13 +611,22 @@ module Unicorn =
                 let mesh = Mesh.create (vertices.unsqueeze(0).contiguous ()) (Pipeline.faces model)
                 MeshIO.writeObj (Path.Combine(predictions, Benchmark.predictionStem id + ".obj")) mesh
             let offset =
-                let v = score model validation (max m.ValidationInstances 1) (fun _ _ -> ())
+                let v = score model validation (max m.ValidationInstances 1) false (fun _ _ -> ())
                 try fitOffset v finally dispose v
-            let scored = score model test n write
+            let scored = score model test n true write
             let errors = poseErrors offset scored
-            dispose scored
             log (sprintf "wrote %d test predictions into %s (azimuth offset %.0f° from the validation split)" n predictions offset)
             let report = Results.evaluate runDir root (categoryOf m.Data) pipelineName predictions m.EvalView m.EvalPoints m.TestInstances cancel log
+            // After the evaluation, which replaces runDir/eval whole.
+            let figure =
+                scored.Figure
+                |> Option.map (fun image ->
+                    let path = Path.Combine(runDir, "eval", "figures", "unicorn_textured.png")
+                    Directory.CreateDirectory(Path.GetDirectoryName path) |> ignore
+                    Image.save path image
+                    path, "views", "input | UNICORN's textured mesh from the input's view and three novel views | the ground truth")
+                |> Option.toList
+            dispose scored
             let images =
                 [ "azimuth_acc15", PoseMetrics.accuracy 15.0 errors.AzimuthDeg
                   "azimuth_acc30", PoseMetrics.accuracy 30.0 errors.AzimuthDeg
@@ -600,7 +642,7 @@ module Unicorn =
                         match m.Protocol with
                         | Renders -> sprintf "multi-view render %d (`EvalView`), RGB on white" m.EvalView
                         | Wild _ -> "its first wild view: random pose, scale and shift over a random background"
-                    Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report inputs images
+                    Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report inputs images figure
                 | None -> []
             { Outcome = outcome; TrainInstances = train.Instances; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Instances; Report = None; Files = [] }
