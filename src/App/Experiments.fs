@@ -676,6 +676,11 @@ let script (run: string -> string option -> Experiment<'M> -> bool -> Cancellati
         // The first Ctrl+C asks the trainer to stop after the step; a second one ends the process.
         let handler = ConsoleCancelEventHandler(fun _ e -> if not interrupt.IsCancellationRequested then (e.Cancel <- true; interrupt.Cancel()))
         Console.CancelKeyPress.AddHandler handler
+        // SIGTERM asks the same: a script started in the background ignores SIGINT.
+        use _ =
+            Runtime.InteropServices.PosixSignalRegistration.Create(
+                Runtime.InteropServices.PosixSignal.SIGTERM,
+                fun context -> if not interrupt.IsCancellationRequested then (context.Cancel <- true; interrupt.Cancel()))
         try
             let runDir = defaultArg out (Path.Combine("runs", experiment.Name))
             let summary = run runDir (Some(Path.Combine("experiments", "results"))) experiment resume interrupt.Token (fun line -> printfn "%s" line)

@@ -145,7 +145,8 @@ val resume: runDir: string -> stop: Stop option -> results: string option -> can
 
 /// What an experiment script calls last: runs `experiment` with `run` (e.g. `SoftRas.run`)
 /// into `runs/<Name>` (or `--out <dir>`), continuing it with `--resume`, and writes the results
-/// into `experiments/results`. Ctrl+C stops the run after the current step with a checkpoint.
+/// into `experiments/results`. Ctrl+C (or SIGTERM) stops the run after the current step with a
+/// checkpoint.
 /// Returns the exit code: 0 done, 1 diverged, 2 bad arguments, 130 interrupted.
 val script:
     run: (string -> string option -> Experiment<'M> -> bool -> CancellationToken -> (string -> unit) -> RunSummary) ->
