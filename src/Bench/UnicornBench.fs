@@ -45,8 +45,20 @@ let all () : Figure list =
     // Stage 4 with the neighbours on: the most expensive iteration of the curriculum.
     let c = Unicorn.Curriculum.at (Unicorn.Curriculum.scaled 1000) 900
     let images = Tensor.rand ([ batch; 3; s; s ], g)
-    // Fill the memory past the batch, so the neighbour swaps are rendered.
-    for _ in 1 .. 4 do iteration model optimizer c g images |> ignore
+    for _ in 1 .. 2 do iteration model optimizer c g images |> ignore
+    // Entries at random azimuths: the batch's own (one pose for one repeated batch) would never
+    // fall in a viewpoint bin of the samples, and the swaps would not be rendered.
+    do
+        use _ = DisposalScope.Open()
+        let n = config.MemorySize
+        Neighbours.push
+            model.Memory
+            { ShapeCodes = Tensor.randn ([ n; config.ShapeCode ], g)
+              TextureCodes = Tensor.randn ([ n; config.TextureCode ], g)
+              Scales = Tensor.ones [ n; 3 ]
+              Rotations = Rotation.fromEuler (Tensor.rand ([ n ], g) * 6.2832) (Tensor.full ([ n ], 0.5236)) (Tensor.zeros [ n ])
+              Translations = Tensor.ofArray ([| for _ in 1 .. n do yield! [| 0.0f; 0.0f; 2.732f |] |], [ n; 3 ])
+              Images = Tensor.rand ([ n; 3; s; s ], g) }
     let stage f = medianOf runs (timed f)
     let leaf (t: Tensor) = t.detach().RequireGrad()
     let encoderMs = stage (fun () -> Encode.apply true model.Encoder images |> backwardOf g)
