@@ -374,9 +374,9 @@ let private neighbourSwaps (model: Model) (c: Conditioning) (generator: Generato
             render model n.Rotations n.Translations (place model mine n.Scales) theirTexture (backgroundFrom n.Images) |> fst)
     let textureSwap =
         swap choice.Texture (fun samples n ->
-            let theirShape = Deform.applyField model.Field model.Template.Vertices n.ShapeCodes
+            let theirShape = Deform.vertices model.Template model.Field n.ShapeCodes n.Scales
             let mine = texture.indexSelect (0, Tensor.ofArray samples)
-            render model n.Rotations n.Translations (place model theirShape n.Scales) mine (backgroundFrom n.Images) |> fst)
+            render model n.Rotations n.Translations theirShape mine (backgroundFrom n.Images) |> fst)
     shapeSwap, textureSwap
 
 let shapeLoss (model: Model) (conditioning: Conditioning) (generator: Generator) (images: Tensor) =
