@@ -207,9 +207,11 @@ module private Results =
               shapeRow template.Method template
               shapeRow noisy.Method noisy
               ""
-              "| azimuth within 15° | within 30° | median geodesic error | mask IoU | PSNR | SSIM |"
-              "|---|---|---|---|---|---|"
-              String.Format(inv, "| {0:0.0%} | {1:0.0%} | {2:0.0}° | {3:0.000} | {4:0.00} dB | {5:0.000} |", value "azimuth_acc15", value "azimuth_acc30", value "geodesic_median_deg", value "mask_iou", value "psnr", value "ssim")
+              "| azimuth within 15° | within 30° | median geodesic error | mask IoU | PSNR | SSIM | saturated azimuths |"
+              "|---|---|---|---|---|---|---|"
+              String.Format(inv, "| {0:0.0%} | {1:0.0%} | {2:0.0}° | {3:0.000} | {4:0.00} dB | {5:0.000} | {6:0.0%} |", value "azimuth_acc15", value "azimuth_acc30", value "geodesic_median_deg", value "mask_iou", value "psnr", value "ssim", value "azimuth_saturated")
+              ""
+              "Saturated azimuths: the share of test images whose chosen candidate sits at the edge of its azimuth range (|tanh| > 0.95), where its gradient is gone."
               ""
               String.Format(
                   inv,
@@ -438,11 +440,15 @@ module Unicorn =
               WidthCm = 0.0; HeightCm = 0.0; DepthCm = 0.0; Source = path; LicenceFiles = [] }
         TexturedMesh.readObj info path
 
-    /// One view of every instance of a multi-view split, RGB on white as in training.
-    let private rendersSource (set: MultiView.Set) (view: int) =
+    /// One view of every instance of a multi-view split, RGB on white as in training: instance
+    /// i seen from view (first + 7 i) mod Views, so the views cycle through all azimuths (7 is
+    /// prime to the 24 views). One view for all would let a model that predicts one constant
+    /// azimuth score perfectly on pose.
+    let private rendersSource (set: MultiView.Set) (first: int) =
         { Count = set.Count
           Sample =
             fun i ->
+                let view = (first + 7 * i) % set.Views
                 let rgba = MultiView.image set i view
                 let azimuth, elevation, distance = MultiView.camera set i view
                 let v: DatasetRender.View =
@@ -478,6 +484,9 @@ module Unicorn =
           MaskIoU: float[]
           Psnr: float[]
           Ssim: float[]
+          /// Per sample, the chosen candidate's azimuth offset from its initial azimuth as a
+          /// share of the range: near 1, its tanh is saturated and its gradient gone.
+          AzimuthSaturation: float[]
           /// The figure (3, H', W'), when asked for.
           Figure: Tensor option }
 
@@ -497,6 +506,8 @@ module Unicorn =
         let ids = Collections.Generic.List<string>()
         let rows = Collections.Generic.List<Tensor>()
         let masks, psnrs, ssims = Collections.Generic.List<float>(), Collections.Generic.List<float>(), Collections.Generic.List<float>()
+        let saturation = Collections.Generic.List<float>()
+        let ranges = model.Config.Pose
         for chunk in Array.chunkBySize 32 (Array.init (min count source.Count) id) do
             use chunkScope = DisposalScope.Open()
             let samples = chunk |> Array.map source.Sample
@@ -507,6 +518,10 @@ module Unicorn =
             masks.AddRange(ImageMetrics.maskIoU alpha mask)
             psnrs.AddRange(ImageMetrics.psnr composite rgb)
             ssims.AddRange(ImageMetrics.ssim composite rgb)
+            let chosen = (p.Probabilities.argmax 1).ToInt64s()
+            for k, azimuth in Array.indexed (p.Azimuth.ToFloat32s()) do
+                let offset = float azimuth - ranges.AzimuthInits.[int chosen.[k]]
+                saturation.Add(if ranges.AzimuthRange > 0.0 then abs offset / ranges.AzimuthRange else 0.0)
             for k, (id, _, _, view) in Array.indexed samples do
                 use sampleScope = DisposalScope.Open()
                 let truePose = poseOf view
@@ -529,6 +544,7 @@ module Unicorn =
           MaskIoU = masks.ToArray()
           Psnr = psnrs.ToArray()
           Ssim = ssims.ToArray()
+          AzimuthSaturation = saturation.ToArray()
           Figure = image }
 
     /// Pose errors after turning the predicted object frame by `offset` degrees about y.
@@ -569,7 +585,8 @@ module Unicorn =
                         let e = poseErrors offset s
                         [ "val_mask_iou", Array.average s.MaskIoU
                           "val_azimuth_acc30", PoseMetrics.accuracy 30.0 e.AzimuthDeg
-                          "val_psnr", Array.average s.Psnr ]
+                          "val_psnr", Array.average s.Psnr
+                          "val_azimuth_saturated", (s.AzimuthSaturation |> Array.filter (fun x -> x > 0.95) |> Array.length |> float) / float s.AzimuthSaturation.Length ]
                     finally
                         dispose s }
 
@@ -634,13 +651,14 @@ module Unicorn =
                   "mask_iou", Array.average scored.MaskIoU
                   "psnr", Array.average scored.Psnr
                   "ssim", Array.average scored.Ssim
-                  "azimuth_offset_deg", offset ]
+                  "azimuth_offset_deg", offset
+                  "azimuth_saturated", (scored.AzimuthSaturation |> Array.filter (fun x -> x > 0.95) |> Array.length |> float) / float (max 1 scored.AzimuthSaturation.Length) ]
             let files =
                 match results with
                 | Some dir ->
                     let inputs =
                         match m.Protocol with
-                        | Renders -> sprintf "multi-view render %d (`EvalView`), RGB on white" m.EvalView
+                        | Renders -> sprintf "multi-view render (`EvalView` + 7 i) mod 24 of test instance i (%d for the first), RGB on white" m.EvalView
                         | Wild _ -> "its first wild view: random pose, scale and shift over a random background"
                     Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report inputs images figure
                 | None -> []

@@ -97,7 +97,9 @@ module Unicorn =
           Pipeline: Reconstruct.Pipelines.Unicorn.Config
           /// Progressive conditioning and frozen heads, in iterations.
           Curriculum: Reconstruct.Pipelines.Unicorn.Curriculum
-          /// The input view of evaluation and validation, an index into the 24 multi-views.
+          /// The input view of the first evaluation and validation instance, an index into the
+          /// 24 multi-views; instance i is seen from view (EvalView + 7 i) mod 24 (renders
+          /// protocol).
           EvalView: int
           /// Validation (mask IoU, azimuth accuracy, PSNR) and the azimuth offset: at most
           /// this many val instances.

@@ -300,5 +300,5 @@ let distance (network: Network) (options: Options) (predicted: Tensor) (target: 
         use _ = Autograd.noGrad ()
         features network options.Layers (resize target)
     let perLayer =
-        List.map2 (fun (p: Tensor) (t: Tensor) -> (normalise p - normalise t).square().sum(1).mean ([| 1; 2 |])) ofPredicted ofTarget
+        List.map2 (fun (p: Tensor) (t: Tensor) -> (normalise p - normalise t).square().mean ([| 1; 2; 3 |])) ofPredicted ofTarget
     scope.MoveOut(List.reduce (+) perLayer / float perLayer.Length)

@@ -96,8 +96,10 @@ val features: network: Network -> layers: Layer list -> images: Tensor -> Tensor
 
 /// LPIPS-style distance without learned weights: at each layer the features are scaled to unit
 /// L2 norm over channels per pixel (f / sqrt(Σ_c f² + 1e-10)), the squared differences are
-/// summed over channels and averaged over pixels; the layers are averaged, so each image's
-/// distance lies in [0, 4] whatever the layer count. predicted, target: (B, 3, H, W) RGB in
+/// averaged over channels and pixels (UNICORN's public code does so; summing over channels,
+/// as LPIPS does, made the term about 100× the pixel MSE at UNICORN's weight 10 and drowned
+/// it); the layers are averaged, so each image's distance lies in [0, 4 / C] for the
+/// narrowest compared layer's C channels. predicted, target: (B, 3, H, W) RGB in
 /// [0, 1], same shape and dtype (the network's). Returns (B) in that dtype, differentiable with
 /// respect to `predicted`; `target` is a constant (its features run without a graph).
 val distance: network: Network -> options: Options -> predicted: Tensor -> target: Tensor -> Tensor
