@@ -73,9 +73,8 @@ let tests =
             Expect.equal [ for i in [ 0; 100; 350; 600 ] -> (at i).ShapeDims ] [ 0; 2; 8; 32 ] "shape dims"
             Expect.equal [ for i in [ 0; 100; 350; 600 ] -> (at i).TextureDims ] [ 2; 8; 32; 128 ] "texture dims"
             Expect.isTrue ((at 0).MeanTextureOnly && not (at 100).MeanTextureOnly) "mean texture in stage 1 only"
-            Expect.isTrue ((at 49).FreezeTranslation && not (at 50).FreezeTranslation) "translation until 5%"
-            Expect.isTrue ((at 99).FreezeShape && not (at 100).FreezeShape) "shape until 10%"
-            Expect.isTrue ((at 149).FreezeScale && not (at 150).FreezeScale) "scale until 15%"
+            Expect.isTrue (not (at 0).FreezeTranslation && not (at 0).FreezeShape) "translation and shape never frozen (UNICORN's ShapeNet configurations)"
+            Expect.isTrue ((at 19).FreezeScale && not (at 20).FreezeScale) "scale until 2%"
             Expect.isTrue (not (at 99).Neighbours && (at 100).Neighbours) "neighbours from stage 2"
             let bad = { c with Milestones = [ 300; 200; 400 ] }
             let e = Expect.catchT<ArgumentException> (fun () -> Unicorn.Curriculum.at bad 0 |> ignore) "descending milestones"
@@ -143,7 +142,9 @@ let tests =
             use optimizer = Optim.adam { Optim.Adam.Defaults with Lr = 1e-3 } (Unicorn.parameters model)
             use steps = generator 9
             let images = chairs 32 [| 2; 4; 6 |]
-            let first = Unicorn.Curriculum.at curriculum 0
+            // The default schedule freezes translation and shape never; the fields still work.
+            let freezing = { curriculum with FreezeTranslationUntil = 5; FreezeShapeUntil = 10; FreezeScaleUntil = 15 }
+            let first = Unicorn.Curriculum.at freezing 0
             let before = snapshot model
             step optimizer (fun () -> Unicorn.poseLoss model first images) |> ignore
             step optimizer (fun () -> Unicorn.shapeLoss model first steps images) |> ignore
@@ -152,6 +153,25 @@ let tests =
             Expect.isFalse (names |> Set.exists (fun n -> n.StartsWith "field." || n.StartsWith "shape.")) "shape frozen"
             Expect.isFalse (names |> Set.exists (fun n -> n.StartsWith "scale.")) "scale frozen"
             Expect.isTrue (names |> Set.exists (fun n -> n.StartsWith "pose.rotation")) "rotation trains"
+        }
+
+        test "stage 1 of the default schedule trains the mean shape: the field moves, the shape code head does not" {
+            use scope = DisposalScope.Open()
+            use g = generator 8
+            let model = Unicorn.create g small
+            use optimizer = Optim.adam { Optim.Adam.Defaults with Lr = 1e-3 } (Unicorn.parameters model)
+            use steps = generator 9
+            let images = chairs 32 [| 2; 4; 6 |]
+            let first = Unicorn.Curriculum.at curriculum 0
+            Expect.equal first.ShapeDims 0 "stage 1 masks every shape code dimension"
+            let before = snapshot model
+            // Two 3D steps: the field's zero-initialised last layer moves first, the rest after.
+            for _ in 1 .. 2 do
+                step optimizer (fun () -> Unicorn.shapeLoss model first steps images) |> ignore
+            let names = moved before model
+            Expect.isTrue (names |> Set.exists (fun n -> n.StartsWith "field.")) "the field (mean shape) trains"
+            Expect.isFalse (names |> Set.exists (fun n -> n.StartsWith "shape.")) "the masked code's head gets no gradient"
+            Expect.isFalse (names |> Set.exists (fun n -> n.StartsWith "scale.")) "scale frozen until 2%"
         }
 
         test "neighbour swaps render against the memory's images once it holds views 20°+ away" {

@@ -98,9 +98,9 @@ module Curriculum =
           ShapeDims = [ 0; 2; 8; 32 ]
           TextureDims = [ 2; 8; 32; 128 ]
           BackgroundDims = [ 4; 8; 32; 128 ]
-          FreezeTranslationUntil = at 0.05
-          FreezeShapeUntil = at 0.10
-          FreezeScaleUntil = at 0.15
+          FreezeTranslationUntil = 0
+          FreezeShapeUntil = 0
+          FreezeScaleUntil = at 0.02
           MeanTextureChance = 0.2
           NeighboursFrom = at 0.10 }
 
