@@ -51,7 +51,9 @@ let tests =
                   [ "train"; "softras"; "--minutes"; "-1" ], "--minutes must be positive"
                   [ "train"; "softras"; "--out"; file ], "is a file"
                   [ "train"; "--resume"; dir.Path ], "no config.json there"
-                  [ "train"; "--resume"; dir.Path; "--batch"; "4" ], "remove --batch" ]
+                  [ "train"; "--resume"; dir.Path; "--batch"; "4" ], "remove --batch"
+                  [ "train"; "softras"; "--init-from"; dir.File "no such run" ], "--init-from"
+                  [ "train"; "--resume"; dir.Path; "--init-from"; file ], "remove --init-from" ]
             for args, fragment in cases do
                 expectUsage (String.Join(" ", args)) (runCliIn dir.Path 60 args) fragment
             Expect.equal (dir.Entries()) [| "a-file" |] "nothing was written"

@@ -38,7 +38,8 @@ let private baseline: Experiment<ToyMethod> =
       Stop = Stop.iterations 40
       CheckpointEvery = 7
       EvalEvery = 10
-      ProgressSeconds = 60.0 }
+      ProgressSeconds = 60.0
+      InitFrom = None }
 
 /// Batches of one epoch: a pure function of (seed, epoch).
 let private toyData (seed: uint64) : Data<ToyBatch> =
@@ -246,6 +247,55 @@ let tests =
             Expect.equal (File.ReadAllText(Path.Combine(empty, "notes.txt"))) "mine" "a stranger's file is left alone"
             Expect.equal (Directory.GetFileSystemEntries empty).Length 1 "nothing added"
             same.Dispose()
+        }
+
+        test "InitFrom starts a new run from another run's weights; another pipeline or a missing path is refused before anything is written" {
+            use dir = new TempDir()
+            let source = Path.Combine(dir.Path, "source")
+            let trained = toy "toy" 8 1 None (fun _ _ -> ())
+            train quiet source baseline trained false ignoreLog |> ignore
+            let weights = trained.Learner.Parameters |> List.map (fun (n, t) -> n, t.ToFloat32s())
+            trained.Dispose()
+            // One step at a vanishing learning rate: the weights stay where the run started.
+            let oneStep = { baseline with Stop = Stop.iterations 1; Optimiser = { baseline.Optimiser with Lr = 1e-9 } }
+            let distance (t: Toy) =
+                List.map2 (fun (_, a: float32[]) (_, (b: Tensor)) -> Array.map2 (fun x y -> abs (float x - float y)) a (b.ToFloat32s()) |> Array.max) weights t.Learner.Parameters
+                |> List.max
+            for from in [ source; Trainer.lastCheckpoint source |> Option.get ] do
+                let tuned = toy "toy" 8 1 None (fun _ _ -> ())
+                let messages = Collections.Generic.List<string>()
+                train quiet (Path.Combine(dir.Path, sprintf "tuned%d" from.Length)) { oneStep with InitFrom = Some from } tuned false messages.Add |> ignore
+                Expect.isLessThan (distance tuned) 1e-6 (sprintf "started from the source's weights (%s)" from)
+                Expect.exists messages (fun m -> m.StartsWith "initialised from") "says where it started"
+                tuned.Dispose()
+            let fresh = toy "toy" 8 1 None (fun _ _ -> ())
+            train quiet (Path.Combine(dir.Path, "fresh")) oneStep fresh false ignoreLog |> ignore
+            Expect.isGreaterThan (distance fresh) 1e-3 "without InitFrom the run starts from its own initialisation"
+            fresh.Dispose()
+            let other = toy "other" 8 1 None (fun _ _ -> ())
+            let refused = Path.Combine(dir.Path, "refused")
+            let e = Expect.catchT<Checkpoint.CheckpointError> (fun () -> train quiet refused { oneStep with InitFrom = Some source } other false ignoreLog |> ignore) "another pipeline"
+            oneLine e.Message (Path.Combine(source, Trainer.CheckpointsFolder))
+            other.Dispose()
+            let same = toy "toy" 8 1 None (fun _ _ -> ())
+            let missing = Path.Combine(dir.Path, "no such run")
+            let e = Expect.catchT<TrainerError> (fun () -> train quiet refused { oneStep with InitFrom = Some missing } same false ignoreLog |> ignore) "a missing path"
+            oneLine e.Message missing
+            same.Dispose()
+            Expect.isFalse (Directory.Exists refused) "nothing written for a refused run"
+        }
+
+        test "a run written before a field was added (its key absent from config.json) still resumes" {
+            use dir = new TempDir()
+            let t = toy "toy" 8 1 None (fun _ _ -> ())
+            train quiet dir.Path { baseline with Stop = Stop.iterations 5 } t false ignoreLog |> ignore
+            let config = Path.Combine(dir.Path, Trainer.ConfigFile)
+            let json = Text.Json.Nodes.JsonNode.Parse(File.ReadAllText config).AsObject()
+            Expect.isTrue (json.Remove "InitFrom") "the key was there"
+            File.WriteAllText(config, json.ToJsonString())
+            let outcome = train quiet dir.Path { baseline with Stop = Stop.iterations 8 } t true ignoreLog
+            Expect.equal outcome.Iterations 8 "resumed to 8"
+            t.Dispose()
         }
 
         testSequenced <| test "memory stays flat: live tensors at step 2000 equal those at step 10" {

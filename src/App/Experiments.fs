@@ -256,7 +256,8 @@ module SoftRas =
           Stop = { Iterations = None; Minutes = Some 20.0 }
           CheckpointEvery = 500
           EvalEvery = 500
-          ProgressSeconds = 10.0 }
+          ProgressSeconds = 10.0
+          InitFrom = None }
 
     /// The pipeline's batch from the loader's: both carry the same tensors.
     let private toBatch (b: MultiView.Batch) : Pipeline.Batch =
@@ -402,7 +403,8 @@ module Unicorn =
           Stop = { Iterations = Some baselineIterations; Minutes = Some 90.0 }
           CheckpointEvery = 500
           EvalEvery = 500
-          ProgressSeconds = 10.0 }
+          ProgressSeconds = 10.0
+          InitFrom = None }
 
     /// RGBA (B, 4, H, W) composited on white -> RGB (B, 3, H, W), as the training images are.
     let private onWhite (rgba: Tensor) =

@@ -53,7 +53,8 @@ let overhead () =
     let experiment n =
         { Name = "trainer-bench"; Seed = 1UL; Method = (); Optimiser = adam; LearningRate = Optim.Constant
           BatchSize = batchSize; Stop = Stop.iterations n; CheckpointEvery = 1_000_000; EvalEvery = 1_000_000
-          ProgressSeconds = 1.0 }
+          ProgressSeconds = 1.0
+          InitFrom = None }
     let root = Directory.CreateTempSubdirectory("reconstruct-trainer-bench-").FullName
     let mutable runs = 0
     /// Milliseconds between consecutive loss calls, and the run's wall-clock milliseconds.

@@ -43,6 +43,7 @@ type TrainArgs =
     | Out of dir: string
     | Results of dir: string
     | Cache of dir: string
+    | Init_From of checkpoint: string
     | Resume of dir: string
 
     interface IArgParserTemplate with
@@ -60,6 +61,7 @@ type TrainArgs =
             | Out _ -> "the run folder: config.json, metrics.jsonl, checkpoints/, curves.png, eval/ (default runs/<method>_<category>); must be new or empty"
             | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
             | Cache _ -> "where rendered training sets are kept between runs (default .cache/train)"
+            | Init_From _ -> "fine-tune: start from the weights of this checkpoint (.safetensors) or run folder (its last checkpoint) of the same method and shapes, instead of a random initialisation; the optimiser and iterations start afresh"
             | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it (with --iterations or --minutes: a new stop rule, counted from the run's start)"
 
 type BenchArgs =
@@ -295,7 +297,8 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
             BatchSize = args.GetResult(Batch, defaultValue = baseline.BatchSize)
             Stop =
                 { Iterations = args.TryGetResult Iterations |> Option.orElse (if args.Contains Minutes then None else baseline.Stop.Iterations)
-                  Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) } }
+                  Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) }
+            InitFrom = args.TryGetResult Init_From |> Option.orElse baseline.InitFrom }
     let cache (fallback: string) = args.GetResult(TrainArgs.Cache, defaultValue = fallback)
     if methodName = Reconstruct.App.Experiments.Unicorn.pipelineName then
         let b = common Reconstruct.App.Experiments.Unicorn.baseline
@@ -445,6 +448,10 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
         folderPath "--out" (args.TryGetResult TrainArgs.Out)
         folderPath "--cache" (args.TryGetResult TrainArgs.Cache)
+        // Before the data is prepared, which can take minutes; the trainer checks the file whole.
+        args.TryGetResult Init_From
+        |> Option.iter (fun source ->
+            require (IO.File.Exists source || IO.Directory.Exists source) (sprintf "--init-from %s: no such checkpoint file or run folder" source))
     atLeast "--iterations" 1 (args.TryGetResult Iterations)
     args.TryGetResult Minutes |> Option.iter (fun m -> require (m > 0.0 && Double.IsFinite m) (sprintf "--minutes must be positive, received %g" m))
     folderPath "--results" (args.TryGetResult TrainArgs.Results)

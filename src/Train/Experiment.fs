@@ -18,7 +18,8 @@ type Experiment<'Method> =
       Stop: Stop
       CheckpointEvery: int
       EvalEvery: int
-      ProgressSeconds: float }
+      ProgressSeconds: float
+      InitFrom: string option }
 
 module Stop =
     let iterations (n: int) = { Iterations = Some n; Minutes = None }
@@ -34,6 +35,9 @@ module Experiment =
         if experiment.EvalEvery <= 0 then bad "EvalEvery" experiment.EvalEvery "> 0"
         if not (experiment.ProgressSeconds >= 0.0) || Double.IsInfinity experiment.ProgressSeconds then
             bad "ProgressSeconds" experiment.ProgressSeconds "finite and >= 0"
+        match experiment.InitFrom with
+        | Some path when String.IsNullOrWhiteSpace path -> bad "InitFrom" "\"\"" "a checkpoint file or run folder"
+        | _ -> ()
         match experiment.Stop with
         | { Iterations = None; Minutes = None } -> bad "Stop" "no rule" "Iterations, Minutes or both"
         | stop ->

@@ -32,7 +32,13 @@ type Experiment<'Method> =
       /// `Learner.Validate` every this many iterations (> 0), plus once at the end.
       EvalEvery: int
       /// Seconds between plain progress lines (>= 0; 0 = every iteration).
-      ProgressSeconds: float }
+      ProgressSeconds: float
+      /// Fine-tuning: a new run starts from the parameters and buffers of this checkpoint (a
+      /// .safetensors file, or a run folder, whose last checkpoint is taken) instead of its
+      /// random initialisation; the checkpoint must come from the same pipeline with the same
+      /// shapes. The optimiser, the generators and the iteration count start afresh. A resumed
+      /// run restores its own checkpoint and ignores this. Absent in JSON = None.
+      InitFrom: string option }
 
 module Stop =
     /// At most `n` iterations.

@@ -89,10 +89,11 @@ module Trainer =
         let a = JsonNode.Parse(saved).AsObject()
         let b = JsonNode.Parse(wanted).AsObject()
         let keys = Seq.append (a |> Seq.map (fun kv -> kv.Key)) (b |> Seq.map (fun kv -> kv.Key)) |> Seq.distinct
+        // A field added since the run was written reads as null (None) there.
+        let value (o: JsonObject) (k: string) = if o.ContainsKey k then o.[k] else null
         keys
         |> Seq.filter (fun k -> k <> "Stop")
-        |> Seq.tryFind (fun k ->
-            not (a.ContainsKey k && b.ContainsKey k) || not (JsonNode.DeepEquals(a.[k], b.[k])))
+        |> Seq.tryFind (fun k -> not (JsonNode.DeepEquals(value a k, value b k)))
 
     let private checkLearner (learner: Learner<'Batch>) (data: Data<'Batch>) =
         if String.IsNullOrWhiteSpace learner.Pipeline then invalidArg "learner" "Trainer.run: learner.Pipeline is empty"
@@ -107,6 +108,22 @@ module Trainer =
             | true, v -> v
             | _ -> raise (Checkpoint.CheckpointError(path, sprintf "metadata '%s' is not a non-negative integer: '%s'" key text))
         | None -> raise (Checkpoint.CheckpointError(path, sprintf "no metadata '%s' (not written by the trainer)" key))
+
+    /// Fine-tuning: the learner's parameters and buffers from `source` (a checkpoint file, or
+    /// a run folder's last checkpoint), checked whole before anything changes.
+    let private initialiseFrom (learner: Learner<'Batch>) (log: string -> unit) (source: string) =
+        let path =
+            if Directory.Exists source then
+                match lastCheckpoint source with
+                | Some p -> p
+                | None -> fail (sprintf "Trainer.run: InitFrom %s: no checkpoint in that folder" source)
+            elif File.Exists source then source
+            else fail (sprintf "Trainer.run: InitFrom %s: no such checkpoint file or run folder" source)
+        let metadata = Checkpoint.readMetadata path
+        if metadata.Pipeline <> learner.Pipeline then
+            raise (Checkpoint.CheckpointError(path, sprintf "written by pipeline '%s', this run's pipeline is '%s'; InitFrom needs the same pipeline" metadata.Pipeline learner.Pipeline))
+        Checkpoint.restoreTraining path { Parameters = learner.Parameters; Buffers = learner.Buffers; Optimizer = None; Generators = [] } |> ignore
+        log (sprintf "initialised from %s (iteration %d of its run); optimiser and iterations start afresh" path metadata.Step)
 
     /// Where a resumed run starts.
     type private Start = { Steps: int; Epoch: int; Batch: int; ElapsedS: float }
@@ -132,6 +149,7 @@ module Trainer =
             if not resume then
                 if Directory.Exists runDir && not (Seq.isEmpty (Directory.EnumerateFileSystemEntries runDir)) then
                     fail (sprintf "Trainer.run: the run directory %s is not empty; resume it, or choose a new directory (nothing was changed)" runDir)
+                experiment.InitFrom |> Option.iter (initialiseFrom learner log)
                 Directory.CreateDirectory checkpointsDir |> ignore
                 Directory.CreateDirectory(Path.Combine(runDir, EvalFolder)) |> ignore
                 Files.writeTextAtomically configPath config
