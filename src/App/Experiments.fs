@@ -549,6 +549,10 @@ module Unicorn =
           AzimuthSaturation = saturation.ToArray()
           Figure = image }
 
+    /// The share of samples whose chosen azimuth sits within 5% of its range's edge.
+    let private saturatedShare (s: Scored) =
+        (s.AzimuthSaturation |> Array.filter (fun x -> x > 0.95) |> Array.length |> float) / float (max 1 s.AzimuthSaturation.Length)
+
     /// Pose errors after turning the predicted object frame by `offset` degrees about y.
     let private poseErrors (offset: float) (s: Scored) =
         use _ = DisposalScope.Open()
@@ -588,7 +592,7 @@ module Unicorn =
                         [ "val_mask_iou", Array.average s.MaskIoU
                           "val_azimuth_acc30", PoseMetrics.accuracy 30.0 e.AzimuthDeg
                           "val_psnr", Array.average s.Psnr
-                          "val_azimuth_saturated", (s.AzimuthSaturation |> Array.filter (fun x -> x > 0.95) |> Array.length |> float) / float s.AzimuthSaturation.Length ]
+                          "val_azimuth_saturated", saturatedShare s ]
                     finally
                         dispose s }
 
@@ -654,7 +658,7 @@ module Unicorn =
                   "psnr", Array.average scored.Psnr
                   "ssim", Array.average scored.Ssim
                   "azimuth_offset_deg", offset
-                  "azimuth_saturated", (scored.AzimuthSaturation |> Array.filter (fun x -> x > 0.95) |> Array.length |> float) / float (max 1 scored.AzimuthSaturation.Length) ]
+                  "azimuth_saturated", saturatedShare scored ]
             let files =
                 match results with
                 | Some dir ->

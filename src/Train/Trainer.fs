@@ -109,6 +109,13 @@ module Trainer =
             | _ -> raise (Checkpoint.CheckpointError(path, sprintf "metadata '%s' is not a non-negative integer: '%s'" key text))
         | None -> raise (Checkpoint.CheckpointError(path, sprintf "no metadata '%s' (not written by the trainer)" key))
 
+    /// A checkpoint's metadata, refused (naming the file) when another pipeline wrote it.
+    let private metadataOfPipeline (learner: Learner<'Batch>) (path: string) =
+        let metadata = Checkpoint.readMetadata path
+        if metadata.Pipeline <> learner.Pipeline then
+            raise (Checkpoint.CheckpointError(path, sprintf "written by pipeline '%s', this run's pipeline is '%s'" metadata.Pipeline learner.Pipeline))
+        metadata
+
     /// Fine-tuning: the learner's parameters and buffers from `source` (a checkpoint file, or
     /// a run folder's last checkpoint), checked whole before anything changes.
     let private initialiseFrom (learner: Learner<'Batch>) (log: string -> unit) (source: string) =
@@ -119,9 +126,7 @@ module Trainer =
                 | None -> fail (sprintf "Trainer.run: InitFrom %s: no checkpoint in that folder" source)
             elif File.Exists source then source
             else fail (sprintf "Trainer.run: InitFrom %s: no such checkpoint file or run folder" source)
-        let metadata = Checkpoint.readMetadata path
-        if metadata.Pipeline <> learner.Pipeline then
-            raise (Checkpoint.CheckpointError(path, sprintf "written by pipeline '%s', this run's pipeline is '%s'; InitFrom needs the same pipeline" metadata.Pipeline learner.Pipeline))
+        let metadata = metadataOfPipeline learner path
         Checkpoint.restoreTraining path { Parameters = learner.Parameters; Buffers = learner.Buffers; Optimizer = None; Generators = [] } |> ignore
         log (sprintf "initialised from %s (iteration %d of its run); optimiser and iterations start afresh" path metadata.Step)
 
@@ -161,9 +166,7 @@ module Trainer =
                     match lastCheckpoint runDir with
                     | Some p -> p
                     | None -> fail (sprintf "Trainer.run: cannot resume %s: no checkpoint in %s" runDir checkpointsDir)
-                let metadata = Checkpoint.readMetadata path
-                if metadata.Pipeline <> learner.Pipeline then
-                    raise (Checkpoint.CheckpointError(path, sprintf "written by pipeline '%s', this run's pipeline is '%s'" metadata.Pipeline learner.Pipeline))
+                let metadata = metadataOfPipeline learner path
                 let saved =
                     try File.ReadAllText configPath
                     with :? IOException as e -> raise (ConfigError(configPath, e.Message.Split('\n').[0]))
