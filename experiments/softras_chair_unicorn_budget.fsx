@@ -16,7 +16,10 @@ if not (File.Exists unicornResults) then
 
 let minutes =
     use doc = JsonDocument.Parse(File.ReadAllText unicornResults)
-    doc.RootElement.GetProperty("seconds").GetDouble() / 60.0
+    // Training time over every session of the run (older results files have only "seconds").
+    match doc.RootElement.TryGetProperty "trainingSeconds" with
+    | true, v -> v.GetDouble() / 60.0
+    | _ -> doc.RootElement.GetProperty("seconds").GetDouble() / 60.0
 
 let experiment =
     { SoftRas.baseline with

@@ -27,7 +27,10 @@ let read (name: string) =
             match root.TryGetProperty "measured" with
             | true, m -> [ for p in m.EnumerateObject() -> p.Name, p.Value.GetDouble() ] |> Map.ofList
             | _ -> Map.empty
-        let minutes = root.GetProperty("seconds").GetDouble() / 60.0
+        let minutes =
+            match root.TryGetProperty "trainingSeconds" with
+            | true, v -> v.GetDouble() / 60.0
+            | _ -> root.GetProperty("seconds").GetDouble() / 60.0
         let iterations = root.GetProperty("iterations").GetInt32()
         Some(table, measured, minutes, iterations)
 

@@ -39,7 +39,8 @@ let private baseline: Experiment<ToyMethod> =
       CheckpointEvery = 7
       EvalEvery = 10
       ProgressSeconds = 60.0
-      InitFrom = None }
+      InitFrom = None
+      KeepBest = None }
 
 /// Batches of one epoch: a pure function of (seed, epoch).
 let private toyData (seed: uint64) : Data<ToyBatch> =
@@ -283,6 +284,50 @@ let tests =
             oneLine e.Message missing
             same.Dispose()
             Expect.isFalse (Directory.Exists refused) "nothing written for a refused run"
+        }
+
+        test "KeepBest keeps the state of the best validation in either direction, survives a resume, and says when the metric is missing" {
+            use dir = new TempDir()
+            // Validation values as a pure function of the steps, peaking where the test says.
+            let withValidation (f: int -> float) (t: Toy) = { t with Learner = { t.Learner with Validate = fun steps -> [ "val_x", f steps ] } }
+            let experiment monitor = { baseline with CheckpointEvery = 10; EvalEvery = 10; KeepBest = monitor }
+            let parametersOf (path: string) =
+                let t = toy "toy" 8 1 None (fun _ _ -> ())
+                Checkpoint.restoreTraining path { Parameters = t.Learner.Parameters; Buffers = []; Optimizer = None; Generators = [] } |> ignore
+                let b = bits t.Learner.Parameters
+                t.Dispose()
+                b
+            let stepOf (outcome: Outcome) = int (Checkpoint.readMetadata (Option.get outcome.BestCheckpoint)).Step
+            for higher, peak in [ true, 20; false, 30 ] do
+                let run = Path.Combine(dir.Path, sprintf "higher-%b" higher)
+                let t = toy "toy" 8 1 None (fun _ _ -> ()) |> withValidation (fun steps -> (if higher then -1.0 else 1.0) * abs (float (steps - peak)))
+                let outcome = train quiet run (experiment (Some { Metric = "val_x"; HigherIsBetter = higher })) t false ignoreLog
+                Expect.equal (stepOf outcome) peak (sprintf "the best validation's step (higher is better: %b)" higher)
+                Expect.equal (parametersOf (Option.get outcome.BestCheckpoint)) (parametersOf (Path.Combine(run, Trainer.CheckpointsFolder, sprintf "iter-%08d.safetensors" peak))) "the best file holds that step's weights"
+                t.Dispose()
+            // Stopped at the peak and resumed: later, worse validations leave the best where it was.
+            let resumed = Path.Combine(dir.Path, "resumed")
+            let peakAt20 = fun steps -> -abs (float (steps - 20))
+            let t = toy "toy" 8 1 None (fun _ _ -> ()) |> withValidation peakAt20
+            let monitor = Some { Metric = "val_x"; HigherIsBetter = true }
+            let first = train quiet resumed { experiment monitor with Stop = Stop.iterations 20 } t false ignoreLog
+            let outcome = train quiet resumed (experiment monitor) t true ignoreLog
+            Expect.equal outcome.Iterations 40 "resumed to the end"
+            Expect.isGreaterThan outcome.TrainingSeconds first.TrainingSeconds "training time adds up over the sessions"
+            Expect.equal (stepOf outcome) 20 "the best value came back with the resume"
+            t.Dispose()
+            let t = toy "toy" 8 1 None (fun _ _ -> ()) |> withValidation peakAt20
+            let messages = Collections.Generic.List<string>()
+            let outcome = train quiet (Path.Combine(dir.Path, "missing")) (experiment (Some { Metric = "nope"; HigherIsBetter = true })) t false messages.Add
+            Expect.isNone outcome.BestCheckpoint "no best without the metric"
+            Expect.exists messages (fun m -> m.Contains "no metric 'nope'") "says the metric is missing"
+            t.Dispose()
+            let t = toy "toy" 8 1 None (fun _ _ -> ()) |> withValidation peakAt20
+            let plain = Path.Combine(dir.Path, "plain")
+            let outcome = train quiet plain (experiment None) t false ignoreLog
+            Expect.isNone outcome.BestCheckpoint "no KeepBest, no best"
+            Expect.isFalse (File.Exists(Path.Combine(plain, Trainer.CheckpointsFolder, Trainer.BestCheckpointFile))) "no best file"
+            t.Dispose()
         }
 
         test "a run written before a field was added (its key absent from config.json) still resumes" {

@@ -64,6 +64,22 @@ let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (
 
 let private prepare = prepareWith None
 
+/// The run's best checkpoint (`KeepBest`), when it kept one: its step, metric and value.
+let private bestOf (outcome: Outcome) =
+    outcome.BestCheckpoint
+    |> Option.map (fun path ->
+        let metadata = Checkpoint.readMetadata path
+        let find key = metadata.Extra.TryFind key |> Option.defaultValue "?"
+        int metadata.Step, find "best_metric", find "best_value")
+
+/// Evaluation uses the best checkpoint's parameters and buffers when the run kept one.
+let private restoreBest (outcome: Outcome) (parameters: Layers.Named) (buffers: Layers.Named) (log: string -> unit) =
+    match outcome.BestCheckpoint, bestOf outcome with
+    | Some path, Some (step, metric, value) ->
+        Checkpoint.restoreTraining path { Parameters = parameters; Buffers = buffers; Optimizer = None; Generators = [] } |> ignore
+        log (sprintf "evaluating the best checkpoint: iteration %d, %s %s (%s)" step metric value path)
+    | _ -> ()
+
 /// SoftRas' 3D IoU (`ShapeEval.iou3d`: solids at 32³, no alignment) between predictions and
 /// ground truths in the same object frame, with each truth's solid computed once.
 module private Iou3d =
@@ -145,7 +161,16 @@ module private Results =
               yield ""
               yield sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", inv)) (Runtime.info ())
               yield ""
-              yield sprintf "- training instances: %d; iterations: %d in %.1f min (%s)" trainInstances outcome.Iterations (outcome.Seconds / 60.0) (sprintf "%A" outcome.Reason)
+              let session = outcome.Seconds / 60.0
+              let training = outcome.TrainingSeconds / 60.0
+              if abs (training - session) < 1.0 then
+                  yield sprintf "- training instances: %d; iterations: %d in %.1f min (%s)" trainInstances outcome.Iterations session (sprintf "%A" outcome.Reason)
+              else
+                  yield sprintf "- training instances: %d; iterations: %d in %.1f min of training over resumed sessions, %.1f min in the last (%s)" trainInstances outcome.Iterations training session (sprintf "%A" outcome.Reason)
+              match bestOf outcome with
+              | Some (step, metric, value) ->
+                  yield sprintf "- evaluated: the checkpoint of iteration %d, the best %s (%s) of the validations (`KeepBest`), not the last state" step metric value
+              | None -> ()
               yield! body
               yield ""
               match curves with Some c -> yield sprintf "![learning curves](%s)" c | None -> ()
@@ -165,7 +190,7 @@ module private Results =
             summaries |> List.map (fun s -> {| methodName = s.Method; count = s.Count; failed = s.Failed; means = dict s.Means |})
         let body =
             JsonSerializer.Serialize(
-                {| name = name; runDir = runDir; trainInstances = trainInstances; iterations = outcome.Iterations; seconds = outcome.Seconds
+                {| name = name; runDir = runDir; trainInstances = trainInstances; iterations = outcome.Iterations; seconds = outcome.Seconds; trainingSeconds = outcome.TrainingSeconds
                    reason = sprintf "%A" outcome.Reason; measured = dict extra; table = table
                    config = JsonDocument.Parse(config).RootElement |},
                 JsonSerializerOptions(WriteIndented = true))
@@ -257,7 +282,8 @@ module SoftRas =
           CheckpointEvery = 500
           EvalEvery = 500
           ProgressSeconds = 10.0
-          InitFrom = None }
+          InitFrom = None
+          KeepBest = None }
 
     /// The pipeline's batch from the loader's: both carry the same tensors.
     let private toBatch (b: MultiView.Batch) : Pipeline.Batch =
@@ -336,6 +362,7 @@ module SoftRas =
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
+            restoreBest outcome (Pipeline.parameters model) (Pipeline.buffers model) log
             let test = MultiView.load benchmark "test"
             let predictions = Path.Combine(runDir, "predictions")
             let n = writePredictions predictions model test m.EvalView m.TestInstances
@@ -404,7 +431,8 @@ module Unicorn =
           CheckpointEvery = 500
           EvalEvery = 500
           ProgressSeconds = 10.0
-          InitFrom = None }
+          InitFrom = None
+          KeepBest = None }
 
     /// RGBA (B, 4, H, W) composited on white -> RGB (B, 3, H, W), as the training images are.
     let private onWhite (rgba: Tensor) =
@@ -625,6 +653,7 @@ module Unicorn =
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
+            restoreBest outcome (Pipeline.parameters model) (Pipeline.buffers model) log
             let test = source "test"
             let predictions = Path.Combine(runDir, "predictions")
             Directory.CreateDirectory predictions |> ignore

@@ -54,7 +54,8 @@ let overhead () =
         { Name = "trainer-bench"; Seed = 1UL; Method = (); Optimiser = adam; LearningRate = Optim.Constant
           BatchSize = batchSize; Stop = Stop.iterations n; CheckpointEvery = 1_000_000; EvalEvery = 1_000_000
           ProgressSeconds = 1.0
-          InitFrom = None }
+          InitFrom = None
+          KeepBest = None }
     let root = Directory.CreateTempSubdirectory("reconstruct-trainer-bench-").FullName
     let mutable runs = 0
     /// Milliseconds between consecutive loss calls, and the run's wall-clock milliseconds.

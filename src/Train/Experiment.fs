@@ -8,6 +8,8 @@ open Reconstruct.Torch
 
 type Stop = { Iterations: int option; Minutes: float option }
 
+type Monitor = { Metric: string; HigherIsBetter: bool }
+
 type Experiment<'Method> =
     { Name: string
       Seed: uint64
@@ -19,7 +21,8 @@ type Experiment<'Method> =
       CheckpointEvery: int
       EvalEvery: int
       ProgressSeconds: float
-      InitFrom: string option }
+      InitFrom: string option
+      KeepBest: Monitor option }
 
 module Stop =
     let iterations (n: int) = { Iterations = Some n; Minutes = None }
@@ -37,6 +40,9 @@ module Experiment =
             bad "ProgressSeconds" experiment.ProgressSeconds "finite and >= 0"
         match experiment.InitFrom with
         | Some path when String.IsNullOrWhiteSpace path -> bad "InitFrom" "\"\"" "a checkpoint file or run folder"
+        | _ -> ()
+        match experiment.KeepBest with
+        | Some monitor when String.IsNullOrWhiteSpace monitor.Metric -> bad "KeepBest.Metric" "\"\"" "a validation metric's name"
         | _ -> ()
         match experiment.Stop with
         | { Iterations = None; Minutes = None } -> bad "Stop" "no rule" "Iterations, Minutes or both"

@@ -13,6 +13,12 @@ type Stop =
       /// included; setup and the final validation not), summed over resumed sessions.
       Minutes: float option }
 
+/// The validation metric that chooses a run's best checkpoint (early stopping by selection).
+type Monitor =
+    { /// A name `Learner.Validate` returns ("val_iou3d").
+      Metric: string
+      HigherIsBetter: bool }
+
 /// One training run. `'Method` is the method's own record (data spec, pipeline configuration,
 /// its own schedules as data), so a script writes
 /// `{ SoftRas.baseline with BatchSize = 32; Method = { SoftRas.baseline.Method with ... } }`.
@@ -38,7 +44,12 @@ type Experiment<'Method> =
       /// random initialisation; the checkpoint must come from the same pipeline with the same
       /// shapes. The optimiser, the generators and the iteration count start afresh. A resumed
       /// run restores its own checkpoint and ignores this. Absent in JSON = None.
-      InitFrom: string option }
+      InitFrom: string option
+      /// Keeps checkpoints/best.safetensors: the state at the validation with the best value
+      /// of this metric so far (the earliest on ties, NaN never best), which the method's
+      /// evaluation then uses instead of the last state; small training sets overfit before
+      /// the stop rule. None = evaluate the last state. Absent in JSON = None.
+      KeepBest: Monitor option }
 
 module Stop =
     /// At most `n` iterations.

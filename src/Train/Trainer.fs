@@ -33,7 +33,9 @@ type Outcome =
     { Iterations: int
       Reason: StopReason
       LastCheckpoint: string option
+      BestCheckpoint: string option
       Seconds: float
+      TrainingSeconds: float
       Message: string }
 
 exception TrainerError of problem: string
@@ -51,6 +53,9 @@ module Trainer =
 
     [<Literal>]
     let LastCheckpointFile = "last.safetensors"
+
+    [<Literal>]
+    let BestCheckpointFile = "best.safetensors"
 
     /// Periodic checkpoints kept besides last.safetensors.
     let private keptCheckpoints = 3
@@ -198,21 +203,60 @@ module Trainer =
         let loopClock = Stopwatch.StartNew()
         let elapsed () = start.ElapsedS + loopClock.Elapsed.TotalSeconds
 
+        let metadataNow (extra: (string * string) list) =
+            { Checkpoint.Metadata.empty with
+                Pipeline = learner.Pipeline
+                Config = config
+                Step = int64 steps
+                Extra =
+                    Map.ofList
+                        ([ "experiment", experiment.Name
+                           "epoch", string epoch
+                           "batch", string batchIndex
+                           "elapsed_s", invariant (elapsed ()) ] @ extra) }
+
+        let bestPath = Path.Combine(checkpointsDir, BestCheckpointFile)
+        // The best value so far is the one best.safetensors holds; a best file written after the
+        // resumed checkpoint belongs to steps that will be taken again, so it goes.
+        let mutable best: float option =
+            match experiment.KeepBest with
+            | Some _ when resume && File.Exists bestPath ->
+                let metadata = Checkpoint.readMetadata bestPath
+                let value =
+                    match metadata.Extra.TryFind "best_value" |> Option.map (fun t -> Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture)) with
+                    | Some (true, v) -> Some v
+                    | _ -> None
+                if int metadata.Step > steps || value.IsNone then
+                    File.Delete bestPath
+                    None
+                else value
+            | _ -> None
+        let mutable bestCheckpointPath = if best.IsSome then Some bestPath else None
+
+        let keepIfBest (values: (string * float) list) (message: string -> unit) =
+            match experiment.KeepBest with
+            | None -> ()
+            | Some monitor ->
+                match values |> List.tryFind (fun (n, _) -> n = monitor.Metric) with
+                | None ->
+                    message (sprintf "KeepBest: validation has no metric '%s' (it has %s); no best checkpoint kept at iteration %d"
+                                 monitor.Metric (values |> List.map fst |> String.concat ", ") steps)
+                | Some (_, value) ->
+                    let better =
+                        not (Double.IsNaN value)
+                        && (match best with
+                            | None -> true
+                            | Some b -> if monitor.HigherIsBetter then value > b else value < b)
+                    if better then
+                        Checkpoint.saveTraining bestPath state (metadataNow [ "best_metric", monitor.Metric; "best_value", invariant value ])
+                        best <- Some value
+                        bestCheckpointPath <- Some bestPath
+                        message (sprintf "best %s so far (%s): %s" monitor.Metric (value.ToString("G5", CultureInfo.InvariantCulture)) bestPath)
+
         let saveCheckpoint () =
             let name = sprintf "iter-%08d.safetensors" steps
             let path = Path.Combine(checkpointsDir, name)
-            let metadata =
-                { Checkpoint.Metadata.empty with
-                    Pipeline = learner.Pipeline
-                    Config = config
-                    Step = int64 steps
-                    Extra =
-                        Map.ofList
-                            [ "experiment", experiment.Name
-                              "epoch", string epoch
-                              "batch", string batchIndex
-                              "elapsed_s", invariant (elapsed ()) ] }
-            Checkpoint.saveTraining path state metadata
+            Checkpoint.saveTraining path state (metadataNow [])
             let last = Path.Combine(checkpointsDir, LastCheckpointFile)
             Files.writeAtomically last (fun target ->
                 use source = File.OpenRead path
@@ -238,6 +282,7 @@ module Trainer =
                     metrics.Append(Validation(steps, values))
                     message (sprintf "validation at iteration %d: %s" steps
                                  (values |> List.map (fun (n, v) -> sprintf "%s %s" n (v.ToString("G5", CultureInfo.InvariantCulture))) |> String.concat ", "))
+                keepIfBest values message
 
         // The current epoch's enumerator, from the data position on.
         let mutable batches: IEnumerator<'Batch> = null
@@ -382,7 +427,9 @@ module Trainer =
         { Iterations = steps
           Reason = outcome
           LastCheckpoint = lastCheckpointPath
+          BestCheckpoint = bestCheckpointPath
           Seconds = session.Elapsed.TotalSeconds
+          TrainingSeconds = elapsed ()
           Message = text }
 
     let run (runDir: string) (experiment: Experiment<'Method>) (learner: Learner<'Batch>) (data: Data<'Batch>)

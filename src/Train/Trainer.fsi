@@ -5,7 +5,8 @@
 /// Run directory:
 ///   config.json     the Experiment record (Config.toJson) plus "Pipeline", written at the start
 ///   metrics.jsonl   one line per step and per validation (see Metrics)
-///   checkpoints/    iter-<steps>.safetensors (the last 3) and last.safetensors
+///   checkpoints/    iter-<steps>.safetensors (the last 3) and last.safetensors, and
+///                   best.safetensors with `KeepBest`
 ///   curves.png      loss and validation curves, redrawn at each checkpoint and at the end
 ///   eval/           left empty for the caller's evaluation
 namespace Reconstruct.Train
@@ -64,8 +65,14 @@ type Outcome =
       Reason: StopReason
       /// The newest checkpoint of the run directory.
       LastCheckpoint: string option
+      /// checkpoints/best.safetensors when the experiment has `KeepBest` and a validation
+      /// gave its metric a value (metadata "best_metric", "best_value", and its step).
+      BestCheckpoint: string option
       /// Wall-clock seconds of this call.
       Seconds: float
+      /// Seconds of the training loop summed over every session of the run (what `Stop.Minutes`
+      /// counts): the run's training cost when it was resumed.
+      TrainingSeconds: float
       /// One line for a person: why the run stopped, and where.
       Message: string }
 
@@ -86,6 +93,9 @@ module Trainer =
     /// "last.safetensors".
     [<Literal>]
     val LastCheckpointFile: string = "last.safetensors"
+    /// "best.safetensors" (see `Experiment.KeepBest`).
+    [<Literal>]
+    val BestCheckpointFile: string = "best.safetensors"
 
     /// The checkpoint a resume starts from: checkpoints/last.safetensors, else the newest
     /// checkpoints/iter-*.safetensors; None when there is none.
