@@ -288,7 +288,7 @@ let tests =
                   "{" + f32 "a" "[2]" 8 0 + "}", 8, "end before they begin"
                   "{" + f32 "a" "[-2]" 0 8 + "}", 8, "not a non-negative integer"
                   "{" + f32 "a" "[2]" 0 8 + "," + f32 "a" "[2]" 0 8 + "}", 8, "names 'a' twice"
-                  """{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}""", 4, "dtype F16 is not supported"
+                  """{"a":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}""", 4, "dtype BF16 is not supported"
                   """{"a":{"dtype":"F32","shape":[2]}}""", 8, "no 'data_offsets'"
                   """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}}""", 8, "has 1 values, not 2"
                   """{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}""", 8, "overflows"

@@ -13,7 +13,7 @@ open Reconstruct.Pipelines
 open Reconstruct.Tests.TestHelpers
 
 /// A model small enough for a test: 32 px, narrow layers, no perceptual network.
-let private small =
+let small =
     { Unicorn.Config.Defaults with
         ImageSize = 32
         EncoderWidth = 8

@@ -11,6 +11,7 @@ at::ScalarType checked_dtype(int32_t code, const char* what) {
     case 6: return at::kFloat;
     case 7: return at::kDouble;
     case 11: return at::kBool;
+    case 5: return at::kHalf;
     default:
       throw std::invalid_argument(std::string(what) + ": unsupported dtype code " + std::to_string(code));
   }

@@ -124,6 +124,36 @@ type EvalArgs =
             | Grid_View _ -> "the figure's input view, an index into the 24 multi-view views (default 3: azimuth 45°, elevation 30°)"
             | Allow_Missing -> "exit 0 even when some instances could not be scored (each is a row of the report with its reason; without this flag the exit code is 1)"
 
+type PredictArgs =
+    | [<Mandatory>] Model of model: string
+    | [<Mandatory>] Input of path: string
+    | Out of dir: string
+    | Ply
+    | Batch of size: int
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Model _ -> "a shipped model's name (unicorn-chair, unicorn-car: models/<name>), a model folder or its model.safetensors, or a UNICORN training run folder (its best checkpoint if it kept one, else its last)"
+            | Input _ -> "an image (PNG, JPEG, BMP, TGA of any size: alpha composited on white, the largest centred square cropped, resized to the model's 64²) or a folder of them (not recursive)"
+            | Out _ -> "output folder (default predictions): per image NAME.obj/.mtl/_texture.png, NAME.pose.json, NAME.png, and summary.json/.md; images whose outputs are complete are skipped"
+            | Ply -> "also write NAME.ply (binary, with UVs)"
+            | Batch _ -> "images per forward pass (default 16)"
+
+type ExportArgs =
+    | [<MainCommand; Mandatory>] Run of dir: string
+    | [<Mandatory>] Name of name: string
+    | Out of dir: string
+    | Results of file: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Run _ -> "the UNICORN run folder to ship (its best checkpoint if it kept one, else its last)"
+            | Name _ -> "the model's name (e.g. unicorn-chair)"
+            | Out _ -> "output folder (default models/<name>): model.safetensors (float16), config.json, curves.png, metrics.md"
+            | Results _ -> "the run's results Markdown (experiments/results/<name>.md), copied as metrics.md"
+
 [<RequireSubcommand>]
 type Arguments =
     | [<CliPrefix(CliPrefix.None); SubCommand>] Info
@@ -132,6 +162,8 @@ type Arguments =
     | [<CliPrefix(CliPrefix.None)>] Data of ParseResults<DataArgs>
     | [<CliPrefix(CliPrefix.None)>] Eval of ParseResults<EvalArgs>
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
+    | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
+    | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
     | [<Inherit>] Threads of count: int
 
     interface IArgParserTemplate with
@@ -143,6 +175,8 @@ type Arguments =
             | Eval _ -> "evaluate predicted meshes (and always the two reference rows) against the benchmark's ground truth"
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
             | Train _ -> "train a method (softras, unicorn) with progress, checkpoints (Ctrl+C stops after the step and checkpoints) and a test evaluation; --resume continues a run"
+            | Predict _ -> "reconstruct images with a trained UNICORN: textured mesh, pose and figure per image"
+            | Export _ -> "ship a UNICORN run as a model folder (float16 weights with their checksum) for predict"
             | Threads _ -> "compute threads (default and at most: all cores)"
 
 let private info (_: CancellationToken) =
@@ -151,7 +185,7 @@ let private info (_: CancellationToken) =
     0
 
 let private bench (args: ParseResults<BenchArgs>) (cancel: CancellationToken) =
-    let out = args.GetResult(Out, defaultValue = "artifacts/bench.json")
+    let out = args.GetResult(BenchArgs.Out, defaultValue = "artifacts/bench.json")
     let groups = args.GetResult(Only, defaultValue = benchGroupNames)
     let selected = benchGroups |> List.filter (fun (name, _) -> List.contains name groups)
     // The results file holds one complete run: an interrupted run writes nothing, so the
@@ -294,7 +328,7 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
         { baseline with
             Name = name
             Seed = uint64 (args.GetResult(TrainArgs.Seed, defaultValue = int baseline.Seed))
-            BatchSize = args.GetResult(Batch, defaultValue = baseline.BatchSize)
+            BatchSize = args.GetResult(TrainArgs.Batch, defaultValue = baseline.BatchSize)
             Stop =
                 { Iterations = args.TryGetResult Iterations |> Option.orElse (if args.Contains Minutes then None else baseline.Stop.Iterations)
                   Minutes = Some(args.GetResult(Minutes, defaultValue = defaultArg baseline.Stop.Minutes 60.0)) }
@@ -349,6 +383,32 @@ let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
 // ---------------------------------------------------------------- arguments, before any work
 
 /// `value`, when given, is at least `least`.
+let private predict (args: ParseResults<PredictArgs>) (cancel: CancellationToken) =
+    let options: Reconstruct.App.Predict.Options =
+        { Model = args.GetResult PredictArgs.Model
+          Input = args.GetResult PredictArgs.Input
+          Out = args.TryGetResult PredictArgs.Out |> Option.defaultValue Reconstruct.App.Predict.Options.Defaults.Out
+          Ply = args.Contains PredictArgs.Ply
+          BatchSize = args.TryGetResult PredictArgs.Batch |> Option.defaultValue Reconstruct.App.Predict.Options.Defaults.BatchSize }
+    let summary = Reconstruct.App.Predict.run options cancel (printfn "%s")
+    let count f = summary.Items |> List.filter (snd >> f) |> List.length
+    let failed = count (function Reconstruct.App.Predict.Failed _ -> true | _ -> false)
+    printfn "predict: %d reconstructed, %d skipped, %d failed; %s per image; %s"
+        (count (function Reconstruct.App.Predict.Done _ -> true | _ -> false))
+        (count (function Reconstruct.App.Predict.Skipped -> true | _ -> false))
+        failed
+        (if Double.IsNaN summary.SecondsPerImage then "–" else sprintf "%.1f ms" (1000.0 * summary.SecondsPerImage))
+        (String.Join(", ", summary.Files))
+    if cancel.IsCancellationRequested then raise (OperationCanceledException cancel)
+    if failed > 0 then 1 else 0
+
+let private export (args: ParseResults<ExportArgs>) =
+    let name = args.GetResult ExportArgs.Name
+    let out = args.TryGetResult ExportArgs.Out |> Option.defaultValue (System.IO.Path.Combine("models", name))
+    let files = Reconstruct.App.Predict.export (args.GetResult ExportArgs.Run) out name (args.TryGetResult ExportArgs.Results)
+    for f in files do printfn "wrote %s" f
+    0
+
 let private atLeast (option: string) (least: int) (value: int option) =
     value |> Option.iter (fun v -> require (v >= least) (sprintf "%s must be at least %d, received %d" option least v))
 
@@ -375,7 +435,7 @@ let private furnitureCategories () =
 
 let private checkBench (args: ParseResults<BenchArgs>) =
     allKnown "--only" "group" StringComparison.Ordinal benchGroupNames (args.TryGetResult Only)
-    args.TryGetResult Out
+    args.TryGetResult BenchArgs.Out
     |> Option.iter (fun p -> require (not (IO.Directory.Exists p)) (sprintf "--out %s is a folder; it names the JSON file to write" p))
 
 let private checkData (args: ParseResults<DataArgs>) =
@@ -444,7 +504,7 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         atLeast "--count" 10 (args.TryGetResult TrainArgs.Count)
         atLeast "--wild" 1 (args.TryGetResult Wild)
         require (not (args.Contains Wild) || args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--wild applies to unicorn"
-        atLeast "--batch" 1 (args.TryGetResult Batch)
+        atLeast "--batch" 1 (args.TryGetResult TrainArgs.Batch)
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
         folderPath "--out" (args.TryGetResult TrainArgs.Out)
         folderPath "--cache" (args.TryGetResult TrainArgs.Cache)
@@ -459,6 +519,9 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
 /// The thread count to use for `--threads requested`: at least 1 (a usage error otherwise), at
 /// most the number of cores, since libtorch starts every thread it is told to (100000 of them
 /// hung `info`).
+let private checkPredict (args: ParseResults<PredictArgs>) =
+    args.TryGetResult PredictArgs.Batch |> atLeast "--batch" 1
+
 let private threadCount (requested: int) =
     require (requested >= 1) (sprintf "--threads must be at least 1, received %d" requested)
     min requested Environment.ProcessorCount
@@ -533,7 +596,8 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             | Data d -> checkData d
             | Eval e -> checkEval e
             | Train t -> checkTrain t
-            | Info | Demo | Threads _ -> ()
+            | Predict p -> checkPredict p
+            | Export _ | Info | Demo | Threads _ -> ()
             match requestedThreads, threads with
             | Some requested, Some n when n < requested ->
                 eprintfn "reconstruct: --threads %d is more than the %d cores; using %d" requested n n
@@ -547,6 +611,8 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             | Data d -> data d cancel
             | Eval e -> evaluate e cancel
             | Train t -> train t cancel
+            | Predict p -> predict p cancel
+            | Export e -> export e
             | Threads _ -> 2
         with
         | UsageError message ->
@@ -562,7 +628,10 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             eprintfn "reconstruct: %s" e.Message
             2
         | Reconstruct.Train.ConfigError _
-        | Reconstruct.Train.TrainerError _ as e ->
+        | Reconstruct.Train.TrainerError _
+        | Reconstruct.App.Predict.ModelError _
+        | Reconstruct.App.Predict.InputError _
+        | Files.FileWriteError _ as e ->
             eprintfn "reconstruct: %s" e.Message
             2
         | :? OperationCanceledException when cancel.IsCancellationRequested ->

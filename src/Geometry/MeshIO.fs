@@ -500,20 +500,25 @@ module MeshIO =
             sb.Append("# written by Reconstruct\n") |> ignore
             objBody sb mesh)
 
-    let writeObjTextured (path: string) (encodePng: Tensor -> byte[]) (texture: Tensor) (mesh: Mesh) =
+    let writeObjTexturedAs (path: string) (textureFile: string) (encodePng: Tensor -> byte[]) (texture: Tensor) (mesh: Mesh) =
         single "MeshIO.writeObjTextured" mesh
         if mesh.UVs.IsNone then invalidArg "mesh" "MeshIO.writeObjTextured: the mesh has no UVs"
         if texture.Dim <> 3 || texture.Size 0 <> 3 then
             invalidArg "texture" (sprintf "MeshIO.writeObjTextured: texture must be (3, H, W), received %s" (Shape.text texture.Shape))
+        if String.IsNullOrWhiteSpace textureFile || Path.GetFileName textureFile <> textureFile then
+            invalidArg "textureFile" (sprintf "MeshIO.writeObjTextured: the texture's file name must be a plain file name, received '%s'" textureFile)
         let baseName = Path.GetFileNameWithoutExtension path
         let dir = Path.GetDirectoryName(Path.GetFullPath path)
-        let mtl, png = baseName + ".mtl", baseName + ".png"
+        let mtl, png = baseName + ".mtl", textureFile
         Files.writeBytesAtomically (Path.Combine(dir, png)) (encodePng texture)
         writeText (Path.Combine(dir, mtl)) (fun sb ->
             sb.Append("# written by Reconstruct\nnewmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nmap_Kd ").Append(png).Append('\n') |> ignore)
         writeText path (fun sb ->
             sb.Append("# written by Reconstruct\nmtllib ").Append(mtl).Append("\nusemtl material0\n") |> ignore
             objBody sb mesh)
+
+    let writeObjTextured (path: string) (encodePng: Tensor -> byte[]) (texture: Tensor) (mesh: Mesh) =
+        writeObjTexturedAs path (Path.GetFileNameWithoutExtension path + ".png") encodePng texture mesh
 
     let writeOff (path: string) (mesh: Mesh) =
         single "MeshIO.writeOff" mesh

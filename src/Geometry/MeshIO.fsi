@@ -121,6 +121,10 @@ module MeshIO =
     /// library, so the caller passes it in). mesh: a batch of one with UVs.
     val writeObjTextured: path: string -> encodePng: (Tensor -> byte[]) -> texture: Tensor -> mesh: Mesh -> unit
 
+    /// `writeObjTextured` with the texture image named `textureFile` (a plain file name beside
+    /// the OBJ, e.g. "chair_texture.png") instead of the OBJ's base name + ".png".
+    val writeObjTexturedAs: path: string -> textureFile: string -> encodePng: (Tensor -> byte[]) -> texture: Tensor -> mesh: Mesh -> unit
+
     /// Writes a batch-of-one mesh as OFF.
     val writeOff: path: string -> mesh: Mesh -> unit
 

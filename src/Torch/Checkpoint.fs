@@ -92,6 +92,7 @@ let private dtypeName =
     | Dtype.Int32 -> "I32"
     | Dtype.UInt8 -> "U8"
     | Dtype.Bool -> "BOOL"
+    | Dtype.Float16 -> "F16"
 
 let private dtypeRank =
     function
@@ -99,8 +100,9 @@ let private dtypeRank =
     | Dtype.Float64 -> 1
     | Dtype.Float32 -> 2
     | Dtype.Int32 -> 3
-    | Dtype.UInt8 -> 4
-    | Dtype.Bool -> 5
+    | Dtype.Float16 -> 4
+    | Dtype.UInt8 -> 5
+    | Dtype.Bool -> 6
 
 let private dtypeOfName =
     function
@@ -110,6 +112,7 @@ let private dtypeOfName =
     | "I32" -> Some Dtype.Int32
     | "U8" -> Some Dtype.UInt8
     | "BOOL" -> Some Dtype.Bool
+    | "F16" -> Some Dtype.Float16
     | _ -> None
 
 /// The reference reader refuses headers above 100 MB; so do we (a corrupted length field

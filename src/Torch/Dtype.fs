@@ -11,6 +11,8 @@ type Dtype =
     | Float32
     | Float64
     | Bool
+    /// IEEE half precision: storage only (shipped models' weights); cast to Float32 to compute.
+    | Float16
 
 module Dtype =
     let code =
@@ -21,6 +23,7 @@ module Dtype =
         | Float32 -> 6
         | Float64 -> 7
         | Bool -> 11
+        | Float16 -> 5
 
     let ofCode =
         function
@@ -30,6 +33,7 @@ module Dtype =
         | 6 -> Float32
         | 7 -> Float64
         | 11 -> Bool
+        | 5 -> Float16
         | c -> raise (NativeError(sprintf "unsupported dtype code %d" c))
 
     let name =
@@ -40,10 +44,12 @@ module Dtype =
         | Float32 -> "float32"
         | Float64 -> "float64"
         | Bool -> "bool"
+        | Float16 -> "float16"
 
     let size =
         function
         | UInt8 | Bool -> 1
+        | Float16 -> 2
         | Int32 | Float32 -> 4
         | Int64 | Float64 -> 8
 
@@ -55,4 +61,5 @@ module Dtype =
         elif t = typeof<int32> then Int32
         elif t = typeof<byte> then UInt8
         elif t = typeof<bool> then Bool
+        elif t = typeof<Half> then Float16
         else invalidArg "T" (sprintf "no tensor dtype for .NET type %s" t.Name)

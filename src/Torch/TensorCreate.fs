@@ -21,6 +21,7 @@ type Tensor with
         | Int32 -> Tensor.ofArray ([| int32 value |], [])
         | UInt8 -> Tensor.ofArray ([| byte value |], [])
         | Bool -> Tensor.ofArray ([| value <> 0.0 |], [])
+        | Float16 -> Tensor.ofArray ([| (System.Half.op_Explicit (float32 value): System.Half) |], [])
 
     // ---------------------------------------------------------------- creation
 
