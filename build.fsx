@@ -7,8 +7,12 @@ open System.Diagnostics
 open System.IO
 
 let root = __SOURCE_DIRECTORY__
-// libgtest-dev: the kernels' own tests (kernels/tests) run against GoogleTest.
-let debianPackages = [ "libtorch-dev"; "libopenblas0-pthread"; "libstb-dev"; "libgtest-dev"; "cmake"; "g++" ]
+// libgtest-dev: the kernels' own tests (kernels/tests) run against GoogleTest. chromium: the
+// browser the report's tests drive headless (ReportTests.fs, through Playwright).
+let debianPackages = [ "libtorch-dev"; "libopenblas0-pthread"; "libstb-dev"; "libgtest-dev"; "cmake"; "g++"; "chromium" ]
+// The report viewer's bundler runs on Node.js; any npm on the PATH does (only when none is
+// there are Debian's installed, since a Node.js from elsewhere may bring its own npm).
+let nodePackages = [ "nodejs"; "npm" ]
 
 let fail (message: string) =
     eprintfn "build.fsx: %s" message
@@ -38,8 +42,9 @@ let isInstalled (package: string) =
     let code, out = capture "dpkg-query" (sprintf "-W -f=${Status} %s" package)
     code = 0 && out.Contains "install ok installed"
 
-let setup () =
-    let missing = debianPackages |> List.filter (isInstalled >> not)
+/// Installs the Debian packages of `packages` that are missing (apt-get, as root).
+let installDebian (packages: string list) =
+    let missing = packages |> List.filter (isInstalled >> not)
     if not missing.IsEmpty then
         let command = "apt-get install -y " + String.Join(" ", missing)
         let isRoot = Environment.UserName = "root" || (capture "id" "-u" |> snd).Trim() = "0"
@@ -52,6 +57,14 @@ let setup () =
         use p = Process.Start psi
         p.WaitForExit()
         if p.ExitCode <> 0 then fail (sprintf "`%s` failed with exit code %d" command p.ExitCode)
+
+let onPath (command: string) =
+    (Environment.GetEnvironmentVariable "PATH").Split(Path.PathSeparator)
+    |> Array.exists (fun dir -> dir <> "" && File.Exists(Path.Combine(dir, command)))
+
+let setup () =
+    installDebian debianPackages
+    if not (onPath "npm") then installDebian nodePackages
     // Without OpenBLAS, Debian's libtorch falls back to the reference BLAS (~10x slower matmul).
     let blas = "/usr/lib/x86_64-linux-gnu/libblas.so.3"
     if File.Exists blas then
@@ -66,8 +79,27 @@ let native () =
         runOrFail "cmake" (sprintf "-S kernels -B kernels/build -DCMAKE_BUILD_TYPE=Release") root
     runOrFail "cmake" (sprintf "--build kernels/build --target reconstruct_native -j %d" Environment.ProcessorCount) root
 
+/// The report's 3D viewer, viewer/dist/viewer.js: three.js bundled by esbuild into one classic
+/// script (viewer/src/viewer.js says why), rebuilt when missing or older than its sources.
+let viewer () =
+    let dir = Path.Combine(root, "viewer")
+    let bundle = Path.Combine(dir, "dist", "viewer.js")
+    let lock = Path.Combine(dir, "package-lock.json")
+    let sources =
+        [ Path.Combine(dir, "package.json"); lock ] @ List.ofArray (Directory.GetFiles(Path.Combine(dir, "src"), "*.js", SearchOption.AllDirectories))
+        |> List.filter File.Exists
+    let newest = sources |> List.map File.GetLastWriteTimeUtc |> List.max
+    if not (File.Exists bundle) || File.GetLastWriteTimeUtc bundle < newest then
+        if not (onPath "npm") then fail "viewer: npm is not on the PATH (`dotnet fsi build.fsx setup` installs Debian's nodejs and npm)"
+        // npm ci installs exactly the lock file's versions (and only then are they known).
+        let installed = Path.Combine(dir, "node_modules", ".package-lock.json")
+        if not (File.Exists installed) || (File.Exists lock && File.GetLastWriteTimeUtc installed < File.GetLastWriteTimeUtc lock) then
+            runOrFail "npm" (if File.Exists lock then "ci --no-audit --no-fund" else "install --no-audit --no-fund") dir
+        runOrFail "npx" "esbuild src/viewer.js --bundle --format=iife --minify --log-level=warning --outfile=dist/viewer.js" dir
+
 let dotnetBuild () =
     native ()
+    viewer ()
     runOrFail "dotnet" "build Reconstruct.slnx -c Release -nologo -v q" root
 
 /// Builds and runs the kernels' GoogleTests (references, gradchecks, invariances at the C++
@@ -188,7 +220,8 @@ let targets: (string * string * (string list -> unit)) list =
         fun (args: string list) -> host (String.Join(" ", command :: fixedArgs @ List.map quote args))
     [ "setup", "install the Debian packages the native side needs (apt-get, as root)", noArgs "setup" setup
       "native", "build kernels/ (CMake against Debian's libtorch)", noArgs "native" native
-      "build", "native + the .NET solution (Release)", noArgs "build" dotnetBuild
+      "viewer", "bundle the report's 3D viewer (viewer/dist/viewer.js: npm ci + esbuild)", noArgs "viewer" viewer
+      "build", "native + viewer + the .NET solution (Release)", noArgs "build" dotnetBuild
       "test", "build + the native GoogleTests + the Expecto suite; ends with \"N passed, N failed\"; TEST_FILTER=<prefix> selects Expecto tests (\"Geometry\", \"Tensor.scopes\")", noArgs "test" test
       "bench", "build + benchmarks (`-- --only render`); artifacts/bench.json", hostWith "bench" [ "--out"; "artifacts/bench.json" ]
       "demo", "build + the main job on the built-in default", hostWith "demo" []

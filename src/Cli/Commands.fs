@@ -154,6 +154,16 @@ type ExportArgs =
             | Out _ -> "output folder (default models/<name>): model.safetensors (float16), config.json, curves.png, metrics.md"
             | Results _ -> "the run's results Markdown (experiments/results/<name>.md), copied as metrics.md"
 
+type ReportArgs =
+    | [<MainCommand; Mandatory>] Folder of dir: string
+    | Out of dir: string
+
+    interface IArgParserTemplate with
+        member a.Usage =
+            match a with
+            | Folder _ -> "a predict output folder (summary.json) or a training run folder (config.json)"
+            | Out _ -> "output folder (default <dir>/report): index.html, which opens from disk with no network, and viewer.js beside it"
+
 [<RequireSubcommand>]
 type Arguments =
     | [<CliPrefix(CliPrefix.None); SubCommand>] Info
@@ -164,6 +174,7 @@ type Arguments =
     | [<CliPrefix(CliPrefix.None)>] Train of ParseResults<TrainArgs>
     | [<CliPrefix(CliPrefix.None)>] Predict of ParseResults<PredictArgs>
     | [<CliPrefix(CliPrefix.None)>] Export of ParseResults<ExportArgs>
+    | [<CliPrefix(CliPrefix.None)>] Report of ParseResults<ReportArgs>
     | [<Inherit>] Threads of count: int
 
     interface IArgParserTemplate with
@@ -177,6 +188,7 @@ type Arguments =
             | Train _ -> "train a method (softras, unicorn) with progress, checkpoints (Ctrl+C stops after the step and checkpoints) and a test evaluation; --resume continues a run"
             | Predict _ -> "reconstruct images with a trained UNICORN: textured mesh, pose and figure per image"
             | Export _ -> "ship a UNICORN run as a model folder (float16 weights with their checksum) for predict"
+            | Report _ -> "an HTML page of a predict output or a training run, with a 3D viewer of its meshes"
             | Threads _ -> "compute threads (default and at most: all cores)"
 
 let private info (_: CancellationToken) =
@@ -290,7 +302,7 @@ let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) 
           GridInstances = args.GetResult(Grid, defaultValue = 6)
           GridView = args.GetResult(Grid_View, defaultValue = 3)
           Grid = Reconstruct.App.GridOptions.Defaults }
-    let out = args.GetResult(Report, defaultValue = "artifacts/eval")
+    let out = args.GetResult(EvalArgs.Report, defaultValue = "artifacts/eval")
     let report, grids = Reconstruct.App.Benchmark.run options cancel (printfn "%s")
     try
         // Interrupted during the last instance: the run is not written either.
@@ -409,6 +421,13 @@ let private export (args: ParseResults<ExportArgs>) =
     for f in files do printfn "wrote %s" f
     0
 
+let private report (args: ParseResults<ReportArgs>) =
+    let source = args.GetResult ReportArgs.Folder
+    let out = args.TryGetResult ReportArgs.Out |> Option.defaultValue (IO.Path.Combine(source, "report"))
+    let page = Reconstruct.App.Report.write source out
+    printfn "wrote %s" page
+    0
+
 let private atLeast (option: string) (least: int) (value: int option) =
     value |> Option.iter (fun v -> require (v >= least) (sprintf "%s must be at least %d, received %d" option least v))
 
@@ -483,7 +502,7 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     |> Option.iter (fun dir ->
         Reconstruct.App.Benchmark.predictionFolderProblem dir |> Option.iter (fun p -> raise (UsageError(sprintf "--predictions %s: %s" dir p))))
     // A file, or a folder of other files, is refused; the report replaces a previous one whole.
-    let out = args.GetResult(Report, defaultValue = "artifacts/eval")
+    let out = args.GetResult(EvalArgs.Report, defaultValue = "artifacts/eval")
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 let private checkTrain (args: ParseResults<TrainArgs>) =
@@ -597,7 +616,7 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             | Eval e -> checkEval e
             | Train t -> checkTrain t
             | Predict p -> checkPredict p
-            | Export _ | Info | Demo | Threads _ -> ()
+            | Export _ | Report _ | Info | Demo | Threads _ -> ()
             match requestedThreads, threads with
             | Some requested, Some n when n < requested ->
                 eprintfn "reconstruct: --threads %d is more than the %d cores; using %d" requested n n
@@ -613,6 +632,7 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
             | Train t -> train t cancel
             | Predict p -> predict p cancel
             | Export e -> export e
+            | Report r -> report r
             | Threads _ -> 2
         with
         | UsageError message ->
@@ -631,6 +651,7 @@ let run (argv: string[]) (cancel: CancellationToken) : int =
         | Reconstruct.Train.TrainerError _
         | Reconstruct.App.Predict.ModelError _
         | Reconstruct.App.Predict.InputError _
+        | Reconstruct.App.Report.ReportError _
         | Files.FileWriteError _ as e ->
             eprintfn "reconstruct: %s" e.Message
             2
