@@ -148,7 +148,7 @@ let tests =
             do
                 use _ = DisposalScope.Open()
                 Image.save (file "tiny.png") (Tensor.ones [ 3; 1; 1 ])
-            let options = { Predict.Options.Defaults with Model = folder; Input = inputs.FullName; Out = dir.File "out dir"; Ply = true; BatchSize = 2 }
+            let options = { Predict.Options.Defaults with Model = folder; Input = inputs.FullName; Out = dir.File "out dir"; Ply = true; Glb = true; BatchSize = 2 }
             let outcomes (s: Predict.Summary) = s.Items |> List.map (fun (input, o) -> Path.GetFileName input, o) |> Map.ofList
             let first = Predict.run options Threading.CancellationToken.None ignore
             let o = outcomes first
@@ -185,6 +185,20 @@ let tests =
             let blocked = { options with Out = Path.Combine(file "notes.txt", "out") }
             let e = Expect.catchT<Files.FileWriteError> (fun () -> Predict.run blocked Threading.CancellationToken.None ignore |> ignore) "unwritable output"
             Expect.stringContains e.Message (file "notes.txt") "names the folder"
+        }
+
+        test "the demo renders unseen test shapes, reconstructs and scores them, and writes its report" {
+            use dir = new TempDir()
+            let folder = savedModel dir.Path
+            let options = { Demo.Options.Defaults with Model = folder; Out = dir.File "demo"; Count = 20; Instances = 2 }
+            let result = Demo.run options Threading.CancellationToken.None ignore
+            Expect.equal result.Instances 2 "two test shapes"
+            Expect.isTrue (Double.IsFinite result.ChamferL1 && result.ChamferL1 > 0.0) (sprintf "a Chamfer-L1 of the method: %g" result.ChamferL1)
+            Expect.isTrue (Double.IsFinite result.TemplateChamferL1 && result.TemplateChamferL1 > 0.0) "and of the template"
+            Expect.isTrue (File.Exists result.Report) "report.html"
+            let page = File.ReadAllText result.Report
+            Expect.stringContains page "Evaluation against the ground truth" "the scores are on the page"
+            Expect.stringContains page "reference: template ellipsoid" "with the template row"
         }
 
         test "reconstruct predict: an unknown model is one line naming it, exit code 2" {

@@ -442,7 +442,7 @@ module Unicorn =
 
     /// The camera of a dataset view as a Pose (B = 1): the orbit rotation, the object scaled
     /// uniformly and shifted in the camera's x and y (`DatasetRender.cameraPoints`).
-    let private poseOf (v: DatasetRender.View) =
+    let truePose (v: DatasetRender.View) =
         let one (x: float) = Tensor.ofArray [| float32 x |]
         let orbit = Camera.orbit (one (Rotation.radians v.Azimuth)) (one (Rotation.radians v.Elevation)) (one (Rotation.radians v.Roll)) (one v.Distance)
         let s = float32 v.Scale
@@ -554,7 +554,7 @@ module Unicorn =
                 saturation.Add(if ranges.AzimuthRange > 0.0 then abs offset / ranges.AzimuthRange else 0.0)
             for k, (id, _, _, view) in Array.indexed samples do
                 use sampleScope = DisposalScope.Open()
-                let truePose = poseOf view
+                let truePose = truePose view
                 let mine = Camera.pose (p.Rotation.narrow (0, k, 1)) (p.Translation.narrow (0, k, 1))
                 let vertices = (Alignment.toTrueObjectFrame mine truePose (p.Vertices.narrow (0, k, 1))).squeeze 0
                 write id vertices

@@ -126,6 +126,11 @@ module Unicorn =
     /// The pipeline name stored in config.json and checkpoints.
     val pipelineName: string
 
+    /// The dataset camera `view` as a pose of the true object frame (orbit rotation, the view's
+    /// shift and distance as translation, its scale): what a prediction's own pose is compared
+    /// with, and how `Alignment.toTrueObjectFrame` brings a prediction into the truth's frame.
+    val truePose: view: Reconstruct.Data.DatasetRender.View -> Reconstruct.Geometry.Pose
+
     /// Trains into `runDir` (resume: continue the run there), then evaluates the test split
     /// (shapes by `reconstruct eval`'s code; poses, mask IoU, PSNR/SSIM of the re-render) into
     /// `runDir/eval` and, when `results` is given, writes `<results>/<Name>.md` and `.json`.

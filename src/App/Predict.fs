@@ -90,7 +90,7 @@ let private shipped (path: string) : Loaded =
         fill path model
         let name = metadata.Extra.TryFind "name" |> Option.defaultValue (Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath path)))
         let from = metadata.Extra.TryFind "source_run" |> Option.map (sprintf ", trained in %s") |> Option.defaultValue ""
-        { Model = model; Source = path; Description = sprintf "%s: UNICORN, %d iterations%s" name metadata.Step from }
+        { Model = model; Source = path; Description = sprintf "%s: UNICORN, %d iteration%s%s" name metadata.Step (if metadata.Step = 1L then "" else "s") from }
     with _ ->
         Pipeline.dispose model
         reraise ()
@@ -215,9 +215,10 @@ type Options =
       Input: string
       Out: string
       Ply: bool
+      Glb: bool
       BatchSize: int }
 
-    static member Defaults = { Model = "unicorn-chair"; Input = "."; Out = "predictions"; Ply = false; BatchSize = 16 }
+    static member Defaults = { Model = "unicorn-chair"; Input = "."; Out = "predictions"; Ply = false; Glb = false; BatchSize = 16 }
 
 type ItemOutcome =
     | Done of seconds: float
@@ -236,6 +237,7 @@ let outputsOf (options: Options) (name: string) =
       yield name + "_texture.png"
       yield name + ".png"
       if options.Ply then yield name + ".ply"
+      if options.Glb then yield name + ".glb"
       // Written last: its presence with the others marks the image as done.
       yield name + ".pose.json" ]
 
@@ -306,6 +308,7 @@ let private write (loaded: Loaded) (options: Options) (name: string) (input: str
     use picture = figure model image composite.[k] vertices.[0] texture azimuth
     Image.save (out (name + ".png")) picture
     if options.Ply then MeshIO.writePly (out (name + ".ply")) true mesh
+    if options.Glb then Gltf.writeGlb (out (name + ".glb")) Image.encodePng texture mesh
     Files.writeTextAtomically (out (name + ".pose.json")) (poseJson input loaded.Description p k)
 
 // ------------------------------------------------------------------------------ the batch run

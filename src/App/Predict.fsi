@@ -69,10 +69,12 @@ type Options =
       Out: string
       /// Also write NAME.ply (binary, per-corner UVs as MeshLab's texcoord).
       Ply: bool
+      /// Also write NAME.glb (binary glTF, texture inside, `Gltf.writeGlb`).
+      Glb: bool
       /// Images per forward pass.
       BatchSize: int }
 
-    /// Batch 16, no PLY.
+    /// Batch 16, no PLY, no GLB.
     static member Defaults: Options
 
 /// One input's outcome.
@@ -95,7 +97,7 @@ type Summary =
 /// name get the extension appended): NAME.obj + NAME.mtl + NAME_texture.png (the UV texture),
 /// NAME.pose.json (rotation, translation, scale, azimuth/elevation/roll in degrees, the
 /// candidates' probabilities), NAME.png (input | reconstruction over its background | three
-/// novel views), NAME.ply with `Ply`. Each file is written atomically; an image whose files
+/// novel views), NAME.ply with `Ply`, NAME.glb with `Glb`. Each file is written atomically; an image whose files
 /// all exist is skipped. A file that fails is reported in summary.json/summary.md and the batch
 /// goes on; a model that cannot be loaded or an output folder that cannot be written raises
 /// (ModelError, InputError for a missing input, Files.FileWriteError) before any image.

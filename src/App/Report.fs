@@ -415,7 +415,9 @@ let private runBody (source: string) =
 
 // ------------------------------------------------------------------------------ the page
 
-let write (source: string) (out: string) =
+let writePage (source: string) (out: string) (pageFile: string) =
+    if String.IsNullOrWhiteSpace pageFile || Path.GetFileName pageFile <> pageFile then
+        invalidArg "pageFile" (sprintf "Report.writePage: the page must be a plain file name, received '%s'" pageFile)
     if not (Directory.Exists source) then raise (ReportError(source, "no such folder"))
     let isPredict = File.Exists(Path.Combine(source, "summary.json"))
     let isRun = File.Exists(Path.Combine(source, Trainer.ConfigFile))
@@ -424,11 +426,22 @@ let write (source: string) (out: string) =
     // Before the work: a report without its viewer is no use.
     let viewer = viewerScript ()
     let title, body = if isPredict then predictBody source else runBody source
+    // A predict folder scored against ground truth (the demo) shows its tables first.
+    if isPredict then
+        let evals = evalFiles source
+        if not evals.IsEmpty then
+            let tables = StringBuilder("<h2>Evaluation against the ground truth</h2>\n")
+            for e in evals do
+                tables.Append(evalTable e) |> ignore
+            let at = body.ToString().IndexOf "<h2>Summary</h2>"
+            body.Insert((if at >= 0 then at else body.Length), tables.ToString()) |> ignore
     try Directory.CreateDirectory out |> ignore
     with
     | :? IOException
     | :? UnauthorizedAccessException as e -> raise (Files.FileWriteError(out, "the report folder cannot be created: " + firstLine e.Message))
-    let pagePath = Path.Combine(out, PageFile)
+    let pagePath = Path.Combine(out, pageFile)
     Files.writeBytesAtomically (Path.Combine(out, ViewerFile)) (File.ReadAllBytes viewer)
     Files.writeTextAtomically pagePath (page title body)
     pagePath
+
+let write (source: string) (out: string) = writePage source out PageFile

@@ -46,3 +46,8 @@ val viewerScript: unit -> string
 /// is missing or neither kind, when its summary.json, config.json or metrics.jsonl does not
 /// read, or when the viewer is not built; Files.FileWriteError when `out` cannot be written.
 val write: source: string -> out: string -> string
+
+/// `write` with the page named `pageFile` (a plain file name, e.g. "report.html") instead of
+/// PageFile. A predict folder that also holds an eval/ folder of `EvalReport` JSON files (the
+/// demo scores its reconstructions against the ground truth) shows those tables first.
+val writePage: source: string -> out: string -> pageFile: string -> string

@@ -129,6 +129,7 @@ type PredictArgs =
     | [<Mandatory>] Input of path: string
     | Out of dir: string
     | Ply
+    | Glb
     | Batch of size: int
 
     interface IArgParserTemplate with
@@ -138,6 +139,7 @@ type PredictArgs =
             | Input _ -> "an image (PNG, JPEG, BMP, TGA of any size: alpha composited on white, the largest centred square cropped, resized to the model's 64²) or a folder of them (not recursive)"
             | Out _ -> "output folder (default predictions): per image NAME.obj/.mtl/_texture.png, NAME.pose.json, NAME.png, and summary.json/.md; images whose outputs are complete are skipped"
             | Ply -> "also write NAME.ply (binary, with UVs)"
+            | Glb -> "also write NAME.glb (binary glTF with the texture inside: web viewers, Blender)"
             | Batch _ -> "images per forward pass (default 16)"
 
 type ExportArgs =
@@ -239,29 +241,11 @@ let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildS
 /// The built-in default: procedural categories (nothing to download) rendered as benchmarks,
 /// and an overview figure of one instance per category from six azimuths.
 let private demo (cancel: CancellationToken) =
-    let out = IO.Path.Combine("artifacts", "demo")
-    let clock = Diagnostics.Stopwatch.StartNew()
     printfn "engine: %s" (Runtime.info ())
-    let categories = Reconstruct.Data.Procedural.categories
-    for category in categories do
-        renderBenchmark out 42UL 4 [ 64 ] category 10 (Reconstruct.Data.DatasetRender.proceduralInstances category 42UL 10) cancel
-    cancel.ThrowIfCancellationRequested()
-    let overview = IO.Path.Combine(out, "overview.png")
-    do
-        use scope = DisposalScope.Open()
-        let views = [| for k in 0..5 -> Reconstruct.Data.DatasetRender.nmrView (30.0 + 60.0 * float k) |]
-        let white = Tensor.ones [ views.Length; 3; 128; 128 ]
-        // (categories, views, 3, 128, 128): one row per category, one column per view
-        let rows =
-            Tensor.stack
-                [ for category in categories ->
-                      let mesh = Reconstruct.Data.Procedural.mesh category 42UL 0
-                      try fst (Reconstruct.Data.DatasetRender.render 128 mesh views white)
-                      finally (mesh :> IDisposable).Dispose() ]
-        let columns = [ for k in 0 .. views.Length - 1 -> rows.select (1, k) ]
-        Reconstruct.Data.Image.save overview (Reconstruct.Data.Image.mosaic 2 1.0 columns)
-    printfn "demo: %d procedural categories rendered in %.1f s under %s; overview %s" categories.Length clock.Elapsed.TotalSeconds out overview
-    printfn "The main job (UNICORN trained on these renders) arrives with the reconstruction issues."
+    let options = Reconstruct.App.Demo.Options.Defaults
+    let r = Reconstruct.App.Demo.run options cancel (printfn "%s")
+    printfn "demo: %d unseen test %ss reconstructed by %s: Chamfer-L1 %.3f, the template's %.3f (%.2fx); %.0f ms per image, %.0f s in all; report %s"
+        r.Instances options.Category options.Model r.ChamferL1 r.TemplateChamferL1 (r.ChamferL1 / r.TemplateChamferL1) (1000.0 * r.SecondsPerImage) r.Seconds (IO.Path.GetFullPath r.Report)
     0
 
 let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
@@ -401,6 +385,7 @@ let private predict (args: ParseResults<PredictArgs>) (cancel: CancellationToken
           Input = args.GetResult PredictArgs.Input
           Out = args.TryGetResult PredictArgs.Out |> Option.defaultValue Reconstruct.App.Predict.Options.Defaults.Out
           Ply = args.Contains PredictArgs.Ply
+          Glb = args.Contains PredictArgs.Glb
           BatchSize = args.TryGetResult PredictArgs.Batch |> Option.defaultValue Reconstruct.App.Predict.Options.Defaults.BatchSize }
     let summary = Reconstruct.App.Predict.run options cancel (printfn "%s")
     let count f = summary.Items |> List.filter (snd >> f) |> List.length
