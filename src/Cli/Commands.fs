@@ -26,7 +26,8 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
       "unicorn_render", [ Reconstruct.Bench.RenderBench.unicornRender ]
       "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
-      "unicorn", [ Reconstruct.Bench.UnicornBench.all ] ]
+      "unicorn", [ Reconstruct.Bench.UnicornBench.all ]
+      "predict", [ Reconstruct.Bench.PredictBench.all ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 
