@@ -473,6 +473,18 @@ let tests =
             Expect.equal (PoseMetrics.accuracy 30.0 [| 29.9; 30.0 |]) 0.5 "PoseMetrics.accuracy 30.0 [| 29.9; 30.0 |]"
         }
 
+        test "bestOffset takes the middle of the offsets that tie within 30°, not the first of them" {
+            // 24 views 15° apart, predicted 20° off, every other one also turned by 180°
+            // (a front/back confusion): every offset from -5° to 45° puts half within 30°.
+            let truth = Array.init 24 (fun i -> 15.0 * float i)
+            let predicted = truth |> Array.mapi (fun i t -> t + 20.0 + (if i % 2 = 1 then 180.0 else 0.0))
+            let errorsAt (o: float) = Array.map2 (fun p t -> PoseMetrics.angleDifferenceDeg (p - o) t) predicted truth
+            let offset = PoseMetrics.bestOffset [ 0.0 .. 5.0 .. 355.0 ] errorsAt
+            Expect.equal offset 20.0 "the offset that removes the constant error"
+            Expect.equal (PoseMetrics.accuracy 15.0 (errorsAt offset)) 0.5 "the right half within 15°"
+            Expect.equal (PoseMetrics.bestOffset [ 0.0; 90.0 ] (fun _ -> [| 90.0; 120.0 |])) 0.0 "nothing within 30°: 0"
+        }
+
         test "report: category means, the mean over categories, and histograms" {
             let r = sampleReport ()
             Expect.equal r.Methods [ "unicorn"; EvalReport.TemplateReference; EvalReport.NoisyTruthReference ] "r.Methods"

@@ -69,3 +69,22 @@ let summarize (e: PoseErrors) : PoseSummary =
       MedianAzimuthDeg = median e.AzimuthDeg
       Accuracy15 = accuracy 15.0 e.GeodesicDeg
       Accuracy30 = accuracy 30.0 e.GeodesicDeg }
+
+/// The offset (degrees, from `offsets`) that aligns a learned canonical frame with the data's:
+/// the largest share of azimuth errors below 30°, and among the offsets that tie on it, the
+/// smallest mean of those errors. `errorsAt offset` gives the azimuth errors with the offset
+/// applied. Ties are the rule, not the exception: azimuths right up to a constant score the
+/// same within 30° for every offset of a 30°-wide span, and the first of them sits at the span's
+/// edge, some 25° from the right one, which leaves nothing within 15°. 0 when no offset puts any
+/// error below 30°.
+let bestOffset (offsets: float list) (errorsAt: float -> float[]) =
+    if offsets.IsEmpty then invalidArg "offsets" "PoseMetrics.bestOffset: no offsets to choose from"
+    let scored = [ for o in offsets -> o, errorsAt o ]
+    let best = scored |> List.map (snd >> accuracy 30.0) |> List.max
+    if not (best > 0.0) then 0.0
+    else
+        scored
+        |> List.filter (fun (_, e) -> accuracy 30.0 e = best)
+        |> List.minBy (fun (_, e) -> e |> Array.filter (fun x -> x < 30.0) |> Array.average)
+        |> fst
+
