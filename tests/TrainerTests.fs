@@ -330,6 +330,18 @@ let tests =
             t.Dispose()
         }
 
+        test "resuming a finished run at its end validates no second time" {
+            use dir = new TempDir()
+            let t = toy "toy" 8 1 None (fun _ _ -> ())
+            let finished = { baseline with Stop = Stop.iterations 10; EvalEvery = 5 }
+            train quiet dir.Path finished t false ignoreLog |> ignore
+            let outcome = train quiet dir.Path finished t true ignoreLog
+            Expect.equal outcome.Iterations 10 "nothing more to train"
+            let validations = Metrics.read (Path.Combine(dir.Path, Metrics.FileName)) |> List.choose (function Validation (i, _) -> Some i | _ -> None)
+            Expect.equal validations [ 5; 10 ] "one validation line per validated step"
+            t.Dispose()
+        }
+
         test "a run written before a field was added (its key absent from config.json) still resumes" {
             use dir = new TempDir()
             let t = toy "toy" 8 1 None (fun _ _ -> ())

@@ -199,7 +199,10 @@ module Trainer =
         let mutable batchIndex = start.Batch
         let mutable lastCheckpointPath = lastCheckpoint runDir
         let mutable checkpointedAt = if resume then steps else -1
-        let mutable validatedAt = -1
+        // A run resumed where it already validated (re-evaluating a finished run) does not
+        // validate again: metrics.jsonl would hold that validation twice.
+        let mutable validatedAt =
+            if resume && Metrics.read metricsPath |> List.exists (function Validation (i, _) -> i = steps | _ -> false) then steps else -1
         let loopClock = Stopwatch.StartNew()
         let elapsed () = start.ElapsedS + loopClock.Elapsed.TotalSeconds
 
