@@ -81,6 +81,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : R
     if Directory.Exists predictions then Directory.Delete(predictions, true)
     let predictOptions = { Predict.Options.Defaults with Model = options.Model; Input = inputs; Out = predictions; Glb = false }
     let summary = Predict.run predictOptions cancel log
+    cancel.ThrowIfCancellationRequested()
     log (sprintf "demo: reconstructed after %.1f s" clock.Elapsed.TotalSeconds)
     // Into the true object frame through the predicted and the true camera, as the runs score.
     let aligned = Path.Combine(options.Out, "aligned")
@@ -107,7 +108,9 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : R
           GridInstances = 0
           GridView = 3
           Grid = GridOptions.Defaults }
+    cancel.ThrowIfCancellationRequested()
     let report, grids = Benchmark.run evalOptions cancel ignore
+    cancel.ThrowIfCancellationRequested()
     for g in grids do (g.Image :> IDisposable).Dispose()
     let evalDir = Path.Combine(predictions, "eval")
     Directory.CreateDirectory evalDir |> ignore
