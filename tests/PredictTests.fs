@@ -91,6 +91,29 @@ let tests =
             Expect.isFalse (e.Message.Contains '\n') "one line"
         }
 
+        test "prepare refuses an image of more pixels than the decoder takes, naming the file, before decoding it" {
+            use dir = new TempDir()
+            // A PNG whose header says 10000 × 10000 RGB (the 300 MB a photo that size would
+            // take), with no image data: refused on the header alone.
+            let crc (bytes: byte[]) =
+                let mutable c = 0xFFFFFFFFu
+                for b in bytes do
+                    c <- c ^^^ uint32 b
+                    for _ in 0..7 do
+                        c <- if c &&& 1u <> 0u then 0xEDB88320u ^^^ (c >>> 1) else c >>> 1
+                c ^^^ 0xFFFFFFFFu
+            let be (v: uint32) = [| byte (v >>> 24); byte (v >>> 16); byte (v >>> 8); byte v |]
+            let chunk (kind: string) (data: byte[]) =
+                let body = Array.append (Text.Encoding.ASCII.GetBytes kind) data
+                Array.concat [ be (uint32 data.Length); body; be (crc body) ]
+            let header = Array.concat [ be 10000u; be 10000u; [| 8uy; 2uy; 0uy; 0uy; 0uy |] ]
+            let path = dir.File "huge photo.png"
+            File.WriteAllBytes(path, Array.concat [ [| 137uy; 80uy; 78uy; 71uy; 13uy; 10uy; 26uy; 10uy |]; chunk "IHDR" header; chunk "IEND" [||] ])
+            let e = Expect.catchT<Predict.InputError> (fun () -> Predict.prepare 32 path |> ignore) "10000 × 10000"
+            Expect.stringContains e.Message path "names the file"
+            Expect.isFalse (e.Message.Contains '\n') "one line"
+        }
+
         test "a float16 model file predicts as its float32 original; corrupt, truncated, mismatched and unknown models are refused naming them" {
             use dir = new TempDir()
             let original = trained small 3UL
@@ -148,13 +171,15 @@ let tests =
             do
                 use _ = DisposalScope.Open()
                 Image.save (file "tiny.png") (Tensor.ones [ 3; 1; 1 ])
+                Image.save (file "grey.png") (Tensor.full ([ 1; 40; 30 ], 0.5))
+            File.WriteAllBytes(file "cut.jpg", (File.ReadAllBytes(file "a.jpg")).[.. 200])
             let options = { Predict.Options.Defaults with Model = folder; Input = inputs.FullName; Out = dir.File "out dir"; Ply = true; Glb = true; BatchSize = 2 }
             let outcomes (s: Predict.Summary) = s.Items |> List.map (fun (input, o) -> Path.GetFileName input, o) |> Map.ofList
             let first = Predict.run options Threading.CancellationToken.None ignore
             let o = outcomes first
-            for name in [ "a.png"; "a.jpg"; "stühl 2.png" ] do
+            for name in [ "a.png"; "a.jpg"; "stühl 2.png"; "grey.png" ] do
                 Expect.isTrue (match o.[name] with Predict.Done _ -> true | _ -> false) (sprintf "%s reconstructed: %A" name o.[name])
-            for name in [ "notes.txt"; "truncated.png"; "tiny.png" ] do
+            for name in [ "notes.txt"; "truncated.png"; "tiny.png"; "cut.jpg" ] do
                 Expect.isTrue (match o.[name] with Predict.Failed _ -> true | _ -> false) (sprintf "%s reported: %A" name o.[name])
             for name in [ "a_png"; "a_jpg"; "stühl 2" ] do
                 for f in Predict.outputsOf options name do
@@ -172,11 +197,11 @@ let tests =
             let probabilities = [ for v in pose.RootElement.GetProperty("probabilities").EnumerateArray() -> v.GetDouble() ]
             Expect.floatClose Accuracy.low (List.sum probabilities) 1.0 "the candidates' probabilities"
             use summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(options.Out, "summary.json")))
-            Expect.equal (summary.RootElement.GetProperty("failed").GetInt32()) 3 "summary.json counts the failures"
+            Expect.equal (summary.RootElement.GetProperty("failed").GetInt32()) 4 "summary.json counts the failures"
             let reasons = File.ReadAllText(Path.Combine(options.Out, "summary.md"))
             Expect.stringContains reasons "notes.txt" "summary.md names the bad files"
             let again = outcomes (Predict.run options Threading.CancellationToken.None ignore)
-            for name in [ "a.png"; "a.jpg"; "stühl 2.png" ] do
+            for name in [ "a.png"; "a.jpg"; "stühl 2.png"; "grey.png" ] do
                 Expect.equal again.[name] Predict.Skipped (sprintf "%s skipped on a rerun" name)
             File.Delete(Path.Combine(options.Out, "a_jpg.png"))
             let third = outcomes (Predict.run options Threading.CancellationToken.None ignore)
