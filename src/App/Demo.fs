@@ -29,19 +29,6 @@ type Result =
       SecondsPerImage: float
       Seconds: float }
 
-/// The first `n` test-split shapes of (category, seed, count), made one at a time: the split
-/// rule is the training data's (`DatasetRender.proceduralInstances`), so none of them was trained on.
-let private testInstances (category: string) (seed: uint64) (count: int) (n: int) =
-    let ids = List.init count (Procedural.id category seed)
-    let splits = Splits.assign seed ids |> dict
-    let chosen = [ for k in 0 .. count - 1 do if splits.[Procedural.id category seed k].Name = "test" then yield k ] |> List.truncate n
-    seq {
-        for k in chosen ->
-            let instance: DatasetRender.Instance =
-                { Mesh = Procedural.mesh category seed k; Category = category; Split = "test"; GroundTruth = DatasetRender.GroundTruth.Written }
-            instance
-    }
-
 /// The input view of instance i, as the training runs' evaluation cycles them.
 let private inputView (i: int) = (3 + 7 * i) % DatasetRender.multiViews.Length
 
@@ -63,7 +50,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : R
     if not (File.Exists(Path.Combine(benchmark, "benchmark.json"))) then
         log (sprintf "demo: rendering %d unseen test %ss (seed %d) into %s" options.Instances options.Category options.Seed benchmark)
         let renderOptions: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = options.Seed; WildViews = 0 }
-        DatasetRender.writeBenchmark benchmark renderOptions cancel ignore (testInstances options.Category options.Seed options.Count options.Instances) |> ignore
+        DatasetRender.writeBenchmark benchmark renderOptions cancel ignore (DatasetRender.proceduralSplit options.Category options.Seed options.Count "test" |> Seq.truncate options.Instances) |> ignore
     log (sprintf "demo: test instances ready after %.1f s" clock.Elapsed.TotalSeconds)
     let set = MultiView.load benchmark "test"
     // The inputs: one single view per instance, as a user would give a photograph.

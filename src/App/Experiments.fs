@@ -64,21 +64,20 @@ let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (
 
 let private prepare = prepareWith None
 
+/// A best checkpoint's step, metric and value, from its metadata.
+let private bestLabel (metadata: Checkpoint.Metadata) =
+    let find key = metadata.Extra.TryFind key |> Option.defaultValue "?"
+    int metadata.Step, find "best_metric", find "best_value"
+
 /// The run's best checkpoint (`KeepBest`), when it kept one: its step, metric and value.
-let private bestOf (outcome: Outcome) =
-    outcome.BestCheckpoint
-    |> Option.map (fun path ->
-        let metadata = Checkpoint.readMetadata path
-        let find key = metadata.Extra.TryFind key |> Option.defaultValue "?"
-        int metadata.Step, find "best_metric", find "best_value")
+let private bestOf (outcome: Outcome) = outcome.BestCheckpoint |> Option.map (Checkpoint.readMetadata >> bestLabel)
 
 /// Evaluation uses the best checkpoint's parameters and buffers when the run kept one.
 let private restoreBest (outcome: Outcome) (parameters: Layers.Named) (buffers: Layers.Named) (log: string -> unit) =
-    match outcome.BestCheckpoint, bestOf outcome with
-    | Some path, Some (step, metric, value) ->
-        Checkpoint.restoreTraining path { Parameters = parameters; Buffers = buffers; Optimizer = None; Generators = [] } |> ignore
-        log (sprintf "evaluating the best checkpoint: iteration %d, %s %s (%s)" step metric value path)
-    | _ -> ()
+    outcome.BestCheckpoint
+    |> Option.iter (fun path ->
+        let step, metric, value = bestLabel (Checkpoint.restoreTraining path { Parameters = parameters; Buffers = buffers; Optimizer = None; Generators = [] })
+        log (sprintf "evaluating the best checkpoint: iteration %d, %s %s (%s)" step metric value path))
 
 /// SoftRas' 3D IoU (`ShapeEval.iou3d`: solids at 32³, no alignment) between predictions and
 /// ground truths in the same object frame, with each truth's solid computed once.

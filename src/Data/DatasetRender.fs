@@ -291,13 +291,22 @@ let writeBenchmark (root: string) (options: BenchmarkOptions) (cancel: Cancellat
         Files.writeTextAtomically (Path.Combine(staging, "benchmark.json")) (JsonSerializer.Serialize(manifest, JsonSerializerOptions(WriteIndented = true)))
         { Instances = count; Images = counts })
 
-let proceduralInstances (category: string) (seed: uint64) (count: int) : seq<Instance> =
+/// The shapes of (category, seed, count) whose split `keep` accepts, each made only when the
+/// sequence reaches it (a shape of another split is never made).
+let private proceduralWhere (category: string) (seed: uint64) (count: int) (keep: string -> bool) : seq<Instance> =
     if count < 0 then invalidArg "count" (sprintf "DatasetRender.proceduralInstances: count must be >= 0, received %d" count)
     Procedural.id category seed 0 |> ignore // an unknown category fails now, not at the first shape
     let ids = List.init count (Procedural.id category seed)
     let splits = Splits.assign seed ids |> dict
     seq {
-        for k in 0 .. count - 1 ->
-            let mesh = Procedural.mesh category seed k
-            { Mesh = mesh; Category = category; Split = splits.[mesh.Info.Id].Name; GroundTruth = GroundTruth.Written }
+        for k in 0 .. count - 1 do
+            let split = splits.[Procedural.id category seed k].Name
+            if keep split then
+                yield { Mesh = Procedural.mesh category seed k; Category = category; Split = split; GroundTruth = GroundTruth.Written }
     }
+
+let proceduralInstances (category: string) (seed: uint64) (count: int) : seq<Instance> =
+    proceduralWhere category seed count (fun _ -> true)
+
+let proceduralSplit (category: string) (seed: uint64) (count: int) (split: string) : seq<Instance> =
+    proceduralWhere category seed count ((=) split)

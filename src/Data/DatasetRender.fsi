@@ -157,3 +157,7 @@ val writeBenchmark:
 /// split 70/10/20 by `Splits.assign seed` over their ids (the rule of the real models), ground
 /// truth written with the renders. An unknown category or a negative count fails at once.
 val proceduralInstances: category: string -> seed: uint64 -> count: int -> seq<Instance>
+
+/// The instances of `proceduralInstances` in split `split` ("train", "val", "test"), in order;
+/// the shapes of the other splits are never made (the demo's unseen test shapes).
+val proceduralSplit: category: string -> seed: uint64 -> count: int -> split: string -> seq<Instance>

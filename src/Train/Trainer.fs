@@ -106,6 +106,12 @@ module Trainer =
         if learner.Parameters.IsEmpty then invalidArg "learner" "Trainer.run: learner.Parameters is empty"
         if data.BatchesPerEpoch < 1 then invalidArg "data" (sprintf "Trainer.run: data.BatchesPerEpoch must be >= 1, received %d" data.BatchesPerEpoch)
 
+    /// A float the trainer wrote into a checkpoint's metadata ("elapsed_s", "best_value").
+    let private tryMetadataFloat (metadata: Checkpoint.Metadata) (key: string) =
+        match metadata.Extra.TryFind key |> Option.map (fun t -> Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture)) with
+        | Some (true, v) -> Some v
+        | _ -> None
+
     let private metadataInt (path: string) (metadata: Checkpoint.Metadata) (key: string) =
         match metadata.Extra.TryFind key with
         | Some text ->
@@ -185,9 +191,9 @@ module Trainer =
                 let epoch = metadataInt path metadata "epoch"
                 let batch = metadataInt path metadata "batch"
                 let elapsed =
-                    match metadata.Extra.TryFind "elapsed_s" |> Option.map (fun t -> Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture)) with
-                    | Some (true, v) -> v
-                    | _ -> raise (Checkpoint.CheckpointError(path, "no valid metadata 'elapsed_s' (not written by the trainer)"))
+                    match tryMetadataFloat metadata "elapsed_s" with
+                    | Some v -> v
+                    | None -> raise (Checkpoint.CheckpointError(path, "no valid metadata 'elapsed_s' (not written by the trainer)"))
                 Checkpoint.restoreTraining path state |> ignore
                 Metrics.truncate metricsPath (int metadata.Step)
                 if saved <> config then Files.writeTextAtomically configPath config
@@ -225,16 +231,12 @@ module Trainer =
             match experiment.KeepBest with
             | Some _ when resume && File.Exists bestPath ->
                 let metadata = Checkpoint.readMetadata bestPath
-                let value =
-                    match metadata.Extra.TryFind "best_value" |> Option.map (fun t -> Double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture)) with
-                    | Some (true, v) -> Some v
-                    | _ -> None
+                let value = tryMetadataFloat metadata "best_value"
                 if int metadata.Step > steps || value.IsNone then
                     File.Delete bestPath
                     None
                 else value
             | _ -> None
-        let mutable bestCheckpointPath = if best.IsSome then Some bestPath else None
 
         let keepIfBest (values: (string * float) list) (message: string -> unit) =
             match experiment.KeepBest with
@@ -253,7 +255,6 @@ module Trainer =
                     if better then
                         Checkpoint.saveTraining bestPath state (metadataNow [ "best_metric", monitor.Metric; "best_value", invariant value ])
                         best <- Some value
-                        bestCheckpointPath <- Some bestPath
                         message (sprintf "best %s so far (%s): %s" monitor.Metric (value.ToString("G5", CultureInfo.InvariantCulture)) bestPath)
 
         let saveCheckpoint () =
@@ -430,7 +431,7 @@ module Trainer =
         { Iterations = steps
           Reason = outcome
           LastCheckpoint = lastCheckpointPath
-          BestCheckpoint = bestCheckpointPath
+          BestCheckpoint = best |> Option.map (fun _ -> bestPath)
           Seconds = session.Elapsed.TotalSeconds
           TrainingSeconds = elapsed ()
           Message = text }
