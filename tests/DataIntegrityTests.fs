@@ -21,14 +21,15 @@ let private temporaries (dir: string) =
 // ---------------------------------------------------------------------- procedural
 
 /// SHA-256 of shapes 0, 1 and 5 of seeds 7 and 2024 (positions, faces, UVs, atlas and its
-/// size, parameters), recorded from Procedural.fs before it was split into parts, appearance
-/// and categories.
+/// size, parameters) with the recipe's revision: revision 1 recorded from Procedural.fs before
+/// it was split into parts, appearance and categories; a recipe changed on purpose raises its
+/// revision (so cached renders of the old one are not reused) and records its new digest here.
 let private recorded =
-    [ "chair", "cc66d663dfd8c9113054f732a414314d5db4ee64018fe63cae61d50157fc2818"
-      "table", "0a6c958ee075b63cd3b265e3325409652c7538df7243df627c007f9cfdadd904"
-      "car", "b0c6730d365aaa44e32b78cf2de42635b5bb42917a62d96b8580617af1a1a922"
-      "airplane", "ea372ea95008579c78b4eada09288734ced06b5d1cfd6af6e360d1263c10dfe5"
-      "vase", "a679016e4767ee459d770cc8f82c96bcf3dc45b55d4f19bba70191be3eaf80c9" ]
+    [ "chair", 1, "cc66d663dfd8c9113054f732a414314d5db4ee64018fe63cae61d50157fc2818"
+      "table", 1, "0a6c958ee075b63cd3b265e3325409652c7538df7243df627c007f9cfdadd904"
+      "car", 2, "8d054c6d9f875ac9e757e9375c754045befd38ccb85022727e29db05469ae687"
+      "airplane", 1, "ea372ea95008579c78b4eada09288734ced06b5d1cfd6af6e360d1263c10dfe5"
+      "vase", 1, "a679016e4767ee459d770cc8f82c96bcf3dc45b55d4f19bba70191be3eaf80c9" ]
 
 let private digest (category: string) =
     use sha = IncrementalHash.CreateHash HashAlgorithmName.SHA256
@@ -74,9 +75,11 @@ let private viewsOf (index: string) =
 let tests =
     testList "DataIntegrity" [
         test "procedural shapes are byte-identical to those before the split" {
-            Expect.equal Procedural.categories (recorded |> List.map fst) "Procedural.categories"
-            for category, expected in recorded do
-                Expect.isTrue (digest category = expected) (sprintf "%s: the shapes differ from the recorded ones" category)
+            Expect.equal Procedural.categories (recorded |> List.map (fun (c, _, _) -> c)) "Procedural.categories"
+            for category, revision, expected in recorded do
+                Expect.equal (Procedural.revision category) revision (sprintf "%s: Procedural.revision" category)
+                let actual = digest category
+                Expect.isTrue (actual = expected) (sprintf "%s: the shapes differ from those recorded for revision %d (now %s)" category revision actual)
         }
 
         test "an unknown procedural category is a one-line error naming the known ones" {

@@ -28,8 +28,9 @@ let private categoryOf (data: TrainingData) =
 /// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
 /// when it is not there yet: the multi-view protocol, plus `wild64` with that many views per
 /// instance when `wildViews` is given. The folder's name says the source, the count, the seed
-/// and the wild views, so another choice is another folder; `reconstruct eval --benchmarks
-/// <folder>` scores the category as the run's evaluation does.
+/// and the wild views (and a procedural recipe's revision after the first), so another choice
+/// is another folder; `reconstruct eval --benchmarks <folder>` scores the category as the
+/// run's evaluation does.
 let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
     let options: DatasetRender.BenchmarkOptions =
         match wildViews with
@@ -44,7 +45,9 @@ let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (
             if not (List.contains category Procedural.categories) then
                 invalidArg "data" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", Procedural.categories)))
             if count < 10 then invalidArg "data" (sprintf "Procedural %s: count must be at least 10 (70/10/20 splits), received %d" category count)
-            Path.Combine(cache, sprintf "procedural-%d-seed%d%s" count seed suffix),
+            // A recipe's later revision renders into its own folder, beside the older renders.
+            let revision = match Procedural.revision category with 1 -> "" | r -> sprintf "-%s-r%d" category r
+            Path.Combine(cache, sprintf "procedural-%d-seed%d%s%s" count seed revision suffix),
             (fun () -> DatasetRender.proceduralInstances category seed count)
         | Furniture category ->
             Path.Combine(cache, sprintf "furniture-seed%d%s" seed suffix),

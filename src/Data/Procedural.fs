@@ -177,7 +177,11 @@ module Procedural =
         let rubber = ((0.08f, 0.08f, 0.09f), (0.3f, 0.3f, 0.32f), Pattern.Stripes(g.Pick [| 3; 5 |], true))
         let parts = List<Part>()
         let y0 = clearance
-        let nose = g.Uniform(0.0, 0.45)
+        // A car's front and back must differ as a real car's do, or its pose is only defined up to
+        // 180 degrees: a bonnet that always slopes, a cabin set back with a raked windscreen, and
+        // large pale headlights over a dark grille against red tail lights. (Revision 1 let the
+        // nose be flat and the cabin centred, and a 64-pixel image could not tell front from back.)
+        let nose = g.Uniform(0.2, 0.5)
         // Body: the top front edge drops by `nose` of the height (a sloped bonnet).
         let x0, x1, z0, z1 = -width / 2.0, width / 2.0, -length / 2.0, length / 2.0
         let y1 = y0 + bodyHeight
@@ -191,8 +195,8 @@ module Procedural =
         // Cabin: a trapezoid in side view, narrower on top.
         let cabinLength = length * g.Uniform(0.35, 0.6)
         let cabinHeight = g.Uniform(35.0, 60.0)
-        let cabinZ = length * g.Uniform(-0.15, 0.05)
-        let slopeFront, slopeBack = cabinLength * g.Uniform(0.15, 0.35), cabinLength * g.Uniform(0.05, 0.3)
+        let cabinZ = length * g.Uniform(-0.2, -0.06)
+        let slopeFront, slopeBack = cabinLength * g.Uniform(0.3, 0.45), cabinLength * g.Uniform(0.05, 0.2)
         let bw, tw = width * 0.92, width * g.Uniform(0.7, 0.85)
         let c0, c1 = cabinZ - cabinLength / 2.0, cabinZ + cabinLength / 2.0
         let cy0, cy1 = y1 - 1.0, y1 + cabinHeight
@@ -213,12 +217,15 @@ module Procedural =
                 |> rotateZ (-Math.PI / 2.0)
                 |> translate (width / 2.0 - wheelWidth * 0.6, wheelRadius, z)
             parts.AddRange(mirroredPair { wheel with Name = sprintf "wheel %d" a } |> List.map (paint rubber))
-        let lights = material g 0.0
-        let lightSize = g.Uniform(15.0, 30.0)
-        let head = box "headlight" (width / 2.0 - lightSize, yf - 12.0, length / 2.0) (lightSize, g.Uniform(6.0, 12.0), 4.0)
-        let tail = box "taillight" (width / 2.0 - lightSize, y1 - 12.0, -length / 2.0) (lightSize, 8.0, 4.0)
-        parts.AddRange(mirroredPair head |> List.map (paint lights))
-        parts.AddRange(mirroredPair tail |> List.map (paint ((0.8f, 0.1f, 0.08f), (0.5f, 0.0f, 0.0f), Pattern.Solid)))
+        let lightSize = g.Uniform(28.0, 42.0)
+        let lightHeight = g.Uniform(12.0, 18.0)
+        let headY = y0 + (yf - y0) * 0.6
+        let head = box "headlight" (width / 2.0 - lightSize * 0.7, headY, length / 2.0) (lightSize, lightHeight, 6.0)
+        let grille = box "grille" (0.0, headY - 2.0, length / 2.0) (width * 0.4, lightHeight + 4.0, 4.0)
+        let tail = box "taillight" (width / 2.0 - lightSize * 0.6, y1 - 12.0, -length / 2.0) (lightSize * 1.2, 14.0, 6.0)
+        parts.AddRange(mirroredPair head |> List.map (paint ((0.98f, 0.96f, 0.82f), (1.0f, 1.0f, 0.9f), Pattern.Solid)))
+        parts.Add(grille |> paint ((0.1f, 0.1f, 0.12f), (0.25f, 0.25f, 0.28f), Pattern.Stripes(5, false)))
+        parts.AddRange(mirroredPair tail |> List.map (paint ((0.85f, 0.08f, 0.06f), (0.5f, 0.0f, 0.0f), Pattern.Solid)))
         let spoiler = g.Bool 0.3
         if spoiler then
             let wing = box "spoiler" (0.0, y1 + 18.0, -length / 2.0 + 15.0) (width * 0.9, 3.0, 25.0)
@@ -347,6 +354,14 @@ module Procedural =
         [ "chair", chair; "table", table; "car", car; "airplane", airplane; "vase", vase ]
 
     let categories = recipes |> List.map fst
+
+    // Bumped when a recipe changes what it draws; renders cached under the old number are stale.
+    let private revisions = Map.ofList [ "car", 2 ]
+
+    let revision (category: string) =
+        if not (List.contains category categories) then
+            invalidArg "category" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", categories)))
+        revisions.TryFind category |> Option.defaultValue 1
 
     let private recipe (fn: string) (category: string) =
         match recipes |> List.tryFindIndex (fun (name, _) -> name = category) with

@@ -27,6 +27,12 @@ module Procedural =
     /// The categories with a recipe: chair, table, car, airplane, vase.
     val categories: string list
 
+    /// The revision of a category's recipe: 1 at first, raised whenever the recipe changes the
+    /// shapes it draws (car is at 2: front and back made distinct), so that data rendered from
+    /// an older recipe can be recognised and rendered again. An unknown category is an
+    /// ArgumentException naming the known ones.
+    val revision: category: string -> int
+
     /// Shape `index` (>= 0) of the stream for (category, seed): the recipe draws from
     /// `SplitMix64.Derive(seed ^^^ salt of the category, index)`.
     val shape: category: string -> seed: uint64 -> index: int -> ProceduralShape
