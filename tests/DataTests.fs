@@ -15,62 +15,10 @@ open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------------- helpers
 
-let private crcTable =
-    Array.init 256 (fun n ->
-        let mutable c = uint32 n
-        for _ in 1 .. 8 do
-            c <- if c &&& 1u <> 0u then 0xEDB88320u ^^^ (c >>> 1) else c >>> 1
-        c)
-
-let private crc32 (data: byte[]) =
-    let mutable c = 0xFFFFFFFFu
-    for b in data do
-        c <- crcTable.[int ((c ^^^ uint32 b) &&& 0xFFu)] ^^^ (c >>> 8)
-    c ^^^ 0xFFFFFFFFu
-
-let private bigEndian (v: uint32) = [| byte (v >>> 24); byte (v >>> 16); byte (v >>> 8); byte v |]
-
-let private chunk (kind: string) (data: byte[]) =
-    let typed = Array.append (Text.Encoding.ASCII.GetBytes kind) data
-    Array.concat [ bigEndian (uint32 data.Length); typed; bigEndian (crc32 typed) ]
-
-let private zlib (data: byte[]) =
-    use ms = new MemoryStream()
-    do
-        use z = new ZLibStream(ms, CompressionLevel.Optimal)
-        z.Write(data, 0, data.Length)
-    ms.ToArray()
-
-/// A PNG written by hand: colour type 0 grey, 2 RGB, 4 grey + alpha, 6 RGBA; `samples` row-major
-/// interleaved, each 0..255 (bits 8) or 0..65535 (bits 16, stored big-endian); filter 0 per row.
-let private pngOf (width: int) (height: int) (colorType: byte) (bits: int) (samples: int[]) =
-    let channels = match colorType with 0uy -> 1 | 2uy -> 3 | 4uy -> 2 | _ -> 4
-    let bytesPer = bits / 8
-    let raw =
-        [| for y in 0 .. height - 1 do
-               yield 0uy
-               for k in 0 .. width * channels - 1 do
-                   let v = samples.[y * width * channels + k]
-                   if bytesPer = 2 then
-                       yield byte (v >>> 8)
-                       yield byte v
-                   else yield byte v |]
-    let ihdr = Array.concat [ bigEndian (uint32 width); bigEndian (uint32 height); [| byte bits; colorType; 0uy; 0uy; 0uy |] ]
-    Array.concat
-        [ [| 0x89uy; 0x50uy; 0x4Euy; 0x47uy; 0x0Duy; 0x0Auy; 0x1Auy; 0x0Auy |]
-          chunk "IHDR" ihdr
-          chunk "IDAT" (zlib raw)
-          chunk "IEND" [||] ]
-
 /// Host values; the dtype conversion's temporary is freed at once (tests count live tensors).
 let private floats (t: Tensor) =
     use _ = DisposalScope.Open()
     t.ToFloat64s()
-
-/// Only a PNG's signature and IHDR: enough for a header check of a (width, height) RGB image.
-let private pngHeader (width: int) (height: int) =
-    let ihdr = Array.concat [ bigEndian (uint32 width); bigEndian (uint32 height); [| 8uy; 2uy; 0uy; 0uy; 0uy |] ]
-    Array.append [| 0x89uy; 0x50uy; 0x4Euy; 0x47uy; 0x0Duy; 0x0Auy; 0x1Auy; 0x0Auy |] (chunk "IHDR" ihdr)
 
 let private assertNear (what: string) (tol: float) (expected: float[]) (actual: float[]) =
     Expect.equal actual.Length expected.Length "actual.Length"

@@ -95,20 +95,8 @@ let tests =
             use dir = new TempDir()
             // A PNG whose header says 10000 × 10000 RGB (the 300 MB a photo that size would
             // take), with no image data: refused on the header alone.
-            let crc (bytes: byte[]) =
-                let mutable c = 0xFFFFFFFFu
-                for b in bytes do
-                    c <- c ^^^ uint32 b
-                    for _ in 0..7 do
-                        c <- if c &&& 1u <> 0u then 0xEDB88320u ^^^ (c >>> 1) else c >>> 1
-                c ^^^ 0xFFFFFFFFu
-            let be (v: uint32) = [| byte (v >>> 24); byte (v >>> 16); byte (v >>> 8); byte v |]
-            let chunk (kind: string) (data: byte[]) =
-                let body = Array.append (Text.Encoding.ASCII.GetBytes kind) data
-                Array.concat [ be (uint32 data.Length); body; be (crc body) ]
-            let header = Array.concat [ be 10000u; be 10000u; [| 8uy; 2uy; 0uy; 0uy; 0uy |] ]
             let path = dir.File "huge photo.png"
-            File.WriteAllBytes(path, Array.concat [ [| 137uy; 80uy; 78uy; 71uy; 13uy; 10uy; 26uy; 10uy |]; chunk "IHDR" header; chunk "IEND" [||] ])
+            File.WriteAllBytes(path, pngHeader 10000 10000)
             let e = Expect.catchT<Predict.InputError> (fun () -> Predict.prepare 32 path |> ignore) "10000 × 10000"
             Expect.stringContains e.Message path "names the file"
             Expect.isFalse (e.Message.Contains '\n') "one line"
@@ -210,6 +198,32 @@ let tests =
             let blocked = { options with Out = Path.Combine(file "notes.txt", "out") }
             let e = Expect.catchT<Files.FileWriteError> (fun () -> Predict.run blocked Threading.CancellationToken.None ignore |> ignore) "unwritable output"
             Expect.stringContains e.Message (file "notes.txt") "names the folder"
+        }
+
+        test "a run interrupted between batches keeps the images done, and the rerun does only the rest" {
+            use dir = new TempDir()
+            let folder = savedModel dir.Path
+            let inputs = Directory.CreateDirectory(dir.File "photos")
+            for k in 0..3 do writeImage (Path.Combine(inputs.FullName, sprintf "p%d.png" k)) ImageFormat.Png (uint64 (10 + k))
+            // A 16-bit RGB PNG as cameras and editors write them: decoded to floats like any other.
+            let deep = [| for y in 0..31 do for x in 0..31 do yield! [ x * 2000; y * 2000; 65535 - x * 1000 ] |]
+            File.WriteAllBytes(Path.Combine(inputs.FullName, "p4 deep.png"), pngOf 32 32 2uy 16 deep)
+            let options = { Predict.Options.Defaults with Model = folder; Input = inputs.FullName; Out = dir.File "out"; BatchSize = 2 }
+            // The plain progress line comes after the first batch: Ctrl+C pressed there.
+            use stop = new Threading.CancellationTokenSource()
+            let interrupted = Predict.run options stop.Token (fun line -> if line.StartsWith "predict: iteration" then stop.Cancel())
+            let doneFirst = interrupted.Items |> List.choose (fun (input, o) -> match o with Predict.Done _ -> Some(Path.GetFileName input) | _ -> None)
+            Expect.equal doneFirst [ "p0.png"; "p1.png" ] "the first batch, and no more"
+            let written = Directory.GetFiles options.Out |> Array.map (fun f -> f, File.GetLastWriteTimeUtc f) |> Map.ofArray
+            Expect.isFalse (written |> Map.exists (fun f _ -> f.Contains ".tmp")) "no temporary file left"
+            let rerun = Predict.run options Threading.CancellationToken.None ignore
+            let outcome name = rerun.Items |> List.find (fun (input, _) -> Path.GetFileName input = name) |> snd
+            for name in doneFirst do Expect.equal (outcome name) Predict.Skipped (sprintf "%s skipped" name)
+            for name in [ "p2.png"; "p3.png"; "p4 deep.png" ] do
+                Expect.isTrue (match outcome name with Predict.Done _ -> true | _ -> false) (sprintf "%s reconstructed on the rerun: %A" name (outcome name))
+            for f, time in Map.toSeq written do
+                if not (f.EndsWith "summary.json" || f.EndsWith "summary.md") then
+                    Expect.equal (File.GetLastWriteTimeUtc f) time (sprintf "%s left as it was" (Path.GetFileName f))
         }
 
         test "the demo renders unseen test shapes, reconstructs and scores them, and writes its report" {

@@ -13,6 +13,7 @@ open Reconstruct.Train
 type TrainingData =
     | Procedural of category: string * count: int
     | Furniture of category: string
+    | Photos of folder: string
 
 type RunSummary =
     { Outcome: Outcome
@@ -24,6 +25,7 @@ let private categoryOf (data: TrainingData) =
     match data with
     | Procedural (category, _) -> category
     | Furniture category -> category
+    | Photos folder -> invalidArg "data" (sprintf "Photos %s: photographs have no rendered benchmark (no cameras, masks or meshes); only UNICORN trains on them" folder)
 
 /// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
 /// when it is not there yet: the multi-view protocol, plus `wild64` with that many views per
@@ -49,6 +51,7 @@ let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (
             let revision = match Procedural.revision category with 1 -> "" | r -> sprintf "-%s-r%d" category r
             Path.Combine(cache, sprintf "procedural-%d-seed%d%s%s" count seed revision suffix),
             (fun () -> DatasetRender.proceduralInstances category seed count)
+        | Photos _ -> categoryOf data |> ignore; failwith "unreachable: categoryOf refuses Photos"
         | Furniture category ->
             Path.Combine(cache, sprintf "furniture-seed%d%s" seed suffix),
             (fun () ->
@@ -602,7 +605,36 @@ module Unicorn =
         (s.Truth :> IDisposable).Dispose()
         s.Figure |> Option.iter (fun f -> (f :> IDisposable).Dispose())
 
-    let private learner (m: Method) (model: Pipeline.Model) (generator: Generator) (validation: Source) : Learner<SingleView.Batch> =
+    /// Validation on images with ground truth: mask IoU, azimuth within 30° (after the best
+    /// offset), PSNR of the re-render, saturated azimuths.
+    let private validateOn (m: Method) (model: Pipeline.Model) (validation: Source) () =
+        if m.ValidationInstances = 0 || validation.Count = 0 then []
+        else
+            let s = score model validation m.ValidationInstances false (fun _ _ -> ())
+            try
+                let offset = fitOffset s
+                let e = poseErrors offset s
+                [ "val_mask_iou", Array.average s.MaskIoU
+                  "val_azimuth_acc30", PoseMetrics.accuracy 30.0 e.AzimuthDeg
+                  "val_psnr", Array.average s.Psnr
+                  "val_azimuth_saturated", saturatedShare s ]
+            finally
+                dispose s
+
+    /// Photographs have no truth to score shapes or poses against: how well the model redraws
+    /// them, PSNR and SSIM of the re-render over the first `count` images of `set`.
+    let private photoScores (model: Pipeline.Model) (set: SingleView.Set) (count: int) =
+        use _ = Autograd.noGrad ()
+        let psnr, ssim = Collections.Generic.List<float>(), Collections.Generic.List<float>()
+        for chunk in Array.chunkBySize 32 (Array.init (min count set.Count) id) do
+            use _ = DisposalScope.Open()
+            let rgb = Tensor.cat ([ for k in chunk -> SingleView.image set k ], 0)
+            let composite, _ = Pipeline.rerender model (Pipeline.predict model rgb)
+            psnr.AddRange(ImageMetrics.psnr composite rgb)
+            ssim.AddRange(ImageMetrics.ssim composite rgb)
+        [ "val_psnr", Seq.average psnr; "val_ssim", Seq.average ssim ]
+
+    let private learner (m: Method) (model: Pipeline.Model) (generator: Generator) (validate: unit -> (string * float) list) : Learner<SingleView.Batch> =
         { Pipeline = pipelineName
           Parameters = Pipeline.parameters model
           Buffers = Pipeline.buffers model
@@ -613,22 +645,45 @@ module Unicorn =
                 let c = Pipeline.Curriculum.at m.Curriculum iteration
                 if phase = 0 then Pipeline.poseLoss model c batch.Images
                 else Pipeline.shapeLoss model c generator batch.Images
-          Validate =
-            fun _ ->
-                if m.ValidationInstances = 0 || validation.Count = 0 then []
-                else
-                    let s = score model validation m.ValidationInstances false (fun _ _ -> ())
-                    try
-                        let offset = fitOffset s
-                        let e = poseErrors offset s
-                        [ "val_mask_iou", Array.average s.MaskIoU
-                          "val_azimuth_acc30", PoseMetrics.accuracy 30.0 e.AzimuthDeg
-                          "val_psnr", Array.average s.Psnr
-                          "val_azimuth_saturated", saturatedShare s ]
-                    finally
-                        dispose s }
+          Validate = fun _ -> validate () }
 
-    let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
+    /// The model, its step generator and the data of a run over the single images of `train`.
+    let private setUp (experiment: Experiment<Method>) (train: SingleView.Set) =
+        let model =
+            use generator = new Generator(Seed.child experiment.Seed "init")
+            Pipeline.create generator experiment.Method.Pipeline
+        let steps = new Generator(Seed.child experiment.Seed "steps")
+        let dataSeed = Seed.child experiment.Seed "data"
+        let data: Data<SingleView.Batch> =
+            { BatchesPerEpoch = SingleView.batchesPerEpoch train experiment.BatchSize
+              Epoch = fun epoch start -> SingleView.epochFrom train dataSeed experiment.BatchSize epoch start |> SingleView.prefetch 2 }
+        model, steps, data
+
+    /// A collection of photographs (`Photos.import`): trained as the renders are, validated by
+    /// the re-render's PSNR and SSIM, and not evaluated further (nothing to compare shapes
+    /// with); `reconstruct export` and `predict` take the model from here.
+    let private runOnPhotos (runDir: string) (experiment: Experiment<Method>) (folder: string) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
+        let m = experiment.Method
+        if m.Protocol <> Renders then invalidArg "experiment" (sprintf "Photos %s: photographs are used as they are; the wild protocol renders its own views (Protocol = Renders)" folder)
+        let train = SingleView.load folder "train"
+        for path, reason in train.Failures do log (sprintf "skipped %s: %s" path reason)
+        let validation = SingleView.load folder "val"
+        log (sprintf "data: %s: %d training photographs, %d val" folder train.Count validation.Count)
+        use runScope = DisposalScope.Open()
+        let model, steps, data = setUp experiment train
+        use steps = steps
+        let validate () = if m.ValidationInstances = 0 then [] else photoScores model validation m.ValidationInstances
+        let outcome = Trainer.run runDir experiment (learner m model steps validate) data resume cancel log
+        match outcome.Reason with
+        | StopReason.Finished
+        | StopReason.TimeBudget ->
+            restoreBest outcome (Pipeline.parameters model) (Pipeline.buffers model) log
+            let scores = photoScores model validation validation.Count
+            log (sprintf "the %d val photographs re-rendered: %s (no ground truth, so no shape or pose scores)" validation.Count (String.Join(", ", [ for k, v in scores -> sprintf "%s %.3f" k v ])))
+        | _ -> ()
+        { Outcome = outcome; TrainInstances = train.Instances; Report = None; Files = [] }
+
+    let private runOnRenders (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
         let m = experiment.Method
         if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
             invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
@@ -645,15 +700,9 @@ module Unicorn =
         let validation = source "val"
         log (sprintf "data: %s: %d training images of %d instances, %d val instances" protocolDir train.Count train.Instances validation.Count)
         use runScope = DisposalScope.Open()
-        let model =
-            use generator = new Generator(Seed.child experiment.Seed "init")
-            Pipeline.create generator m.Pipeline
-        use steps = new Generator(Seed.child experiment.Seed "steps")
-        let dataSeed = Seed.child experiment.Seed "data"
-        let data: Data<SingleView.Batch> =
-            { BatchesPerEpoch = SingleView.batchesPerEpoch train experiment.BatchSize
-              Epoch = fun epoch start -> SingleView.epochFrom train dataSeed experiment.BatchSize epoch start |> SingleView.prefetch 2 }
-        let outcome = Trainer.run runDir experiment (learner m model steps validation) data resume cancel log
+        let model, steps, data = setUp experiment train
+        use steps = steps
+        let outcome = Trainer.run runDir experiment (learner m model steps (validateOn m model validation)) data resume cancel log
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
@@ -703,6 +752,11 @@ module Unicorn =
                 | None -> []
             { Outcome = outcome; TrainInstances = train.Instances; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Instances; Report = None; Files = [] }
+
+    let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
+        match experiment.Method.Data with
+        | Photos folder -> runOnPhotos runDir experiment folder resume cancel log
+        | _ -> runOnRenders runDir results experiment resume cancel log
 
 let resume (runDir: string) (stop: Stop option) (results: string option) (cancel: CancellationToken) (log: string -> unit) =
     match pipelineOf runDir with

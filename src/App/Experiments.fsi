@@ -8,13 +8,17 @@ open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Train
 
-/// Where a multi-view training set comes from. Either is rendered once into the experiment's
-/// cache (`DatasetRender.writeBenchmark`, the multi-view protocol only) and reused by later runs.
+/// Where a training set comes from. Procedural and real models are rendered once into the
+/// experiment's cache (`DatasetRender.writeBenchmark`) and reused by later runs.
 type TrainingData =
     /// `count` procedural shapes of `category` (Procedural.categories), split 70/10/20.
     | Procedural of category: string * count: int
     /// The real models of `category` (Debian's sweethome3d-furniture, `Furniture.prepare`).
     | Furniture of category: string
+    /// A collection of photographs imported by `Photos.import` into `folder`: no ground truth,
+    /// so UNICORN only (SoftRas and the wild protocol refuse it), validated by the re-render's
+    /// PSNR and SSIM, and not evaluated on shapes or poses.
+    | Photos of folder: string
 
 /// What a finished run measured, for the caller and the results file.
 type RunSummary =

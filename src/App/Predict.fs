@@ -23,7 +23,7 @@ exception InputError of path: string * problem: string
 let ModelFile = "model.safetensors"
 
 [<Literal>]
-let MinimumSide = 16
+let MinimumSide = Photos.MinimumSide
 
 type Loaded =
     { Model: Pipeline.Model
@@ -195,18 +195,8 @@ let export (runDir: string) (outDir: string) (name: string) (results: string opt
 // ------------------------------------------------------------------------------ inputs
 
 let prepare (size: int) (path: string) : Tensor =
-    if size < 1 then invalidArg "size" (sprintf "Predict.prepare: size must be positive, received %d" size)
-    let info =
-        try Image.info path
-        with :? ImageFileException as e -> raise (InputError(path, e.Reason))
-    if info.Width < MinimumSide || info.Height < MinimumSide then
-        raise (InputError(path, sprintf "the image is %d×%d pixels; at least %d×%d are needed" info.Width info.Height MinimumSide MinimumSide))
-    use scope = DisposalScope.Open()
-    let rgb =
-        try Image.loadWith { ImageOptions.Defaults with Alpha = Alpha.Over(1.0, 1.0, 1.0) } path
-        with :? ImageFileException as e -> raise (InputError(path, e.Reason))
-    let square = Image.centerCrop (1, 1) rgb
-    scope.MoveOut((Image.resize (size, size) square).contiguous ())
+    try Photos.square size path
+    with :? ImageFileException as e -> raise (InputError(path, e.Reason))
 
 // ------------------------------------------------------------------------------ outputs
 

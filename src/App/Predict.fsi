@@ -49,14 +49,14 @@ val save: model: Reconstruct.Pipelines.Unicorn.Model -> path: string -> name: st
 /// Returns the files written.
 val export: runDir: string -> outDir: string -> name: string -> results: string option -> string list
 
-/// Sides below this many pixels are refused.
+/// Sides below this many pixels are refused (`Photos.MinimumSide`).
 [<Literal>]
 val MinimumSide: int = 16
 
-/// An image file as the model's input: decoded (PNG 8/16-bit, JPEG, BMP, TGA; grey expanded),
-/// alpha composited over white, the largest centred square cropped, and resized to size²
-/// (area averaging when shrinking, bilinear when growing) -> (3, size, size) float32 in [0, 1].
-/// Raises InputError naming the file (undecodable, smaller than `MinimumSide`, too many pixels).
+/// An image file as the model's input, as training imports photographs (`Photos.square`):
+/// decoded, alpha composited over white, the largest centred square cropped and resized to
+/// size² -> (3, size, size) float32 in [0, 1]. Raises InputError naming the file
+/// (undecodable, smaller than `MinimumSide`, too many pixels).
 val prepare: size: int -> path: string -> Tensor
 
 /// What `run` does.

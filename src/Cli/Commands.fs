@@ -36,6 +36,7 @@ type TrainArgs =
     | Category of name: string
     | Count of count: int
     | Furniture
+    | Photos of folder: string
     | Wild of views: int
     | Minutes of minutes: float
     | Iterations of count: int
@@ -54,6 +55,7 @@ type TrainArgs =
             | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "procedural instances to generate (default 1000; 70% train)"
             | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
+            | Photos _ -> "unicorn: train on your own photographs, a folder `reconstruct data --photos` imported (no ground truth: validation is the re-render's PSNR/SSIM, no shape or pose scores)"
             | Wild _ -> "unicorn: train on single views at random poses over random backgrounds, this many per instance (default: the multi-view renders as single images, on white)"
             | Minutes _ -> "training budget in minutes (default 60)"
             | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
@@ -83,11 +85,15 @@ type DataArgs =
     | Wild_Views of count: int
     | Procedural of names: string list
     | Count of count: int
+    | Photos of folder: string
+    | Name of name: string
 
     interface IArgParserTemplate with
         member a.Usage =
             match a with
             | Procedural _ -> sprintf "render procedural categories instead of the real models (no download): %s" (String.Join(", ", Reconstruct.Data.Procedural.categories))
+            | Photos _ -> "import a folder of your own photographs of one kind of object as a training set (squared and resized to 64x64, split 90/10 train/val) into <output>/<name>"
+            | Name _ -> "with --photos: the collection's name, its folder under --output and its category (default: the photo folder's name)"
             | Count _ -> "instances per procedural category (default 50)"
             | Output _ -> "folder of the rendered benchmark (default artifacts/datasets)"
             | Wild_Views _ -> "in-the-wild views per instance and size (default 10)"
@@ -255,12 +261,23 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
     let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
     let wildViews = args.GetResult(Wild_Views, defaultValue = 10)
     let clock = Diagnostics.Stopwatch.StartNew()
-    match args.TryGetResult Procedural with
-    | Some categories ->
+    match args.TryGetResult Procedural, args.TryGetResult DataArgs.Photos with
+    | _, Some source ->
+        let name = args.GetResult(DataArgs.Name, defaultValue = IO.Path.GetFileName(IO.Path.TrimEndingDirectorySeparator(IO.Path.GetFullPath source)))
+        let mutable shown = TimeSpan.Zero
+        let progress n =
+            if clock.Elapsed - shown >= TimeSpan.FromSeconds 10.0 then
+                shown <- clock.Elapsed
+                printfn "photos: %d files read, %.1f s" n clock.Elapsed.TotalSeconds
+        let s = Reconstruct.Data.Photos.import source (IO.Path.Combine(out, name)) name 64 seed cancel progress
+        for file, why in s.Failures do eprintfn "photos: left out %s: %s" file why
+        printfn "photos: %d imported into %s (%d train, %d val), %d left out (failures.md), %.1f s" (s.Train + s.Val) s.Folder s.Train s.Val s.Failures.Length s.Seconds
+        printfn "next: reconstruct train unicorn --photos %s" s.Folder
+    | Some categories, None ->
         let count = args.GetResult(Count, defaultValue = 50)
         for category in categories do
             renderBenchmark out seed wildViews [ 64; 128 ] category count (Reconstruct.Data.DatasetRender.proceduralInstances category seed count) cancel
-    | None ->
+    | None, None ->
         let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
         let cache = args.GetResult(DataArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
         let report = Reconstruct.Data.Furniture.prepare cache categories seed
@@ -317,10 +334,15 @@ let private evaluate (args: ParseResults<EvalArgs>) (cancel: CancellationToken) 
 let private trainExperiment (args: ParseResults<TrainArgs>) =
     let category = args.GetResult(Category, defaultValue = "chair")
     let data =
-        if args.Contains Furniture then Reconstruct.App.Experiments.Furniture category
-        else Reconstruct.App.Experiments.Procedural(category, args.GetResult(TrainArgs.Count, defaultValue = 1000))
+        match args.TryGetResult TrainArgs.Photos with
+        | Some folder -> Reconstruct.App.Experiments.Photos(IO.Path.GetFullPath folder)
+        | None when args.Contains Furniture -> Reconstruct.App.Experiments.Furniture category
+        | None -> Reconstruct.App.Experiments.Procedural(category, args.GetResult(TrainArgs.Count, defaultValue = 1000))
     let methodName = args.GetResult(TrainArgs.Method, defaultValue = "softras")
-    let name = sprintf "%s_%s%s" methodName (if args.Contains Furniture then "furniture_" else "") category
+    let name =
+        match args.TryGetResult TrainArgs.Photos with
+        | Some folder -> sprintf "%s_photos_%s" methodName (IO.Path.GetFileName(IO.Path.TrimEndingDirectorySeparator(IO.Path.GetFullPath folder)))
+        | None -> sprintf "%s_%s%s" methodName (if args.Contains Furniture then "furniture_" else "") category
     let common (baseline: Reconstruct.Train.Experiment<'M>) =
         { baseline with
             Name = name
@@ -454,10 +476,16 @@ let private checkData (args: ParseResults<DataArgs>) =
     if args.Contains DataArgs.Categories then
         allKnown "--categories" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult DataArgs.Categories)
     // An option the chosen source ignores would be silently dropped: say so instead.
+    if args.Contains DataArgs.Photos then
+        let source = args.GetResult DataArgs.Photos
+        require (IO.Directory.Exists source) (sprintf "--photos %s: no such folder" source)
+        let rendered = args.Contains Procedural || args.Contains DataArgs.Categories || args.Contains DataArgs.Cache || args.Contains Count || args.Contains Wild_Views
+        require (not rendered) "--photos imports your photographs; --procedural, --categories, --cache, --count and --wild-views are for rendered benchmarks"
+    else require (not (args.Contains DataArgs.Name)) "--name names a photo collection (--photos)"
     if args.Contains Procedural then
         require (not (args.Contains DataArgs.Categories)) "--categories names real-model categories; --procedural names the procedural ones: give one of them"
         require (not (args.Contains DataArgs.Cache)) "--cache is the real models' cache; --procedural needs none"
-    else
+    elif not (args.Contains DataArgs.Photos) then
         require (not (args.Contains Count)) "--count applies to --procedural (the real models are all prepared)"
 
 let private checkEval (args: ParseResults<EvalArgs>) =
@@ -501,7 +529,12 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
         require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|unicorn"
-        if args.Contains Furniture then
+        if args.Contains TrainArgs.Photos then
+            let folder = args.GetResult TrainArgs.Photos
+            require (args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--photos trains unicorn: softras needs the silhouettes and cameras only renders have"
+            require (IO.File.Exists(IO.Path.Combine(folder, "index.jsonl"))) (sprintf "--photos %s: no index.jsonl there; import your photographs first with reconstruct data --photos <folder>" folder)
+            require (not (args.Contains Furniture || args.Contains Category || args.Contains TrainArgs.Count || args.Contains Wild)) "--photos trains on your photographs; --furniture, --category, --count and --wild choose rendered data"
+        elif args.Contains Furniture then
             allKnown "--category" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult Category |> Option.map List.singleton)
             require (not (args.Contains TrainArgs.Count)) "--count applies to procedural data; --furniture trains on all prepared real models"
         else

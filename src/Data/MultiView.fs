@@ -76,10 +76,10 @@ type Entry =
 let private readRows (root: string) = RenderedIndex.read (Path.Combine(root, "multiview"))
 
 let entries (root: string) : Entry[] =
-    let _, rows = readRows root
+    let indexPath, rows = readRows root
     rows
     |> Array.distinctBy (fun row -> row.Instance)
-    |> Array.map (fun row -> { Id = row.Instance; Category = row.Category; Split = row.Split; Mesh = row.Mesh })
+    |> Array.map (fun row -> { Id = row.Instance; Category = row.Category; Split = row.Split; Mesh = (RenderedIndex.truthOf indexPath row).Mesh })
 
 let load (root: string) (split: string) : Set =
     let indexPath, rows = readRows root
@@ -96,6 +96,9 @@ let load (root: string) (split: string) : Set =
                 groups.[row.Instance] <- List<RenderedIndex.Row>([ row ])
     if order.Count = 0 then raise (RenderedIndex.noRowsOfSplit indexPath split rows)
     let instances = order |> Seq.map (fun id -> groups.[id].ToArray()) |> Array.ofSeq
+    // Before anything else: the multi-view protocol is renders, and a photograph has no camera.
+    for rows in instances do
+        for row in rows do RenderedIndex.truthOf indexPath row |> ignore
     let views = instances.[0].Length
     for rows in instances do
         if rows.Length <> views then
@@ -125,7 +128,7 @@ let load (root: string) (split: string) : Set =
                     raise (IndexFileException(indexPath, all.[k].Line, sprintf "image %s is %dx%d, the first image %dx%d" all.[k].Image wk hk w h))
                 Buffer.BlockCopy(bytes, 0, block, v * plane, plane)
             block)
-    let cameras (pick: RenderedIndex.Row -> float) = instances |> Array.map (Array.map pick)
+    let cameras (pick: RenderedIndex.Truth -> float) = instances |> Array.map (Array.map (RenderedIndex.truthOf indexPath >> pick))
     Set(
         indexPath,
         split,
@@ -134,7 +137,7 @@ let load (root: string) (split: string) : Set =
         w,
         instances |> Array.map (fun rows -> rows.[0].Instance),
         instances |> Array.map (fun rows -> rows.[0].Category),
-        instances |> Array.map (fun rows -> rows.[0].Mesh),
+        instances |> Array.map (fun rows -> (RenderedIndex.truthOf indexPath rows.[0]).Mesh),
         pixels,
         cameras (fun r -> radians r.View.Azimuth),
         cameras (fun r -> radians r.View.Elevation),

@@ -4,14 +4,15 @@ open System
 open System.IO
 open System.Text.Json
 
+type Truth = { Mesh: string; View: DatasetRender.View }
+
 type Row =
     { Line: int
       Image: string
       Instance: string
       Category: string
       Split: string
-      Mesh: string
-      View: DatasetRender.View }
+      Truth: Truth option }
 
 let private field (fail: string -> exn) (json: JsonElement) (path: string) (name: string) (kind: JsonValueKind) =
     match json.TryGetProperty name with
@@ -27,31 +28,40 @@ let private rowOf (indexDir: string) (item: Item) : Row =
     let row = item.Row.Value
     let fail detail = IndexFileException(row.IndexFile, row.Line, detail) :> exn
     let text name = (field fail row.Json "" name JsonValueKind.String).GetString()
-    let view = field fail row.Json "" "view" JsonValueKind.Object
-    let number name = finite fail name ((field fail view "view." name JsonValueKind.Number).GetDouble())
-    // Older and hand-written indexes give only the multi-view camera's three numbers.
-    let optional name fallback = if view.TryGetProperty(name: string) |> fst then number name else fallback
-    let shiftX, shiftY =
-        match view.TryGetProperty "shift" with
-        | false, _ -> 0.0, 0.0
-        | true, s when s.ValueKind = JsonValueKind.Array && s.GetArrayLength() = 2 && s.[0].ValueKind = JsonValueKind.Number && s.[1].ValueKind = JsonValueKind.Number ->
-            finite fail "shift" (s.[0].GetDouble()), finite fail "shift" (s.[1].GetDouble())
-        | true, s -> raise (fail (sprintf "field \"view.shift\" must be an array of two numbers, found %s" (s.GetRawText())))
-    let mesh = text "mesh"
+    let has (name: string) = row.Json.TryGetProperty name |> fst
+    let view () =
+        let view = field fail row.Json "" "view" JsonValueKind.Object
+        let number name = finite fail name ((field fail view "view." name JsonValueKind.Number).GetDouble())
+        // Older and hand-written indexes give only the multi-view camera's three numbers.
+        let optional name fallback = if view.TryGetProperty(name: string) |> fst then number name else fallback
+        let shiftX, shiftY =
+            match view.TryGetProperty "shift" with
+            | false, _ -> 0.0, 0.0
+            | true, s when s.ValueKind = JsonValueKind.Array && s.GetArrayLength() = 2 && s.[0].ValueKind = JsonValueKind.Number && s.[1].ValueKind = JsonValueKind.Number ->
+                finite fail "shift" (s.[0].GetDouble()), finite fail "shift" (s.[1].GetDouble())
+            | true, s -> raise (fail (sprintf "field \"view.shift\" must be an array of two numbers, found %s" (s.GetRawText())))
+        ({ Azimuth = number "azimuth"
+           Elevation = number "elevation"
+           Roll = optional "roll" 0.0
+           Distance = number "distance"
+           Scale = optional "scale" 1.0
+           ShiftX = shiftX
+           ShiftY = shiftY }: DatasetRender.View)
+    // A photograph has neither; a render has both, and half of the pair is a broken row.
+    let truth =
+        match has "mesh", has "view" with
+        | false, false -> None
+        | true, true ->
+            let mesh = text "mesh"
+            Some { Mesh = Path.GetFullPath(if Path.IsPathRooted mesh then mesh else Path.Combine(indexDir, mesh)); View = view () }
+        | true, false -> raise (fail "field \"mesh\" without \"view\" (a row gives both, or neither for an image without ground truth)")
+        | false, true -> raise (fail "field \"view\" without \"mesh\" (a row gives both, or neither for an image without ground truth)")
     { Line = row.Line
       Image = item.Path
       Instance = text "instance"
       Category = text "category"
       Split = text "split"
-      Mesh = Path.GetFullPath(if Path.IsPathRooted mesh then mesh else Path.Combine(indexDir, mesh))
-      View =
-        { Azimuth = number "azimuth"
-          Elevation = number "elevation"
-          Roll = optional "roll" 0.0
-          Distance = number "distance"
-          Scale = optional "scale" 1.0
-          ShiftX = shiftX
-          ShiftY = shiftY } }
+      Truth = truth }
 
 let read (protocolDir: string) : string * Row[] =
     let indexPath = Path.GetFullPath(Path.Combine(protocolDir, "index.jsonl"))
@@ -62,9 +72,16 @@ let noRowsOfSplit (indexPath: string) (split: string) (rows: Row[]) : exn =
     let splits = rows |> Array.map (fun r -> r.Split) |> Array.distinct |> Array.sort
     IndexFileException(indexPath, 0, sprintf "no rows of split \"%s\" (splits in the index: %s)" split (String.Join(", ", splits)))
 
+let private meshText (row: Row) = match row.Truth with Some t -> t.Mesh | None -> "(none)"
+
 let checkSameInstance (indexPath: string) (first: Row) (row: Row) =
-    if first.Category <> row.Category || first.Mesh <> row.Mesh then
-        raise (IndexFileException(indexPath, row.Line, sprintf "instance %s has category %s and mesh %s here, %s and %s on line %d" row.Instance row.Category row.Mesh first.Category first.Mesh first.Line))
+    if first.Category <> row.Category || meshText first <> meshText row then
+        raise (IndexFileException(indexPath, row.Line, sprintf "instance %s has category %s and mesh %s here, %s and %s on line %d" row.Instance row.Category (meshText row) first.Category (meshText first) first.Line))
+
+let truthOf (indexPath: string) (row: Row) =
+    match row.Truth with
+    | Some t -> t
+    | None -> raise (IndexFileException(indexPath, row.Line, sprintf "image %s has no ground truth (fields \"mesh\" and \"view\"), which this protocol needs" row.Image))
 
 let decodeRgba (path: string) : int * int * byte[] =
     use hwc = Image.readRaw Image.defaultMaxPixels false path

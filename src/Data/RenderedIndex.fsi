@@ -3,6 +3,13 @@
 /// what the multi-view and the single-view loaders share.
 module internal Reconstruct.Data.RenderedIndex
 
+/// What a rendered image has and a photograph does not.
+type Truth =
+    { /// The ground-truth mesh file (absolute path).
+      Mesh: string
+      /// The true camera, angles in degrees as in the index.
+      View: DatasetRender.View }
+
 /// One row of the index, checked.
 type Row =
     { /// 1-based line in the index file.
@@ -12,14 +19,13 @@ type Row =
       Instance: string
       Category: string
       Split: string
-      /// The ground-truth mesh file (absolute path).
-      Mesh: string
-      /// The true camera, angles in degrees as in the index.
-      View: DatasetRender.View }
+      /// None for an image without ground truth (an imported photograph).
+      Truth: Truth option }
 
 /// `<protocolDir>/index.jsonl` (absolute) and its rows in file order. Each row needs strings
-/// "image", "instance", "category", "split", "mesh" (relative to the index's folder, or
-/// absolute) and "view" with numbers "azimuth", "elevation" (degrees) and "distance"; "roll"
+/// "image", "instance", "category", "split", and either both or neither of "mesh" (relative to
+/// the index's folder, or absolute) and "view" with numbers "azimuth", "elevation" (degrees)
+/// and "distance"; "roll"
 /// (degrees), "scale" and "shift" ([x, y]) may be absent (0, 1, [0, 0], the multi-view camera)
 /// but not malformed. A missing or malformed index or row: one `IndexFileException` naming the
 /// file and the line.
@@ -32,6 +38,10 @@ val noRowsOfSplit: indexPath: string -> split: string -> rows: Row[] -> exn
 /// Fails with one `IndexFileException` when `row` gives another mesh or category for its
 /// instance than `first`, the instance's first row.
 val checkSameInstance: indexPath: string -> first: Row -> row: Row -> unit
+
+/// The row's ground truth; one `IndexFileException` naming the index, the line and the image
+/// when it has none.
+val truthOf: indexPath: string -> row: Row -> Truth
 
 /// The image file as height, width and (4, H, W) planar RGBA bytes (grey and RGB get an opaque
 /// alpha). A missing, unreadable or corrupt file raises `ImageFileException`.

@@ -14,12 +14,12 @@ type Set
         height: int,
         width: int,
         ids: string[],
-        meshes: string[],
+        meshes: string option[],
         // Per sample: (3, H, W) RGB bytes, its instance, its row among the instance's rows, its camera.
         pixels: byte[][],
         instances: int[],
         rowsWithinInstance: int[],
-        views: DatasetRender.View[],
+        views: DatasetRender.View option[],
         failures: (string * string) list
     ) =
     member _.Index = index
@@ -29,6 +29,7 @@ type Set
     member _.Height = height
     member _.Width = width
     member _.Failures = failures
+    member _.HasTruth = meshes |> Array.forall Option.isSome
     member internal _.Ids = ids
     member internal _.Meshes = meshes
     member internal _.Pixels = pixels
@@ -84,7 +85,7 @@ let load (protocolDir: string) (split: string) : Set =
         | Error reason -> failures.Add(rows.[k].Image, reason)
     let instanceNumbers = Dictionary<string, int>()
     let ids = List<string>()
-    let meshes = List<string>()
+    let meshes = List<string option>()
     let instances =
         kept.ToArray()
         |> Array.map (fun k ->
@@ -94,7 +95,7 @@ let load (protocolDir: string) (split: string) : Set =
             | _ ->
                 instanceNumbers.[row.Instance] <- ids.Count
                 ids.Add row.Instance
-                meshes.Add row.Mesh
+                meshes.Add(row.Truth |> Option.map (fun t -> t.Mesh))
                 ids.Count - 1)
     let pick (f: int -> 'T) = kept.ToArray() |> Array.map f
     Set(
@@ -107,7 +108,7 @@ let load (protocolDir: string) (split: string) : Set =
         pick (fun k -> match decoded.[k] with Ok (_, _, rgb) -> rgb | Error _ -> failwith "unreachable: a kept image decoded"),
         instances,
         pick (fun k -> rowWithinInstance.[k]),
-        pick (fun k -> rows.[k].View),
+        pick (fun k -> rows.[k].Truth |> Option.map (fun t -> t.View)),
         List.ofSeq failures
     )
 
@@ -167,13 +168,19 @@ let private ofInstance (fn: string) (table: Set -> 'T[]) (set: Set) (instance: i
     checkInstance fn set instance
     (table set).[instance]
 
-let view set sample = ofSample "view" (fun s -> s.Views) set sample
+/// A ground-truth field, or one line naming the index when its images have none.
+let private known (fn: string) (set: Set) (value: 'T option) =
+    match value with
+    | Some v -> v
+    | None -> raise (IndexFileException(set.Index, 0, sprintf "SingleView.%s: the images of split \"%s\" have no ground truth (photographs)" fn set.Split))
+
+let view set sample = ofSample "view" (fun s -> s.Views) set sample |> known "view" set
 
 let instanceOf set sample = ofSample "instanceOf" (fun s -> s.InstanceOf) set sample
 
 let id set instance = ofInstance "id" (fun s -> s.Ids) set instance
 
-let meshPath set instance = ofInstance "meshPath" (fun s -> s.Meshes) set instance
+let meshPath set instance = ofInstance "meshPath" (fun s -> s.Meshes) set instance |> known "meshPath" set
 
 let image (set: Set) (sample: int) =
     checkSample "image" set sample

@@ -33,6 +33,9 @@ type Set =
     /// missing, unreadable or corrupt, or of another size than the split's first good image.
     /// For the caller to report once.
     member Failures: (string * string) list
+    /// Whether every image has its ground truth (mesh and camera): rendered benchmarks do,
+    /// imported photographs (`Photos.import`) do not.
+    member HasTruth: bool
 
 /// A batch of B single images. It owns `Images`: dispose it, or let the disposal scope current
 /// when it was made (or handed over by `prefetch`) free it.
@@ -50,7 +53,8 @@ type Batch =
 /// Reads `<protocolDir>/index.jsonl` (e.g. `<benchmark>/multiview`, `<benchmark>/wild64`),
 /// keeps the rows of `split` and decodes each row's image once (in parallel). Rows are read as
 /// by `MultiView.load` (strings "image", "instance", "category", "split", "mesh"; "view" with
-/// numbers "azimuth", "elevation", "distance", and "roll", "scale", "shift" when present). An
+/// numbers "azimuth", "elevation", "distance", and "roll", "scale", "shift" when present),
+/// except that "mesh" and "view" may both be absent, as for imported photographs. An
 /// image that cannot be used is kept in `Failures` and left out; the rest loads. A missing or
 /// malformed index or row, an instance with two meshes, a split without rows or without one
 /// good image: one `IndexFileException` naming the index file (and the line).
@@ -74,7 +78,7 @@ val epochFrom: set: Set -> seed: uint64 -> batchSize: int -> epoch: int -> start
 val prefetch: depth: int -> batches: seq<Batch> -> seq<Batch>
 
 /// The true camera of sample `sample` as its index row gives it (degrees, object units).
-/// Evaluation only.
+/// Evaluation only; an `IndexFileException` naming the index for a photograph.
 val view: set: Set -> sample: int -> DatasetRender.View
 
 /// The instance of sample `sample`.
@@ -83,7 +87,8 @@ val instanceOf: set: Set -> sample: int -> int
 /// The id of instance `instance` (as in the index).
 val id: set: Set -> instance: int -> string
 
-/// The ground-truth mesh file of instance `instance` (absolute path).
+/// The ground-truth mesh file of instance `instance` (absolute path); an `IndexFileException`
+/// naming the index for a photograph.
 val meshPath: set: Set -> instance: int -> string
 
 /// The image of sample `sample`: (1, 3, H, W) float32 RGB in [0, 1], as in a batch; a new
