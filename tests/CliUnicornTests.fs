@@ -30,7 +30,7 @@ let tests =
                 Expect.stringContains steps.[0] term "both steps' terms are logged"
             Expect.isNonEmpty (Directory.GetFiles(Path.Combine(out, "predictions"), "*.obj")) "test predictions written"
             let md = File.ReadAllText(Path.Combine(results, "unicorn_chair.md"))
-            for text in [ "| unicorn |"; "reference: template"; "azimuth within 30°"; "mask IoU"; "Floor of issue 12"; "training instances: 7"; "iterations: 3" ] do
+            for text in [ "| unicorn |"; "reference: template"; "azimuth within 30°"; "mask IoU"; "Floor of issue 12"; "training instances: 7"; "iterations: 3"; "- data: 10 procedural chairs (recipe revision 1)" ] do
                 Expect.stringContains md text "the results table"
         }
 

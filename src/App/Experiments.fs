@@ -104,6 +104,14 @@ module private Iou3d =
         ShapeEval.voxelIoU (grid v faces) truth
 
 /// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
+/// The training data in words, with what the config's record does not say: the revision of a
+/// procedural recipe (the same record rendered other shapes before a recipe changed).
+let private describeData (data: TrainingData) =
+    match data with
+    | Procedural (category, count) -> sprintf "%d procedural %ss (recipe revision %d), 70/10/20" count category (Procedural.revision category)
+    | Furniture category -> sprintf "the furniture %ss (Debian's sweethome3d-furniture), 70/10/20" category
+    | Photos folder -> sprintf "the photographs in %s" folder
+
 module private Results =
     let evaluate (runDir: string) (benchmarkRoot: string) (category: string) (methodName: string) (predictions: string) (view: int) (points: int) (limit: int) (cancel: CancellationToken) (log: string -> unit) =
         let options: Benchmark.Options =
@@ -150,7 +158,7 @@ module private Results =
     /// Writes `<dir>/<name>.md` (a header, `body`, the figures, the config) and `.json`
     /// (`extra` fields and the table), with the curves and the grid figure copied beside them.
     /// `figures`: more images of the run, (file, suffix, caption), copied as `<name>_<suffix>.png`.
-    let private writeFiles (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (body: string list) (extra: (string * float) list) (figures: (string * string * string) list) =
+    let private writeFiles (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (body: string list) (extra: (string * float) list) (figures: (string * string * string) list) =
         Directory.CreateDirectory dir |> ignore
         let summaries, _, _, _ = rows report
         let copy (source: string) (target: string) =
@@ -166,6 +174,7 @@ module private Results =
               yield ""
               yield sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", inv)) (Runtime.info ())
               yield ""
+              yield sprintf "- data: %s" (describeData data)
               let session = outcome.Seconds / 60.0
               let training = outcome.TrainingSeconds / 60.0
               if abs (training - session) < 1.0 then
@@ -205,7 +214,7 @@ module private Results =
     let private met (ok: bool) = if ok then "met" else "NOT met"
 
     /// SoftRas' results file, with the floor of issue 11.
-    let write (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) =
+    let write (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) =
         let _, mine, template, noisy = rows report
         let iouGain = metric "iou_3d" mine - metric "iou_3d" template
         let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
@@ -219,10 +228,10 @@ module private Results =
               shapeRow noisy.Method noisy
               ""
               String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, met (iouGain >= 0.15), chamferRatio, met (chamferRatio <= 0.5)) ]
-        writeFiles dir runDir name config trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ] []
+        writeFiles dir runDir name config data trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ] []
 
     /// UNICORN's results file: shapes, poses and re-rendered images, with the floor of issue 12.
-    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) (figures: (string * string * string) list) =
+    let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) (figures: (string * string * string) list) =
         let _, mine, template, noisy = rows report
         let value key = images |> List.pick (fun (k, v) -> if k = key then Some v else None)
         let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
@@ -247,7 +256,7 @@ module private Results =
                   inv,
                   "Floor of issue 12: Chamfer-L1 {0:0.00}× the template's (needs ≤ 0.7: {1}); azimuth within 30° for {2:0.0%} (needs ≥ 60%: {3}); mask IoU {4:0.000} (needs ≥ 0.75: {5}).",
                   chamferRatio, met (chamferRatio <= 0.7), value "azimuth_acc30", met (value "azimuth_acc30" >= 0.6), value "mask_iou", met (value "mask_iou" >= 0.75)) ]
-        writeFiles dir runDir name config trainInstances outcome report body (("chamferRatio", chamferRatio) :: images) figures
+        writeFiles dir runDir name config data trainInstances outcome report body (("chamferRatio", chamferRatio) :: images) figures
 
 let pipelineOf (runDir: string) = Trainer.pipelineOf runDir
 
@@ -375,7 +384,7 @@ module SoftRas =
             let report = Results.evaluate runDir root (categoryOf m.Data) pipelineName predictions m.EvalView m.EvalPoints m.TestInstances cancel log
             let files =
                 match results with
-                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) (train.Count) outcome report
+                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data (train.Count) outcome report
                 | None -> []
             { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
@@ -748,7 +757,7 @@ module Unicorn =
                         match m.Protocol with
                         | Renders -> sprintf "multi-view render (`EvalView` + 7 i) mod 24 of test instance i (%d for the first), RGB on white" m.EvalView
                         | Wild _ -> "its first wild view: random pose, scale and shift over a random background"
-                    Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) train.Instances outcome report inputs images figure
+                    Results.writeUnicorn dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data train.Instances outcome report inputs images figure
                 | None -> []
             { Outcome = outcome; TrainInstances = train.Instances; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Instances; Report = None; Files = [] }
