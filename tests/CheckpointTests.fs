@@ -14,6 +14,7 @@ let private rawBytes (t: Tensor) : byte[] =
     match t.Dtype with
     | Float32 -> MemoryMarshal.AsBytes(ReadOnlySpan(t.ToArray<float32>())).ToArray()
     | Float64 -> MemoryMarshal.AsBytes(ReadOnlySpan(t.ToArray<float>())).ToArray()
+    | Float16 -> MemoryMarshal.AsBytes(ReadOnlySpan(t.ToArray<Half>())).ToArray()
     | Int64 -> MemoryMarshal.AsBytes(ReadOnlySpan(t.ToArray<int64>())).ToArray()
     | Int32 -> MemoryMarshal.AsBytes(ReadOnlySpan(t.ToArray<int32>())).ToArray()
     | UInt8 -> t.ToArray<byte>()

@@ -456,11 +456,11 @@ module Unicorn =
 
     /// The camera of a dataset view as a Pose (B = 1): the orbit rotation, the object scaled
     /// uniformly and shifted in the camera's x and y (`DatasetRender.cameraPoints`).
-    let truePose (v: DatasetRender.View) =
+    let truePose (view: DatasetRender.View) =
         let one (x: float) = Tensor.ofArray [| float32 x |]
-        let orbit = Camera.orbit (one (Rotation.radians v.Azimuth)) (one (Rotation.radians v.Elevation)) (one (Rotation.radians v.Roll)) (one v.Distance)
-        let s = float32 v.Scale
-        { Camera.pose orbit.Rotation (Tensor.ofArray ([| float32 v.ShiftX; float32 v.ShiftY; float32 v.Distance |], [ 1; 3 ])) with
+        let orbit = Camera.orbit (one (Rotation.radians view.Azimuth)) (one (Rotation.radians view.Elevation)) (one (Rotation.radians view.Roll)) (one view.Distance)
+        let s = float32 view.Scale
+        { Camera.pose orbit.Rotation (Tensor.ofArray ([| float32 view.ShiftX; float32 view.ShiftY; float32 view.Distance |], [ 1; 3 ])) with
             Scale = Some(Tensor.ofArray ([| s; s; s |], [ 1; 3 ])) }
 
     /// Rotation by `degrees` about the object's y axis: (1, 3, 3).
