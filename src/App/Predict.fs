@@ -49,28 +49,11 @@ let private weightsOf (model: Pipeline.Model) =
 
 /// Copies the file's tensors into the model (casting float16 up), after checking every name
 /// and shape; a training checkpoint's optimiser, generator and memory tensors are ignored.
+/// The model's weights from a float16 or float32 file; the neighbour memory of a training
+/// checkpoint is not a weight and stays unread.
 let private fill (path: string) (model: Pipeline.Model) =
-    use scope = DisposalScope.Open()
-    use contents =
-        try Checkpoint.load path
-        with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(path, problem))
-    let wanted = weightsOf model
-    let names = Collections.Generic.HashSet<string>(wanted |> List.map fst)
-    for name, _ in contents.Tensors do
-        let ignored = isMemory name || name.StartsWith Optim.StatePrefix || name.StartsWith Checkpoint.RngPrefix
-        if not ignored && not (names.Contains name) then
-            raise (ModelError(path, sprintf "tensor '%s' matches nothing in the model its configuration builds (another architecture?)" name))
-    let pairs =
-        [ for name, target in wanted ->
-              match contents.TryFind name with
-              | None -> raise (ModelError(path, sprintf "no tensor '%s' (the model's %s)" name (Shape.describe target.Dtype target.Shape)))
-              | Some source ->
-                  if source.Shape <> target.Shape then
-                      raise (ModelError(path, sprintf "tensor '%s' is %s, the model expects %s" name (Shape.describe source.Dtype source.Shape) (Shape.describe target.Dtype target.Shape)))
-                  target, source ]
-    use _ = Autograd.noGrad ()
-    for target, source in pairs do
-        target.copy_ source |> ignore
+    try Checkpoint.restoreWeights path (weightsOf model) isMemory |> ignore
+    with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(path, problem))
 
 let private create (config: Pipeline.Config) =
     use generator = new Generator(0UL)

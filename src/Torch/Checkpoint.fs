@@ -449,6 +449,38 @@ let private argumentMessage (e: ArgumentException) =
 
 let private describe (t: Tensor) = Shape.describe t.Dtype t.Shape
 
+let private isTrainingState (name: string) = name.StartsWith Optim.StatePrefix || name.StartsWith RngPrefix
+
+/// Pairs each of `model`'s tensors with the file's tensor of its name, checking names and shapes
+/// (and dtypes unless `cast`): every model tensor must be in the file, and every tensor of the
+/// file must be a model tensor or one `spare` names.
+let private matchModel (path: string) (contents: Contents) (model: (string * Tensor) list) (spare: string -> bool) (cast: bool) =
+    let byName = dict contents.Tensors
+    let wanted = HashSet<string>(model |> List.map fst)
+    for name, _ in contents.Tensors do
+        if not (spare name || wanted.Contains name) then
+            fail path (sprintf "tensor '%s' matches no parameter or buffer of the model" name)
+    [ for name, target in model do
+          match byName.TryGetValue name with
+          | false, _ -> fail path (sprintf "no tensor '%s' (the model's %s)" name (describe target))
+          | true, source ->
+              if source.Shape <> target.Shape || (not cast && source.Dtype <> target.Dtype) then
+                  fail path (sprintf "tensor '%s' is %s, the model expects %s" name (describe source) (describe target))
+              yield target, source ]
+
+/// Copies a checkpoint's weights into `model`'s tensors in place (no-grad), each cast to its
+/// tensor's dtype (a float16 file into a float32 model). Names and shapes are checked as
+/// `restoreTraining` checks them; the file's optimizer and generator states, and the tensors
+/// `spare` names, are left unread. Nothing changes if a check fails. Returns the metadata.
+let restoreWeights (path: string) (model: (string * Tensor) list) (spare: string -> bool) : Metadata =
+    use scope = DisposalScope.Open()
+    use contents = load path
+    let copies = matchModel path contents model (fun name -> isTrainingState name || spare name) true
+    use _ = Autograd.noGrad ()
+    for target, source in copies do
+        target.copy_ source |> ignore
+    contents.Metadata
+
 /// Restores a checkpoint written by `saveTraining` into the live objects: values are copied into
 /// the existing parameters and buffers in place (no-grad), after checking every name, shape and
 /// dtype; the optimizer (if given) and generators get their saved state. Every model tensor of
@@ -459,19 +491,7 @@ let restoreTraining (path: string) (state: TrainingState) : Metadata =
     use scope = DisposalScope.Open()
     use contents = load path
     let byName = dict contents.Tensors
-    let model = state.Parameters @ state.Buffers
-    let wanted = HashSet<string>(model |> List.map fst)
-    for name, _ in contents.Tensors do
-        if not (name.StartsWith Optim.StatePrefix || name.StartsWith RngPrefix || wanted.Contains name) then
-            fail path (sprintf "tensor '%s' matches no parameter or buffer of the model" name)
-    let copies =
-        [ for name, target in model do
-              match byName.TryGetValue name with
-              | false, _ -> fail path (sprintf "no tensor '%s' (the model's %s)" name (describe target))
-              | true, source ->
-                  if source.Shape <> target.Shape || source.Dtype <> target.Dtype then
-                      fail path (sprintf "tensor '%s' is %s, the model expects %s" name (describe source) (describe target))
-                  yield target, source ]
+    let copies = matchModel path contents (state.Parameters @ state.Buffers) isTrainingState false
     let generators =
         [ for name, g in state.Generators do
               let key = RngPrefix + name
