@@ -154,7 +154,7 @@ let tests =
             let broken = editedIndex dir (fun k row -> if k = 3 then "{ not json" else row.ToJsonString())
             check (loadError broken) broken 4 "not valid JSON"
             let noView = editedIndex dir (fun k row -> (if k = 5 then row.Remove "view" |> ignore); row.ToJsonString())
-            check (loadError noView) noView 6 "missing field \"view\""
+            check (loadError noView) noView 6 "\"mesh\" without \"view\""
             let noAzimuth = editedIndex dir (fun k row -> (if k = 2 then row.["view"].AsObject().Remove "azimuth" |> ignore); row.ToJsonString())
             check (loadError noAzimuth) noAzimuth 3 "\"view.azimuth\""
             let firstTrain = rows benchmark.Value |> Array.findIndex (fun r -> r.["split"].GetValue<string>() = "train")
