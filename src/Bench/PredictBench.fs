@@ -48,8 +48,15 @@ let all () : Figure list =
         let one = Path.Combine(root, "one")
         images one 20
         Runtime.setThreads 1
-        let perImage, prepareMs, forwardMs, rerenderMs =
+        let perImage, prepareMs, forwardMs, rerenderMs, referenceMs =
             try
+                // The machine's speed in the same run: timings differ by 2x between machines of
+                // one kind, so the ratio to a fixed float32 matmul is the comparable figure.
+                let referenceMs =
+                    use _ = DisposalScope.Open()
+                    use g = new Generator(1UL)
+                    let a, b = Tensor.rand ([ 512; 512 ], g), Tensor.rand ([ 512; 512 ], g)
+                    medianOf 7 (timed (fun () -> a.matmul b |> ignore))
                 use loaded = Predict.load model
                 let size = loaded.Model.Config.ImageSize
                 let prepareMs = medianOf 7 (timed (fun () -> Predict.prepare size first |> ignore))
@@ -62,7 +69,7 @@ let all () : Figure list =
                     medianOf 7 (timed (fun () -> Unicorn.rerender loaded.Model p |> ignore))
                 let options = { Predict.Options.Defaults with Model = model; Input = one; Out = Path.Combine(root, "out1"); BatchSize = 1 }
                 let summary = Predict.run options CancellationToken.None ignore
-                1000.0 * summary.SecondsPerImage, prepareMs, forwardMs, rerenderMs
+                1000.0 * summary.SecondsPerImage, prepareMs, forwardMs, rerenderMs, referenceMs
             finally
                 Runtime.setThreads threads
         let options = { Predict.Options.Defaults with Model = model; Input = folder; Out = Path.Combine(root, "out"); BatchSize = 16 }
@@ -74,6 +81,7 @@ let all () : Figure list =
           figure "predict_forward_ms" forwardMs "ms" "Unicorn.predict on one image (1 thread)"
           figure "predict_rerender_ms" rerenderMs "ms" "the hard 2x supersampled re-render over the background (1 thread)"
           figure "predict_files_ms" (perImage - prepareMs - forwardMs - rerenderMs) "ms" "the rest: the figure's three novel views, PNG encoding, OBJ/MTL/JSON writing (1 thread)"
+          figure "predict_per_image_in_matmuls" (perImage / referenceMs) "x" (sprintf "predict_ms_per_image over a 512x512 by 512x512 float32 matmul timed in the same run on 1 thread (%.2f ms)" referenceMs)
           figure "predict_images_per_s" rate "images/s" (sprintf "a folder of %d images, batches of 16, %d threads, model loading included" summary.Items.Length threads) ]
     finally
         try Directory.Delete(root, true) with _ -> ()
