@@ -45,7 +45,7 @@ let private mean (key: string) (s: CategorySummary) =
 
 let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : Result =
     let clock = Stopwatch.StartNew()
-    let root = Path.Combine(options.Out, "benchmark")
+    let root = Path.Combine(options.Out, "benchmark" + Procedural.revisionTag options.Category)
     let benchmark = Path.Combine(root, options.Category)
     if not (File.Exists(Path.Combine(benchmark, "benchmark.json"))) then
         log (sprintf "demo: rendering %d unseen test %ss (seed %d) into %s" options.Instances options.Category options.Seed benchmark)

@@ -34,6 +34,7 @@ type Result =
       /// Wall-clock seconds of the whole demo.
       Seconds: float }
 
-/// Renders (once; kept in Out/benchmark), predicts, scores and reports. Raises as
+/// Renders (once; kept in Out/benchmark, named with `Procedural.revisionTag` after a recipe's
+/// first revision), predicts, scores and reports. Raises as
 /// `Predict.run` does for a model that cannot be loaded or an output that cannot be written.
 val run: options: Options -> cancel: CancellationToken -> log: (string -> unit) -> Result

@@ -21,11 +21,14 @@ type RunSummary =
       Report: EvalReport option
       Files: string list }
 
+let private noBenchmark (folder: string) =
+    invalidArg "data" (sprintf "Photos %s: photographs have no rendered benchmark (no cameras, masks or meshes); only UNICORN trains on them" folder)
+
 let private categoryOf (data: TrainingData) =
     match data with
     | Procedural (category, _) -> category
     | Furniture category -> category
-    | Photos folder -> invalidArg "data" (sprintf "Photos %s: photographs have no rendered benchmark (no cameras, masks or meshes); only UNICORN trains on them" folder)
+    | Photos folder -> noBenchmark folder
 
 /// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
 /// when it is not there yet: the multi-view protocol, plus `wild64` with that many views per
@@ -47,11 +50,9 @@ let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (
             if not (List.contains category Procedural.categories) then
                 invalidArg "data" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", Procedural.categories)))
             if count < 10 then invalidArg "data" (sprintf "Procedural %s: count must be at least 10 (70/10/20 splits), received %d" category count)
-            // A recipe's later revision renders into its own folder, beside the older renders.
-            let revision = match Procedural.revision category with 1 -> "" | r -> sprintf "-%s-r%d" category r
-            Path.Combine(cache, sprintf "procedural-%d-seed%d%s%s" count seed revision suffix),
+            Path.Combine(cache, sprintf "procedural-%d-seed%d%s%s" count seed (Procedural.revisionTag category) suffix),
             (fun () -> DatasetRender.proceduralInstances category seed count)
-        | Photos _ -> categoryOf data |> ignore; failwith "unreachable: categoryOf refuses Photos"
+        | Photos folder -> noBenchmark folder
         | Furniture category ->
             Path.Combine(cache, sprintf "furniture-seed%d%s" seed suffix),
             (fun () ->
@@ -103,7 +104,6 @@ module private Iou3d =
         let v = Array.init (vertices.Length / 3) (fun k -> [| float vertices.[3 * k]; float vertices.[3 * k + 1]; float vertices.[3 * k + 2] |])
         ShapeEval.voxelIoU (grid v faces) truth
 
-/// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
 /// The training data in words, with what the config's record does not say: the revision of a
 /// procedural recipe (the same record rendered other shapes before a recipe changed).
 let private describeData (data: TrainingData) =
@@ -112,6 +112,7 @@ let private describeData (data: TrainingData) =
     | Furniture category -> sprintf "the furniture %ss (Debian's sweethome3d-furniture), 70/10/20" category
     | Photos folder -> sprintf "the photographs in %s" folder
 
+/// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
 module private Results =
     let evaluate (runDir: string) (benchmarkRoot: string) (category: string) (methodName: string) (predictions: string) (view: int) (points: int) (limit: int) (cancel: CancellationToken) (log: string -> unit) =
         let options: Benchmark.Options =

@@ -48,9 +48,8 @@ let private weightsOf (model: Pipeline.Model) =
     Pipeline.parameters model @ (Pipeline.buffers model |> List.filter (fun (n, _) -> not (isMemory n)))
 
 /// Copies the file's tensors into the model (casting float16 up), after checking every name
-/// and shape; a training checkpoint's optimiser, generator and memory tensors are ignored.
-/// The model's weights from a float16 or float32 file; the neighbour memory of a training
-/// checkpoint is not a weight and stays unread.
+/// and shape; a training checkpoint's optimiser, generator and neighbour-memory tensors are
+/// not weights and stay unread.
 let private fill (path: string) (model: Pipeline.Model) =
     try Checkpoint.restoreWeights path (weightsOf model) isMemory |> ignore
     with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(path, problem))
@@ -292,8 +291,6 @@ let private namesOf (inputs: string[]) =
     let count = stems |> Array.countBy id |> dict
     Array.map2 (fun (stem: string) (path: string) -> if count.[stem] > 1 then stem + "_" + Path.GetExtension(path).TrimStart('.') else stem) stems inputs
 
-let private isImage (path: string) = Loader.imageExtensions |> List.contains (Path.GetExtension(path).ToLowerInvariant())
-
 let private checkWritable (dir: string) =
     try
         Directory.CreateDirectory dir |> ignore
@@ -346,10 +343,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : S
     if options.BatchSize < 1 then invalidArg "options" (sprintf "predict: the batch size must be at least 1, received %d" options.BatchSize)
     let inputs =
         if File.Exists options.Input then [| Path.GetFullPath options.Input |]
-        elif Directory.Exists options.Input then
-            Directory.GetFiles options.Input
-            |> Array.filter (fun f -> not (Path.GetFileName(f).StartsWith "."))
-            |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
+        elif Directory.Exists options.Input then Loader.filesIn options.Input
         else raise (InputError(options.Input, "no such file or folder"))
     checkWritable options.Out
     use loaded = load options.Model
@@ -360,7 +354,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : S
     let complete (name: string) = outputsOf options name |> List.forall (fun f -> File.Exists(Path.Combine(options.Out, f)))
     let pending =
         [| for input, name in Array.zip inputs names do
-               if not (isImage input) then
+               if not (Loader.isImageFile input) then
                    outcomes.[input] <- Failed(sprintf "not an image file (%s; PNG, JPEG, BMP or TGA expected)" (if Path.HasExtension input then Path.GetExtension input else "no extension"))
                elif complete name then outcomes.[input] <- Skipped
                else yield input, name |]

@@ -31,6 +31,9 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
 
 let private benchGroupNames = benchGroups |> List.map fst
 
+/// The last name of a folder's path, trailing separator or not ("photos/chairs/" -> "chairs").
+let private folderName (path: string) = IO.Path.GetFileName(IO.Path.TrimEndingDirectorySeparator(IO.Path.GetFullPath path))
+
 type TrainArgs =
     | [<MainCommand; Unique>] Method of name: string
     | Category of name: string
@@ -263,7 +266,7 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
     let clock = Diagnostics.Stopwatch.StartNew()
     match args.TryGetResult Procedural, args.TryGetResult DataArgs.Photos with
     | _, Some source ->
-        let name = args.GetResult(DataArgs.Name, defaultValue = IO.Path.GetFileName(IO.Path.TrimEndingDirectorySeparator(IO.Path.GetFullPath source)))
+        let name = args.GetResult(DataArgs.Name, defaultValue = folderName source)
         let mutable shown = TimeSpan.Zero
         let progress n =
             if clock.Elapsed - shown >= TimeSpan.FromSeconds 10.0 then
@@ -341,7 +344,7 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
     let methodName = args.GetResult(TrainArgs.Method, defaultValue = "softras")
     let name =
         match args.TryGetResult TrainArgs.Photos with
-        | Some folder -> sprintf "%s_photos_%s" methodName (IO.Path.GetFileName(IO.Path.TrimEndingDirectorySeparator(IO.Path.GetFullPath folder)))
+        | Some folder -> sprintf "%s_photos_%s" methodName (folderName folder)
         | None -> sprintf "%s_%s%s" methodName (if args.Contains Furniture then "furniture_" else "") category
     let common (baseline: Reconstruct.Train.Experiment<'M>) =
         { baseline with

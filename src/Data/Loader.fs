@@ -121,6 +121,16 @@ module Loader =
     /// The file extensions `ofFolder` picks up (compared case-insensitively).
     let imageExtensions = [ ".png"; ".jpg"; ".jpeg"; ".bmp"; ".tga" ]
 
+    /// Whether the file's extension is one of `imageExtensions`.
+    let isImageFile (path: string) = imageExtensions |> List.contains (Path.GetExtension(path).ToLowerInvariant())
+
+    /// Every file directly in `directory` except hidden ones (names starting with '.'), sorted by
+    /// name (ordinal), whatever its extension: for commands that report what they cannot read.
+    let filesIn (directory: string) : string[] =
+        Directory.GetFiles directory
+        |> Array.filter (fun f -> not (Path.GetFileName(f).StartsWith "."))
+        |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
+
     /// Items for the given image paths, in order.
     let ofFiles (paths: seq<string>) : Item[] = paths |> Seq.map (fun p -> { Path = p; Row = None }) |> Array.ofSeq
 
@@ -130,7 +140,7 @@ module Loader =
         if not (Directory.Exists directory) then
             raise (DirectoryNotFoundException(sprintf "Loader.ofFolder: directory not found: %s" directory))
         Directory.GetFiles directory
-        |> Array.filter (fun f -> imageExtensions |> List.contains (Path.GetExtension(f).ToLowerInvariant()))
+        |> Array.filter isImageFile
         |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
         |> ofFiles
 

@@ -97,8 +97,7 @@ let load (root: string) (split: string) : Set =
     if order.Count = 0 then raise (RenderedIndex.noRowsOfSplit indexPath split rows)
     let instances = order |> Seq.map (fun id -> groups.[id].ToArray()) |> Array.ofSeq
     // Before anything else: the multi-view protocol is renders, and a photograph has no camera.
-    for rows in instances do
-        for row in rows do RenderedIndex.truthOf indexPath row |> ignore
+    let truths = instances |> Array.map (Array.map (RenderedIndex.truthOf indexPath))
     let views = instances.[0].Length
     for rows in instances do
         if rows.Length <> views then
@@ -128,7 +127,7 @@ let load (root: string) (split: string) : Set =
                     raise (IndexFileException(indexPath, all.[k].Line, sprintf "image %s is %dx%d, the first image %dx%d" all.[k].Image wk hk w h))
                 Buffer.BlockCopy(bytes, 0, block, v * plane, plane)
             block)
-    let cameras (pick: RenderedIndex.Truth -> float) = instances |> Array.map (Array.map (RenderedIndex.truthOf indexPath >> pick))
+    let cameras (pick: RenderedIndex.Truth -> float) = truths |> Array.map (Array.map pick)
     Set(
         indexPath,
         split,
@@ -137,7 +136,7 @@ let load (root: string) (split: string) : Set =
         w,
         instances |> Array.map (fun rows -> rows.[0].Instance),
         instances |> Array.map (fun rows -> rows.[0].Category),
-        instances |> Array.map (fun rows -> (RenderedIndex.truthOf indexPath rows.[0]).Mesh),
+        truths |> Array.map (fun views -> views.[0].Mesh),
         pixels,
         cameras (fun r -> radians r.View.Azimuth),
         cameras (fun r -> radians r.View.Elevation),

@@ -30,8 +30,8 @@ type Summary =
 /// "a.jpg" -> "a_jpg": unique per source file, and a plain file name.
 let private stemOf (path: string) = Path.GetFileName(path).Replace('.', '_')
 
-let private splitNames (seed: uint64) (names: string[]) =
-    let n = names.Length
+/// Which of `n` photos (in name order) are val: a share of the seed's permutation.
+let private valMask (seed: uint64) (n: int) =
     let validation = if n < 2 then 0 else max 1 (int (Math.Round(0.1 * float n)))
     let order = SplitMix64(seed).Permutation n
     let isVal = Array.zeroCreate<bool> n
@@ -46,10 +46,7 @@ let import (source: string) (out: string) (category: string) (size: int) (seed: 
     if File.Exists out then invalidArg "out" (sprintf "%s: is a file, not a dataset folder" out)
     if Directory.Exists out && Directory.EnumerateFileSystemEntries(out).GetEnumerator().MoveNext() && not (File.Exists(Path.Combine(out, "index.jsonl"))) then
         invalidArg "out" (sprintf "%s: a non-empty folder that is not an imported dataset; refusing to replace it" out)
-    let files =
-        Directory.GetFiles source
-        |> Array.filter (fun f -> not (Path.GetFileName(f).StartsWith "."))
-        |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
+    let files = Loader.filesIn source
     let failures = Collections.Generic.List<string * string>()
     let summary =
         Files.replaceFolder out (fun staging ->
@@ -57,7 +54,7 @@ let import (source: string) (out: string) (category: string) (size: int) (seed: 
             let kept = Collections.Generic.List<string>()
             for k, file in Array.indexed files do
                 cancel.ThrowIfCancellationRequested()
-                if not (Loader.imageExtensions |> List.contains (Path.GetExtension(file).ToLowerInvariant())) then
+                if not (Loader.isImageFile file) then
                     failures.Add(file, "not an image file (PNG, JPEG, BMP or TGA expected)")
                 else
                     try
@@ -68,7 +65,8 @@ let import (source: string) (out: string) (category: string) (size: int) (seed: 
                 progress (k + 1)
             if kept.Count = 0 then
                 invalidArg "source" (sprintf "%s: none of its %d files is a usable photograph%s" source files.Length (if failures.Count > 0 then sprintf " (the first, %s: %s)" (Path.GetFileName(fst failures.[0])) (snd failures.[0]) else ""))
-            let isVal = splitNames seed (kept.ToArray())
+            let isVal = valMask seed kept.Count
+            let validation = isVal |> Array.filter id |> Array.length
             let rows =
                 [ for k, file in Seq.indexed kept ->
                       JsonSerializer.Serialize(
@@ -80,13 +78,12 @@ let import (source: string) (out: string) (category: string) (size: int) (seed: 
             let report =
                 [ yield sprintf "# Import of %s" source
                   yield ""
-                  yield sprintf "%d photographs imported (%d train, %d val) at %d×%d; %d files left out." kept.Count (kept.Count - (isVal |> Array.filter id).Length) (isVal |> Array.filter id).Length size size failures.Count
+                  yield sprintf "%d photographs imported (%d train, %d val) at %d×%d; %d files left out." kept.Count (kept.Count - validation) validation size size failures.Count
                   if failures.Count > 0 then
                       yield ""
                       yield "| file | why |"
                       yield "|---|---|"
                       for file, why in failures -> sprintf "| %s | %s |" (Path.GetFileName file) (why.Replace("|", "\\|")) ]
             File.WriteAllLines(Path.Combine(staging, "failures.md"), report, UTF8Encoding false)
-            let validation = isVal |> Array.filter id |> Array.length
             { Folder = out; Train = kept.Count - validation; Val = validation; Failures = List.ofSeq failures; Seconds = 0.0 })
     { summary with Seconds = clock.Elapsed.TotalSeconds }

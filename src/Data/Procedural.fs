@@ -355,18 +355,23 @@ module Procedural =
 
     let categories = recipes |> List.map fst
 
-    // Bumped when a recipe changes what it draws; renders cached under the old number are stale.
-    let private revisions = Map.ofList [ "car", 2 ]
-
-    let revision (category: string) =
-        if not (List.contains category categories) then
-            invalidArg "category" (sprintf "unknown procedural category '%s'; known: %s" category (String.Join(", ", categories)))
-        revisions.TryFind category |> Option.defaultValue 1
 
     let private recipe (fn: string) (category: string) =
         match recipes |> List.tryFindIndex (fun (name, _) -> name = category) with
         | Some k -> k, snd recipes.[k]
         | None -> invalidArg "category" (sprintf "%s: unknown category '%s'; known: %s" fn category (String.Join(", ", categories)))
+
+    // Bumped when a recipe changes what it draws; renders cached under the old number are stale.
+    let private revisions = Map.ofList [ "car", 2 ]
+
+    let revision (category: string) =
+        recipe "Procedural.revision" category |> ignore
+        revisions.TryFind category |> Option.defaultValue 1
+
+    let revisionTag (category: string) =
+        match revision category with
+        | 1 -> ""
+        | r -> sprintf "-%s-r%d" category r
 
     let shape (category: string) (seed: uint64) (index: int) : ProceduralShape =
         let k, build = recipe "Procedural.shape" category

@@ -33,6 +33,10 @@ module Procedural =
     /// ArgumentException naming the known ones.
     val revision: category: string -> int
 
+    /// What a cache folder of rendered `category` shapes appends to its name so that renders of
+    /// an older recipe are not reused: "" at revision 1, "-<category>-r<revision>" after.
+    val revisionTag: category: string -> string
+
     /// Shape `index` (>= 0) of the stream for (category, seed): the recipe draws from
     /// `SplitMix64.Derive(seed ^^^ salt of the category, index)`.
     val shape: category: string -> seed: uint64 -> index: int -> ProceduralShape
