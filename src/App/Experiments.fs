@@ -214,22 +214,48 @@ module private Results =
 
     let private met (ok: bool) = if ok then "met" else "NOT met"
 
-    /// SoftRas' results file, with the floor of issue 11.
-    let write (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) =
+    /// The test table of a SoftRas-trained mesh generator: the method's row and the references.
+    let private softRasTable (report: EvalReport) =
         let _, mine, template, noisy = rows report
+        [ sprintf "- test split, input view as in the config (`EvalView`); Chamfer-L1 and F@1%% after ICP, 3D IoU at 32³ without alignment (SoftRas' protocol)"
+          ""
+          "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
+          "|---|---|---|---|---|"
+          shapeRow mine.Method mine
+          shapeRow template.Method template
+          shapeRow noisy.Method noisy ]
+
+    /// SoftRas' results file: with the floor of issue 11 when it trained on every object, as
+    /// SSR's SoftRas-N reference when `labelled` is given.
+    let write (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (labelled: int option) (outcome: Outcome) (report: EvalReport) =
+        let _, mine, template, _ = rows report
         let iouGain = metric "iou_3d" mine - metric "iou_3d" template
         let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
+        let ending =
+            match labelled with
+            | None ->
+                String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, met (iouGain >= 0.15), chamferRatio, met (chamferRatio <= 0.5))
+            | Some n -> sprintf "SSR's SoftRas-%d reference: trained on the first %d training objects only, with their cameras, drawn with replacement." n n
+        writeFiles dir runDir name config data trainInstances outcome report (softRasTable report @ [ ""; ending ]) [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ] []
+
+    /// SSR's results file: the test table and the pseudo-labels over training (`pseudo`:
+    /// iteration, coverage, accuracy).
+    let writeSsr (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (labelled: int) (unlabelled: int) (outcome: Outcome) (report: EvalReport) (pseudo: (int * float * float) list) =
+        let _, mine, template, _ = rows report
+        let iouGain = metric "iou_3d" mine - metric "iou_3d" template
+        let chamferRatio = metric "chamfer_l1" mine / metric "chamfer_l1" template
+        let coverage, accuracy = match List.tryLast pseudo with Some (_, c, a) -> c, a | None -> 0.0, nan
         let body =
-            [ sprintf "- test split, input view as in the config (`EvalView`); Chamfer-L1 and F@1%% after ICP, 3D IoU at 32³ without alignment (SoftRas' protocol)"
-              ""
-              "| method | 3D IoU | Chamfer-L1 | F@1% | instances |"
-              "|---|---|---|---|---|"
-              shapeRow mine.Method mine
-              shapeRow template.Method template
-              shapeRow noisy.Method noisy
-              ""
-              String.Format(inv, "Floor of issue 11: 3D IoU above the template row by {0:+0.000;-0.000} (needs ≥ 0.15: {1}); Chamfer-L1 {2:0.00}× the template's (needs ≤ 0.5: {3}).", iouGain, met (iouGain >= 0.15), chamferRatio, met (chamferRatio <= 0.5)) ]
-        writeFiles dir runDir name config data trainInstances outcome report body [ "iou3dGain", iouGain; "chamferRatio", chamferRatio ] []
+            [ sprintf "- labelled: the first %d training objects, their cameras known; unlabelled: the other %d, images only (their cameras hidden from training)" labelled unlabelled ]
+            @ softRasTable report
+            @ [ ""
+                "Pseudo-labels over training: coverage is the share of the unlabelled images with a label, accuracy the share of those labels equal to the image's true view (measured, never trained on)."
+                ""
+                "| iteration | coverage | accuracy |"
+                "|---|---|---|" ]
+            @ [ for iteration, c, a in pseudo -> String.Format(inv, "| {0} | {1:0.0%} | {2} |", iteration, c, (if Double.IsNaN a then "–" else a.ToString("0.0%", inv))) ]
+        writeFiles dir runDir name config data (labelled + unlabelled) outcome report body
+            [ "iou3dGain", iouGain; "chamferRatio", chamferRatio; "labelled", float labelled; "pseudoCoverage", coverage; "pseudoAccuracy", accuracy ] []
 
     /// UNICORN's results file: shapes, poses and re-rendered images, with the floor of issue 12.
     let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) (figures: (string * string * string) list) =
@@ -268,6 +294,7 @@ module SoftRas =
         { Data: TrainingData
           DataSeed: uint64
           Cache: string
+          Labelled: int option
           Pipeline: Pipeline.Config
           Sigma: Optim.Schedule
           EvalView: int
@@ -277,6 +304,9 @@ module SoftRas =
 
     let pipelineName = "softras"
 
+    /// Batches per epoch when a few labelled objects are drawn with replacement (SSR's 200).
+    let [<Literal>] DrawnBatchesPerEpoch = 200
+
     let baseline: Experiment<Method> =
         { Name = "softras"
           Seed = 1UL
@@ -284,6 +314,7 @@ module SoftRas =
             { Data = Procedural("chair", 1000)
               DataSeed = 42UL
               Cache = Path.Combine(".cache", "train")
+              Labelled = None
               Pipeline = Pipeline.Config.Defaults
               Sigma = Optim.MultiStep([ 1500 ], 0.3)
               EvalView = 3
@@ -301,7 +332,7 @@ module SoftRas =
           KeepBest = None }
 
     /// The pipeline's batch from the loader's: both carry the same tensors.
-    let private toBatch (b: MultiView.Batch) : Pipeline.Batch =
+    let toBatch (b: MultiView.Batch) : Pipeline.Batch =
         { ImagesA = b.ImagesA
           ImagesB = b.ImagesB
           ViewA = { Azimuth = b.AzimuthA; Elevation = b.ElevationA; Distance = b.DistanceA }
@@ -309,7 +340,7 @@ module SoftRas =
 
     /// Predicted meshes of `instances` of `set` seen from view `view`, in batches: (V, 3)
     /// vertices each as host arrays, with the pipeline's faces.
-    let private predictAll (model: Pipeline.Model) (set: MultiView.Set) (view: int) (instances: int[]) =
+    let predictAll (model: Pipeline.Model) (set: MultiView.Set) (view: int) (instances: int[]) =
         use _ = Autograd.noGrad ()
         [| for chunk in Array.chunkBySize 32 instances do
                use _ = DisposalScope.Open()
@@ -318,11 +349,11 @@ module SoftRas =
                for k in 0 .. chunk.Length - 1 do
                    yield vertices.[k].ToFloat32s() |]
 
-    let private facesOf (model: Pipeline.Model) = model.Template.Faces.ToInt64s() |> Array.map int |> Array.chunkBySize 3
+    let facesOf (model: Pipeline.Model) = model.Template.Faces.ToInt64s() |> Array.map int |> Array.chunkBySize 3
 
     /// Mean SoftRas 3D IoU (32³, no alignment) of the predictions of `instances` against their
     /// ground truths, whose solid grids are computed once.
-    let private validator (model: Pipeline.Model) (set: MultiView.Set) (view: int) (count: int) =
+    let validator (model: Pipeline.Model) (set: MultiView.Set) (view: int) (count: int) =
         let instances = Array.init (min count set.Count) id
         let truths = lazy [| for i in instances -> Iou3d.truthGrid (MultiView.meshPath set i) |]
         fun (_: int) ->
@@ -344,7 +375,7 @@ module SoftRas =
           Validate = validator model validation m.EvalView m.ValidationInstances }
 
     /// Writes the test predictions as OBJ into `dir`, named as `reconstruct eval` expects.
-    let private writePredictions (dir: string) (model: Pipeline.Model) (set: MultiView.Set) (view: int) (limit: int) =
+    let writePredictions (dir: string) (model: Pipeline.Model) (set: MultiView.Set) (view: int) (limit: int) =
         Directory.CreateDirectory dir |> ignore
         let n = if limit > 0 then min limit set.Count else set.Count
         let faces = facesOf model
@@ -356,36 +387,207 @@ module SoftRas =
             MeshIO.writeObj (Path.Combine(dir, Benchmark.predictionStem (MultiView.id set i) + ".obj")) mesh
         n
 
+    /// The end of a run: the test split's predictions written into `runDir/predictions` and
+    /// scored by `reconstruct eval`'s code.
+    let testReport (runDir: string) (root: string) (pipeline: string) (data: TrainingData) (view: int) (points: int) (limit: int) (model: Pipeline.Model) (cancel: CancellationToken) (log: string -> unit) =
+        let test = MultiView.load (Path.Combine(root, categoryOf data)) "test"
+        let predictions = Path.Combine(runDir, "predictions")
+        let n = writePredictions predictions model test view limit
+        log (sprintf "wrote %d test predictions into %s" n predictions)
+        Results.evaluate runDir root (categoryOf data) pipeline predictions view points limit cancel log
+
+    /// The rendered benchmark root of a run's data (rendered on first use), its category's
+    /// folder, after checking the evaluation view.
+    let benchmarkOf (cache: string) (seed: uint64) (data: TrainingData) (evalView: int) (cancel: CancellationToken) (log: string -> unit) =
+        if evalView < 0 || evalView >= DatasetRender.multiViews.Length then
+            invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) evalView)
+        let root = prepare cache seed data cancel log
+        root, Path.Combine(root, categoryOf data)
+
     let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
         let m = experiment.Method
-        if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
-            invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
-        let root = prepare m.Cache m.DataSeed m.Data cancel log
-        let benchmark = Path.Combine(root, categoryOf m.Data)
-        let train = MultiView.load benchmark "train"
+        let root, benchmark = benchmarkOf m.Cache m.DataSeed m.Data m.EvalView cancel log
+        let all = MultiView.load benchmark "train"
+        let train =
+            match m.Labelled with
+            | None -> all
+            | Some n ->
+                if n < 1 || n > all.Count then
+                    invalidArg "experiment" (sprintf "Method.Labelled must be in 1..%d (the training objects of %s), received %d" all.Count benchmark n)
+                MultiView.subset all (Array.init n id)
         let validation = MultiView.load benchmark "val"
-        log (sprintf "data: %s: %d train, %d val instances" root (train.Count) (validation.Count))
+        log (sprintf "data: %s: %d train%s, %d val instances" root train.Count (if m.Labelled.IsSome then sprintf " (the first of %d)" all.Count else "") validation.Count)
         use runScope = DisposalScope.Open()
         let model =
             use generator = new Generator(Seed.child experiment.Seed "init")
             Pipeline.create generator m.Pipeline
         let dataSeed = Seed.child experiment.Seed "data"
         let data: Data<MultiView.Batch> =
-            { BatchesPerEpoch = MultiView.batchesPerEpoch train experiment.BatchSize
-              Epoch = fun epoch start -> MultiView.epochFrom train dataSeed experiment.BatchSize epoch start |> MultiView.prefetch 2 }
+            match m.Labelled with
+            | None ->
+                { BatchesPerEpoch = MultiView.batchesPerEpoch train experiment.BatchSize
+                  Epoch = fun epoch start -> MultiView.epochFrom train dataSeed experiment.BatchSize epoch start |> MultiView.prefetch 2 }
+            | Some _ ->
+                { BatchesPerEpoch = DrawnBatchesPerEpoch
+                  Epoch = fun epoch start -> MultiView.drawnFrom train dataSeed experiment.BatchSize DrawnBatchesPerEpoch epoch start |> MultiView.prefetch 2 }
         let outcome = Trainer.run runDir experiment (learner m model validation) data resume cancel log
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
             restoreBest outcome (Pipeline.parameters model) (Pipeline.buffers model) log
-            let test = MultiView.load benchmark "test"
-            let predictions = Path.Combine(runDir, "predictions")
-            let n = writePredictions predictions model test m.EvalView m.TestInstances
-            log (sprintf "wrote %d test predictions into %s" n predictions)
-            let report = Results.evaluate runDir root (categoryOf m.Data) pipelineName predictions m.EvalView m.EvalPoints m.TestInstances cancel log
+            let report = testReport runDir root pipelineName m.Data m.EvalView m.EvalPoints m.TestInstances model cancel log
             let files =
                 match results with
-                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data (train.Count) outcome report
+                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data train.Count m.Labelled outcome report
+                | None -> []
+            { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
+        | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
+
+module Ssr =
+    module Pipeline = Reconstruct.Pipelines.Ssr
+
+    type Method =
+        { Data: TrainingData
+          DataSeed: uint64
+          Cache: string
+          Labelled: int
+          Pipeline: Pipeline.Config
+          Sigma: Optim.Schedule
+          EvalView: int
+          ValidationInstances: int
+          TestInstances: int
+          EvalPoints: int }
+
+    let pipelineName = "ssr"
+
+    let baselineIterations = 1000
+
+    let baseline: Experiment<Method> =
+        { Name = "ssr"
+          Seed = 1UL
+          Method =
+            { Data = Procedural("chair", 1000)
+              DataSeed = 42UL
+              Cache = Path.Combine(".cache", "train")
+              Labelled = 2
+              Pipeline = { Pipeline.Config.Defaults with SiamWidth = 32; PseudoEvery = 100; PseudoObjectsPerRound = 100 }
+              Sigma = Optim.MultiStep([ baselineIterations * 3 / 4 ], 0.3)
+              EvalView = 3
+              ValidationInstances = 50
+              TestInstances = 100
+              EvalPoints = 10_000 }
+          Optimiser = { Optim.Adam.Defaults with Lr = 1e-4 }
+          LearningRate = Optim.MultiStep([ baselineIterations * 3 / 4 ], 0.3)
+          BatchSize = 16
+          Stop = { Iterations = Some baselineIterations; Minutes = None }
+          CheckpointEvery = 250
+          EvalEvery = 250
+          ProgressSeconds = 10.0
+          InitFrom = None
+          KeepBest = None }
+
+    let softRasReference (name: string) (labelled: int option) (experiment: Experiment<Method>) : Experiment<SoftRas.Method> =
+        let m = experiment.Method
+        let e = experiment
+        { Name = name
+          Seed = e.Seed
+          Method =
+            { Data = m.Data
+              DataSeed = m.DataSeed
+              Cache = m.Cache
+              Labelled = labelled
+              Pipeline = m.Pipeline.SoftRas
+              Sigma = m.Sigma
+              EvalView = m.EvalView
+              ValidationInstances = m.ValidationInstances
+              TestInstances = m.TestInstances
+              EvalPoints = m.EvalPoints }
+          Optimiser = e.Optimiser
+          LearningRate = e.LearningRate
+          BatchSize = e.BatchSize
+          Stop = e.Stop
+          CheckpointEvery = e.CheckpointEvery
+          EvalEvery = e.EvalEvery
+          ProgressSeconds = e.ProgressSeconds
+          InitFrom = e.InitFrom
+          KeepBest = e.KeepBest }
+
+    let split (train: MultiView.Set) (labelled: int) =
+        if labelled < 1 || labelled >= train.Count then
+            invalidArg "labelled" (sprintf "SSR needs 1..%d labelled objects (the training split has %d), received %d" (train.Count - 1) train.Count labelled)
+        MultiView.subset train (Array.init labelled id),
+        MultiView.withoutCameras (MultiView.subset train (Array.init (train.Count - labelled) (fun k -> labelled + k)))
+
+    let unlabelledOf (set: MultiView.Set) : Pipeline.Unlabelled =
+        { Count = set.Count; Views = set.Views; Images = MultiView.images set }
+
+    let referencesOf (labelled: MultiView.Set) : Pipeline.References =
+        { Images = MultiView.images labelled (Array.zeroCreate labelled.Views) (Array.init labelled.Views id)
+          Cameras = Array.init labelled.Views (MultiView.camera labelled 0) }
+
+    let labelledOf (batch: MultiView.Batch) : Pipeline.Labelled =
+        { Pairs = SoftRas.toBatch batch; ViewIdsA = batch.ViewsA; ViewIdsB = batch.ViewsB }
+
+    /// The draws of step (iteration, phase): a pure function of the seed, so a resumed run
+    /// draws the same.
+    let stepRng (seed: uint64) (iteration: int) (phase: int) = SplitMix64.Derive(Seed.child seed "ssr/steps", uint64 iteration * 2UL + uint64 phase)
+
+    let private learner (experiment: Experiment<Method>) (model: Pipeline.Model) (unlabelled: Pipeline.Unlabelled) (references: Pipeline.References) (validation: MultiView.Set) : Learner<MultiView.Batch> =
+        let m = experiment.Method
+        let validate = SoftRas.validator model.SoftRas validation m.EvalView m.ValidationInstances
+        { Pipeline = pipelineName
+          Parameters = Pipeline.parameters model
+          Buffers = Pipeline.buffers model
+          Generators = []
+          Phases = Pipeline.phases m.Pipeline
+          Loss =
+            fun iteration phase batch ->
+                let sigma = m.Pipeline.SoftRas.Sigma * Optim.Schedule.lr m.Sigma 1.0 iteration
+                Pipeline.losses model sigma iteration phase (stepRng experiment.Seed iteration phase) (labelledOf batch) unlabelled references
+          Validate =
+            fun steps ->
+                let coverage, accuracy = Pipeline.pseudoCoverage model
+                validate steps @ [ "pseudo_coverage", coverage; "pseudo_accuracy", accuracy ] }
+
+    /// (iteration, coverage, accuracy) of every validation in the run's metrics.jsonl.
+    let private pseudoHistory (runDir: string) =
+        Metrics.read (Path.Combine(runDir, Metrics.FileName))
+        |> List.choose (function
+            | Validation (iteration, values) ->
+                let find key = values |> List.tryPick (fun (k, v) -> if k = key then Some v else None)
+                match find "pseudo_coverage", find "pseudo_accuracy" with
+                | Some c, Some a -> Some(iteration, c, a)
+                | _ -> None
+            | Step _ -> None)
+        |> List.distinctBy (fun (i, _, _) -> i)
+
+    let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
+        let m = experiment.Method
+        if m.Pipeline.PseudoBatch > experiment.BatchSize then
+            invalidArg "experiment" (sprintf "Pipeline.PseudoBatch %d is larger than BatchSize %d" m.Pipeline.PseudoBatch experiment.BatchSize)
+        let root, benchmark = SoftRas.benchmarkOf m.Cache m.DataSeed m.Data m.EvalView cancel log
+        let train = MultiView.load benchmark "train"
+        let labelled, hidden = split train m.Labelled
+        let validation = MultiView.load benchmark "val"
+        log (sprintf "data: %s: %d labelled and %d unlabelled train instances, %d val" root labelled.Count hidden.Count validation.Count)
+        use runScope = DisposalScope.Open()
+        let model =
+            use generator = new Generator(Seed.child experiment.Seed "init")
+            Pipeline.create generator m.Pipeline hidden.Count hidden.Views
+        let references = referencesOf labelled
+        let dataSeed = Seed.child experiment.Seed "data"
+        let data: Data<MultiView.Batch> =
+            { BatchesPerEpoch = SoftRas.DrawnBatchesPerEpoch
+              Epoch = fun epoch start -> MultiView.drawnFrom labelled dataSeed experiment.BatchSize SoftRas.DrawnBatchesPerEpoch epoch start |> MultiView.prefetch 2 }
+        let outcome = Trainer.run runDir experiment (learner experiment model (unlabelledOf hidden) references validation) data resume cancel log
+        match outcome.Reason with
+        | StopReason.Finished
+        | StopReason.TimeBudget ->
+            restoreBest outcome (Pipeline.parameters model) (Pipeline.buffers model) log
+            let report = SoftRas.testReport runDir root pipelineName m.Data m.EvalView m.EvalPoints m.TestInstances model.SoftRas cancel log
+            let files =
+                match results with
+                | Some dir -> Results.writeSsr dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data labelled.Count hidden.Count outcome report (pseudoHistory runDir)
                 | None -> []
             { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
         | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
@@ -774,11 +976,15 @@ let resume (runDir: string) (stop: Stop option) (results: string option) (cancel
         let saved = Trainer.readExperiment<SoftRas.Method> runDir
         let experiment = match stop with Some s -> { saved with Stop = s } | None -> saved
         SoftRas.run runDir results experiment true cancel log
+    | name when name = Ssr.pipelineName ->
+        let saved = Trainer.readExperiment<Ssr.Method> runDir
+        let experiment = match stop with Some s -> { saved with Stop = s } | None -> saved
+        Ssr.run runDir results experiment true cancel log
     | name when name = Unicorn.pipelineName ->
         let saved = Trainer.readExperiment<Unicorn.Method> runDir
         let experiment = match stop with Some s -> { saved with Stop = s } | None -> saved
         Unicorn.run runDir results experiment true cancel log
-    | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s, %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName Unicorn.pipelineName)
+    | name -> invalidArg "runDir" (sprintf "%s: pipeline '%s' is not one this version trains (known: %s, %s, %s)" (Path.Combine(runDir, "config.json")) name SoftRas.pipelineName Ssr.pipelineName Unicorn.pipelineName)
 
 let script (run: string -> string option -> Experiment<'M> -> bool -> CancellationToken -> (string -> unit) -> RunSummary) (experiment: Experiment<'M>) (args: string[]) =
     let rec parse (args: string list) (out: string option) (resume: bool) =

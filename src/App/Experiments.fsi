@@ -41,6 +41,9 @@ module SoftRas =
           DataSeed: uint64
           /// Where rendered training sets (and prepared real models) are kept between runs.
           Cache: string
+          /// Some n: train on the first n training objects only, drawn with replacement (SSR's
+          /// "SoftRas-N" reference); None: on every training object, an epoch a permutation.
+          Labelled: int option
           Pipeline: Reconstruct.Pipelines.SoftRas.Config
           /// σ of the soft silhouettes as a factor of `Pipeline.Sigma`, a function of the
           /// iteration (SoftRas: ×0.3 at 150k iterations).
@@ -69,6 +72,81 @@ module SoftRas =
     /// into `runDir/eval` and, when `results` is given, writes `<results>/<Name>.md` and `.json`
     /// (config, seed, instances, iterations, the table with the reference rows, the floor
     /// check) plus the curves and grid figures beside them.
+    val run:
+        runDir: string ->
+        results: string option ->
+        experiment: Experiment<Method> ->
+        resume: bool ->
+        cancel: CancellationToken ->
+        log: (string -> unit) ->
+            RunSummary
+
+/// SSR (Laradji et al. 2021; issue 14): SoftRas on the first `Labelled` training objects with
+/// their cameras plus the others' images, whose viewpoints SiamVP pseudo-labels (peers.md §B.4).
+module Ssr =
+
+    /// The method's part of the experiment record.
+    type Method =
+        { Data: TrainingData
+          /// The data's one seed: shapes, splits.
+          DataSeed: uint64
+          /// Where rendered training sets are kept between runs.
+          Cache: string
+          /// The first `Labelled` training objects keep their cameras (SSR's N ∈ {2, 5, 20});
+          /// the rest are unlabelled, their cameras hidden from training (`MultiView.withoutCameras`).
+          Labelled: int
+          Pipeline: Reconstruct.Pipelines.Ssr.Config
+          /// σ of the soft silhouettes as a factor of `Pipeline.SoftRas.Sigma`, by iteration.
+          Sigma: Optim.Schedule
+          /// The input view of evaluation and validation, an index into the 24 multi-views.
+          EvalView: int
+          /// Validation: mean 3D IoU over at most this many val instances (0 = none), with the
+          /// pseudo-labels' coverage and accuracy.
+          ValidationInstances: int
+          /// Test evaluation: at most this many instances (0 = the whole test split).
+          TestInstances: int
+          /// Surface points per mesh for Chamfer and F-score.
+          EvalPoints: int }
+
+    /// The pipeline name stored in config.json and checkpoints.
+    val pipelineName: string
+
+    /// Iterations of the baseline's stop rule and schedules.
+    val baselineIterations: int
+
+    /// SSR's recipe scaled to 2 CPU cores: SoftRas' baseline (batch 16, Adam 1e-4) for
+    /// `baselineIterations` (1,000), learning rate and σ ×0.3 at 75% (SSR: 150k of 200k); 8 of
+    /// the 16 objects of a batch pseudo-labelled once labels exist; SiamVP at half SSR's width
+    /// (32: an SSR iteration 0.73 s instead of 1.04 s, SoftRas' alone 0.37–0.42 s; labelling
+    /// 1.2 s instead of 2.6 s per 10 objects with the 45° check); labelling every 100 iterations
+    /// (SSR: 400 of 200k), 100 unlabelled objects a round in turn (SSR: all of them each round);
+    /// 2 labelled procedural chairs of 1,000.
+    val baseline: Experiment<Method>
+
+    /// The SoftRas reference of an SSR experiment under another name: the same data, seed,
+    /// SoftRas configuration, batch, schedules and stop rule, trained on the first `labelled`
+    /// objects alone (SoftRas-N) or on every training object (None: SoftRas-all).
+    val softRasReference: name: string -> labelled: int option -> experiment: Experiment<Method> -> Experiment<SoftRas.Method>
+
+    /// The labelled first `labelled` objects of a training split, and the unlabelled rest with
+    /// their cameras hidden (NaN). Fails unless 1 ≤ labelled < Count.
+    val split: train: Reconstruct.Data.MultiView.Set -> labelled: int -> Reconstruct.Data.MultiView.Set * Reconstruct.Data.MultiView.Set
+
+    /// The unlabelled objects as the pipeline sees them: images, no cameras.
+    val unlabelledOf: set: Reconstruct.Data.MultiView.Set -> Reconstruct.Pipelines.Ssr.Unlabelled
+
+    /// Labelled object 0's views and cameras: what pseudo-labels name.
+    val referencesOf: labelled: Reconstruct.Data.MultiView.Set -> Reconstruct.Pipelines.Ssr.References
+
+    /// The pipeline's labelled part of a step from a loader batch (the same tensors).
+    val labelledOf: batch: Reconstruct.Data.MultiView.Batch -> Reconstruct.Pipelines.Ssr.Labelled
+
+    /// The draws of step (iteration, phase) under the experiment's seed.
+    val stepRng: seed: uint64 -> iteration: int -> phase: int -> SplitMix64
+
+    /// Trains into `runDir` (resume: continue the run there), then evaluates the test split
+    /// as SoftRas does and, when `results` is given, writes `<results>/<Name>.md` and `.json`
+    /// with the pseudo-labels' coverage and accuracy over training.
     val run:
         runDir: string ->
         results: string option ->

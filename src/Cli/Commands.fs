@@ -41,6 +41,7 @@ type TrainArgs =
     | Furniture
     | Photos of folder: string
     | Wild of views: int
+    | Labelled of count: int
     | Minutes of minutes: float
     | Iterations of count: int
     | Batch of size: int
@@ -54,11 +55,12 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Method _ -> "the method to train: softras or unicorn"
+            | Method _ -> "the method to train: softras, ssr or unicorn"
             | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "procedural instances to generate (default 1000; 70% train)"
             | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
             | Photos _ -> "unicorn: train on your own photographs, a folder `reconstruct data --photos` imported (no ground truth: validation is the re-render's PSNR/SSIM, no shape or pose scores)"
+            | Labelled _ -> "ssr: the first N training objects keep their cameras, the others' are hidden and pseudo-labelled (default 2); softras: train on the first N objects only (SSR's SoftRas-N reference)"
             | Wild _ -> "unicorn: train on single views at random poses over random backgrounds, this many per instance (default: the multi-view renders as single images, on white)"
             | Minutes _ -> "training budget in minutes (default 60)"
             | Iterations _ -> "stop after this many iterations (default: the budget in minutes decides)"
@@ -370,9 +372,17 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
         let name = if args.Contains Wild then name + "_wild" else name
         let e = { b with Name = name; Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Curriculum = curriculum; Protocol = protocol; Pipeline = pipeline } }
         name, (fun out results cancel log -> Reconstruct.App.Experiments.Unicorn.run out results e false cancel log)
+    elif methodName = Reconstruct.App.Experiments.Ssr.pipelineName then
+        let b = common Reconstruct.App.Experiments.Ssr.baseline
+        let labelled = args.GetResult(Labelled, defaultValue = b.Method.Labelled)
+        let name = sprintf "%s_%d" name labelled
+        let e = { b with Name = name; Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Labelled = labelled } }
+        name, (fun out results cancel log -> Reconstruct.App.Experiments.Ssr.run out results e false cancel log)
     else
         let b = common Reconstruct.App.Experiments.SoftRas.baseline
-        let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache } }
+        let labelled = args.TryGetResult Labelled
+        let name = match labelled with Some n -> sprintf "%s_%d" name n | None -> name
+        let e = { b with Name = name; Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Labelled = labelled } }
         name, (fun out results cancel log -> Reconstruct.App.Experiments.SoftRas.run out results e false cancel log)
 
 let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
@@ -523,7 +533,7 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 let private checkTrain (args: ParseResults<TrainArgs>) =
-    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
+    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Ssr.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
     if args.Contains TrainArgs.Resume then
         // The run's config.json decides everything else: a second source of settings would be ignored.
         let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ | Iterations _ | Minutes _ -> false | _ -> true)
@@ -531,10 +541,10 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         let dir = args.GetResult TrainArgs.Resume
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
-        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|unicorn"
+        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|ssr|unicorn"
         if args.Contains TrainArgs.Photos then
             let folder = args.GetResult TrainArgs.Photos
-            require (args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--photos trains unicorn: softras needs the silhouettes and cameras only renders have"
+            require (args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--photos trains unicorn: softras and ssr need the silhouettes and cameras only renders have"
             require (IO.File.Exists(IO.Path.Combine(folder, "index.jsonl"))) (sprintf "--photos %s: no index.jsonl there; import your photographs first with reconstruct data --photos <folder>" folder)
             require (not (args.Contains Furniture || args.Contains Category || args.Contains TrainArgs.Count || args.Contains Wild)) "--photos trains on your photographs; --furniture, --category, --count and --wild choose rendered data"
         elif args.Contains Furniture then
@@ -544,6 +554,8 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
             allKnown "--category" "category" StringComparison.Ordinal Reconstruct.Data.Procedural.categories (args.TryGetResult Category |> Option.map List.singleton)
         atLeast "--count" 10 (args.TryGetResult TrainArgs.Count)
         atLeast "--wild" 1 (args.TryGetResult Wild)
+        atLeast "--labelled" 1 (args.TryGetResult Labelled)
+        require (not (args.Contains Labelled) || args.GetResult TrainArgs.Method <> Reconstruct.App.Experiments.Unicorn.pipelineName) "--labelled applies to ssr and softras: unicorn uses no camera"
         require (not (args.Contains Wild) || args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--wild applies to unicorn"
         atLeast "--batch" 1 (args.TryGetResult TrainArgs.Batch)
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)

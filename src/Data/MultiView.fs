@@ -161,16 +161,15 @@ let private viewPair (set: Set) (seed: uint64) (epoch: int) (position: int) =
     a, (if b >= a then b + 1 else b)
 
 /// (B, 4, H, W) float32 in [0, 1] of the given (instance, view) pairs.
-let private images (set: Set) (instances: int[]) (views: int[]) =
+let private imagesOf (set: Set) (instances: int[]) (views: int[]) =
     let plane = 4 * set.Height * set.Width
     let data = Array.zeroCreate<float32> (instances.Length * plane)
     for k in 0 .. instances.Length - 1 do
         RenderedIndex.toUnit set.Pixels.[instances.[k]] (views.[k] * plane) data (k * plane) plane
     Tensor.ofArray (data, [ instances.Length; 4; set.Height; set.Width ])
 
-let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (order: int[]) (index: int) =
-    let positions = Array.init batchSize (fun k -> index * batchSize + k)
-    let instances = positions |> Array.map (fun p -> order.[p])
+/// The batch of `instances` at `positions` of the epoch (each position draws its two views).
+let private batchOf (set: Set) (seed: uint64) (epoch: int) (index: int) (positions: int[]) (instances: int[]) =
     let pairs = positions |> Array.map (viewPair set seed epoch)
     let viewsA, viewsB = Array.map fst pairs, Array.map snd pairs
     let cameras (table: float[][]) (views: int[]) = Tensor.ofArray (Array.map2 (fun i v -> float32 table.[i].[v]) instances views)
@@ -181,8 +180,8 @@ let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (o
         t
     try
         let batch =
-            { ImagesA = keep (images set instances viewsA)
-              ImagesB = keep (images set instances viewsB)
+            { ImagesA = keep (imagesOf set instances viewsA)
+              ImagesB = keep (imagesOf set instances viewsB)
               AzimuthA = keep (cameras set.Azimuths viewsA)
               ElevationA = keep (cameras set.Elevations viewsA)
               DistanceA = keep (cameras set.Distances viewsA)
@@ -199,6 +198,10 @@ let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (o
         for t in made do (t :> IDisposable).Dispose()
         reraise ()
 
+let private makeBatch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (order: int[]) (index: int) =
+    let positions = Array.init batchSize (fun k -> index * batchSize + k)
+    batchOf set seed epoch index positions (positions |> Array.map (fun p -> order.[p]))
+
 let private checkEpoch (fn: string) (set: Set) (batchSize: int) (epoch: int) =
     RenderedIndex.checkEpoch ("MultiView." + fn) "instances" set.Count set.Split set.Index batchSize epoch
 
@@ -214,6 +217,18 @@ let epochFrom (set: Set) (seed: uint64) (batchSize: int) (epoch: int) (start: in
 let epoch (set: Set) (seed: uint64) (batchSize: int) (epoch: int) : seq<Batch> =
     checkEpoch "epoch" set batchSize epoch
     epochFrom set seed batchSize epoch 0
+
+let drawnFrom (set: Set) (seed: uint64) (batchSize: int) (batches: int) (epoch: int) (start: int) : seq<Batch> =
+    RenderedIndex.checkBatchSize "MultiView.drawnFrom" batchSize
+    if batches < 1 then invalidArg "batches" (sprintf "MultiView.drawnFrom: batches per epoch must be at least 1, received %d" batches)
+    if epoch < 0 then invalidArg "epoch" (sprintf "MultiView.drawnFrom: epoch must be at least 0, received %d" epoch)
+    if start < 0 || start > batches then invalidArg "start" (sprintf "MultiView.drawnFrom: start must be in 0..%d, received %d" batches start)
+    seq {
+        for index in start .. batches - 1 do
+            let rng = SplitMix64.Derive(Seed.child (epochSeed seed epoch) "drawn", uint64 index)
+            let instances = Array.init batchSize (fun _ -> rng.Int(0, set.Count - 1))
+            yield batchOf set seed epoch index (Array.init batchSize (fun k -> index * batchSize + k)) instances
+    }
 
 let prefetch (depth: int) (batches: seq<Batch>) : seq<Batch> =
     Loader.prefetchWith (fun (b: Batch) -> b.Tensors) depth batches
@@ -241,7 +256,24 @@ let meshPath (set: Set) (i: int) =
 let image (set: Set) (i: int) (v: int) =
     checkInstance "image" set i
     checkView "image" set v
-    images set [| i |] [| v |]
+    imagesOf set [| i |] [| v |]
+
+let images (set: Set) (instances: int[]) (views: int[]) =
+    if instances.Length <> views.Length then
+        invalidArg "views" (sprintf "MultiView.images: %d instances and %d views" instances.Length views.Length)
+    Array.iter (checkInstance "images" set) instances
+    Array.iter (checkView "images" set) views
+    imagesOf set instances views
+
+let subset (set: Set) (instances: int[]) =
+    if instances.Length = 0 then invalidArg "instances" (sprintf "MultiView.subset: no instance chosen of %s (%s)" set.Split set.Index)
+    Array.iter (checkInstance "subset" set) instances
+    let pick (table: 'a[]) = instances |> Array.map (fun i -> table.[i])
+    Set(set.Index, set.Split, set.Views, set.Height, set.Width, pick set.Ids, pick set.Categories, pick set.Meshes, pick set.Pixels, pick set.Azimuths, pick set.Elevations, pick set.Distances)
+
+let withoutCameras (set: Set) =
+    let hidden = Array.init set.Count (fun _ -> Array.create set.Views nan)
+    Set(set.Index, set.Split, set.Views, set.Height, set.Width, set.Ids, set.Categories, set.Meshes, set.Pixels, hidden, hidden, hidden)
 
 let camera (set: Set) (i: int) (v: int) =
     checkInstance "camera" set i

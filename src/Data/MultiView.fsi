@@ -97,6 +97,13 @@ val epoch: set: Set -> seed: uint64 -> batchSize: int -> epoch: int -> seq<Batch
 /// leave their tensors to the disposal scope).
 val epochFrom: set: Set -> seed: uint64 -> batchSize: int -> epoch: int -> start: int -> seq<Batch>
 
+/// `batches` batches of epoch `epoch` from number `start` on, each of `batchSize` objects drawn
+/// uniformly with replacement (PyTorch's RandomSampler with replacement, as SSR samples its few
+/// labelled objects), each object seen from two different random views. Batch `index` is a pure
+/// function of (seed, epoch, index), so a resumed run makes it again; a set smaller than the
+/// batch is fine.
+val drawnFrom: set: Set -> seed: uint64 -> batchSize: int -> batches: int -> epoch: int -> start: int -> seq<Batch>
+
 /// `Loader.prefetchWith` for these batches: made on a background thread, at most `depth`
 /// ahead, handed to the consumer's disposal scope.
 val prefetch: depth: int -> batches: seq<Batch> -> seq<Batch>
@@ -119,3 +126,16 @@ val image: set: Set -> i: int -> v: int -> Tensor
 
 /// The camera of instance `i` at view `v`: azimuth, elevation (radians), distance.
 val camera: set: Set -> i: int -> v: int -> float * float * float
+
+/// The images of (instances.[k], views.[k]): (B, 4, H, W) float32 RGBA in [0, 1], a new tensor
+/// of the current disposal scope.
+val images: set: Set -> instances: int[] -> views: int[] -> Tensor
+
+/// The given instances of `set`, in that order, as a set of their own (sharing the decoded
+/// images): e.g. SSR's labelled first N objects and the unlabelled rest.
+val subset: set: Set -> instances: int[] -> Set
+
+/// `set` with every camera NaN: the images of objects whose poses training must not see (SSR's
+/// unlabelled objects). A loss that reads such a camera is NaN, so the trainer stops at once
+/// instead of learning from a pose it was not given.
+val withoutCameras: set: Set -> Set
