@@ -47,6 +47,8 @@ let tests =
                   [ "train"; "softras"; "--category"; "teapot" ], "unknown category 'teapot'"
                   [ "train"; "softras"; "--furniture"; "--count"; "20" ], "--count applies to procedural data"
                   [ "train"; "softras"; "--batch"; "0" ], "--batch must be at least 1"
+                  [ "train"; "ssr"; "--labelled"; "0" ], "--labelled must be at least 1"
+                  [ "train"; "unicorn"; "--labelled"; "2" ], "--labelled applies to ssr and softras"
                   [ "train"; "softras"; "--count"; "5" ], "--count must be at least 10"
                   [ "train"; "softras"; "--minutes"; "-1" ], "--minutes must be positive"
                   [ "train"; "softras"; "--out"; file ], "is a file"

@@ -97,6 +97,32 @@ let tests =
                 (b :> IDisposable).Dispose()
         }
 
+        test "subsets, hidden cameras, and batches drawn with replacement from a set smaller than the batch" {
+            use _ = DisposalScope.Open()
+            let set = train.Value
+            let pair = MultiView.subset set [| 3; 1 |]
+            Expect.equal (pair.Count, MultiView.ids pair) (2, [| MultiView.id set 3; MultiView.id set 1 |]) "the chosen instances, in that order"
+            Expect.equal (floats (MultiView.image pair 0 5)) (floats (MultiView.image set 3 5)) "the same images"
+            Expect.equal (MultiView.camera pair 1 7) (MultiView.camera set 1 7) "the same cameras"
+            let hidden = MultiView.withoutCameras pair
+            for i in 0 .. 1 do
+                for v in 0 .. pair.Views - 1 do
+                    let az, el, d = MultiView.camera hidden i v
+                    Expect.isTrue (Double.IsNaN az && Double.IsNaN el && Double.IsNaN d) "every camera hidden"
+            Expect.equal (floats (MultiView.images hidden [| 1; 0 |] [| 2; 9 |])) (floats (Tensor.cat ([ MultiView.image set 1 2; MultiView.image set 3 9 ], 0))) "images still there"
+            let drawn () = MultiView.drawnFrom pair 11UL 6 3 2 0 |> Array.ofSeq
+            let first, again = drawn (), drawn ()
+            Expect.equal first.Length 3 "the batches asked for"
+            for b, c in Array.zip first again do
+                sameBatch b c "replayed"
+                Expect.isTrue (b.Instances |> Array.forall (fun i -> i = 0 || i = 1)) "instances of the set"
+                Expect.isTrue (Array.forall2 (<>) b.ViewsA b.ViewsB) "two different views"
+                Expect.equal (floats b.AzimuthA) (Array.map2 (fun i v -> let az, _, _ = MultiView.camera pair i v in float32 az) b.Instances b.ViewsA) "cameras of the drawn views"
+            Expect.equal (first |> Array.collect (fun b -> b.Instances) |> Array.distinct |> Array.sort) [| 0; 1 |] "both objects drawn, with replacement"
+            sameBatch (MultiView.drawnFrom pair 11UL 6 3 2 2 |> Seq.exactlyOne) first.[2] "batch 2 made alone"
+            Expect.notEqual (MultiView.drawnFrom pair 11UL 6 3 3 0 |> Seq.head).ViewsA first.[0].ViewsA "another epoch draws anew"
+        }
+
         test "the order and the views are a function of (seed, epoch); batch k of an epoch can be made alone" {
             use _ = DisposalScope.Open()
             let set = train.Value

@@ -27,7 +27,8 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "unicorn_render", [ Reconstruct.Bench.RenderBench.unicornRender ]
       "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
       "unicorn", [ Reconstruct.Bench.UnicornBench.all ]
-      "predict", [ Reconstruct.Bench.PredictBench.all ] ]
+      "predict", [ Reconstruct.Bench.PredictBench.all ]
+      "ssr", [ Reconstruct.Bench.SsrBench.all ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 
