@@ -95,6 +95,18 @@ let tests =
             Expect.equal (snapshotFiles out) before "the run folder is unchanged"
         }
 
+        test "train ssr --labelled 2: a tiny run names itself by N, records the pipeline and writes the pseudo-labels' table" {
+            use dir = new TempDir()
+            let out = dir.File "run"
+            let results = dir.File "results"
+            let run = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "ssr"; "--labelled"; "2"; "--count"; "10"; "--batch"; "8"; "--cache"; cache.Value; "--out"; out; "--iterations"; "2"; "--results"; results ]
+            Expect.equal run.ExitCode 0 (sprintf "exit code (stderr: %s)" run.Stderr)
+            Expect.stringContains (File.ReadAllText(Path.Combine(out, "config.json"))) "\"Pipeline\": \"ssr\"" "the pipeline recorded"
+            let md = File.ReadAllText(Path.Combine(results, "ssr_chair_2.md"))
+            for text in [ "| ssr |"; "labelled: the first 2 training objects"; "unlabelled: the other 5"; "| iteration | coverage | accuracy |" ] do
+                Expect.stringContains md text "the results file"
+        }
+
         test "a run stopped at 2 iterations and resumed to 4 equals a straight run of 4, bitwise (1 thread)" {
             use dir = new TempDir()
             let straight, split = dir.File "straight", dir.File "split"

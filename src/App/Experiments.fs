@@ -255,7 +255,9 @@ module private Results =
                 "|---|---|---|" ]
             @ [ for iteration, c, a in pseudo -> String.Format(inv, "| {0} | {1:0.0%} | {2} |", iteration, c, (if Double.IsNaN a then "–" else a.ToString("0.0%", inv))) ]
         writeFiles dir runDir name config data (labelled + unlabelled) outcome report body
-            [ "iou3dGain", iouGain; "chamferRatio", chamferRatio; "labelled", float labelled; "pseudoCoverage", coverage; "pseudoAccuracy", accuracy ] []
+            ([ "iou3dGain", iouGain; "chamferRatio", chamferRatio; "labelled", float labelled; "pseudoCoverage", coverage ]
+             // No label yet: no accuracy (JSON has no NaN).
+             @ (if Double.IsNaN accuracy then [] else [ "pseudoAccuracy", accuracy ])) []
 
     /// UNICORN's results file: shapes, poses and re-rendered images, with the floor of issue 12.
     let writeUnicorn (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (inputs: string) (images: (string * float) list) (figures: (string * string * string) list) =
