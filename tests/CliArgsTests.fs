@@ -45,6 +45,8 @@ let private usageCases =
       [ "data"; "--procedural"; "chair"; "--count"; "0"; "--output"; "out" ], "reconstruct data --help", [ "--count"; "0" ], []
       [ "data"; "--procedural"; "chair"; "--count"; "1"; "--output"; "taken" ], "reconstruct data --help", [ "--output"; "taken"; "file" ], [ "taken" ]
       [ "data"; "--categories"; "chiar"; "--cache"; "cache" ], "reconstruct data --help", [ "--categories"; "'chiar'"; "chair" ], []
+      [ "data"; "--procedural"; "car"; "--protocol"; "symetric"; "--output"; "out" ], "reconstruct data --help", [ "--protocol"; "'symetric'"; "symmetric" ], []
+      [ "data"; "--categories"; "chair"; "--protocol"; "symmetric"; "--cache"; "cache" ], "reconstruct data --help", [ "--protocol"; "--procedural" ], []
       // eval: every argument is checked before the first instance (and before the cache).
       [ "eval"; "--split"; "bogus" ], "reconstruct eval --help", [ "--split"; "'bogus'"; "train, val, test" ], []
       [ "eval"; "--limit"; "-1" ], "reconstruct eval --help", [ "--limit"; "-1" ], []

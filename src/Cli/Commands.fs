@@ -88,7 +88,8 @@ type DataArgs =
     | Cache of dir: string
     | Seed of seed: int
     | Output of dir: string
-    | Wild_Views of count: int
+    | [<AltCommandLine("--views")>] Wild_Views of count: int
+    | Protocol of name: string
     | Procedural of names: string list
     | Count of count: int
     | Photos of folder: string
@@ -102,7 +103,8 @@ type DataArgs =
             | Name _ -> "with --photos: the collection's name, its folder under --output and its category (default: the photo folder's name)"
             | Count _ -> "instances per procedural category (default 50)"
             | Output _ -> "folder of the rendered benchmark (default artifacts/datasets)"
-            | Wild_Views _ -> "in-the-wild views per instance and size (default 10)"
+            | Wild_Views _ -> "views per instance under each wild size, or under --protocol symmetric (default 10)"
+            | Protocol _ -> "with --procedural: `symmetric` renders only symmetric64 (Unsup3d-style: within 60 degrees of the front, a random light per image, ground-truth depth maps); default: multiview, wild64 and wild128"
             | Categories _ -> "categories to prepare (default: chair table sofa); see data/categories.json"
             | Cache _ -> "cache folder for the package and the prepared models (default .cache/data)"
             | Seed _ -> "the one seed of the data: procedural shapes, 70/10/20 instance splits, wild views and backgrounds (default 42)"
@@ -232,10 +234,9 @@ let private bench (args: ParseResults<BenchArgs>) (cancel: CancellationToken) =
 
 /// Writes the benchmark of `category` into `out/<category>` as a whole
 /// (`DatasetRender.writeBenchmark`: a temporary folder swapped in when complete, so an
-/// interrupted or failed run leaves the previous benchmark as it was): multi-view 64 and in the
-/// wild at `wildSizes`, streaming `instances` (`count` of them) one at a time. Prints a line
+/// interrupted or failed run leaves the previous benchmark as it was) under `protocols`, streaming `instances` (`count` of them) one at a time. Prints a line
 /// after the first instance and then every 10 s, and one with the images per protocol at the end.
-let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildSizes: int list) (category: string) (count: int) (instances: seq<Reconstruct.Data.DatasetRender.Instance>) (cancel: CancellationToken) =
+let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (protocols: Reconstruct.Data.DatasetRender.Protocol list) (category: string) (count: int) (instances: seq<Reconstruct.Data.DatasetRender.Instance>) (cancel: CancellationToken) =
     let clock = Diagnostics.Stopwatch.StartNew()
     let mutable printed = TimeSpan.Zero
     let progress n =
@@ -243,7 +244,7 @@ let private renderBenchmark (out: string) (seed: uint64) (wildViews: int) (wildS
             printed <- clock.Elapsed
             printfn "%-8s %5d/%d instances  %.1f s" category n count clock.Elapsed.TotalSeconds
     let options: Reconstruct.Data.DatasetRender.BenchmarkOptions =
-        { Protocols = Reconstruct.Data.DatasetRender.MultiView :: (wildSizes |> List.map Reconstruct.Data.DatasetRender.Wild)
+        { Protocols = protocols
           Seed = seed
           WildViews = wildViews }
     let root = IO.Path.Combine(out, category)
@@ -266,6 +267,11 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
     let seed = uint64 (args.GetResult(Seed, defaultValue = 42))
     let out = args.GetResult(Output, defaultValue = "artifacts/datasets")
     let wildViews = args.GetResult(Wild_Views, defaultValue = 10)
+    let protocols =
+        // checkData has refused any other name
+        match args.TryGetResult Protocol with
+        | None -> [ Reconstruct.Data.DatasetRender.MultiView; Reconstruct.Data.DatasetRender.Wild 64; Reconstruct.Data.DatasetRender.Wild 128 ]
+        | Some _ -> [ Reconstruct.Data.DatasetRender.Symmetric 64 ]
     let clock = Diagnostics.Stopwatch.StartNew()
     match args.TryGetResult Procedural, args.TryGetResult DataArgs.Photos with
     | _, Some source ->
@@ -282,7 +288,7 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
     | Some categories, None ->
         let count = args.GetResult(Count, defaultValue = 50)
         for category in categories do
-            renderBenchmark out seed wildViews [ 64; 128 ] category count (Reconstruct.Data.DatasetRender.proceduralInstances category seed count) cancel
+            renderBenchmark out seed wildViews protocols category count (Reconstruct.Data.DatasetRender.proceduralInstances category seed count) cancel
     | None, None ->
         let categories = args.GetResult(DataArgs.Categories, defaultValue = [ "chair"; "table"; "sofa" ])
         let cache = args.GetResult(DataArgs.Cache, defaultValue = Reconstruct.Data.Furniture.defaultCacheDir)
@@ -291,7 +297,7 @@ let private data (args: ParseResults<DataArgs>) (cancel: CancellationToken) =
         for c in report.Categories do
             // loaded one at a time as the benchmark asks for them
             let instances = seq { for e in c.Entries -> Reconstruct.Data.DatasetRender.instance (Reconstruct.Data.Furniture.load e) c.Category e.Split.Name e.Obj }
-            renderBenchmark out seed wildViews [ 64; 128 ] c.Category c.Entries.Length instances cancel
+            renderBenchmark out seed wildViews protocols c.Category c.Entries.Length instances cancel
     printfn "data: done in %.1f s; renders under %s" clock.Elapsed.TotalSeconds out
     0
 
@@ -486,6 +492,9 @@ let private checkData (args: ParseResults<DataArgs>) =
     folderPath "--output" (args.TryGetResult Output)
     folderPath "--cache" (args.TryGetResult DataArgs.Cache)
     allKnown "--procedural" "category" StringComparison.Ordinal Reconstruct.Data.Procedural.categories (args.TryGetResult Procedural)
+    allKnown "--protocol" "protocol" StringComparison.Ordinal [ "symmetric" ] (args.TryGetResult Protocol |> Option.map List.singleton)
+    if args.Contains Protocol && not (args.Contains DataArgs.Photos) then
+        require (args.Contains Procedural) "--protocol symmetric applies to --procedural (the fronts of the real models are not checked yet)"
     // Furniture.prepare matches category names regardless of case.
     if args.Contains DataArgs.Categories then
         allKnown "--categories" "category" StringComparison.OrdinalIgnoreCase (furnitureCategories ()) (args.TryGetResult DataArgs.Categories)
@@ -493,8 +502,8 @@ let private checkData (args: ParseResults<DataArgs>) =
     if args.Contains DataArgs.Photos then
         let source = args.GetResult DataArgs.Photos
         require (IO.Directory.Exists source) (sprintf "--photos %s: no such folder" source)
-        let rendered = args.Contains Procedural || args.Contains DataArgs.Categories || args.Contains DataArgs.Cache || args.Contains Count || args.Contains Wild_Views
-        require (not rendered) "--photos imports your photographs; --procedural, --categories, --cache, --count and --wild-views are for rendered benchmarks"
+        let rendered = args.Contains Procedural || args.Contains DataArgs.Categories || args.Contains DataArgs.Cache || args.Contains Count || args.Contains Wild_Views || args.Contains Protocol
+        require (not rendered) "--photos imports your photographs; --procedural, --categories, --cache, --count, --wild-views and --protocol are for rendered benchmarks"
     else require (not (args.Contains DataArgs.Name)) "--name names a photo collection (--photos)"
     if args.Contains Procedural then
         require (not (args.Contains DataArgs.Categories)) "--categories names real-model categories; --procedural names the procedural ones: give one of them"

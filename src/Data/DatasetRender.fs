@@ -40,6 +40,28 @@ let light: HardLight = { Ambient = 0.45; Diffuse = 0.55; Direction = (-0.4, -0.6
 
 let private zNear = 0.1
 
+let frontAzimuth = 0.0
+
+let symmetricAzimuth = 60.0
+
+// Mostly from above, as objects on the ground are photographed, and a little from below; the
+// top of the range stays far from a view straight down, where a side-to-side flip is no longer
+// the object's mirror symmetry as Unsup3d's flip assumes.
+let symmetricElevation = -10.0, 30.0
+
+let symmetricFill = 0.8, 0.9
+
+let depthScale = 1e-4
+
+let randomLight (rng: SplitMix64) : HardLight =
+    // cos θ uniform gives directions uniform over the cone's solid angle
+    let cosTheta = rng.Uniform(cos (Math.PI / 4.0), 1.0)
+    let phi = rng.Uniform(0.0, 2.0 * Math.PI)
+    let sinTheta = sqrt (1.0 - cosTheta * cosTheta)
+    let ambient = rng.Uniform(0.2, 0.6)
+    let diffuse = rng.Uniform(0.4, 0.8)
+    { Ambient = ambient; Diffuse = diffuse; Direction = (sinTheta * cos phi, sinTheta * sin phi, -cosTheta); TwoSided = false }
+
 let cameraPoints (views: View[]) (vertices: Tensor) =
     Scoped.run (fun () ->
         let b = views.Length
@@ -50,6 +72,30 @@ let cameraPoints (views: View[]) (vertices: Tensor) =
         let shiftX = col (fun v -> v.ShiftX)
         let shift = Tensor.stack ([ shiftX; col (fun v -> v.ShiftY); shiftX.zerosLike () ], -1)
         (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32)
+
+let symmetricView (rng: SplitMix64) (vertices: Tensor) =
+    let azimuth = frontAzimuth + rng.Uniform(-symmetricAzimuth, symmetricAzimuth)
+    let elevation = rng.Uniform symmetricElevation
+    let fill = rng.Uniform symmetricFill
+    let fx, _ = Camera.focalNdc (Camera.square fovDegrees 1)
+    let mutable view = { nmrView azimuth with Elevation = elevation }
+    // Perspective makes the extent depend on scale and shift together, so step to the fixed
+    // point: each step rescales the box to the target and moves its centre to the image centre.
+    for _ in 1..12 do
+        use scope = DisposalScope.Open()
+        let p = (cameraPoints [| view |] vertices).ToFloat32s()
+        let n = p.Length / 3
+        let xs = Array.init n (fun k -> fx * float p.[3 * k] / float p.[3 * k + 2])
+        let ys = Array.init n (fun k -> fx * float p.[3 * k + 1] / float p.[3 * k + 2])
+        let x0, x1, y0, y1 = Array.min xs, Array.max xs, Array.min ys, Array.max ys
+        let extent = max (x1 - x0) (y1 - y0)
+        let cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        view <-
+            { view with
+                Scale = view.Scale * 2.0 * fill / extent
+                ShiftX = view.ShiftX - cx * view.Distance / fx
+                ShiftY = view.ShiftY - cy * view.Distance / fx }
+    view
 
 let private project (mesh: TexturedMesh) (views: View[]) =
     use scope = DisposalScope.Open()
@@ -67,6 +113,38 @@ let render (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor)
     let image, alpha =
         Rasterizer.hardTextured supersample zNear light ndc cameraPoints mesh.Faces mesh.FaceUVs mesh.Atlas (background.cast Float32)
     scope.MoveOut image, scope.MoveOut alpha
+
+let renderLit (size: int) (mesh: TexturedMesh) (views: View[]) (lights: HardLight[]) (background: Tensor) =
+    use scope = DisposalScope.Open()
+    use _ = Autograd.noGrad ()
+    if lights.Length <> views.Length then
+        invalidArg "lights" (sprintf "DatasetRender.renderLit: one light per view, received %d lights for %d views" lights.Length views.Length)
+    if background.Shape <> [| views.Length; 3; size; size |] then
+        invalidArg "background" (sprintf "DatasetRender.renderLit: background must have shape [%d; 3; %d; %d], received %A" views.Length size size background.Shape)
+    let cameraPoints, ndc = project mesh views
+    let one (t: Tensor) k = (t.narrow (0, k, 1)).contiguous ()
+    // The kernel takes one light per call, so each view is its own batch of one.
+    let parts =
+        [ for k in 0 .. views.Length - 1 ->
+              Rasterizer.hardTextured supersample zNear lights.[k] (one ndc k) (one cameraPoints k) mesh.Faces mesh.FaceUVs mesh.Atlas (one (background.cast Float32) k) ]
+    scope.MoveOut(Tensor.cat (List.map fst parts, 0)), scope.MoveOut(Tensor.cat (List.map snd parts, 0))
+
+let renderDepth (size: int) (mesh: TexturedMesh) (views: View[]) =
+    use scope = DisposalScope.Open()
+    use _ = Autograd.noGrad ()
+    let _, ndc = project mesh views
+    let settings =
+        { RasterSettings.Defaults with
+            Height = size
+            Width = size
+            FacesPerPixel = 1
+            BlurRadius = 0.0
+            PerspectiveCorrect = true
+            ZNear = zNear }
+    let fragments = Rasterizer.rasterize settings ndc mesh.Faces
+    let covered = (fragments.PixToFace.squeeze 3).ge 0.0
+    let z = fragments.Zbuf.squeeze 3
+    scope.MoveOut(Tensor.where (covered, z, z.zerosLike ()))
 
 let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
     use scope = DisposalScope.Open()
@@ -141,11 +219,13 @@ let instance mesh category split groundTruth =
 type Protocol =
     | MultiView
     | Wild of size: int
+    | Symmetric of size: int
 
     member p.Name =
         match p with
         | MultiView -> "multiview"
         | Wild size -> sprintf "wild%d" size
+        | Symmetric size -> sprintf "symmetric%d" size
 
 let viewStream (seed: uint64) (protocol: Protocol) (instanceId: string) =
     Seed.stream (Seed.child seed protocol.Name) instanceId
@@ -160,8 +240,8 @@ let backgroundPool = 8
 
 /// What a benchmark folder holds; anything else means `root` is not one of ours.
 let private isBenchmarkEntry (name: string) =
-    name = "benchmark.json" || name = "models" || name = "multiview"
-    || (name.StartsWith "wild" && name.Length > 4 && name.Substring 4 |> Seq.forall Char.IsDigit)
+    let sized (prefix: string) = name.StartsWith prefix && name.Length > prefix.Length && name.Substring prefix.Length |> Seq.forall Char.IsDigit
+    name = "benchmark.json" || name = "models" || name = "multiview" || sized "wild" || sized "symmetric"
 
 // ---------------------------------------------------------------------- streaming the instances
 
@@ -171,23 +251,31 @@ let private renderInstance (root: string) (staging: string) (options: BenchmarkO
     let stem = instanceStem inst.Mesh.Info.Id
     let dir = Path.Combine(staging, protocol.Name, inst.Category, stem)
     Directory.CreateDirectory dir |> ignore
-    let size, views, backgrounds =
+    let size, views, backgrounds, lights =
         match protocol with
-        | MultiView -> 64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ]
+        | MultiView -> 64, multiViews, Tensor.ones [ multiViews.Length; 3; 64; 64 ], None
         | Wild size ->
             let rng = viewStream options.Seed protocol inst.Mesh.Info.Id
             let views = Array.init options.WildViews (fun _ -> wildView rng)
-            size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ]
+            size, views, Tensor.stack [ for _ in views -> randomBackground rng size textures ], None
+        | Symmetric size ->
+            let rng = viewStream options.Seed protocol inst.Mesh.Info.Id
+            let drawn = Array.init options.WildViews (fun _ -> let view = symmetricView rng inst.Mesh.Vertices in view, randomLight rng)
+            size, Array.map fst drawn, Tensor.ones [ drawn.Length; 3; size; size ], Some(Array.map snd drawn)
     // Paths in the index are those of the finished benchmark: relative to `root/<protocol>`.
     let protocolRoot = Path.Combine(root, protocol.Name)
     let groundTruth =
         match inst.GroundTruth with
         | GroundTruth.File path -> Path.GetFullPath path
         | GroundTruth.Written -> Path.Combine(root, "models", stem + ".obj")
-    let rgb, alpha = render size inst.Mesh views backgrounds
+    let rgb, alpha =
+        match lights with
+        | None -> render size inst.Mesh views backgrounds
+        | Some lights -> renderLit size inst.Mesh views lights backgrounds
+    let depth = lights |> Option.map (fun _ -> renderDepth size inst.Mesh views)
     for k in 0 .. views.Length - 1 do
         let image = Path.Combine(inst.Category, stem, sprintf "view_%02d.png" k)
-        Image.save (Path.Combine(staging, protocol.Name, image)) (match protocol with MultiView -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k])
+        Image.save (Path.Combine(staging, protocol.Name, image)) (match protocol with MultiView | Symmetric _ -> Tensor.cat ([ rgb.[k]; alpha.[k] ], 0) | Wild _ -> rgb.[k])
         let v = views.[k]
         let row =
             {| image = image
@@ -197,7 +285,18 @@ let private renderInstance (root: string) (staging: string) (options: BenchmarkO
                mesh = Path.GetRelativePath(protocolRoot, groundTruth)
                camera = {| fov_degrees = fovDegrees; width = size; height = size |}
                view = {| azimuth = v.Azimuth; elevation = v.Elevation; roll = v.Roll; distance = v.Distance; scale = v.Scale; shift = [| v.ShiftX; v.ShiftY |] |} |}
-        index.Write(JsonSerializer.Serialize row)
+        match lights, depth with
+        | Some lights, Some depth ->
+            let depthImage = Path.Combine(inst.Category, stem, sprintf "depth_%02d.png" k)
+            DepthMap.save (Path.Combine(staging, protocol.Name, depthImage)) depthScale depth.[k]
+            let l = lights.[k]
+            let x, y, z = l.Direction
+            let row =
+                {| row with
+                    light = {| direction = [| x; y; z |]; ambient = l.Ambient; diffuse = l.Diffuse |}
+                    depth = {| image = depthImage; scale = depthScale |} |}
+            index.Write(JsonSerializer.Serialize row)
+        | _ -> index.Write(JsonSerializer.Serialize row)
         index.Write '\n'
     views.Length
 
@@ -211,6 +310,8 @@ let private checkOptions (options: BenchmarkOptions) =
         match p with
         | Wild size when size < 8 -> fail (sprintf "wild image size must be >= 8, received %d" size)
         | Wild _ when options.WildViews < 1 -> fail (sprintf "wild views must be >= 1, received %d" options.WildViews)
+        | Symmetric size when size < 8 -> fail (sprintf "symmetric image size must be >= 8, received %d" size)
+        | Symmetric _ when options.WildViews < 1 -> fail (sprintf "symmetric views must be >= 1, received %d" options.WildViews)
         | _ -> ()
 
 /// Refuses a `root` that is a file or holds anything a benchmark does not: it would be replaced.
@@ -225,7 +326,7 @@ let private checkReplaceable (root: string) =
 /// instances and of images per protocol.
 let private writeInstances (root: string) (staging: string) (options: BenchmarkOptions) (cancel: CancellationToken) (progress: int -> unit) (instances: seq<Instance>) =
     let protocols = Array.ofList options.Protocols
-    let hasWild = protocols |> Array.exists (function Wild _ -> true | MultiView -> false)
+    let hasWild = protocols |> Array.exists (function Wild _ -> true | MultiView | Symmetric _ -> false)
     let images = Array.zeroCreate<int> protocols.Length
     // One index per protocol, appended to as instances finish: the folder is swapped in whole,
     // so the index needs no atomic write of its own, and no row waits in memory.

@@ -1,9 +1,12 @@
 /// Dataset renders with ground truth: textured models rendered hard (one face per pixel, 2×
-/// supersampled, ambient + diffuse light) under two protocols, stored as PNG plus one JSONL index.
+/// supersampled, ambient + diffuse light) under three protocols, stored as PNG plus one JSONL index.
 ///   multi-view  the NMR renders of SoftRas/SSR/UNICORN: 24 views, elevation 30°, azimuth every
 ///               15°, distance 2.732, fov 30°, 64×64, white background, RGBA.
 ///   wild        single views: azimuth 0–360°, elevation −10…40°, roll ±10°, scale and
 ///               translation jitter, random backgrounds, 64×64 or 128×128.
+///   symmetric   Unsup3d-style crops of mirror-symmetric objects: azimuth within ±60° of the
+///               front, elevation −10…30°, the object filling 80–90% of the frame, a random
+///               light per image, RGBA on white, with ground-truth view-space depth maps.
 /// Masks and cameras are ground truth for evaluation and supervised baselines only.
 ///
 /// A benchmark (one category's models and protocols) is written as a whole: `writeBenchmark`
@@ -46,6 +49,38 @@ val supersample: int
 /// are not closed or consistently wound, so the sign of a normal is not trusted.
 val light: Reconstruct.Render.HardLight
 
+/// The azimuth, degrees, at which the symmetric protocol sees an object's front: 0, the object
+/// frame's +z, where every procedural category has its front (checked by rendering: the car's
+/// headlights, the chair's open seat; vases are rotationally symmetric).
+val frontAzimuth: float
+
+/// The symmetric protocol's azimuth range: within this many degrees either side of the front.
+val symmetricAzimuth: float
+
+/// The symmetric protocol's elevation range, degrees (low, high).
+val symmetricElevation: float * float
+
+/// The symmetric protocol's framing: the larger side of the object's projected bounding box
+/// is this fraction of the image side (low, high), drawn per view.
+val symmetricFill: float * float
+
+/// A symmetric-protocol view of the object with vertices (V, 3), drawn from `rng` (azimuth,
+/// elevation, fill, in that order): roll 0, distance 2.732, and the scale and shift that make
+/// the object's projected bounding box `fill` of the frame on its larger side, centred (found
+/// by a few fixed-point steps, exact to well under a pixel). Azimuths are around `frontAzimuth`.
+val symmetricView: rng: SplitMix64 -> vertices: Tensor -> View
+
+/// A random light of the symmetric protocol drawn from `rng`: direction (towards the light,
+/// camera frame) uniform over the cone of half-angle 45° about the direction to the camera
+/// (−z), ambient uniform in [0.2, 0.6], diffuse in [0.4, 0.8], one-sided (procedural meshes
+/// are closed and wound outwards, so a face turned from the light is dark as in Unsup3d's
+/// max(0, n·l) shading).
+val randomLight: rng: SplitMix64 -> Reconstruct.Render.HardLight
+
+/// The scale of the depth maps written by the symmetric protocol: a 16-bit sample v is the
+/// depth v·depthScale (1e-4 object units, so depths up to 6.55).
+val depthScale: float
+
 /// Object points (V, 3) placed at each view (scale, orbit, shift in the camera's x and y):
 /// (B, V, 3) float32 in the camera frame, a new tensor of the current disposal scope. Posed
 /// in float64, so every view places the points alike to the last float32 bit.
@@ -56,6 +91,17 @@ val cameraPoints: views: View[] -> vertices: Tensor -> Tensor
 /// background: (B, 3, H, W) with H = W = size -> rgb (B, 3, H, W) composited over the
 /// background, alpha (B, 1, H, W) (fractional at edges from the supersampling); float32.
 val render: size: int -> mesh: TexturedMesh -> views: View[] -> background: Tensor -> Tensor * Tensor
+
+/// `render` with a light per view: lights.[k] lights view k. Same shapes as `render`; the
+/// lights array has one light per view.
+val renderLit:
+    size: int -> mesh: TexturedMesh -> views: View[] -> lights: Reconstruct.Render.HardLight[] -> background: Tensor -> Tensor * Tensor
+
+/// Ground-truth view-space depth at each view: (B, H, W) float32 with H = W = size, the camera
+/// z of the nearest surface through each pixel centre (perspective-correct, from the Zbuf of
+/// `Rasterizer.rasterize` with K = 1 and no blur at the output resolution, since at an even
+/// supersampling no subpixel centre is the pixel centre), 0 where the centre is not covered.
+val renderDepth: size: int -> mesh: TexturedMesh -> views: View[] -> Tensor
 
 /// `render` composed from tensor ops (rasterize with K = 1 -> UVs -> `Shading.sampleTexture` ->
 /// two-sided `Shading.diffuse` -> `Blending.nearest` -> avgPool2d -> composite): the reference
@@ -89,16 +135,22 @@ type Instance =
 /// An instance whose ground truth is the existing model file `groundTruth`.
 val instance: mesh: TexturedMesh -> category: string -> split: string -> groundTruth: string -> Instance
 
-/// How a benchmark is rendered: the 24 multi-view views (64 px, RGBA on white), or wild views
-/// at a size (RGB over random backgrounds).
+/// How a benchmark is rendered: the 24 multi-view views (64 px, RGBA on white), wild views
+/// at a size (RGB over random backgrounds), or symmetric views at a size (RGBA on white, a
+/// random light each, with depth maps).
 type Protocol =
     | MultiView
     | Wild of size: int
+    /// Per image, beside `view_NN.png`, `depth_NN.png`: `DepthMap` of `renderDepth` at
+    /// `depthScale` (depth = sample·scale on the foreground, 0 marks background); its index row
+    /// adds "light" {direction [x, y, z] unit towards the light in the camera frame, ambient,
+    /// diffuse} and "depth" {image, scale}.
+    | Symmetric of size: int
 
-    /// "multiview", "wild64", "wild128": the protocol's folder in a benchmark.
+    /// "multiview", "wild64", "wild128", "symmetric64": the protocol's folder in a benchmark.
     member Name: string
 
-/// The stream of an instance's wild views and backgrounds: node `instanceId` below node
+/// The stream of an instance's wild or symmetric views, backgrounds and lights: node `instanceId` below node
 /// `protocol.Name` of the experiment's seed, so an instance gets the same views whatever else
 /// is rendered with it, and the two wild sizes get different ones.
 val viewStream: seed: uint64 -> protocol: Protocol -> instanceId: string -> SplitMix64
@@ -109,7 +161,7 @@ type BenchmarkOptions =
       Protocols: Protocol list
       /// Wild views and backgrounds draw from `viewStream Seed`.
       Seed: uint64
-      /// Views per instance under each wild protocol (>= 1 when there is one).
+      /// Views per instance under each wild or symmetric protocol (>= 1 when there is one).
       WildViews: int }
 
 /// What `writeBenchmark` wrote.
@@ -137,7 +189,7 @@ val backgroundPool: int
 /// protocol; then OperationCanceledException), the temporary folder is removed and `root` is
 /// left as it was. Temporary folders of processes that no longer run (a run that was killed)
 /// are removed first. A `root` that holds anything a benchmark does not (`benchmark.json`,
-/// `models`, `multiview`, `wild<size>`) is refused before any work, so a mistyped output folder
+/// `models`, `multiview`, `wild<size>`, `symmetric<size>`) is refused before any work, so a mistyped output folder
 /// is not replaced.
 ///
 /// Wild views and backgrounds draw from `viewStream options.Seed`; backgrounds crop the atlases

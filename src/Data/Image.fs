@@ -244,6 +244,60 @@ module Image =
     /// Writes image: (C, H, W) float in [0, 1] or uint8 in the format its extension names.
     let save (path: string) (image: Tensor) = saveAs (formatOfPath path) path image
 
+    // stb_image_write only writes 8-bit samples, so 16-bit grey PNGs (depth maps) are encoded here.
+    let private crcTable =
+        Array.init 256 (fun n ->
+            let mutable c = uint32 n
+            for _ in 1..8 do
+                c <- if c &&& 1u <> 0u then 0xEDB88320u ^^^ (c >>> 1) else c >>> 1
+            c)
+
+    let private crc32 (bytes: byte[]) =
+        let mutable c = 0xFFFFFFFFu
+        for b in bytes do
+            c <- crcTable.[int ((c ^^^ uint32 b) &&& 0xFFu)] ^^^ (c >>> 8)
+        c ^^^ 0xFFFFFFFFu
+
+    let private bigEndian (v: uint32) = [| byte (v >>> 24); byte (v >>> 16); byte (v >>> 8); byte v |]
+
+    /// PNG bytes of a 16-bit greyscale image (no filter, zlib): `samples` row-major, H·W values.
+    /// The same samples give the same bytes. Read back with `readRaw _ true` (value / 65535).
+    let encodeGrey16 (height: int) (width: int) (samples: uint16[]) : byte[] =
+        if height < 1 || width < 1 then invalidArg "height" (sprintf "Image.encodeGrey16: size must be positive, received %d x %d" height width)
+        if samples.Length <> height * width then
+            invalidArg "samples" (sprintf "Image.encodeGrey16: expected %d x %d = %d samples, received %d" height width (height * width) samples.Length)
+        let raw = Array.zeroCreate<byte> (height * (1 + 2 * width))
+        for i in 0 .. height - 1 do
+            let row = i * (1 + 2 * width) // the leading 0 is filter type None
+            for j in 0 .. width - 1 do
+                let v = samples.[i * width + j]
+                raw.[row + 1 + 2 * j] <- byte (v >>> 8)
+                raw.[row + 2 + 2 * j] <- byte v
+        let compressed =
+            use buffer = new MemoryStream()
+            (use z = new Compression.ZLibStream(buffer, Compression.CompressionLevel.Optimal, true)
+             z.Write(raw, 0, raw.Length))
+            buffer.ToArray()
+        use png = new MemoryStream()
+        png.Write([| 137uy; 80uy; 78uy; 71uy; 13uy; 10uy; 26uy; 10uy |], 0, 8)
+        let chunk (kind: string) (data: byte[]) =
+            let typed = Array.append (Text.Encoding.ASCII.GetBytes kind) data
+            png.Write(bigEndian (uint32 data.Length), 0, 4)
+            png.Write(typed, 0, typed.Length)
+            png.Write(bigEndian (crc32 typed), 0, 4)
+        // bit depth 16, colour type 0 (grey), deflate, adaptive filtering, no interlace
+        chunk "IHDR" (Array.concat [ bigEndian (uint32 width); bigEndian (uint32 height); [| 16uy; 0uy; 0uy; 0uy; 0uy |] ])
+        chunk "IDAT" compressed
+        chunk "IEND" [||]
+        png.ToArray()
+
+    /// Writes `encodeGrey16 height width samples` to `path` atomically, as `saveAs`.
+    let saveGrey16 (path: string) (height: int) (width: int) (samples: uint16[]) =
+        let bytes = encodeGrey16 height width samples
+        if String.IsNullOrEmpty path then raise (ImageFileException(path, "path is empty"))
+        try Files.writeBytesAtomically path bytes
+        with Files.FileWriteError (_, problem) -> raise (ImageFileException(path, problem))
+
     // ------------------------------------------------------------------ resampling and figures
 
     /// Resamples images: (C, H, W) or (B, C, H, W) float to (…, height, width), a new tensor.
