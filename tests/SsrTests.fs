@@ -119,7 +119,8 @@ let tests =
                 use _ = Autograd.noGrad ()
                 model.Siam.Out.Weight.fill_ -100.0 |> ignore
                 model.Siam.Out.Bias.Value.fill_ 3.0 |> ignore
-            let references: Pipeline.References = { Images = Tensor.uniform ([ v; 4; 64; 64 ], 0.0, 1.0, g); Cameras = Array.init v (fun k -> float k, 0.5, 2.7) }
+            let views = Tensor.uniform ([ v; 4; 64; 64 ], 0.0, 1.0, g)
+            let references: Pipeline.References = { Images = views; Cameras = Array.init v (fun k -> float k, 0.5, 2.7); Labelled = views; LabelledViewIds = Array.init v id }
             let shifted k = (k + 1) % v
             let unlabelled: Pipeline.Unlabelled =
                 { Count = 3
@@ -146,6 +147,10 @@ let tests =
             for o, a, b, la, lb in pairs do
                 Expect.notEqual a b "two different views"
                 Expect.equal (la, lb) (labels.[o * v + a], labels.[o * v + b]) "their labels"
+            // The gate: 64 images drawn from the labelled views; equal ids are the same image here,
+            // so every pair is answered right; with GateImages 0 the iteration's accuracy decides.
+            Expect.equal (Pipeline.gateAccuracy model (SplitMix64 3UL) references 0.3) 1.0 "64 drawn labelled images, all pairs right"
+            Expect.equal (Pipeline.gateAccuracy { model with Config = { config with GateImages = 0 } } (SplitMix64 3UL) references 0.3) 0.3 "GateImages 0: the batch's accuracy"
             // Below the threshold: σ(3) = 0.95 is not above 0.96.
             let strict = { model with Config = { config with PseudoThreshold = 0.96 } }
             strict.PseudoLabels.fill_ -1.0 |> ignore

@@ -524,8 +524,11 @@ module Ssr =
         { Count = set.Count; Views = set.Views; Images = MultiView.images set }
 
     let referencesOf (labelled: MultiView.Set) : Pipeline.References =
-        { Images = MultiView.images labelled (Array.zeroCreate labelled.Views) (Array.init labelled.Views id)
-          Cameras = Array.init labelled.Views (MultiView.camera labelled 0) }
+        let v = labelled.Views
+        { Images = MultiView.images labelled (Array.zeroCreate v) (Array.init v id)
+          Cameras = Array.init v (MultiView.camera labelled 0)
+          Labelled = MultiView.images labelled (Array.init (labelled.Count * v) (fun k -> k / v)) (Array.init (labelled.Count * v) (fun k -> k % v))
+          LabelledViewIds = Array.init (labelled.Count * v) (fun k -> k % v) }
 
     let labelledOf (batch: MultiView.Batch) : Pipeline.Labelled =
         { Pairs = SoftRas.toBatch batch; ViewIdsA = batch.ViewsA; ViewIdsB = batch.ViewsB }

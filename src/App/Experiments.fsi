@@ -119,8 +119,9 @@ module Ssr =
     /// the 16 objects of a batch pseudo-labelled once labels exist; SiamVP at half SSR's width
     /// (32: an SSR iteration 0.73 s instead of 1.04 s, SoftRas' alone 0.37–0.42 s; labelling
     /// 1.2 s instead of 2.6 s per 10 objects with the 45° check); labelling every 100 iterations
-    /// (SSR: 400 of 200k), 100 unlabelled objects a round in turn (SSR: all of them each round);
-    /// 2 labelled procedural chairs of 1,000.
+    /// (SSR: 400 of 200k), 100 unlabelled objects a round in turn (SSR: all of them each round),
+    /// gated by SiamVP's accuracy on 64 labelled images (SSR's batch; the iteration's 16 images
+    /// let ssr_chair_5 reach no round in 1,000 iterations); 2 labelled procedural chairs of 1,000.
     val baseline: Experiment<Method>
 
     /// The SoftRas reference of an SSR experiment under another name: the same data, seed,
@@ -135,7 +136,8 @@ module Ssr =
     /// The unlabelled objects as the pipeline sees them: images, no cameras.
     val unlabelledOf: set: Reconstruct.Data.MultiView.Set -> Reconstruct.Pipelines.Ssr.Unlabelled
 
-    /// Labelled object 0's views and cameras: what pseudo-labels name.
+    /// Labelled object 0's views and cameras (what pseudo-labels name), and every labelled
+    /// object's views with their ids (what gates a labelling round).
     val referencesOf: labelled: Reconstruct.Data.MultiView.Set -> Reconstruct.Pipelines.Ssr.References
 
     /// The pipeline's labelled part of a step from a loader batch (the same tensors).

@@ -38,7 +38,12 @@ let private measure (width: int) =
         { Count = unlabelledCount
           Views = views
           Images = fun objects vs -> pool.indexSelect (0, Tensor.ofArray (Array.map2 (fun o v -> int64 (o * views + v)) objects vs)) }
-    let references: Pipeline.References = { Images = Tensor.rand ([ views; 4; 64; 64 ], g); Cameras = Array.init views (fun v -> -15.0 * float v * Math.PI / 180.0, Math.PI / 6.0, 2.732) }
+    let referenceViews = Tensor.rand ([ views; 4; 64; 64 ], g)
+    let references: Pipeline.References =
+        { Images = referenceViews
+          Cameras = Array.init views (fun v -> -15.0 * float v * Math.PI / 180.0, Math.PI / 6.0, 2.732)
+          Labelled = referenceViews
+          LabelledViewIds = Array.init views id }
     let step (terms: unit -> (string * Tensor) list) () =
         optimizer.ZeroGrad()
         (terms () |> List.find (fst >> (=) "total") |> snd).backward ()

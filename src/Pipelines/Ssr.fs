@@ -13,6 +13,7 @@ type Config =
       RotationAugment: bool
       PseudoEvery: int
       PseudoAccuracy: float
+      GateImages: int
       PseudoThreshold: float
       RotatedAgreement: bool
       PseudoObjectsPerRound: int }
@@ -25,6 +26,7 @@ type Config =
           RotationAugment = true
           PseudoEvery = 400
           PseudoAccuracy = 0.99
+          GateImages = 64
           PseudoThreshold = 0.8
           RotatedAgreement = true
           PseudoObjectsPerRound = 0 }
@@ -73,7 +75,9 @@ type Unlabelled =
 
 type References =
     { Images: Tensor
-      Cameras: (float * float * float)[] }
+      Cameras: (float * float * float)[]
+      Labelled: Tensor
+      LabelledViewIds: int[] }
 
 let phases (config: Config) = if config.RotationAugment then 2 else 1
 
@@ -181,6 +185,19 @@ let private mixedBatch (labelled: Labelled) (keep: int) (unlabelled: Unlabelled)
       ViewA = view labelsA labelled.Pairs.ViewA
       ViewB = view labelsB labelled.Pairs.ViewB }
 
+let gateAccuracy (model: Model) (rng: SplitMix64) (references: References) (batchAccuracy: float) =
+    let n = model.Config.GateImages
+    if n = 0 then batchAccuracy
+    else
+        let pool = references.LabelledViewIds.Length
+        if pool < 2 || references.Labelled.Size 0 <> pool then
+            invalidArg "references" (sprintf "Ssr.gateAccuracy: %d labelled images and %d view ids (at least 2 needed)" (references.Labelled.Size 0) pool)
+        use _ = Autograd.noGrad ()
+        use scope = DisposalScope.Open()
+        let drawn = Array.init n (fun _ -> rng.Int(0, pool - 1))
+        let images = references.Labelled.indexSelect (0, Tensor.ofArray (drawn |> Array.map int64))
+        (siamTerms model rng images (drawn |> Array.map (fun k -> references.LabelledViewIds.[k]))).Accuracy
+
 let private scalar (x: float) = Tensor.ofArray [| float32 x |] |> fun t -> t.reshape []
 
 let losses (model: Model) (sigma: float) (iteration: int) (phase: int) (rng: SplitMix64) (labelled: Labelled) (unlabelled: Unlabelled) (references: References) =
@@ -195,7 +212,7 @@ let losses (model: Model) (sigma: float) (iteration: int) (phase: int) (rng: Spl
     match phase with
     | 0 ->
         let siam = siamTerms model rng images ids
-        if iteration > 0 && iteration % c.PseudoEvery = 0 && siam.Accuracy > c.PseudoAccuracy then
+        if iteration > 0 && iteration % c.PseudoEvery = 0 && gateAccuracy model rng references siam.Accuracy > c.PseudoAccuracy then
             labelRound model references unlabelled (roundObjects model iteration) |> ignore
         let pairs = if c.PseudoBatch = 0 then [||] else pseudoPairs model rng c.PseudoBatch
         let batch = if pairs.Length = 0 then labelled.Pairs else mixedBatch labelled (b - pairs.Length) unlabelled references pairs

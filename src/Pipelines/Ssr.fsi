@@ -26,8 +26,13 @@ type Config =
       RotationAugment: bool
       /// Pseudo-labelling every this many iterations (SSR: 400 of 200k).
       PseudoEvery: int
-      /// … when SiamVP's accuracy on the iteration's labelled pairs is above this (SSR: 0.99).
+      /// … when SiamVP's accuracy (`gateAccuracy`) is above this (SSR: 0.99).
       PseudoAccuracy: float
+      /// The accuracy is measured on this many labelled images drawn from
+      /// `References.Labelled` (SSR's labelled batch: 64; its 2,016 pairs hold about 84 of the
+      /// same view), or, with 0, on the iteration's labelled views (16 images at batch 16: about
+      /// 5 pairs of the same view, so one miss is 10% and 0.99 is rarely reached).
+      GateImages: int
       /// A match is kept when its probability is above this (SSR: 0.8).
       PseudoThreshold: float
       /// … and the 45°-rotated image matches the same reference view among the rotated
@@ -80,12 +85,17 @@ type Unlabelled =
       /// tensor of the current disposal scope.
       Images: int[] -> int[] -> Tensor }
 
-/// The views pseudo-labels name: labelled object 0 seen from each of the V view ids.
+/// The views pseudo-labels name (labelled object 0 seen from each of the V view ids), and the
+/// labelled images SiamVP's accuracy is checked on before a round.
 type References =
     { /// (V, 4, S, S) float32 RGBA
       Images: Tensor
       /// the camera of each view id: azimuth, elevation (radians), distance
-      Cameras: (float * float * float)[] }
+      Cameras: (float * float * float)[]
+      /// (P, 4, S, S) float32 RGBA: every view of every labelled object
+      Labelled: Tensor
+      /// the view id of each of those P images
+      LabelledViewIds: int[] }
 
 /// One pseudo-labelling round over `objects` (unlabelled numbers): every view of each is
 /// matched against the references' views; matches above the threshold (and agreeing when
@@ -105,6 +115,11 @@ val roundObjects: model: Model -> iteration: int -> int[]
 /// every batch. Empty when no object has two labels.
 val pseudoPairs: model: Model -> rng: SplitMix64 -> count: int -> (int * int * int * int * int)[]
 
+/// SiamVP's pair accuracy that gates a labelling round: on `GateImages` images drawn from
+/// `references.Labelled` with `rng` (no gradient), or `batchAccuracy` (the iteration's) when
+/// GateImages is 0.
+val gateAccuracy: model: Model -> rng: SplitMix64 -> references: References -> batchAccuracy: float -> float
+
 /// The share of the U·V unlabelled images with a pseudo-label, and the share of those labels
 /// that equal the image's own view id (measured against the truth; for reports, never for
 /// training).
@@ -112,7 +127,7 @@ val pseudoCoverage: model: Model -> float * float
 
 /// The iteration's loss terms (scalars, created in the caller's scope), one named "total".
 /// Phase 0: SiamVP's pair loss on the labelled first views A ("siam", "siam_accuracy"); at
-/// iterations k·PseudoEvery (k ≥ 1) with that accuracy above PseudoAccuracy, a labelling round
+/// iterations k·PseudoEvery (k ≥ 1) with `gateAccuracy` above PseudoAccuracy, a labelling round
 /// (`roundObjects`); then SoftRas' losses on up to PseudoBatch pseudo-labelled pairs
 /// (`pseudoPairs`) after as many of the batch's first labelled pairs as fill it ("iou", "laplacian", "flatten", "mesh" = their weighted
 /// sum, "pseudo_pairs"), or on the labelled batch alone while no object has two labels; total =
