@@ -525,10 +525,13 @@ module Ssr =
 
     let referencesOf (labelled: MultiView.Set) : Pipeline.References =
         let v = labelled.Views
-        { Images = MultiView.images labelled (Array.zeroCreate v) (Array.init v id)
+        let viewIds = Array.init (labelled.Count * v) (fun k -> k % v)
+        // Object 0's views are the pool's first V images.
+        let pool = MultiView.images labelled (Array.init (labelled.Count * v) (fun k -> k / v)) viewIds
+        { Images = pool.narrow (0, 0, v)
           Cameras = Array.init v (MultiView.camera labelled 0)
-          Labelled = MultiView.images labelled (Array.init (labelled.Count * v) (fun k -> k / v)) (Array.init (labelled.Count * v) (fun k -> k % v))
-          LabelledViewIds = Array.init (labelled.Count * v) (fun k -> k % v) }
+          Labelled = pool
+          LabelledViewIds = viewIds }
 
     let labelledOf (batch: MultiView.Batch) : Pipeline.Labelled =
         { Pairs = SoftRas.toBatch batch; ViewIdsA = batch.ViewsA; ViewIdsB = batch.ViewsB }

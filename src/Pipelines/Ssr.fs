@@ -198,8 +198,6 @@ let gateAccuracy (model: Model) (rng: SplitMix64) (references: References) (batc
         let images = references.Labelled.indexSelect (0, Tensor.ofArray (drawn |> Array.map int64))
         (siamTerms model rng images (drawn |> Array.map (fun k -> references.LabelledViewIds.[k]))).Accuracy
 
-let private scalar (x: float) = Tensor.ofArray [| float32 x |] |> fun t -> t.reshape []
-
 let losses (model: Model) (sigma: float) (iteration: int) (phase: int) (rng: SplitMix64) (labelled: Labelled) (unlabelled: Unlabelled) (references: References) =
     let c = model.Config
     let b = labelled.Pairs.ImagesA.Size 0
@@ -220,12 +218,12 @@ let losses (model: Model) (sigma: float) (iteration: int) (phase: int) (rng: Spl
         let mesh = terms |> List.find (fst >> (=) "total") |> snd
         (terms |> List.filter (fst >> (<>) "total"))
         @ [ "mesh", mesh
-            "pseudo_pairs", scalar (float pairs.Length)
+            "pseudo_pairs", Tensor.scalar (float pairs.Length)
             "siam", siam.Loss
-            "siam_accuracy", scalar siam.Accuracy
+            "siam_accuracy", Tensor.scalar siam.Accuracy
             "total", mesh + siam.Loss ]
     | 1 when c.RotationAugment ->
         let rotated = SiamVP.rotate (float (rng.Int(0, 359))) images
         let siam = siamTerms model rng rotated ids
-        [ "siam_rotated", siam.Loss; "siam_rotated_accuracy", scalar siam.Accuracy; "total", siam.Loss ]
+        [ "siam_rotated", siam.Loss; "siam_rotated_accuracy", Tensor.scalar siam.Accuracy; "total", siam.Loss ]
     | other -> invalidArg "phase" (sprintf "Ssr.losses: phase %d of %d" other (phases c))
