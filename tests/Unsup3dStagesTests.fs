@@ -23,6 +23,9 @@ let private input64 (seed: int) (scale: float) (shape: int list) =
 
 let private images (g: Generator) (batch: int) = Tensor.uniform ([ batch; 3; ImageSize; ImageSize ], -1.0, 1.0, g)
 
+/// Unsup3d's own camera at 64 px.
+let private focal64 = focalLength FovDegrees ImageSize
+
 /// The test's own camera, written from the spec: f = 31.5/tan 5° at S = 64, c = (S − 1)/2.
 let private unproject (size: int) (u: float) (v: float) (d: float) =
     let f = (float (size - 1) / 2.0) / Math.Tan(5.0 * Math.PI / 180.0)
@@ -217,8 +220,8 @@ let tests =
             let raw = input64 7 1.5 [ 2; 1; size; size ]
             let d = depth Ranges.Faces raw
             assertClose 1e-15 0.0 (host (flip d)) (host (depth Ranges.Faces (flip raw)))
-            let n = normals (depthToPoints d)
-            let nFlipped = normals (depthToPoints (flip d))
+            let n = normals (depthToPoints focal64 d)
+            let nFlipped = normals (depthToPoints focal64 (flip d))
             // Mirroring x → −x maps a normal (nx, ny, nz) at column j to (−nx, ny, nz) at W−1−j.
             let mirror = Tensor.ofArray ([| -1.0; 1.0; 1.0 |], [ 3 ])
             assertClose 1e-12 1e-9 (host (n.flip [ 2 ] * mirror)) (host nFlipped)
@@ -231,7 +234,7 @@ let tests =
             let symmetricDepth = (d + flip d) / 2.0
             let symmetricAlbedo = (albedo + flip albedo) / 2.0
             let frontal = rawLight * Tensor.ofArray ([| 1.0; 1.0; 0.0; 1.0 |], [ 1; 4 ])
-            let symmetric = shade symmetricAlbedo (normals (depthToPoints symmetricDepth)) (light Ranges.Faces frontal)
+            let symmetric = shade symmetricAlbedo (normals (depthToPoints focal64 symmetricDepth)) (light Ranges.Faces frontal)
             assertClose 1e-12 1e-9 (host symmetric) (host (flip symmetric))
             Expect.isGreaterThan (maxAbs (image - flip image)) 0.01 "the asymmetric case is not trivially symmetric"
         }
@@ -241,7 +244,7 @@ let tests =
             let size = 16
             let check (name: string) (depthAt: int -> int -> float) =
                 let values = Array.init (size * size) (fun k -> depthAt (k / size) (k % size))
-                let n = host (normals (depthToPoints (Tensor.ofArray (values, [ 1; size; size ]))))
+                let n = host (normals (depthToPoints (focalLength FovDegrees size) (Tensor.ofArray (values, [ 1; size; size ]))))
                 let point (i: int) (j: int) = unproject size (float j) (float i) (depthAt i j)
                 let p0, p1, p2 = point 3 2, point 3 11, point 12 2
                 let expected = normalised (cross (sub p1 p0) (sub p2 p0))
@@ -271,7 +274,7 @@ let tests =
                 let disc = b * b - a * c
                 if disc > 0.0 then Some((b - sqrt disc) / a) else None
             let values = Array.init (size * size) (fun k -> defaultArg (hit (k / size) (k % size)) 1.1)
-            let n = host (normals (depthToPoints (Tensor.ofArray (values, [ 1; size; size ]))))
+            let n = host (normals (depthToPoints (focalLength FovDegrees size) (Tensor.ofArray (values, [ 1; size; size ]))))
             let mutable checkedPixels = 0
             let mutable worst = 0.0
             for i in 1 .. size - 2 do
@@ -345,7 +348,7 @@ let tests =
             let albedo = input64 14 0.9 [ 2; 3; 6; 6 ]
             let rawLight = Tensor.ofArray ([| 0.1; 0.4; 0.2; -0.1; -0.3; 0.2; -0.15; 0.25 |], [ 2; 4 ])
             let w = input64 15 1.0 [ 2; 3; 6; 6 ]
-            let render (r: Tensor) (l: Tensor) = shade albedo (normals (depthToPoints (depth Ranges.Faces r))) (light Ranges.Faces l)
+            let render (r: Tensor) (l: Tensor) = shade albedo (normals (depthToPoints focal64 (depth Ranges.Faces r))) (light Ranges.Faces l)
             gradcheck "shading w.r.t. raw depth" (fun r -> (render r rawLight * w).sum ()) raw
             gradcheck "shading w.r.t. raw light" (fun l -> (render raw l * w).sum ()) rawLight
             let points = input64 16 0.2 [ 2; 4; 3 ] + Tensor.ofArray ([| 0.0; 0.0; 1.0 |], [ 3 ])

@@ -280,19 +280,27 @@ let flip (x: Tensor) =
 [<Literal>]
 let FovDegrees = 10.0
 
-let focalLength (size: int) =
+let focalLength (fovDegrees: float) (size: int) =
     if size < 2 then invalidArg "size" (sprintf "Unsup3d.focalLength: size must be at least 2, received %d" size)
-    (float (size - 1) / 2.0) / tan (FovDegrees / 2.0 * System.Math.PI / 180.0)
+    if not (fovDegrees > 0.0 && fovDegrees < 180.0) then
+        invalidArg "fovDegrees" (sprintf "Unsup3d.focalLength: fovDegrees must be in (0, 180), received %g" fovDegrees)
+    (float (size - 1) / 2.0) / tan (fovDegrees / 2.0 * System.Math.PI / 180.0)
 
-let intrinsics (size: int) =
-    let f, c = focalLength size, float (size - 1) / 2.0
+let private requireFocal (fn: string) (focal: float) =
+    if not (focal > 0.0 && System.Double.IsFinite focal) then
+        invalidArg "focal" (sprintf "%s: focal must be a positive number of pixels, received %g" fn focal)
+
+let intrinsics (focal: float) (size: int) =
+    requireFocal "Unsup3d.intrinsics" focal
+    let f, c = focal, float (size - 1) / 2.0
     Tensor.ofArray ([| f; 0.0; c; 0.0; f; c; 0.0; 0.0; 1.0 |], [ 3; 3 ])
 
-let depthToPoints (depth: Tensor) =
+let depthToPoints (focal: float) (depth: Tensor) =
+    requireFocal "Unsup3d.depthToPoints" focal
     if depth.Dim <> 3 || depth.Size 1 <> depth.Size 2 || depth.Size 1 < 2 then
         invalidArg "depth" (sprintf "Unsup3d.depthToPoints: depth must be (B, S, S) with S >= 2, received %s" (Shape.text depth.Shape))
     let size = depth.Size 1
-    let f, c = focalLength size, float (size - 1) / 2.0
+    let f, c = focal, float (size - 1) / 2.0
     Scoped.run (fun () ->
         // K⁻¹[u, v, 1] = ((u − c)/f, (v − c)/f, 1), written out rather than a matmul so the
         // points are exact multiples of the depth.

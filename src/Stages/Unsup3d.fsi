@@ -184,19 +184,23 @@ val flip: x: Tensor -> Tensor
 
 // ---------------------------------------------------------------------- geometry and shading
 
-/// Unsup3d's field of view, degrees, between the centres of the outer pixels.
+/// Unsup3d's field of view, degrees, between the centres of the outer pixels (its `fov`
+/// setting; the project's symmetric renders have their own, so the focal length is a
+/// parameter below).
 [<Literal>]
 val FovDegrees: float = 10.0
 
-/// f = ((S − 1)/2) / tan(FovDegrees/2), pixels (≈ 360.1 at S = 64).
-val focalLength: size: int -> float
+/// f = ((S − 1)/2) / tan(fovDegrees/2), pixels, for a field of view measured between the
+/// centres of the outer pixels (≈ 360.1 at S = 64 and Unsup3d's 10°).
+val focalLength: fovDegrees: float -> size: int -> float
 
-/// The intrinsics K = [[f, 0, c], [0, f, c], [0, 0, 1]], c = (S − 1)/2: (3, 3) float64.
-val intrinsics: size: int -> Tensor
+/// The intrinsics K = [[f, 0, c], [0, f, c], [0, 0, 1]], c = (S − 1)/2, f = focal pixels:
+/// (3, 3) float64.
+val intrinsics: focal: float -> size: int -> Tensor
 
-/// P(u, v) = d(v, u)·K⁻¹[u, v, 1]ᵀ with u the column and v the row index.
+/// P(u, v) = d(v, u)·K⁻¹[u, v, 1]ᵀ with u the column and v the row index, K of `focal` pixels.
 /// depth (B, S, S) float -> points (B, S, S, 3), camera frame, depth's dtype.
-val depthToPoints: depth: Tensor -> Tensor
+val depthToPoints: focal: float -> depth: Tensor -> Tensor
 
 /// n = normalise((P[:, 1:-1, 2:] − P[:, 1:-1, :-2]) × (P[:, 2:, 1:-1] − P[:, :-2, 1:-1]))
 /// at interior pixels, exactly (0, 0, 1) on the one-pixel border. Normals point away from the
