@@ -212,6 +212,7 @@ let private losses =
           fails "depth" "[4, 4]" (fun () -> Unsup3dLoss.smoothness Unsup3d.Ranges.Faces (Tensor.zeros [ 4; 4 ]))
           fails "groundTruth" "[2, 4, 3]" (fun () -> DepthMetrics.side mask (Tensor.ones ([ 2; 4; 3 ], Float64)) mask)
           fails "mask" "[1, 4, 4]" (fun () -> Unsup3dEval.mad 100.0 mask 100.0 mask (mask.[0..0]))
+          fails "predicted" "[2, 4, 3]" (fun () -> Unsup3dEval.mad 100.0 (mask.narrow (2, 0, 3)) 100.0 mask mask)
       } ]
 
 let private metrics =

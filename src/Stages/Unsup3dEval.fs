@@ -4,6 +4,8 @@ open Reconstruct.Torch
 open Reconstruct.Eval
 
 let mad (focalPredicted: float) (predicted: Tensor) (focalTruth: float) (groundTruth: Tensor) (mask: Tensor) =
+    if predicted.Dim <> 3 || predicted.Size 1 <> predicted.Size 2 || predicted.Size 1 < 3 then
+        invalidArg "predicted" (sprintf "Unsup3dEval.mad: predicted must be (B, S, S) with S >= 3, received %s" (Shape.text predicted.Shape))
     if groundTruth.Shape <> predicted.Shape then
         invalidArg "groundTruth" (sprintf "Unsup3dEval.mad: groundTruth must be %s like predicted, received %s" (Shape.text predicted.Shape) (Shape.text groundTruth.Shape))
     Scoped.run (fun () ->
