@@ -44,8 +44,9 @@ type Warped =
       Mask: Tensor }
 
 /// The nearest face under each subpixel centre: `Rasterizer.rasterize` at S·Supersample per
-/// side, K = 1, no blur, no culling (Unsup3d renders fill_back), faces with a vertex at depth
-/// ≤ Near/10 dropped; no gradient. points: (B, S, S, 3) float32/float64 in the camera frame
+/// side, K = 1, no culling (Unsup3d renders fill_back), faces with a vertex at depth ≤ Near/10
+/// dropped, and a face still taken within 1e-4 NDC outside it (so a subpixel centre on a
+/// shared edge is never a hole between both faces); no gradient. points: (B, S, S, 3) float32/float64 in the camera frame
 /// -> (B, S·Supersample, S·Supersample) int64 index into `gridFaces S`, −1 = background.
 val faceIndex: settings: Settings -> points: Tensor -> Tensor
 
