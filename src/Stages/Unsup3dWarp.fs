@@ -78,7 +78,7 @@ let private zNear (settings: Settings) = 0.1 * settings.Near
 /// NDC distance outside a face within which a subpixel still takes it. Without it a subpixel
 /// centre exactly on a shared edge can fall outside both faces by rounding: under the identity
 /// view every grid diagonal passes through the subpixel centres at (j + 3/4, i + 1/4) and
-/// (j + 1/4, i + 3/4), and a third of those were holes. 1e-4 is 0.6% of a subpixel at 128 px,
+/// (j + 1/4, i + 3/4), and nearly half of those were holes. 1e-4 is 0.6% of a subpixel at 128 px,
 /// far above float32's rounding of the edge functions (~1e-6) and far below anything the
 /// pooled depth could show.
 let private edgeSlack = 1e-4
