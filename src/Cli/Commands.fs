@@ -28,7 +28,8 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
       "unicorn", [ Reconstruct.Bench.UnicornBench.all ]
       "predict", [ Reconstruct.Bench.PredictBench.all ]
-      "ssr", [ Reconstruct.Bench.SsrBench.all ] ]
+      "ssr", [ Reconstruct.Bench.SsrBench.all ]
+      "unsup3d", [ Reconstruct.Bench.Unsup3dBench.all ] ]
 
 let private benchGroupNames = benchGroups |> List.map fst
 

@@ -78,7 +78,7 @@ let private zNear (settings: Settings) = 0.1 * settings.Near
 /// NDC distance outside a face within which a subpixel still takes it. Without it a subpixel
 /// centre exactly on a shared edge can fall outside both faces by rounding: under the identity
 /// view every grid diagonal passes through the subpixel centres at (j + 3/4, i + 1/4) and
-/// (j + 1/4, i + 3/4), and a third of those were holes. 1e-4 is 0.6% of a subpixel at 128 px,
+/// (j + 1/4, i + 3/4), and nearly half of those were holes. 1e-4 is 0.6% of a subpixel at 128 px,
 /// far above float32's rounding of the edge functions (~1e-6) and far below anything the
 /// pooled depth could show.
 let private edgeSlack = 1e-4
@@ -121,28 +121,33 @@ let subpixelDepth (settings: Settings) (points: Tensor) (faces: Tensor) =
         // corners' coordinates and barycentrics.
         let verts = projected settings points
         let grid = gridFaces size
-        let corner (k: int) = verts.indexSelect (1, grid.select (1, k))
-        let x0, x1, x2 = corner 0, corner 1, corner 2
-        let withW (p: Tensor) = Tensor.stack ([ p.select (2, 0); p.select (2, 1); (p.select (2, 2)).reciprocal () ], 2)
-        let p0 = withW x0
-        let n = (withW x1 - p0).cross (withW x2 - p0, 2)
-        let nx, ny, nz = n.select (2, 0), n.select (2, 1), n.select (2, 2)
+        // Components as (B, F) tensors: libtorch's cross over a (B, F, 3) dimension cost
+        // three times the rest of the per-face work.
+        let x, y, inverseZ = verts.select (2, 0), verts.select (2, 1), (verts.select (2, 2)).reciprocal ()
+        let corner (k: int) =
+            let index = grid.select (1, k)
+            x.indexSelect (1, index), y.indexSelect (1, index), inverseZ.indexSelect (1, index)
+        let (x0, y0, w0), (x1, y1, w1), (x2, y2, w2) = corner 0, corner 1, corner 2
+        let ex1, ey1, ew1 = x1 - x0, y1 - y0, w1 - w0
+        let ex2, ey2, ew2 = x2 - x0, y2 - y0, w2 - w0
+        // n = e1 × e2 in (x, y, 1/z); the plane n·(p − p0) = 0 solved for 1/z.
+        let nx = ey1 * ew2 - ew1 * ey2
+        let ny = ew1 * ex2 - ex1 * ew2
+        let nz = ex1 * ey2 - ey1 * ex2
         // A degenerate face is never under a subpixel, but its coefficients still enter the
         // backward (with zero weight), where 1/nz² would turn 0·∞ into NaN.
         let nz = Tensor.where ((nz.abs ()).lt degenerateArea, nz.onesLike (), nz)
         let a, bb = -nx / nz, -ny / nz
-        let c = p0.select (2, 2) - a * p0.select (2, 0) - bb * p0.select (2, 1)
-        let plane = Tensor.stack ([ a; bb; c ], 2) // (B, F, 3)
+        let c = w0 - a * x0 - bb * y0
         let covered = faces.ge 0.0
-        let index = ((faces.clamp (min = 0.0)).cast Int64).reshape [ b; side * side; 1 ]
-        let atPixel = (plane.gather (1, index.expand [ b; side * side; 3 ])).reshape [ b; side; side; 3 ]
+        let index = (faces.maskedFill (covered.logicalNot (), 0.0)).reshape [ b; side * side ]
+        // One gather per coefficient: gathering (B, F, 3) and selecting its columns cost twice
+        // as much, mostly in the selects' backward.
+        let atPixel (coefficient: Tensor) = (coefficient.gather (1, index)).reshape [ b; side; side ]
         let centres = (Tensor.arange (0.0, float side, 1.0, points.Dtype) * 2.0 + 1.0) / float side - 1.0
-        let w =
-            atPixel.select (3, 0) * centres.reshape [ 1; 1; side ]
-            + atPixel.select (3, 1) * centres.reshape [ 1; side; 1 ]
-            + atPixel.select (3, 2)
+        let w = atPixel a * centres.reshape [ 1; 1; side ] + atPixel bb * centres.reshape [ 1; side; 1 ] + atPixel c
         // Background takes 1/Far before the reciprocal, so no uncovered subpixel divides by
-        // whatever plane its clamped index points at.
+        // the plane of face 0 that its index was replaced with.
         (Tensor.where (covered, w, w.fullLike (1.0 / settings.Far))).reciprocal ())
 
 let pooledDepth (settings: Settings) (depth: Tensor) =
