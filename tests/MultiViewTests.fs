@@ -15,8 +15,7 @@ open Reconstruct.Tests.TestHelpers
 /// One small procedural benchmark for the whole file, removed when the process ends.
 let private benchmark =
     lazy
-        (let dir = tempDir ()
-         AppDomain.CurrentDomain.ProcessExit.Add(fun _ -> try Directory.Delete(dir, true) with _ -> ())
+        (let dir = processTempDir ()
          let root = Path.Combine(dir, "chair")
          let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = 5UL; WildViews = 0 }
          DatasetRender.writeBenchmark root options CancellationToken.None ignore (DatasetRender.proceduralInstances "chair" 5UL 10) |> ignore

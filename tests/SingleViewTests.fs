@@ -18,8 +18,7 @@ let private wildViews = 3
 /// the whole file, removed when the process ends.
 let private benchmark =
     lazy
-        (let dir = tempDir ()
-         AppDomain.CurrentDomain.ProcessExit.Add(fun _ -> try Directory.Delete(dir, true) with _ -> ())
+        (let dir = processTempDir ()
          let root = Path.Combine(dir, "chair")
          let options: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView; DatasetRender.Wild 64 ]; Seed = 3UL; WildViews = wildViews }
          DatasetRender.writeBenchmark root options CancellationToken.None ignore (DatasetRender.proceduralInstances "chair" 3UL 8) |> ignore

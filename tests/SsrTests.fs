@@ -17,10 +17,7 @@ module Pipeline = Reconstruct.Pipelines.Ssr
 
 /// One training cache for the file: 10 procedural chairs (7 train), rendered once.
 let private cache =
-    lazy
-        (let dir = tempDir ()
-         AppDomain.CurrentDomain.ProcessExit.Add(fun _ -> try Directory.Delete(dir, true) with _ -> ())
-         dir)
+    lazy (processTempDir ())
 
 /// A tiny SSR experiment on that cache: 2 labelled of 7, batches of 4 (2 pseudo-labelled), a
 /// labelling round every 2 iterations that accepts every match.

@@ -142,6 +142,13 @@ let repoRoot () =
 /// A fresh, empty directory under the system's temporary folder; the test deletes it.
 let tempDir () = IO.Directory.CreateTempSubdirectory("reconstruct-tests-").FullName
 
+/// A fresh directory shared by a test file's tests (a rendered cache), deleted when the test
+/// process exits.
+let processTempDir () =
+    let dir = tempDir ()
+    AppDomain.CurrentDomain.ProcessExit.Add(fun _ -> try IO.Directory.Delete(dir, true) with _ -> ())
+    dir
+
 /// A fresh directory, deleted with everything in it on disposal (`use dir = new TempDir()`).
 type TempDir() =
     let path = tempDir ()

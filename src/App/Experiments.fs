@@ -32,18 +32,28 @@ let private categoryOf (data: TrainingData) =
 
 /// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
 /// when it is not there yet: the multi-view protocol, plus `wild64` with that many views per
-/// instance when `wildViews` is given. The folder's name says the source, the count, the seed
-/// and the wild views (and a procedural recipe's revision after the first), so another choice
-/// is another folder; `reconstruct eval --benchmarks <folder>` scores the category as the
-/// run's evaluation does.
-let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
+/// instance (`Wild views`), or the symmetric protocol alone (`Symmetric views`). The folder's
+/// name says the source, the count, the seed and the extra protocol (and a procedural recipe's
+/// revision after the first), so another choice is another folder; `reconstruct eval
+/// --benchmarks <folder>` scores the category as the run's evaluation does.
+type private Extra =
+    | NoExtra
+    | Wild of views: int
+    | Symmetric of views: int
+
+let private prepareWith (extra: Extra) (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
     let options: DatasetRender.BenchmarkOptions =
-        match wildViews with
-        | None -> { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
-        | Some views ->
-            if views < 1 then invalidArg "wildViews" (sprintf "wild views per instance must be at least 1, received %d" views)
-            { Protocols = [ DatasetRender.MultiView; DatasetRender.Wild 64 ]; Seed = seed; WildViews = views }
-    let suffix = match wildViews with Some views -> sprintf "-wild%d" views | None -> ""
+        match extra with
+        | NoExtra -> { Protocols = [ DatasetRender.MultiView ]; Seed = seed; WildViews = 0 }
+        | Wild views | Symmetric views when views < 1 ->
+            invalidArg "views" (sprintf "views per instance must be at least 1, received %d" views)
+        | Wild views -> { Protocols = [ DatasetRender.MultiView; DatasetRender.Wild 64 ]; Seed = seed; WildViews = views }
+        | Symmetric views -> { Protocols = [ DatasetRender.Symmetric 64 ]; Seed = seed; WildViews = views }
+    let suffix =
+        match extra with
+        | NoExtra -> ""
+        | Wild views -> sprintf "-wild%d" views
+        | Symmetric views -> sprintf "-symmetric64x%d" views
     let root, instances =
         match data with
         | Procedural (category, count) ->
@@ -69,7 +79,10 @@ let private prepareWith (wildViews: int option) (cache: string) (seed: uint64) (
         log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds)
     root
 
-let private prepare = prepareWith None
+let private prepare = prepareWith NoExtra
+
+let symmetricBenchmark (cache: string) (seed: uint64) (data: TrainingData) (views: int) (cancel: CancellationToken) (log: string -> unit) =
+    Path.Combine(prepareWith (Symmetric views) cache seed data cancel log, categoryOf data)
 
 /// A best checkpoint's step, metric and value, from its metadata.
 let private bestLabel (metadata: Checkpoint.Metadata) =
@@ -113,6 +126,15 @@ let private describeData (data: TrainingData) =
     | Photos folder -> sprintf "the photographs in %s" folder
 
 /// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
+let copyResult (dir: string) (source: string) (target: string) =
+    if File.Exists source then
+        File.Copy(source, Path.Combine(dir, target), true)
+        Some target
+    else None
+
+let writtenBy (runDir: string) =
+    sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Globalization.CultureInfo.InvariantCulture)) (Runtime.info ())
+
 module private Results =
     let evaluate (runDir: string) (benchmarkRoot: string) (category: string) (methodName: string) (predictions: string) (view: int) (points: int) (limit: int) (cancel: CancellationToken) (log: string -> unit) =
         let options: Benchmark.Options =
@@ -162,18 +184,14 @@ module private Results =
     let private writeFiles (dir: string) (runDir: string) (name: string) (config: string) (data: TrainingData) (trainInstances: int) (outcome: Outcome) (report: EvalReport) (body: string list) (extra: (string * float) list) (figures: (string * string * string) list) =
         Directory.CreateDirectory dir |> ignore
         let summaries, _, _, _ = rows report
-        let copy (source: string) (target: string) =
-            if File.Exists source then
-                File.Copy(source, Path.Combine(dir, target), true)
-                Some target
-            else None
+        let copy = copyResult dir
         let curves = copy (Path.Combine(runDir, "curves.png")) (name + "_curves.png")
         let grid = Directory.GetFiles(Path.Combine(runDir, "eval", "figures"), "grid_*.png") |> Array.tryHead |> Option.bind (fun g -> copy g (name + "_grid.png"))
         let more = figures |> List.choose (fun (file, suffix, caption) -> copy file (sprintf "%s_%s.png" name suffix) |> Option.map (fun f -> f, caption))
         let lines =
             [ yield sprintf "# %s" name
               yield ""
-              yield sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", inv)) (Runtime.info ())
+              yield writtenBy runDir
               yield ""
               yield sprintf "- data: %s" (describeData data)
               let session = outcome.Seconds / 60.0
@@ -908,7 +926,7 @@ module Unicorn =
         if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
             invalidArg "experiment" (sprintf "Method.EvalView must be in 0..%d, received %d" (DatasetRender.multiViews.Length - 1) m.EvalView)
         let wildViews = match m.Protocol with Wild views -> Some views | Renders -> None
-        let root = prepareWith wildViews m.Cache m.DataSeed m.Data cancel log
+        let root = prepareWith (match wildViews with Some views -> Extra.Wild views | None -> Extra.NoExtra) m.Cache m.DataSeed m.Data cancel log
         let benchmark = Path.Combine(root, categoryOf m.Data)
         let protocolDir = Path.Combine(benchmark, (match m.Protocol with Renders -> "multiview" | Wild _ -> "wild64"))
         let train = SingleView.load protocolDir "train"

@@ -30,6 +30,18 @@ type RunSummary =
       /// Files written: the results Markdown and JSON, figures.
       Files: string list }
 
+/// Copies `source` into the results folder `dir` as `target` when it exists: Some target (the
+/// name a results Markdown links), else None.
+val copyResult: dir: string -> source: string -> target: string -> string option
+
+/// A results file's first line: the run folder, the time and the machine (`Runtime.info`).
+val writtenBy: runDir: string -> string
+
+/// The rendered benchmark of `data`'s category under the symmetric protocol alone (64 px,
+/// `views` per instance, seed `seed`), `<cache>/<source>-symmetric64x<views>/<category>`,
+/// rendered on first use; issue 15's data.
+val symmetricBenchmark: cache: string -> seed: uint64 -> data: TrainingData -> views: int -> cancel: CancellationToken -> log: (string -> unit) -> string
+
 /// SoftRas (Liu et al. 2019) as SSR trains it (peers.md §B): silhouettes of two views per
 /// object with known cameras, multi-view IoU + Laplacian + flatten losses.
 module SoftRas =

@@ -51,6 +51,55 @@ let private warpFigures (referenceMs: float) =
       figure "unsup3d_warp_grid_sample_ms" gridSample "ms" "gridSample bilinear, zeros, align corners, forward + backward of a (64, 3, 64, 64) image"
       figure "unsup3d_warp_in_matmuls" (warp / referenceMs) "x" (sprintf "unsup3d_warp_ms over a 512x512 float32 matmul timed in the same run (%.2f ms)" referenceMs) ]
 
+/// One training step of the experiment's baseline at batch 64 (forward, losses, backward,
+/// Adam), and where its time goes: each network's forward + backward alone, the warp of both
+/// branches (2B images), the perceptual terms; what is left is shading, flips, the confidence
+/// losses, the optimiser and the graph's bookkeeping.
+let private iterationFigures (referenceMs: float) =
+    use scope = DisposalScope.Open()
+    use g = new Generator(7UL)
+    let config = Reconstruct.App.Unsup3dExperiment.baseline.Method.Pipeline
+    let model = Reconstruct.Pipelines.Unsup3d.create g config
+    let network = if config.PerceptualWeight > 0.0 then Some(Perceptual.load (Perceptual.defaultPath ())) else None
+    try
+        let images = Tensor.uniform ([ batch; 3; size; size ], -1.0, 1.0, g)
+        let optimiser = Optim.adam { Optim.Adam.Defaults with Lr = 1e-4; WeightDecay = 5e-4 } (Reconstruct.Pipelines.Unsup3d.parameters model)
+        let step () =
+            let terms = Reconstruct.Pipelines.Unsup3d.losses model network images
+            Optim.zeroGrad optimiser
+            (terms |> List.find (fun (n, _) -> n = "total") |> snd).backward ()
+            Optim.step optimiser
+        let iteration = medianOf 3 (timed step)
+        let net (f: Tensor -> Tensor) = forwardBackward g (fun () -> f images)
+        let depthMs = net (Unsup3d.EDDeconv.apply model.Depth)
+        let albedoMs = net (Unsup3d.EDDeconv.apply model.Albedo)
+        let encodersMs = net (Unsup3d.Encoder.apply model.Light) + net (Unsup3d.Encoder.apply model.View)
+        let confidenceMs = if config.Confidence then net (fun x -> (Unsup3d.ConfNet.apply model.Confidence x).Photometric) else 0.0
+        let warpSettings: Unsup3dWarp.Settings =
+            let r = config.Ranges
+            let margin = (r.MaxDepth - r.MinDepth) / 2.0
+            { Focal = config.Focal; Supersample = config.Supersample; Near = r.MinDepth - margin; Far = r.MaxDepth + margin }
+        let both = Tensor.cat ([ images; images ], 0)
+        let depth = leaf (Unsup3d.depth config.Ranges (Tensor.randn ([ 2 * batch; 1; size; size ], g) * 0.1))
+        let view = Unsup3d.view config.Ranges (Tensor.uniform ([ 2 * batch; 6 ], -0.5, 0.5, g))
+        let view: Unsup3d.View = { Angles = leaf view.Angles; Translation = leaf view.Translation }
+        let image = leaf both
+        let warpMs = forwardBackward g (fun () -> (Unsup3dWarp.warp warpSettings config.Ranges.RotationCentreDepth view depth image).Image)
+        let perceptualMs =
+            match network with
+            | Some n ->
+                let recon = leaf (Tensor.uniform ([ batch; 3; size; size ], -1.0, 1.0, g))
+                let mask = Tensor.ones [ batch; size; size ]
+                2.0 * medianOf 3 (timed (fun () -> (Unsup3dLoss.perceptual n recon images None mask).backward ()))
+            | None -> 0.0
+        let parts = depthMs + albedoMs + encodersMs + confidenceMs + warpMs + perceptualMs
+        let setting = sprintf "Unsup3dExperiment.baseline's pipeline (depth/albedo nf %d, confidence nf %d, λ_p %g), batch %d, forward + losses + backward + Adam" config.DepthWidth config.ConfidenceWidth config.PerceptualWeight batch
+        [ figure "unsup3d_iter_ms" iteration "ms" (sprintf "%s: depth net %.0f ms, albedo net %.0f, light+view %.0f, confidence %.0f, warp of 2B %.0f (%.0f%%), perceptual x2 %.0f, the rest %.0f (forward + backward each)" setting depthMs albedoMs encodersMs confidenceMs warpMs (100.0 * warpMs / iteration) perceptualMs (iteration - parts))
+          figure "unsup3d_iter_warp_share" (warpMs / iteration) "" "the renderer's share of unsup3d_iter_ms (its warp of both branches, forward + backward)"
+          figure "unsup3d_iter_in_matmuls" (iteration / referenceMs) "x" (sprintf "unsup3d_iter_ms over a 512x512 float32 matmul timed in the same run (%.2f ms)" referenceMs) ]
+    finally
+        network |> Option.iter Perceptual.dispose
+
 let all () : Figure list =
     Runtime.initDefaults.Force()
     let referenceMs =
@@ -58,4 +107,4 @@ let all () : Figure list =
         use g = new Generator(1UL)
         let a, b = Tensor.rand ([ 512; 512 ], g), Tensor.rand ([ 512; 512 ], g)
         medianOf 7 (timed (fun () -> a.matmul b |> ignore))
-    warpFigures referenceMs
+    warpFigures referenceMs @ iterationFigures referenceMs

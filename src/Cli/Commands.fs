@@ -57,7 +57,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Method _ -> "the method to train: softras, ssr or unicorn"
+            | Method _ -> "the method to train: softras, ssr, unicorn or unsup3d"
             | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "procedural instances to generate (default 1000; 70% train)"
             | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
@@ -380,6 +380,10 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
         let name = if args.Contains Wild then name + "_wild" else name
         let e = { b with Name = name; Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Curriculum = curriculum; Protocol = protocol; Pipeline = pipeline } }
         name, (fun out results cancel log -> Reconstruct.App.Experiments.Unicorn.run out results e false cancel log)
+    elif methodName = Reconstruct.App.Unsup3dExperiment.pipelineName then
+        let b = common Reconstruct.App.Unsup3dExperiment.baseline
+        let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache } }
+        name, (fun out results cancel log -> Reconstruct.App.Unsup3dExperiment.run out results e false cancel log |> Reconstruct.App.Unsup3dExperiment.toRunSummary)
     elif methodName = Reconstruct.App.Experiments.Ssr.pipelineName then
         let b = common Reconstruct.App.Experiments.Ssr.baseline
         let labelled = args.GetResult(Labelled, defaultValue = b.Method.Labelled)
@@ -403,7 +407,9 @@ let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
                 match args.TryGetResult Iterations, args.TryGetResult Minutes with
                 | None, None -> None
                 | iterations, minutes -> Some({ Iterations = iterations; Minutes = minutes }: Reconstruct.Train.Stop)
-            Reconstruct.App.Experiments.resume dir stop results cancel log
+            if Reconstruct.App.Experiments.pipelineOf dir = Reconstruct.App.Unsup3dExperiment.pipelineName then
+                Reconstruct.App.Unsup3dExperiment.resume dir stop results cancel log
+            else Reconstruct.App.Experiments.resume dir stop results cancel log
         | None ->
             let name, run = trainExperiment args
             let out = args.GetResult(TrainArgs.Out, defaultValue = IO.Path.Combine("runs", name))
@@ -544,7 +550,7 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 let private checkTrain (args: ParseResults<TrainArgs>) =
-    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Ssr.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
+    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Ssr.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName; Reconstruct.App.Unsup3dExperiment.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
     if args.Contains TrainArgs.Resume then
         // The run's config.json decides everything else: a second source of settings would be ignored.
         let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ | Iterations _ | Minutes _ -> false | _ -> true)
@@ -552,7 +558,7 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         let dir = args.GetResult TrainArgs.Resume
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
-        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|ssr|unicorn"
+        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|ssr|unicorn|unsup3d"
         if args.Contains TrainArgs.Photos then
             let folder = args.GetResult TrainArgs.Photos
             require (args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--photos trains unicorn: softras and ssr need the silhouettes and cameras only renders have"

@@ -20,6 +20,7 @@ type Set
         instances: int[],
         rowsWithinInstance: int[],
         views: DatasetRender.View option[],
+        imagePaths: string[],
         failures: (string * string) list
     ) =
     member _.Index = index
@@ -36,6 +37,7 @@ type Set
     member internal _.InstanceOf = instances
     member internal _.RowWithinInstance = rowsWithinInstance
     member internal _.Views = views
+    member internal _.ImagePaths = imagePaths
 
 type Batch =
     { Images: Tensor
@@ -109,6 +111,7 @@ let load (protocolDir: string) (split: string) : Set =
         instances,
         pick (fun k -> rowWithinInstance.[k]),
         pick (fun k -> rows.[k].Truth |> Option.map (fun t -> t.View)),
+        pick (fun k -> rows.[k].Image),
         List.ofSeq failures
     )
 
@@ -185,6 +188,8 @@ let meshPath set instance = ofInstance "meshPath" (fun s -> s.Meshes) set instan
 let image (set: Set) (sample: int) =
     checkSample "image" set sample
     images set [| sample |]
+
+let imagePath set sample = ofSample "imagePath" (fun s -> s.ImagePaths) set sample
 
 let samplesOfView (set: Set) (viewIndex: int) =
     if viewIndex < 0 then invalidArg "viewIndex" (sprintf "SingleView.samplesOfView: view index must be >= 0, received %d" viewIndex)

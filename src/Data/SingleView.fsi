@@ -95,6 +95,10 @@ val meshPath: set: Set -> instance: int -> string
 /// tensor of the current disposal scope.
 val image: set: Set -> sample: int -> Tensor
 
+/// The image file of sample `sample` as its index row names it, resolved against the index's
+/// folder: the key to whatever else the row holds (a symmetric render's depth map).
+val imagePath: set: Set -> sample: int -> string
+
 /// The samples whose row is row `viewIndex` (0-based) among its instance's rows of the split
 /// (bad images counted), in instance order: for `multiview`, the view at azimuth 15°·viewIndex
 /// of every instance — one fixed view per instance, as SoftRas' evaluation takes. An instance

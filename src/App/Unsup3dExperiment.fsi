@@ -1,0 +1,77 @@
+/// Unsup3d's experiment (issue 15): symmetric-protocol renders of one category, the pipeline
+/// trained on the images alone, then the view depth scored against the rendered ground truth
+/// with SIDE and MAD (peers.md §A.6) beside two reference rows, figures of the factors, and
+/// the results file. `experiments/unsup3d_*.fsx` and `reconstruct train unsup3d` call `run`.
+module Reconstruct.App.Unsup3dExperiment
+
+open System.Threading
+open Reconstruct.Torch
+open Reconstruct.Train
+open Reconstruct.App.Experiments
+
+/// The method's part of the experiment record.
+type Method =
+    { /// Procedural or furniture models of one category (photographs have no depth).
+      Data: TrainingData
+      /// The data's one seed: shapes, splits, views, lights.
+      DataSeed: uint64
+      /// Where rendered training sets are kept between runs.
+      Cache: string
+      /// Symmetric views per instance.
+      Views: int
+      Pipeline: Reconstruct.Pipelines.Unsup3d.Config
+      /// Validation: SIDE and MAD over the first this many val images (0 = none).
+      ValidationImages: int
+      /// Test evaluation: the first this many test images (0 = all).
+      TestImages: int
+      /// Training images whose depth maps make the "mean ground-truth depth" reference.
+      ReferenceImages: int }
+
+/// The pipeline name stored in config.json and checkpoints.
+val pipelineName: string
+
+/// The focal length, pixels at 64², of the project's dataset renders (their 30° field of view
+/// at the image edges): the camera the model should share with the data.
+val datasetFocal: float
+
+/// Unsup3d's recipe scaled to 2 CPU cores on procedural cars (the numbers and their reasons
+/// are in the implementation's comment).
+val baseline: Experiment<Method>
+
+/// What a finished run measured.
+type Summary =
+    { Outcome: Outcome
+      TrainImages: int
+      /// The model's scores, then the reference rows "constant null depth" and "mean
+      /// ground-truth depth" (None when the run was cancelled or diverged).
+      Scores: (string * Reconstruct.Stages.Unsup3dEval.Row) list option
+      Files: string list }
+
+/// The depth metrics of `model` on the first `count` images of `set` (0 = all), predicted in
+/// batches under no-grad: SIDE (raw, not ×10⁻²) and MAD (degrees) per image on the ground-truth
+/// foreground eroded by one pixel times the prediction's eroded mask, summarised over the
+/// images (those with an empty mask skipped).
+val score: model: Reconstruct.Pipelines.Unsup3d.Model -> set: Reconstruct.Data.SingleView.Set -> count: int -> Reconstruct.Stages.Unsup3dEval.Row
+
+/// Trains into `runDir` (resume: continue the run there), then scores the test split and,
+/// when `results` is given, writes `<results>/<Name>.md` and `.json` (config, seed, the table
+/// with the reference rows, the floor check) plus the curves and the figure of the factors.
+val run:
+    runDir: string ->
+    results: string option ->
+    experiment: Experiment<Method> ->
+    resume: bool ->
+    cancel: CancellationToken ->
+    log: (string -> unit) ->
+        Summary
+
+/// The summary as the other methods' (no `EvalReport`: the scores are in the log and files).
+val toRunSummary: summary: Summary -> RunSummary
+
+/// `Experiments.script` for this method: an `experiments/unsup3d_*.fsx` ends with
+/// `exit (Unsup3dExperiment.script experiment (Array.tail fsi.CommandLineArgs))`.
+val script: experiment: Experiment<Method> -> args: string[] -> int
+
+/// Resumes the Unsup3d run in `runDir` (its config.json's experiment; `stop` replaces the
+/// stop rule when given).
+val resume: runDir: string -> stop: Stop option -> results: string option -> cancel: CancellationToken -> log: (string -> unit) -> RunSummary
