@@ -10,6 +10,7 @@ open Expecto
 open Reconstruct.Torch
 open Reconstruct.Data
 open Reconstruct.Stages
+open Reconstruct.Geometry
 open Reconstruct.App
 open Reconstruct.App.Experiments
 open Reconstruct.Tests.TestHelpers
@@ -193,6 +194,23 @@ let tests =
                 let md = File.ReadAllText(Path.Combine(results, "unsup3d_tiny.md"))
                 Expect.stringContains md "mean ground-truth depth" "the reference row"
                 Expect.stringContains md "\"Seed\"" "the configuration"
+                // reconstruct predict with the run folder: the canonical depth as a textured mesh.
+                let test = SingleView.load protocolDir.Value "test"
+                let out = Path.Combine(dir, "predictions")
+                let options = { Predict.Options.Defaults with Model = Path.Combine(dir, "run"); Input = SingleView.imagePath test 0; Out = out }
+                let predicted = Predict.run options CancellationToken.None ignore
+                Expect.isTrue (predicted.Items |> List.forall (fun (_, o) -> match o with Predict.Done _ -> true | _ -> false)) "the image reconstructed"
+                let name = Path.GetFileNameWithoutExtension(SingleView.imagePath test 0)
+                for file in [ name + ".obj"; name + "_texture.png"; name + ".png"; name + ".view.json" ] do
+                    Expect.isTrue (File.Exists(Path.Combine(out, file))) (sprintf "%s written" file)
+                use _ = DisposalScope.Open()
+                let mesh = MeshIO.read (Path.Combine(out, name + ".obj"))
+                Expect.equal (mesh.Vertices.Size 1, mesh.Faces.Size 0) (4096, 7938) "the 64×64 grid"
+                // The depth surface faces the viewer at +z. Its vector area (the sum of the faces'
+                // cross products) depends only on its border, not on the untrained depth's noise,
+                // and points along +z.
+                let area = Scoped.host64 ((Mesh.faceCross mesh.Vertices mesh.Faces).sum [| 0; 1 |])
+                Expect.isGreaterThan area.[2] (0.9 * sqrt (area |> Array.sumBy (fun a -> a * a))) "the vector area points to +z"
             finally
                 Directory.Delete(dir, true)
         }

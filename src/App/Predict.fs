@@ -283,6 +283,137 @@ let private write (loaded: Loaded) (options: Options) (name: string) (input: str
     if options.Glb then Gltf.writeGlb (out (name + ".glb")) Image.encodePng texture mesh
     Files.writeTextAtomically (out (name + ".pose.json")) (poseJson input loaded.Description p k)
 
+/// What the batch run needs of a method: the input size, the files of an image, and a batch's
+/// prediction written image by image (None: done; Some reason: that image failed).
+type private Reconstructor =
+    { Description: string
+      Source: string
+      Size: int
+      Outputs: string -> string list
+      WriteBatch: (string * string * Tensor) list -> (string * string option) list
+      Release: unit -> unit }
+
+let private unicornReconstructor (options: Options) (loaded: Loaded) : Reconstructor =
+    { Description = loaded.Description
+      Source = loaded.Source
+      Size = loaded.Model.Config.ImageSize
+      Outputs = outputsOf options
+      WriteBatch =
+        fun decoded ->
+            use _ = Autograd.noGrad ()
+            let images = Tensor.stack ([ for _, _, image in decoded -> image ], 0)
+            let p = Pipeline.predict loaded.Model images
+            let composite, _ = Pipeline.rerender loaded.Model p
+            [ for k, (input, name, image) in List.indexed decoded ->
+                  try
+                      write loaded options name input image p composite k
+                      input, None
+                  with Files.FileWriteError (path, problem) -> input, Some(sprintf "%s: %s" path problem) ]
+      Release = fun () -> (loaded :> IDisposable).Dispose() }
+
+// ------------------------------------------------------------------------------ Unsup3d
+
+module private Depth =
+    module U = Reconstruct.Pipelines.Unsup3d
+
+    let outputs (options: Options) (name: string) =
+        [ yield name + ".obj"
+          yield name + ".mtl"
+          yield name + "_texture.png"
+          yield name + ".png"
+          if options.Ply then yield name + ".ply"
+          if options.Glb then yield name + ".glb"
+          // Written last: its presence with the others marks the image as done.
+          yield name + ".view.json" ]
+
+    let load (runDir: string) =
+        let configPath = Path.Combine(runDir, Trainer.ConfigFile)
+        let experiment =
+            try Trainer.readExperiment<Unsup3dExperiment.Method> runDir
+            with ConfigError (_, problem) -> raise (ModelError(configPath, problem))
+        let checkpoint =
+            match runCheckpoint runDir with
+            | Some p -> p
+            | None -> raise (ModelError(runDir, "the run has no checkpoint yet"))
+        let model =
+            use generator = new Generator(0UL)
+            U.create generator experiment.Method.Pipeline
+        try
+            try Checkpoint.restoreWeights checkpoint (U.parameters model) (fun _ -> false) |> ignore
+            with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(checkpoint, problem))
+            let step = (Checkpoint.readMetadata checkpoint).Step
+            model, checkpoint, sprintf "%s: Unsup3d, iteration %d of %s" experiment.Name step runDir
+        with _ ->
+            U.dispose model
+            reraise ()
+
+    /// Image k's canonical depth as a mesh: the S×S grid unprojected with the model's camera,
+    /// turned to a y-up frame centred on the rotation centre (x, −y, c − z), so the surface faces
+    /// +z, the viewer; per-vertex UVs at the texel centres of the albedo.
+    let mesh (config: U.Config) (factors: U.Factors) (k: int) =
+        let s = Reconstruct.Stages.Unsup3d.ImageSize
+        let points = (Reconstruct.Stages.Unsup3d.depthToPoints config.Focal (factors.Depth.narrow (0, k, 1))).reshape [ 1; s * s; 3 ]
+        let flip = Tensor.ofArray ([| 1.0f; -1.0f; -1.0f |], [ 1; 1; 3 ])
+        let centre = Tensor.ofArray ([| 0.0f; 0.0f; float32 config.Ranges.RotationCentreDepth |], [ 1; 1; 3 ])
+        let vertices = ((points - centre) * flip).contiguous ()
+        let faces = Reconstruct.Stages.Unsup3dWarp.gridFaces s
+        let texel = (Tensor.arange (0.0, float s, 1.0, Float32) + 0.5) / float s
+        let u = (texel.reshape [ 1; s ]).expand([ s; s ])
+        let v = (texel.reshape [ s; 1 ]).expand([ s; s ])
+        let uv = (Tensor.stack ([ u; v ], -1)).reshape [ s * s; 2 ]
+        Mesh.withUVs (UVMap.ofPerVertex (uv.contiguous ()) faces) (Mesh.create vertices faces)
+
+    let viewJson (input: string) (model: string) (factors: U.Factors) (k: int) =
+        let row (t: Tensor) = (t.narrow (0, k, 1)).ToFloat32s() |> Array.map float
+        let angles = row factors.View.Angles |> Array.map (fun r -> r * 180.0 / Math.PI)
+        JsonSerializer.Serialize(
+            {| input = input
+               model = model
+               frame = "the mesh is the canonical depth, x right, y up, facing +z; the view rotates it by R = Rz·Ry·Rx about its centre, then translates it"
+               rotation_deg = {| x = angles.[0]; y = angles.[1]; z = angles.[2] |}
+               translation = row factors.View.Translation
+               light = {| ambient = (row factors.Light.Ambient).[0]; diffuse = (row factors.Light.Diffuse).[0]; direction = row factors.Light.Direction |} |},
+            JsonSerializerOptions(WriteIndented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
+        + "\n"
+
+    let reconstructor (options: Options) (runDir: string) : Reconstructor =
+        let model, checkpoint, description = load runDir
+        let unit (x: Tensor) = ((x + 1.0) / 2.0).clamp (0.0, 1.0)
+        { Description = description
+          Source = checkpoint
+          Size = Reconstruct.Stages.Unsup3d.ImageSize
+          Outputs = outputs options
+          WriteBatch =
+            fun decoded ->
+                use _ = Autograd.noGrad ()
+                let images = Tensor.stack ([ for _, _, image in decoded -> image ], 0)
+                let p = U.predict model (images * 2.0 - 1.0)
+                let recon = unit ((U.forward model (images * 2.0 - 1.0)).Reconstruction.narrow (0, 0, decoded.Length))
+                [ for k, (input, name, image) in List.indexed decoded ->
+                      try
+                          use scope = DisposalScope.Open()
+                          let out (file: string) = Path.Combine(options.Out, file)
+                          let texture = unit p.Factors.Albedo.[k]
+                          let mesh = mesh model.Config p.Factors k
+                          MeshIO.writeObjTexturedAs (out (name + ".obj")) (name + "_texture.png") Image.encodePng texture mesh
+                          let cells = Tensor.stack ([ image; recon.[k]; texture; unit p.Factors.CanonicalImage.[k] ], 0)
+                          let grid = Image.grid 4 2 1.0 cells
+                          Image.save (out (name + ".png")) (Image.resizeWith ResizeMode.Nearest (2 * grid.Size 1, 2 * grid.Size 2) grid)
+                          if options.Ply then MeshIO.writePly (out (name + ".ply")) true mesh
+                          if options.Glb then Gltf.writeGlb (out (name + ".glb")) Image.encodePng texture mesh
+                          Files.writeTextAtomically (out (name + ".view.json")) (viewJson input description p.Factors k)
+                          input, None
+                      with Files.FileWriteError (path, problem) -> input, Some(sprintf "%s: %s" path problem) ]
+          Release = fun () -> U.dispose model }
+
+/// The reconstructor `options.Model` names: an Unsup3d training run, else a UNICORN model.
+let private reconstructorOf (options: Options) =
+    let isUnsup3dRun =
+        Directory.Exists options.Model
+        && File.Exists(Path.Combine(options.Model, Trainer.ConfigFile))
+        && (try Trainer.pipelineOf options.Model = Unsup3dExperiment.pipelineName with _ -> false)
+    if isUnsup3dRun then Depth.reconstructor options options.Model else unicornReconstructor options (load options.Model)
+
 // ------------------------------------------------------------------------------ the batch run
 
 /// Output names: the file's name without extension, or with it when two inputs share one.
@@ -346,12 +477,13 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : S
         elif Directory.Exists options.Input then Loader.filesIn options.Input
         else raise (InputError(options.Input, "no such file or folder"))
     checkWritable options.Out
-    use loaded = load options.Model
-    log (sprintf "predict: %s (%s)" loaded.Description loaded.Source)
-    let size = loaded.Model.Config.ImageSize
+    let reconstructor = reconstructorOf options
+    use _ = { new IDisposable with member _.Dispose() = reconstructor.Release () }
+    log (sprintf "predict: %s (%s)" reconstructor.Description reconstructor.Source)
+    let size = reconstructor.Size
     let names = namesOf inputs
     let outcomes = Collections.Generic.Dictionary<string, ItemOutcome>()
-    let complete (name: string) = outputsOf options name |> List.forall (fun f -> File.Exists(Path.Combine(options.Out, f)))
+    let complete (name: string) = reconstructor.Outputs name |> List.forall (fun f -> File.Exists(Path.Combine(options.Out, f)))
     let pending =
         [| for input, name in Array.zip inputs names do
                if not (Loader.isImageFile input) then
@@ -375,17 +507,11 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : S
                           | InputError (_, problem) -> outcomes.[input] <- Failed problem
                           | :? ImageFileException as e -> outcomes.[input] <- Failed e.Reason ]
                 if not decoded.IsEmpty then
-                    use _ = Autograd.noGrad ()
-                    let images = Tensor.stack ([ for _, _, image in decoded -> image ], 0)
-                    let p = Pipeline.predict loaded.Model images
-                    let composite, _ = Pipeline.rerender loaded.Model p
                     let written = Collections.Generic.List<string>()
-                    for k, (input, name, image) in List.indexed decoded do
-                        try
-                            write loaded options name input image p composite k
-                            written.Add input
-                        with
-                        | Files.FileWriteError (path, problem) -> outcomes.[input] <- Failed(sprintf "%s: %s" path problem)
+                    for input, failure in reconstructor.WriteBatch decoded do
+                        match failure with
+                        | None -> written.Add input
+                        | Some reason -> outcomes.[input] <- Failed reason
                     let each = chunkClock.Elapsed.TotalSeconds / float (max 1 written.Count)
                     for input in written do
                         outcomes.[input] <- Done each
@@ -406,7 +532,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : S
     let items = [ for input in inputs do match outcomes.TryGetValue input with | true, o -> yield input, o | _ -> () ]
     let perImage = if timed.Count = 0 then nan else Seq.average timed
     let seconds = clock.Elapsed.TotalSeconds
-    let files = writeSummary options loaded.Description items seconds perImage
+    let files = writeSummary options reconstructor.Description items seconds perImage
     for input, outcome in items do
         match outcome with
         | Failed reason -> log (sprintf "predict: %s: %s" input reason)

@@ -93,6 +93,12 @@ type Summary =
       /// summary.json and summary.md in the output folder.
       Files: string list }
 
+/// An Unsup3d training run folder as `Model` reconstructs each image as its canonical depth:
+/// NAME.obj + NAME.mtl + NAME_texture.png (the 64×64 depth grid as a mesh, x right, y up,
+/// facing +z, textured with the albedo), NAME.png (input | reconstruction | albedo | canonical
+/// image), NAME.ply/NAME.glb as asked, and NAME.view.json last (the view's rotation and
+/// translation, the light). Every other model is UNICORN's:
+///
 /// Files written per image NAME (the input's file name without its extension; inputs sharing a
 /// name get the extension appended): NAME.obj + NAME.mtl + NAME_texture.png (the UV texture),
 /// NAME.pose.json (rotation, translation, scale, azimuth/elevation/roll in degrees, the
