@@ -203,15 +203,18 @@ type Summary =
       SecondsPerImage: float
       Files: string list }
 
-let outputsOf (options: Options) (name: string) =
+/// The mesh, its texture, the figure and the formats asked, then `last`, written last: its
+/// presence with the others marks the image as done.
+let private outputsEnding (last: string) (options: Options) (name: string) =
     [ yield name + ".obj"
       yield name + ".mtl"
       yield name + "_texture.png"
       yield name + ".png"
       if options.Ply then yield name + ".ply"
       if options.Glb then yield name + ".glb"
-      // Written last: its presence with the others marks the image as done.
-      yield name + ".pose.json" ]
+      yield name + last ]
+
+let outputsOf (options: Options) (name: string) = outputsEnding ".pose.json" options name
 
 /// The template's seam-aware corner UVs as a mesh's per-corner UV map.
 let private uvMap (model: Pipeline.Model) : UVMap =
@@ -316,15 +319,7 @@ let private unicornReconstructor (options: Options) (loaded: Loaded) : Reconstru
 module private Depth =
     module U = Reconstruct.Pipelines.Unsup3d
 
-    let outputs (options: Options) (name: string) =
-        [ yield name + ".obj"
-          yield name + ".mtl"
-          yield name + "_texture.png"
-          yield name + ".png"
-          if options.Ply then yield name + ".ply"
-          if options.Glb then yield name + ".glb"
-          // Written last: its presence with the others marks the image as done.
-          yield name + ".view.json" ]
+    let outputs (options: Options) (name: string) = outputsEnding ".view.json" options name
 
     let load (runDir: string) =
         let configPath = Path.Combine(runDir, Trainer.ConfigFile)
