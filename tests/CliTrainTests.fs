@@ -107,6 +107,22 @@ let tests =
                 Expect.stringContains md text "the results file"
         }
 
+        test "train unsup3d: a tiny run on symmetric renders writes SIDE and MAD beside the reference rows, and --resume continues it" {
+            use dir = new TempDir()
+            let out = dir.File "run"
+            let results = dir.File "results"
+            let run = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "unsup3d"; "--category"; "car"; "--count"; "10"; "--batch"; "4"; "--cache"; cache.Value; "--out"; out; "--iterations"; "2"; "--results"; results ]
+            Expect.equal run.ExitCode 0 (sprintf "exit code (stderr: %s)" run.Stderr)
+            Expect.stringContains (File.ReadAllText(Path.Combine(out, "config.json"))) "\"Pipeline\": \"unsup3d\"" "the pipeline recorded"
+            let md = File.ReadAllText(Path.Combine(results, "unsup3d_car.md"))
+            for text in [ "| unsup3d |"; "| constant null depth |"; "| mean ground-truth depth |"; "Floor (issue 15" ] do
+                Expect.stringContains md text "the results file"
+            let resumed = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "--resume"; out; "--iterations"; "3" ]
+            Expect.equal resumed.ExitCode 0 (sprintf "resume exit code (stderr: %s)" resumed.Stderr)
+            // The third step (index 2) exists only if the resume trained on.
+            Expect.stringContains (File.ReadAllText(Path.Combine(out, "metrics.jsonl"))) "{\"iteration\":2," "continued to a third step"
+        }
+
         test "a run stopped at 2 iterations and resumed to 4 equals a straight run of 4, bitwise (1 thread)" {
             use dir = new TempDir()
             let straight, split = dir.File "straight", dir.File "split"
