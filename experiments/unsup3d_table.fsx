@@ -37,8 +37,8 @@ let ablations =
     [ "no_albedo_flip", "no albedo flip"
       "no_depth_flip", "no depth flip"
       "no_light", "no lighting"
-      "no_perceptual", "λ_p = 0 (no perceptual loss)"
-      "no_confidence", "no confidence maps" ]
+      "no_perceptual", "λ_p = 0 (no perceptual loss; the full model's is 0.01)"
+      "confidence", "with the faces' confidence maps" ]
 
 let section (category: string, title: string) =
     let name = sprintf "unsup3d_%s" category

@@ -129,17 +129,17 @@ let tests =
             Expect.isTrue (withConfidence |> List.exists (fun n -> n.StartsWith "confidence.")) "confidence parameters when used"
         }
 
-        test "losses: total is photometric + λ_f·photometric_flip + λ_p·(perceptual + λ_f·perceptual_flip), all finite" {
+        test "losses: total is photometric + λ_f·photometric_flip + λ_p·(perceptual + λ_f·perceptual_flip) + λ_sm·smoothness, all finite" {
             use _ = DisposalScope.Open()
             use g = new Generator(13UL)
             let x = images g 2
             let network = Perceptual.load (Perceptual.defaultPath ())
-            let config = { small with PerceptualWeight = 0.7; FlipWeight = 0.4 }
+            let config = { small with PerceptualWeight = 0.7; FlipWeight = 0.4; SmoothnessWeight = 0.2 }
             let model = Pipeline.create g config
             let terms = Pipeline.losses model (Some network) x
             let v = named terms
             for name, t in terms do Expect.isTrue (Double.IsFinite(t.ToScalar())) (sprintf "%s finite" name)
-            let expected = v "photometric" + 0.4 * v "photometric_flip" + 0.7 * (v "perceptual" + 0.4 * v "perceptual_flip")
+            let expected = v "photometric" + 0.4 * v "photometric_flip" + 0.7 * (v "perceptual" + 0.4 * v "perceptual_flip") + 0.2 * v "smoothness"
             Expect.floatClose { absolute = 1e-5; relative = 1e-5 } (v "total") expected "the weighted sum"
             Expect.throwsT<ArgumentException> (fun () -> Pipeline.losses model None x |> ignore) "λ_p > 0 needs the network"
             Perceptual.dispose network
