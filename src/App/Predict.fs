@@ -382,21 +382,23 @@ module private Depth =
             fun decoded ->
                 use _ = Autograd.noGrad ()
                 let images = Tensor.stack ([ for _, _, image in decoded -> image ], 0)
-                let p = U.predict model (images * 2.0 - 1.0)
-                let recon = unit ((U.forward model (images * 2.0 - 1.0)).Reconstruction.narrow (0, 0, decoded.Length))
+                // One pass gives the factors and the reconstruction both.
+                let pass = U.forward model (images * 2.0 - 1.0)
+                let factors = pass.Factors
+                let recon = unit (pass.Reconstruction.narrow (0, 0, decoded.Length))
                 [ for k, (input, name, image) in List.indexed decoded ->
                       try
                           use scope = DisposalScope.Open()
                           let out (file: string) = Path.Combine(options.Out, file)
-                          let texture = unit p.Factors.Albedo.[k]
-                          let mesh = mesh model.Config p.Factors k
+                          let texture = unit factors.Albedo.[k]
+                          let mesh = mesh model.Config factors k
                           MeshIO.writeObjTexturedAs (out (name + ".obj")) (name + "_texture.png") Image.encodePng texture mesh
-                          let cells = Tensor.stack ([ image; recon.[k]; texture; unit p.Factors.CanonicalImage.[k] ], 0)
+                          let cells = Tensor.stack ([ image; recon.[k]; texture; unit factors.CanonicalImage.[k] ], 0)
                           let grid = Image.grid 4 2 1.0 cells
                           Image.save (out (name + ".png")) (Image.resizeWith ResizeMode.Nearest (2 * grid.Size 1, 2 * grid.Size 2) grid)
                           if options.Ply then MeshIO.writePly (out (name + ".ply")) true mesh
                           if options.Glb then Gltf.writeGlb (out (name + ".glb")) Image.encodePng texture mesh
-                          Files.writeTextAtomically (out (name + ".view.json")) (viewJson input description p.Factors k)
+                          Files.writeTextAtomically (out (name + ".view.json")) (viewJson input description factors k)
                           input, None
                       with Files.FileWriteError (path, problem) -> input, Some(sprintf "%s: %s" path problem) ]
           Release = fun () -> U.dispose model }

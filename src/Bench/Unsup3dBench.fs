@@ -75,10 +75,7 @@ let private iterationFigures (referenceMs: float) =
         let albedoMs = net (Unsup3d.EDDeconv.apply model.Albedo)
         let encodersMs = net (Unsup3d.Encoder.apply model.Light) + net (Unsup3d.Encoder.apply model.View)
         let confidenceMs = if config.Confidence then net (fun x -> (Unsup3d.ConfNet.apply model.Confidence x).Photometric) else 0.0
-        let warpSettings: Unsup3dWarp.Settings =
-            let r = config.Ranges
-            let margin = (r.MaxDepth - r.MinDepth) / 2.0
-            { Focal = config.Focal; Supersample = config.Supersample; Near = r.MinDepth - margin; Far = r.MaxDepth + margin }
+        let warpSettings = Reconstruct.Pipelines.Unsup3d.warpSettings config
         let both = Tensor.cat ([ images; images ], 0)
         let depth = leaf (Unsup3d.depth config.Ranges (Tensor.randn ([ 2 * batch; 1; size; size ], g) * 0.1))
         let view = Unsup3d.view config.Ranges (Tensor.uniform ([ 2 * batch; 6 ], -0.5, 0.5, g))

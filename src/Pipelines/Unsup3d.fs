@@ -110,7 +110,7 @@ let private checkImages (fn: string) (images: Tensor) =
 
 /// The warp's depth window: Unsup3d clamps the rendered depth half the depth range beyond
 /// the canonical range on either side and counts the far end as background.
-let private warpSettings (config: Config) : Unsup3dWarp.Settings =
+let warpSettings (config: Config) : Unsup3dWarp.Settings =
     let r = config.Ranges
     let margin = (r.MaxDepth - r.MinDepth) / 2.0
     { Focal = config.Focal

@@ -95,6 +95,11 @@ type Forward =
       /// The confidence maps (None without `Config.Confidence`).
       Confidence: Unsup3d.Confidence option }
 
+/// The warp's camera and depth window for `config`: its focal length and supersampling, the
+/// rendered depth clamped half the depth range beyond [MinDepth, MaxDepth] on either side, the
+/// far end counting as background (Unsup3d's margin).
+val warpSettings: config: Config -> Unsup3dWarp.Settings
+
 /// Every factor and both reconstructions of `images` (B, 3, 64, 64) float32 in [−1, 1].
 val forward: model: Model -> images: Tensor -> Forward
 
