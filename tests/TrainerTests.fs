@@ -308,12 +308,19 @@ let tests =
             // Stopped at the peak and resumed: later, worse validations leave the best where it was.
             let resumed = Path.Combine(dir.Path, "resumed")
             let peakAt20 = fun steps -> -abs (float (steps - 20))
-            let t = toy "toy" 8 1 None (fun _ _ -> ()) |> withValidation peakAt20
+            // The first session is made slow (20 ms a step) so that the second, fast one cannot reach
+            // its time alone: only a total that adds the saved time passes.
+            let slow = ref true
+            let t = toy "toy" 8 1 None (fun _ _ -> if slow.Value then Thread.Sleep 20) |> withValidation peakAt20
             let monitor = Some { Metric = "val_x"; HigherIsBetter = true }
             let first = train quiet resumed { experiment monitor with Stop = Stop.iterations 20 } t false ignoreLog
+            slow.Value <- false
+            // The resume starts from the time saved with the step-20 checkpoint, which can be less than
+            // the first session's total (it went on to validate and write), so compare with that.
+            let savedSeconds = (Checkpoint.readMetadata (Option.get first.LastCheckpoint)).Extra |> Map.find "elapsed_s" |> fun s -> Double.Parse(s, Globalization.CultureInfo.InvariantCulture)
             let outcome = train quiet resumed (experiment monitor) t true ignoreLog
             Expect.equal outcome.Iterations 40 "resumed to the end"
-            Expect.isGreaterThan outcome.TrainingSeconds first.TrainingSeconds "training time adds up over the sessions"
+            Expect.isGreaterThan outcome.TrainingSeconds savedSeconds "training time adds up over the sessions"
             Expect.equal (stepOf outcome) 20 "the best value came back with the resume"
             t.Dispose()
             let t = toy "toy" 8 1 None (fun _ _ -> ()) |> withValidation peakAt20
