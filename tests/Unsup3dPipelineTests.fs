@@ -11,6 +11,7 @@ open Reconstruct.Torch
 open Reconstruct.Data
 open Reconstruct.Stages
 open Reconstruct.Geometry
+open Reconstruct.Eval
 open Reconstruct.App
 open Reconstruct.App.Experiments
 open Reconstruct.Tests.TestHelpers
@@ -166,6 +167,33 @@ let tests =
             Expect.isLessThan last (0.9 * first) (sprintf "photometric loss %.4f -> %.4f" first last)
         }
 
+        test "2.5D limit: from the view itself it is the true depth; from the front it scores far below a constant depth, and its MAD is below the constant's" {
+            use _ = DisposalScope.Open()
+            let set = SingleView.load protocolDir.Value "train"
+            let samples = Array.init set.Count id
+            let truth, truthMask = SymmetricTruth.depth set samples
+            let mean (t: Tensor) = let v = Scoped.host64 t |> Array.filter Double.IsFinite in Array.average v
+            // Seen from its own view, the grid's vertices sit on the true surface at the pixel
+            // centres: the 2×-supersampled render gives the truth back but for its pooling.
+            let same, sameMask = Unsup3dExperiment.limitDepth set samples id
+            Expect.equal same.Shape truth.Shape "(N, H, W)"
+            Expect.equal ((sameMask * truthMask).sum().ToScalar()) (truthMask.sum().ToScalar()) "every foreground pixel covered"
+            let sameSide = mean (DepthMetrics.side (same + (1.0 - sameMask)) truth (DepthMetrics.erode truthMask))
+            // Pooling mixes depths across the car's own steps (wheels, bumpers): about 0.7×10⁻².
+            Expect.isLessThan sameSide 0.01 (sprintf "SIDE %.4f: the true depth back on the eroded foreground" sameSide)
+            // From the front (views up to 60° away), the depth map's surface differs where the
+            // object turns away, but a sign or axis mix-up would put it elsewhere entirely.
+            let front, frontMask = Unsup3dExperiment.limitDepth set samples (Unsup3dExperiment.frontView Unsup3dExperiment.limitElevation)
+            let mask = DepthMetrics.erode truthMask * DepthMetrics.erode frontMask
+            let limitSide = mean (DepthMetrics.side (front + (1.0 - frontMask)) truth mask)
+            let constantSide = mean (DepthMetrics.side (truth.onesLike ()) truth mask)
+            Expect.isLessThan limitSide (0.5 * constantSide) (sprintf "SIDE of the limit %.4f against a constant depth's %.4f" limitSide constantSide)
+            let f = Unsup3dExperiment.datasetFocal
+            let limitMad = mean (Unsup3dEval.mad f (front + (1.0 - frontMask)) f truth mask)
+            let constantMad = mean (Unsup3dEval.mad f (truth.onesLike ()) f truth mask)
+            Expect.isLessThan limitMad constantMad (sprintf "MAD of the limit %.1f° against a constant depth's %.1f°" limitMad constantMad)
+        }
+
         test "a tiny experiment renders its data, trains, scores the test split beside both reference rows and writes its results" {
             let dir = tempDir ()
             try
@@ -182,7 +210,8 @@ let tests =
                 let summary = Unsup3dExperiment.run (Path.Combine(dir, "run")) (Some results) experiment false CancellationToken.None ignore
                 Expect.equal summary.Outcome.Iterations 3 "three iterations"
                 let rows = summary.Scores.Value
-                Expect.equal (rows |> List.map fst) [ "unsup3d"; "constant null depth"; "mean ground-truth depth" ] "the rows"
+                Expect.equal (rows |> List.map fst |> List.take 3) [ "unsup3d"; "constant null depth"; "mean ground-truth depth" ] "the rows"
+                Expect.stringContains (rows |> List.last |> fst) "2.5D limit" "the last row: the 2.5D limit"
                 for label, s in rows do
                     Expect.isTrue (Double.IsFinite s.Side.Mean && Double.IsFinite s.Mad.Mean && s.Side.Count > 0) (sprintf "%s scored" label)
                 // A constant depth has every normal facing the camera: its MAD is the mean angle of

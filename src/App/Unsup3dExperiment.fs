@@ -114,6 +114,69 @@ let score (model: Pipeline.Model) (set: SingleView.Set) (count: int) =
         let p = Pipeline.predict model (signed images)
         p.ViewDepth, p.Mask)
 
+let limitElevation = (fst DatasetRender.symmetricElevation + snd DatasetRender.symmetricElevation) / 2.0
+
+let frontView (elevation: float) (view: DatasetRender.View) =
+    { view with Azimuth = DatasetRender.frontAzimuth; Elevation = elevation; Roll = 0.0 }
+
+let limitDepth (set: SingleView.Set) (samples: int[]) (canonicalView: DatasetRender.View -> DatasetRender.View) =
+    use scope = DisposalScope.Open()
+    use _ = Autograd.noGrad ()
+    let size = set.Width
+    let unitCamera = Camera.square DatasetRender.fovDegrees 1
+    let centres = Camera.pixelCentres (Camera.square DatasetRender.fovDegrees size) Float32
+    let faces = Unsup3dWarp.gridFaces size
+    let settings =
+        { Reconstruct.Render.RasterSettings.Defaults with
+            Height = size
+            Width = size
+            FacesPerPixel = 1
+            BlurRadius = 0.0
+            PerspectiveCorrect = true }
+    // The grid's object-frame points (S·S, 3) seen from `view` through the warp's own depth
+    // renderer (2× supersampled, pooled), as Unsup3d renders its view depth; the dataset's
+    // camera frame is the warp's (x right, y down, z forward, the same focal length). A pixel
+    // with a subpixel the grid leaves pools to at least Far/s², far beyond any object depth:
+    // 0 there, as the truth marks its background.
+    let warpSettings = { Unsup3dWarp.Settings.Faces with Focal = datasetFocal; Near = 1e-3; Far = 1e3 }
+    let partlyLeft = warpSettings.Far / float (warpSettings.Supersample * warpSettings.Supersample)
+    let render (view: DatasetRender.View) (points: Tensor) =
+        let cameraPoints = (DatasetRender.cameraPoints [| view |] points).reshape [ 1; size; size; 3 ]
+        let depth = Unsup3dWarp.renderDepth warpSettings cameraPoints
+        Tensor.where (depth.lt partlyLeft, depth, depth.zerosLike ())
+    // The inverse of `DatasetRender.cameraPoints`: a depth map (H, W) seen from `view` -> its
+    // pixel centres' points (H·W, 3) in the object frame.
+    let unproject (view: DatasetRender.View) (depth: Tensor) =
+        let cameraPoints = Camera.ndcToCamera unitCamera ((Tensor.cat ([ centres; depth.unsqueeze 2 ], 2)).reshape [ 1; size * size; 3 ])
+        let shift = Tensor.ofArray ([| float32 view.ShiftX; float32 view.ShiftY; 0.0f |], [ 1; 1; 3 ])
+        let radians (degrees: float) = Tensor.ofArray [| Rotation.radians degrees |]
+        let pose = Camera.orbit (radians view.Azimuth) (radians view.Elevation) (radians view.Roll) (Tensor.ofArray [| view.Distance |])
+        ((Camera.cameraToObject pose ((cameraPoints - shift).cast Float64)).cast Float32 / view.Scale).squeeze 0
+    // Each instance's mesh read once, in the outer scope.
+    let meshes =
+        samples
+        |> Array.map (SingleView.instanceOf set)
+        |> Array.distinct
+        |> Array.map (fun instance ->
+            let mesh = MeshIO.readObj (SingleView.meshPath set instance)
+            instance, ((mesh.Vertices.squeeze 0).cast Float32, mesh.Faces))
+        |> dict
+    let depths =
+        [ for sample in samples ->
+              use inner = DisposalScope.Open()
+              let view = SingleView.view set sample
+              let front = canonicalView view
+              let vertices, truthFaces = meshes.[SingleView.instanceOf set sample]
+              let ndc = Camera.cameraToNdc unitCamera (DatasetRender.cameraPoints [| front |] vertices)
+              let fragments = Reconstruct.Render.Rasterizer.rasterize settings ndc truthFaces
+              let z = fragments.Zbuf.squeeze 3
+              let canonical = (Tensor.where ((fragments.PixToFace.squeeze 3).ge 0.0, z, z.zerosLike ())).squeeze 0
+              // Unsup3d's background is a plane behind the object: here at its farthest depth.
+              let filled = Tensor.where (canonical.gt 0.0, canonical, canonical.onesLike () * canonical.max ())
+              inner.MoveOut(render view (unproject front filled)) ]
+    let depth = Tensor.cat (depths, 0)
+    scope.MoveOut depth, scope.MoveOut((depth.gt 0.0).cast Float32)
+
 /// The two reference rows (Unsup3d's Table 2), the test masks eroded as a prediction's are;
 /// the mean depth from the first `ReferenceImages` training images.
 let private references (m: Method) (train: SingleView.Set) (test: SingleView.Set) (count: int) =
@@ -122,6 +185,8 @@ let private references (m: Method) (train: SingleView.Set) (test: SingleView.Set
     let testTruth, testMask = SymmetricTruth.depth test (firstSamples test count)
     let r = Unsup3dEval.references datasetFocal trainingTruth trainingMask testTruth (DepthMetrics.erode testMask)
     [ "constant null depth", r.ConstantNullDepth; "mean ground-truth depth", r.MeanGroundTruthDepth ]
+
+let private limitRow = sprintf "true depth from the front at %.0f° (2.5D limit)" limitElevation
 
 let private stepRng (seed: uint64) (iteration: int) = SplitMix64.Derive(Seed.child seed "unsup3d/flips", uint64 iteration)
 
@@ -233,6 +298,11 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
               yield sprintf "| %s | %.3f ± %.3f | %.2f ± %.2f |" label (s.Side.Mean * 100.0) (s.Side.Std * 100.0) s.Mad.Mean s.Mad.Std
           yield ""
           yield sprintf "Floor (issue 15, procedural cars): SIDE and MAD at most 0.6× the mean-ground-truth-depth row: SIDE %.2f×, MAD %.2f× — %s." floorSide floorMad (met (floorSide <= 0.6 && floorMad <= 0.6))
+          match rows |> List.tryFind (fun (l, _) -> l = limitRow) with
+          | Some (_, limit) ->
+              yield ""
+              yield sprintf "The 2.5D limit (a perfect canonical depth map seen from the front, the true view) is at SIDE %.2f×, MAD %.2f× the mean-depth row: what a depth map in a frontal canonical frame can reach on this protocol." (limit.Side.Mean / mean.Side.Mean) (limit.Mad.Mean / mean.Mad.Mean)
+          | None -> ()
           yield ""
           match curves with Some c -> yield sprintf "![learning curves](%s)" c | None -> ()
           yield ""
@@ -284,7 +354,8 @@ let run (runDir: string) (results: string option) (experiment: Experiment<Method
         | StopReason.TimeBudget ->
             let test = SingleView.load protocol "test"
             let clock = Diagnostics.Stopwatch.StartNew()
-            let rows = ("unsup3d", score model test m.TestImages) :: references m train test m.TestImages
+            let limit = scoreWith test (firstSamples test m.TestImages) datasetFocal (fun chunk -> limitDepth test chunk (frontView limitElevation))
+            let rows = ("unsup3d", score model test m.TestImages) :: references m train test m.TestImages @ [ limitRow, limit ]
             for label, s in rows do
                 log (sprintf "%s: SIDE %.3f ×10⁻² ± %.3f, MAD %.2f° ± %.2f over %d test images" label (s.Side.Mean * 100.0) (s.Side.Std * 100.0) s.Mad.Mean s.Mad.Std s.Side.Count)
             let figure = Path.Combine(runDir, Trainer.EvalFolder, "factors.png")

@@ -42,8 +42,9 @@ val baseline: Experiment<Method>
 type Summary =
     { Outcome: Outcome
       TrainImages: int
-      /// The model's scores, then the reference rows "constant null depth" and "mean
-      /// ground-truth depth" (None when the run was cancelled or diverged).
+      /// The model's scores, then the reference rows "constant null depth", "mean
+      /// ground-truth depth" and the 2.5D limit (`limitDepth`) (None when the run was
+      /// cancelled or diverged).
       Scores: (string * Reconstruct.Stages.Unsup3dEval.Row) list option
       Files: string list }
 
@@ -52,6 +53,21 @@ type Summary =
 /// foreground eroded by one pixel times the prediction's eroded mask, summarised over the
 /// images (those with an empty mask skipped).
 val score: model: Reconstruct.Pipelines.Unsup3d.Model -> set: Reconstruct.Data.SingleView.Set -> count: int -> Reconstruct.Stages.Unsup3dEval.Row
+
+/// The elevation of the 2.5D limit's front view: the middle of the symmetric protocol's range.
+val limitElevation: float
+
+/// `view` turned to the front (azimuth 0, no roll) at `elevation` degrees, its scale and shift kept.
+val frontView: elevation: float -> view: Reconstruct.Data.DatasetRender.View -> Reconstruct.Data.DatasetRender.View
+
+/// Unsup3d's 2.5D limit, a reference no model of its kind can beat by much: each sample's true
+/// depth seen from `canonicalView` of its view (the results use `frontView limitElevation`),
+/// the background set to the plane of its farthest depth, meshed as Unsup3d meshes its
+/// canonical depth (a vertex at each pixel centre) and rendered at the sample's view.
+/// (depth (N, H, W) camera z, 0 where nothing is hit; mask (N, H, W) float32, 1 where
+/// something is), in `samples`' order; new tensors of the current scope. Needs the set's
+/// meshes (rendered benchmarks).
+val limitDepth: set: Reconstruct.Data.SingleView.Set -> samples: int[] -> canonicalView: (Reconstruct.Data.DatasetRender.View -> Reconstruct.Data.DatasetRender.View) -> Tensor * Tensor
 
 /// Trains into `runDir` (resume: continue the run there), then scores the test split and,
 /// when `results` is given, writes `<results>/<Name>.md` and `.json` (config, seed, the table
