@@ -70,6 +70,14 @@ let tests =
                 Expect.floatClose Accuracy.medium (float (at 0 1 x) + float (at 1 1 x) + float (at 2 1 x)) 3.0 "transparent pixels are white"
                 Expect.floatClose Accuracy.medium (float (at 2 8 x)) 1.0 "the opaque bottom half is blue"
                 Expect.floatClose Accuracy.medium (float (at 0 8 x) + float (at 1 8 x)) 0.0 "no red or green: the side columns were cropped"
+            // Over grey (an Unsup3d model's background): the transparent half takes the grey,
+            // the opaque half is unchanged.
+            use grey = Predict.prepareOver 0.25 10 path
+            let g = grey.ToFloat32s()
+            for x in 0..9 do
+                for c in 0..2 do
+                    Expect.floatClose Accuracy.medium (float g.[c * 100 + 10 + x]) 0.25 "transparent pixels take the grey"
+                    Expect.floatClose Accuracy.medium (float g.[c * 100 + 80 + x]) (float (at c 8 x)) "opaque pixels as over white"
         }
 
         test "prepare refuses images below the minimum side and undecodable files, naming the file" {

@@ -69,6 +69,24 @@ let tests =
                 Expect.isTrue (l.Ambient >= 0.2 && l.Ambient <= 0.6 && l.Diffuse >= 0.4 && l.Diffuse <= 0.8) "the protocol's ranges"
         }
 
+        test "loadOver: the images over a grey where the renders are transparent, as over white elsewhere" {
+            use _ = DisposalScope.Open()
+            let white = SingleView.load protocolDir.Value "val"
+            let grey = SingleView.loadOver 64uy protocolDir.Value "val"
+            Expect.equal grey.Count white.Count "the same samples"
+            for sample in [ 0; white.Count - 1 ] do
+                let rgba = (Image.loadRgba (SingleView.imagePath white sample)).ToFloat32s()
+                let w, g = (SingleView.image white sample).ToFloat32s(), (SingleView.image grey sample).ToFloat32s()
+                let mutable empty, opaque = 0, 0
+                for p in 0 .. 4095 do
+                    let alpha = rgba.[3 * 4096 + p]
+                    for c in 0..2 do
+                        if alpha = 0.0f then Expect.floatClose Accuracy.high (float g.[c * 4096 + p]) (64.0 / 255.0) "background grey"
+                        elif alpha = 1.0f then Expect.equal g.[c * 4096 + p] w.[c * 4096 + p] "foreground as over white"
+                    if alpha = 0.0f then empty <- empty + 1 elif alpha = 1.0f then opaque <- opaque + 1
+                Expect.isTrue (empty > 100 && opaque > 100) "both kinds of pixel seen"
+        }
+
         test "SymmetricTruth: a split loaded from an index without depth fields is refused, naming the index" {
             let dir = tempDir ()
             try

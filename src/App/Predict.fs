@@ -176,9 +176,11 @@ let export (runDir: string) (outDir: string) (name: string) (results: string opt
 
 // ------------------------------------------------------------------------------ inputs
 
-let prepare (size: int) (path: string) : Tensor =
-    try Photos.square size path
+let prepareOver (background: float) (size: int) (path: string) : Tensor =
+    try Photos.squareOver background size path
     with :? ImageFileException as e -> raise (InputError(path, e.Reason))
+
+let prepare (size: int) (path: string) : Tensor = prepareOver 1.0 size path
 
 // ------------------------------------------------------------------------------ outputs
 
@@ -292,6 +294,8 @@ type private Reconstructor =
     { Description: string
       Source: string
       Size: int
+      /// The grey the model's training images were composited over (1: white).
+      Background: float
       Outputs: string -> string list
       WriteBatch: (string * string * Tensor) list -> (string * string option) list
       Release: unit -> unit }
@@ -300,6 +304,7 @@ let private unicornReconstructor (options: Options) (loaded: Loaded) : Reconstru
     { Description = loaded.Description
       Source = loaded.Source
       Size = loaded.Model.Config.ImageSize
+      Background = 1.0
       Outputs = outputsOf options
       WriteBatch =
         fun decoded ->
@@ -337,7 +342,7 @@ module private Depth =
             try Checkpoint.restoreWeights checkpoint (U.parameters model) (fun _ -> false) |> ignore
             with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(checkpoint, problem))
             let step = (Checkpoint.readMetadata checkpoint).Step
-            model, checkpoint, sprintf "%s: Unsup3d, iteration %d of %s" experiment.Name step runDir
+            model, checkpoint, sprintf "%s: Unsup3d, iteration %d of %s" experiment.Name step runDir, experiment.Method.Background
         with _ ->
             U.dispose model
             reraise ()
@@ -372,11 +377,12 @@ module private Depth =
         + "\n"
 
     let reconstructor (options: Options) (runDir: string) : Reconstructor =
-        let model, checkpoint, description = load runDir
+        let model, checkpoint, description, background = load runDir
         let unit (x: Tensor) = ((x + 1.0) / 2.0).clamp (0.0, 1.0)
         { Description = description
           Source = checkpoint
           Size = Reconstruct.Stages.Unsup3d.ImageSize
+          Background = background
           Outputs = outputs options
           WriteBatch =
             fun decoded ->
@@ -499,7 +505,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : S
                 let chunkClock = Stopwatch.StartNew()
                 let decoded =
                     [ for input, name in chunk do
-                          try yield input, name, prepare size input
+                          try yield input, name, prepareOver reconstructor.Background size input
                           with
                           | InputError (_, problem) -> outcomes.[input] <- Failed problem
                           | :? ImageFileException as e -> outcomes.[input] <- Failed e.Reason ]

@@ -59,6 +59,10 @@ val MinimumSide: int = 16
 /// (undecodable, smaller than `MinimumSide`, too many pixels).
 val prepare: size: int -> path: string -> Tensor
 
+/// `prepare` with the alpha composited over the grey `background` in [0, 1] (an Unsup3d
+/// model's own, from its run).
+val prepareOver: background: float -> size: int -> path: string -> Tensor
+
 /// What `run` does.
 type Options =
     { /// A model as `load` takes it.

@@ -19,6 +19,7 @@ type Method =
       DataSeed: uint64
       Cache: string
       Views: int
+      Background: float
       Pipeline: Pipeline.Config
       ValidationImages: int
       TestImages: int
@@ -44,6 +45,11 @@ let baseline: Experiment<Method> =
           DataSeed = 42UL
           Cache = Path.Combine(".cache", "train")
           Views = 10
+          // Mid-grey, not the loaders' white: (a/2 + 1/2)(k_a + k_d n·ℓ) must reach 1 on a white
+          // background, so k_a and k_d saturated at 1 within 25 steps (tanh, no gradient after)
+          // and the depth lost its dependence on the image (its spread over a batch of cars
+          // 0.09 -> 0.005 by step 75); over grey at step 50, k_a 0.82, k_d 0.65, spread 0.036.
+          Background = 0.5
           Pipeline =
             { Pipeline.Config.Defaults with
                 // Measured on 160 symmetric renders of procedural cars: the nearest surface
@@ -332,8 +338,11 @@ let run (runDir: string) (results: string option) (experiment: Experiment<Method
     let m = experiment.Method
     let benchmark = symmetricBenchmark m.Cache m.DataSeed m.Data m.Views cancel log
     let protocol = Path.Combine(benchmark, (DatasetRender.Symmetric Unsup3d.ImageSize).Name)
-    let train = SingleView.load protocol "train"
-    let validation = SingleView.load protocol "val"
+    if not (m.Background >= 0.0 && m.Background <= 1.0) then
+        invalidArg "experiment" (sprintf "%s: Method.Background must be a grey level in [0, 1], received %g" experiment.Name m.Background)
+    let load = SingleView.loadOver (byte (Math.Round(255.0 * m.Background)))
+    let train = load protocol "train"
+    let validation = load protocol "val"
     for set in [ train; validation ] do
         for image, why in set.Failures do
             log (sprintf "left out %s: %s" image why)
@@ -352,7 +361,7 @@ let run (runDir: string) (results: string option) (experiment: Experiment<Method
         match outcome.Reason with
         | StopReason.Finished
         | StopReason.TimeBudget ->
-            let test = SingleView.load protocol "test"
+            let test = load protocol "test"
             let clock = Diagnostics.Stopwatch.StartNew()
             let limit = scoreWith test (firstSamples test m.TestImages) datasetFocal (fun chunk -> limitDepth test chunk (frontView limitElevation))
             let rows = ("unsup3d", score model test m.TestImages) :: references m train test m.TestImages @ [ limitRow, limit ]

@@ -19,6 +19,8 @@ type Method =
       Cache: string
       /// Symmetric views per instance.
       Views: int
+      /// The grey level in [0, 1] the renders' alpha is composited over (the loaders' 1 is white).
+      Background: float
       Pipeline: Reconstruct.Pipelines.Unsup3d.Config
       /// Validation: SIDE and MAD over the first this many val images (0 = none).
       ValidationImages: int

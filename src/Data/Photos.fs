@@ -10,15 +10,18 @@ open Reconstruct.Torch
 [<Literal>]
 let MinimumSide = 16
 
-let square (size: int) (path: string) : Tensor =
+let squareOver (background: float) (size: int) (path: string) : Tensor =
     if size < 1 then invalidArg "size" (sprintf "Photos.square: size must be positive, received %d" size)
+    if not (background >= 0.0 && background <= 1.0) then invalidArg "background" (sprintf "Photos.squareOver: the grey level must be in [0, 1], received %g" background)
     let info = Image.info path
     if info.Width < MinimumSide || info.Height < MinimumSide then
         raise (ImageFileException(path, sprintf "the image is %d×%d pixels; at least %d×%d are needed" info.Width info.Height MinimumSide MinimumSide))
     use scope = DisposalScope.Open()
-    let rgb = Image.loadWith { ImageOptions.Defaults with Alpha = Alpha.Over(1.0, 1.0, 1.0) } path
+    let rgb = Image.loadWith { ImageOptions.Defaults with Alpha = Alpha.Over(background, background, background) } path
     let square = Image.centerCrop (1, 1) rgb
     scope.MoveOut((Image.resize (size, size) square).contiguous ())
+
+let square (size: int) (path: string) : Tensor = squareOver 1.0 size path
 
 type Summary =
     { Folder: string

@@ -20,6 +20,9 @@ val MinimumSide: int = 16
 /// the file, the last before decoding anything.
 val square: size: int -> path: string -> Tensor
 
+/// `square` with the alpha composited over the grey `background` in [0, 1] (1: white).
+val squareOver: background: float -> size: int -> path: string -> Tensor
+
 /// What an import did.
 type Summary =
     { /// The imported dataset (absolute): `index.jsonl` and `images/`.

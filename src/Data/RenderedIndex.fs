@@ -104,15 +104,18 @@ let decodeRgba (path: string) : int * int * byte[] =
             planar.[3 * plane + p] <- if c = 4 then raw.[src + 3] else 255uy
     h, w, planar
 
-let compositeOnWhite (rgba: byte[]) : byte[] =
+let compositeOver (level: byte) (rgba: byte[]) : byte[] =
     let plane = rgba.Length / 4
     let rgb = Array.zeroCreate<byte> (3 * plane)
+    let l = int level
     for p in 0 .. plane - 1 do
         let a = int rgba.[3 * plane + p]
         for c in 0 .. 2 do
-            // c·a + 255·(255 − a) over 255, rounded: the exact value is never halfway.
-            rgb.[c * plane + p] <- byte ((int rgba.[c * plane + p] * a + 255 * (255 - a) + 127) / 255)
+            // c·a + level·(255 − a) over 255, rounded: the exact value is never halfway.
+            rgb.[c * plane + p] <- byte ((int rgba.[c * plane + p] * a + l * (255 - a) + 127) / 255)
     rgb
+
+let compositeOnWhite (rgba: byte[]) : byte[] = compositeOver 255uy rgba
 
 let private unitBytes = Array.init 256 (fun b -> float32 b / 255.0f)
 

@@ -47,8 +47,12 @@ val truthOf: indexPath: string -> row: Row -> Truth
 /// alpha). A missing, unreadable or corrupt file raises `ImageFileException`.
 val decodeRgba: path: string -> int * int * byte[]
 
-/// (4, H, W) planar RGBA bytes composited over white: (3, H, W) bytes, each channel
-/// c·a/255 + 255 − a rounded to the nearest integer (alpha straight, not premultiplied).
+/// (4, H, W) planar RGBA bytes composited over the grey `level` (255: white): (3, H, W) bytes,
+/// each channel (c·a + level·(255 − a))/255 rounded to the nearest integer (alpha straight, not
+/// premultiplied).
+val compositeOver: level: byte -> rgba: byte[] -> byte[]
+
+/// `compositeOver 255uy`.
 val compositeOnWhite: rgba: byte[] -> byte[]
 
 /// Writes `count` bytes of `source` from `sourceOffset` as float32 b / 255 into `target`

@@ -48,7 +48,7 @@ type Batch =
     interface IDisposable with
         member b.Dispose() = (b.Images :> IDisposable).Dispose()
 
-let load (protocolDir: string) (split: string) : Set =
+let loadOver (background: byte) (protocolDir: string) (split: string) : Set =
     let indexPath, all = RenderedIndex.read protocolDir
     let rows = all |> Array.filter (fun r -> r.Split = split)
     if rows.Length = 0 then raise (RenderedIndex.noRowsOfSplit indexPath split all)
@@ -69,7 +69,7 @@ let load (protocolDir: string) (split: string) : Set =
         decoded.[k] <-
             try
                 let h, w, rgba = RenderedIndex.decodeRgba rows.[k].Image
-                Ok(h, w, RenderedIndex.compositeOnWhite rgba)
+                Ok(h, w, RenderedIndex.compositeOver background rgba)
             with :? ImageFileException as e -> Error e.Reason)
     |> ignore
     let h, w =
@@ -114,6 +114,8 @@ let load (protocolDir: string) (split: string) : Set =
         pick (fun k -> rows.[k].Image),
         List.ofSeq failures
     )
+
+let load (protocolDir: string) (split: string) : Set = loadOver 255uy protocolDir split
 
 let batchesPerEpoch (set: Set) (batchSize: int) =
     RenderedIndex.checkBatchSize "SingleView.batchesPerEpoch" batchSize

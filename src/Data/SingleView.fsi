@@ -60,6 +60,9 @@ type Batch =
 /// good image: one `IndexFileException` naming the index file (and the line).
 val load: protocolDir: string -> split: string -> Set
 
+/// `load` with the alpha composited over the grey `background` (255: white, as `load`).
+val loadOver: background: byte -> protocolDir: string -> split: string -> Set
+
 /// Batches in an epoch of `batchSize` samples: Count / batchSize, the incomplete rest dropped.
 val batchesPerEpoch: set: Set -> batchSize: int -> int
 
