@@ -1,0 +1,85 @@
+// What an Unsup3d checkpoint has learnt, beyond SIDE and MAD: how its view angles follow the
+// true azimuth and elevation (correlation and spread: a view stuck near 0 or at ±60° shows
+// here first), its light (k_a or k_d at a bound means the tanh saturated), whether the depth
+// depends on the image (its spread over images against within one), and a figure of the
+// first val images: input | reconstruction | albedo | canonical image | canonical depth |
+// view depth | true depth. For diagnosis; the results files are the runs' own.
+// Run: dotnet fsi experiments/unsup3d_probe.fsx RUN_DIR [CHECKPOINT] [FIGURE.png]
+#load "load.fsx"
+
+open System
+open System.IO
+open System.Threading
+open Reconstruct.Torch
+open Reconstruct.Data
+open Reconstruct.Train
+open Reconstruct.App
+
+module P = Reconstruct.Pipelines.Unsup3d
+
+let args = fsi.CommandLineArgs |> Array.tail
+if args.Length < 1 then
+    eprintfn "usage: dotnet fsi experiments/unsup3d_probe.fsx RUN_DIR [CHECKPOINT] [FIGURE.png]"
+    exit 2
+let runDir = args.[0]
+let experiment = Trainer.readExperiment<Unsup3dExperiment.Method> runDir
+let checkpoint =
+    if args.Length > 1 then args.[1]
+    else Path.Combine(runDir, Trainer.CheckpointsFolder, "last.safetensors")
+let figurePath = if args.Length > 2 then args.[2] else Path.Combine(runDir, Trainer.EvalFolder, "probe.png")
+let m = experiment.Method
+let benchmark = Experiments.symmetricBenchmark m.Cache m.DataSeed m.Data m.Views CancellationToken.None ignore
+let protocol = Path.Combine(benchmark, (DatasetRender.Symmetric Reconstruct.Stages.Unsup3d.ImageSize).Name)
+let set = SingleView.loadOver (byte (Math.Round(255.0 * m.Background))) protocol "val"
+let model =
+    use g = new Generator(0UL)
+    P.create g m.Pipeline
+Checkpoint.restoreWeights checkpoint (P.parameters model) (fun _ -> false) |> ignore
+printfn "%s, iteration %d" checkpoint (Checkpoint.readMetadata checkpoint).Step
+
+let n = min 128 set.Count
+let samples = Array.init n id
+let images = Tensor.cat ([ for s in samples -> SingleView.image set s ], 0) * 2.0 - 1.0
+let p = P.predict model images
+let f = p.Factors
+let host (t: Tensor) = t.contiguous().ToArray<float32>() |> Array.map float
+let mean (a: float[]) = Array.average a
+let spread (a: float[]) = let mu = mean a in sqrt (a |> Array.averageBy (fun x -> (x - mu) ** 2.0))
+let correlation (a: float[]) (b: float[]) =
+    let ma, mb = mean a, mean b
+    let c = Array.map2 (fun x y -> (x - ma) * (y - mb)) a b |> Array.sum
+    c / sqrt ((a |> Array.sumBy (fun x -> (x - ma) ** 2.0)) * (b |> Array.sumBy (fun y -> (y - mb) ** 2.0)) + 1e-12)
+let angles = host f.View.Angles
+let azimuth = samples |> Array.map (fun s -> (SingleView.view set s).Azimuth)
+let elevation = samples |> Array.map (fun s -> (SingleView.view set s).Elevation)
+for axis, name in [ 0, "x"; 1, "y"; 2, "z" ] do
+    let a = Array.init n (fun i -> angles.[i * 3 + axis] * 180.0 / Math.PI)
+    printfn "view angle %s: mean %.1f°, spread %.1f°; correlation with the true azimuth %.2f, elevation %.2f" name (mean a) (spread a) (correlation a azimuth) (correlation a elevation)
+let ambient, diffuse = host f.Light.Ambient, host f.Light.Diffuse
+printfn "light: k_a %.3f ± %.3f, k_d %.3f ± %.3f, mean direction %A" (mean ambient) (spread ambient) (mean diffuse) (spread diffuse) (host (f.Light.Direction.mean 0) |> Array.map (fun v -> Math.Round(v, 3)))
+let colour (x: Tensor) = (x.std 1).mean().ToScalar()
+printfn "albedo colour (mean std over RGB) %.3f against the images' %.3f" (colour f.Albedo) (colour images)
+printfn "canonical depth: spread over images %.4f, within an image %.4f" ((f.Depth.std 0).mean().ToScalar()) ((f.Depth.reshape [ n; -1 ]).std(1).mean().ToScalar())
+let row = Unsup3dExperiment.score model set 64
+printfn "val (64 images): SIDE %.2f×10⁻², MAD %.1f°" (row.Side.Mean * 100.0) row.Mad.Mean
+
+let rows = 8
+let first (t: Tensor) = t.narrow (0, 0, rows)
+let unit (x: Tensor) = ((x + 1.0) / 2.0).clamp (0.0, 1.0)
+let grey (x: Tensor) = (x.unsqueeze 1).expand ([ x.Size 0; 3; x.Size 1; x.Size 2 ])
+/// (B, H, W) stretched to [0, 1] over its mask, near = bright.
+let stretch (d: Tensor) (mask: Tensor) =
+    let b = d.Size 0
+    let flat, inside = d.reshape [ b; -1 ], mask.reshape [ b; -1 ]
+    let low = fst ((flat + (1.0 - inside) * 1e9).min (1, keepDim = true))
+    let high = fst ((flat - (1.0 - inside) * 1e9).max (1, keepDim = true))
+    (((high - flat) / (high - low).clamp (min = 1e-9)) * inside).reshape d.Shape
+let reconstruction = (P.forward model (first images)).Reconstruction.narrow (0, 0, rows)
+let truth, truthMask = SymmetricTruth.depth set (Array.init rows id)
+let columns =
+    [ unit (first images); unit reconstruction; unit (first f.Albedo); unit (first f.CanonicalImage)
+      grey (stretch (first f.Depth) ((first f.Depth).onesLike ())); grey (stretch (first p.ViewDepth) (first p.Mask)); grey (stretch truth truthMask) ]
+let cells = Tensor.cat ([ for c in columns -> c.contiguous () ], 3)
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath figurePath)) |> ignore
+Image.save figurePath (Tensor.cat ([ for k in 0 .. rows - 1 -> cells.[k] ], 1))
+printfn "figure: %s" figurePath
