@@ -339,10 +339,11 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
 
 let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
     let m = experiment.Method
-    let benchmark = symmetricBenchmark m.Cache m.DataSeed m.Data m.Views cancel log
-    let protocol = Path.Combine(benchmark, (DatasetRender.Symmetric Unsup3d.ImageSize).Name)
+    // Checked before the data are rendered, which can take minutes.
     if not (m.Background >= 0.0 && m.Background <= 1.0) then
         invalidArg "experiment" (sprintf "%s: Method.Background must be a grey level in [0, 1], received %g" experiment.Name m.Background)
+    let benchmark = symmetricBenchmark m.Cache m.DataSeed m.Data m.Views cancel log
+    let protocol = Path.Combine(benchmark, (DatasetRender.Symmetric Unsup3d.ImageSize).Name)
     let load = SingleView.loadOver (byte (Math.Round(255.0 * m.Background)))
     let train = load protocol "train"
     let validation = load protocol "val"
