@@ -1,9 +1,9 @@
 // What an Unsup3d checkpoint has learnt, beyond SIDE and MAD: how its view angles follow the
 // true azimuth and elevation (correlation and spread: a view stuck near 0 or at ±60° shows
 // here first), its light (k_a or k_d at a bound means the tanh saturated), whether the depth
-// depends on the image (its spread over images against within one), and a figure of the
-// first val images: input | reconstruction | albedo | canonical image | canonical depth |
-// view depth | true depth. For diagnosis; the results files are the runs' own.
+// depends on the image (its spread over images against within one), and the results' figure
+// of the factors (`Unsup3dExperiment.writeFigure`) on the first val images. For diagnosis; the
+// results files are the runs' own.
 // Run: dotnet fsi experiments/unsup3d_probe.fsx RUN_DIR [CHECKPOINT] [FIGURE.png]
 #load "load.fsx"
 
@@ -63,23 +63,6 @@ printfn "canonical depth: spread over images %.4f, within an image %.4f" ((f.Dep
 let row = Unsup3dExperiment.score model set 64
 printfn "val (64 images): SIDE %.2f×10⁻², MAD %.1f°" (row.Side.Mean * 100.0) row.Mad.Mean
 
-let rows = 8
-let first (t: Tensor) = t.narrow (0, 0, rows)
-let unit (x: Tensor) = ((x + 1.0) / 2.0).clamp (0.0, 1.0)
-let grey (x: Tensor) = (x.unsqueeze 1).expand ([ x.Size 0; 3; x.Size 1; x.Size 2 ])
-/// (B, H, W) stretched to [0, 1] over its mask, near = bright.
-let stretch (d: Tensor) (mask: Tensor) =
-    let b = d.Size 0
-    let flat, inside = d.reshape [ b; -1 ], mask.reshape [ b; -1 ]
-    let low = fst ((flat + (1.0 - inside) * 1e9).min (1, keepDim = true))
-    let high = fst ((flat - (1.0 - inside) * 1e9).max (1, keepDim = true))
-    (((high - flat) / (high - low).clamp (min = 1e-9)) * inside).reshape d.Shape
-let reconstruction = (P.forward model (first images)).Reconstruction.narrow (0, 0, rows)
-let truth, truthMask = SymmetricTruth.depth set (Array.init rows id)
-let columns =
-    [ unit (first images); unit reconstruction; unit (first f.Albedo); unit (first f.CanonicalImage)
-      grey (stretch (first f.Depth) ((first f.Depth).onesLike ())); grey (stretch (first p.ViewDepth) (first p.Mask)); grey (stretch truth truthMask) ]
-let cells = Tensor.cat ([ for c in columns -> c.contiguous () ], 3)
 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath figurePath)) |> ignore
-Image.save figurePath (Tensor.cat ([ for k in 0 .. rows - 1 -> cells.[k] ], 1))
+Unsup3dExperiment.writeFigure figurePath model set
 printfn "figure: %s" figurePath

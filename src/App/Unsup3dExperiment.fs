@@ -134,14 +134,6 @@ let limitDepth (set: SingleView.Set) (samples: int[]) (canonicalView: DatasetRen
     let size = set.Width
     let unitCamera = Camera.square DatasetRender.fovDegrees 1
     let centres = Camera.pixelCentres (Camera.square DatasetRender.fovDegrees size) Float32
-    let faces = Unsup3dWarp.gridFaces size
-    let settings =
-        { Reconstruct.Render.RasterSettings.Defaults with
-            Height = size
-            Width = size
-            FacesPerPixel = 1
-            BlurRadius = 0.0
-            PerspectiveCorrect = true }
     // The grid's object-frame points (S·S, 3) seen from `view` through the warp's own depth
     // renderer (2× supersampled, pooled), as Unsup3d renders its view depth; the dataset's
     // camera frame is the warp's (x right, y down, z forward, the same focal length). A pixel
@@ -153,14 +145,10 @@ let limitDepth (set: SingleView.Set) (samples: int[]) (canonicalView: DatasetRen
         let cameraPoints = (DatasetRender.cameraPoints [| view |] points).reshape [ 1; size; size; 3 ]
         let depth = Unsup3dWarp.renderDepth warpSettings cameraPoints
         Tensor.where (depth.lt partlyLeft, depth, depth.zerosLike ())
-    // The inverse of `DatasetRender.cameraPoints`: a depth map (H, W) seen from `view` -> its
-    // pixel centres' points (H·W, 3) in the object frame.
+    // A depth map (H, W) seen from `view` -> its pixel centres' points (H·W, 3) in the object frame.
     let unproject (view: DatasetRender.View) (depth: Tensor) =
         let cameraPoints = Camera.ndcToCamera unitCamera ((Tensor.cat ([ centres; depth.unsqueeze 2 ], 2)).reshape [ 1; size * size; 3 ])
-        let shift = Tensor.ofArray ([| float32 view.ShiftX; float32 view.ShiftY; 0.0f |], [ 1; 1; 3 ])
-        let radians (degrees: float) = Tensor.ofArray [| Rotation.radians degrees |]
-        let pose = Camera.orbit (radians view.Azimuth) (radians view.Elevation) (radians view.Roll) (Tensor.ofArray [| view.Distance |])
-        ((Camera.cameraToObject pose ((cameraPoints - shift).cast Float64)).cast Float32 / view.Scale).squeeze 0
+        (DatasetRender.objectPoints [| view |] cameraPoints).squeeze 0
     // Each instance's mesh read once, in the outer scope.
     let meshes =
         samples
@@ -175,11 +163,8 @@ let limitDepth (set: SingleView.Set) (samples: int[]) (canonicalView: DatasetRen
               use inner = DisposalScope.Open()
               let view = SingleView.view set sample
               let front = canonicalView view
-              let vertices, truthFaces = meshes.[SingleView.instanceOf set sample]
-              let ndc = Camera.cameraToNdc unitCamera (DatasetRender.cameraPoints [| front |] vertices)
-              let fragments = Reconstruct.Render.Rasterizer.rasterize settings ndc truthFaces
-              let z = fragments.Zbuf.squeeze 3
-              let canonical = (Tensor.where ((fragments.PixToFace.squeeze 3).ge 0.0, z, z.zerosLike ())).squeeze 0
+              let vertices, faces = meshes.[SingleView.instanceOf set sample]
+              let canonical = (DatasetRender.renderDepthOf size vertices faces [| front |]).squeeze 0
               // Unsup3d's background is a plane behind the object: here at its farthest depth.
               let filled = Tensor.where (canonical.gt 0.0, canonical, canonical.onesLike () * canonical.max ())
               inner.MoveOut(render view (unproject front filled)) ]
@@ -238,9 +223,7 @@ let private depthImage (depth: Tensor) (mask: Tensor) =
 
 let private grey (x: Tensor) = (x.unsqueeze 1).expand([ x.Size 0; 3; x.Size 1; x.Size 2 ])
 
-/// input | reconstruction | canonical image | albedo | shading | canonical depth | view depth |
-/// ground-truth depth | confidence σ, one test image a row.
-let private writeFigure (path: string) (model: Pipeline.Model) (set: SingleView.Set) =
+let writeFigure (path: string) (model: Pipeline.Model) (set: SingleView.Set) =
     use scope = DisposalScope.Open()
     let samples = firstSamples set figureRows
     let images = Tensor.cat ([ for s in samples -> SingleView.image set s ], 0)

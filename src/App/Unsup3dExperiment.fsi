@@ -71,6 +71,11 @@ val frontView: elevation: float -> view: Reconstruct.Data.DatasetRender.View -> 
 /// meshes (rendered benchmarks).
 val limitDepth: set: Reconstruct.Data.SingleView.Set -> samples: int[] -> canonicalView: (Reconstruct.Data.DatasetRender.View -> Reconstruct.Data.DatasetRender.View) -> Tensor * Tensor
 
+/// A figure of the factors of `model` on the first 6 images of `set`, one image a row: input |
+/// reconstruction | canonical image | albedo | shading | canonical depth | view depth |
+/// ground-truth depth | confidence σ (black without confidence maps), written to `path`.
+val writeFigure: path: string -> model: Reconstruct.Pipelines.Unsup3d.Model -> set: Reconstruct.Data.SingleView.Set -> unit
+
 /// Trains into `runDir` (resume: continue the run there), then scores the test split and,
 /// when `results` is given, writes `<results>/<Name>.md` and `.json` (config, seed, the table
 /// with the reference rows, the floor check) plus the curves and the figure of the factors.

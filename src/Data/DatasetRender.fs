@@ -62,16 +62,25 @@ let randomLight (rng: SplitMix64) : HardLight =
     let diffuse = rng.Uniform(0.4, 0.8)
     { Ambient = ambient; Diffuse = diffuse; Direction = (sinTheta * cos phi, sinTheta * sin phi, -cosTheta); TwoSided = false }
 
+/// Each view's orbit pose, scale (B, 1, 1) and shift (B, 1, 3), float64.
+let private placement (views: View[]) =
+    let b = views.Length
+    let col (f: View -> float) = Tensor.ofArray (views |> Array.map f)
+    let radians (f: View -> float) = col (fun v -> Rotation.radians (f v))
+    let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
+    let shiftX = col (fun v -> v.ShiftX)
+    let shift = Tensor.stack ([ shiftX; col (fun v -> v.ShiftY); shiftX.zerosLike () ], -1)
+    pose, (col (fun v -> v.Scale)).reshape [ b; 1; 1 ], shift.unsqueeze 1
+
 let cameraPoints (views: View[]) (vertices: Tensor) =
     Scoped.run (fun () ->
-        let b = views.Length
-        let col (f: View -> float) = Tensor.ofArray (views |> Array.map f)
-        let radians (f: View -> float) = col (fun v -> Rotation.radians (f v))
-        let pose = Camera.orbit (radians (fun v -> v.Azimuth)) (radians (fun v -> v.Elevation)) (radians (fun v -> v.Roll)) (col (fun v -> v.Distance))
-        let scaled = vertices.cast(Float64).unsqueeze(0) * (col (fun v -> v.Scale)).reshape [ b; 1; 1 ]
-        let shiftX = col (fun v -> v.ShiftX)
-        let shift = Tensor.stack ([ shiftX; col (fun v -> v.ShiftY); shiftX.zerosLike () ], -1)
-        (Camera.objectToCamera pose scaled + shift.unsqueeze 1).cast Float32)
+        let pose, scale, shift = placement views
+        (Camera.objectToCamera pose (vertices.cast(Float64).unsqueeze(0) * scale) + shift).cast Float32)
+
+let objectPoints (views: View[]) (points: Tensor) =
+    Scoped.run (fun () ->
+        let pose, scale, shift = placement views
+        (Camera.cameraToObject pose (points.cast Float64 - shift) / scale).cast Float32)
 
 let symmetricView (rng: SplitMix64) (vertices: Tensor) =
     let azimuth = frontAzimuth + rng.Uniform(-symmetricAzimuth, symmetricAzimuth)
@@ -129,10 +138,10 @@ let renderLit (size: int) (mesh: TexturedMesh) (views: View[]) (lights: HardLigh
               Rasterizer.hardTextured supersample zNear lights.[k] (one ndc k) (one cameraPoints k) mesh.Faces mesh.FaceUVs mesh.Atlas (one (background.cast Float32) k) ]
     scope.MoveOut(Tensor.cat (List.map fst parts, 0)), scope.MoveOut(Tensor.cat (List.map snd parts, 0))
 
-let renderDepth (size: int) (mesh: TexturedMesh) (views: View[]) =
+let renderDepthOf (size: int) (vertices: Tensor) (faces: Tensor) (views: View[]) =
     use scope = DisposalScope.Open()
     use _ = Autograd.noGrad ()
-    let _, ndc = project mesh views
+    let ndc = Camera.cameraToNdc (Camera.square fovDegrees 1) (cameraPoints views vertices)
     let settings =
         { RasterSettings.Defaults with
             Height = size
@@ -141,10 +150,12 @@ let renderDepth (size: int) (mesh: TexturedMesh) (views: View[]) =
             BlurRadius = 0.0
             PerspectiveCorrect = true
             ZNear = zNear }
-    let fragments = Rasterizer.rasterize settings ndc mesh.Faces
+    let fragments = Rasterizer.rasterize settings ndc faces
     let covered = (fragments.PixToFace.squeeze 3).ge 0.0
     let z = fragments.Zbuf.squeeze 3
     scope.MoveOut(Tensor.where (covered, z, z.zerosLike ()))
+
+let renderDepth (size: int) (mesh: TexturedMesh) (views: View[]) = renderDepthOf size mesh.Vertices mesh.Faces views
 
 let renderComposed (size: int) (mesh: TexturedMesh) (views: View[]) (background: Tensor) =
     use scope = DisposalScope.Open()

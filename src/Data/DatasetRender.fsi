@@ -86,6 +86,10 @@ val depthScale: float
 /// in float64, so every view places the points alike to the last float32 bit.
 val cameraPoints: views: View[] -> vertices: Tensor -> Tensor
 
+/// The inverse of `cameraPoints`: camera-frame points (B, N, 3) of each view back in the
+/// object frame, (B, N, 3) float32, a new tensor of the current disposal scope.
+val objectPoints: views: View[] -> points: Tensor -> Tensor
+
 /// Renders `mesh` at each view (hard: one face per subpixel, `supersample`× supersampled,
 /// lit by `light`) through the fused kernel `Rasterizer.hardTextured`.
 /// background: (B, 3, H, W) with H = W = size -> rgb (B, 3, H, W) composited over the
@@ -102,6 +106,9 @@ val renderLit:
 /// `Rasterizer.rasterize` with K = 1 and no blur at the output resolution, since at an even
 /// supersampling no subpixel centre is the pixel centre), 0 where the centre is not covered.
 val renderDepth: size: int -> mesh: TexturedMesh -> views: View[] -> Tensor
+
+/// `renderDepth` of a bare mesh: vertices (V, 3) float32 in the object frame, faces (F, 3) int64.
+val renderDepthOf: size: int -> vertices: Tensor -> faces: Tensor -> views: View[] -> Tensor
 
 /// `render` composed from tensor ops (rasterize with K = 1 -> UVs -> `Shading.sampleTexture` ->
 /// two-sided `Shading.diffuse` -> `Blending.nearest` -> avgPool2d -> composite): the reference
