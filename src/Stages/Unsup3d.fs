@@ -113,11 +113,19 @@ module Encoder =
           yield! Conv2d.parameters encoder.Bottleneck |> Named.prefix "bottleneck"
           yield! Conv2d.parameters encoder.Out |> Named.prefix "out" ]
 
+// Unsup3d's networks normalise groups of 4 channels at every width (GN(16) over nf = 64, GN(64)
+// over 4nf = 256). Narrower networks keep the 4, not the group count: at nf 16 the fixed
+// counts made one channel per group, instance normalisation, which removes each channel's
+// mean and scale per image, and the decoders' outputs lost their dependence on the image (at
+// nf 16 on cars, 300 steps gave every car the same grey albedo and the same depth; with groups
+// of 4 the albedo took each car's silhouette within the same 300 steps).
+let private groups (channels: int) = Some(channels / 4)
+
 let private downPath (generator: Generator) (zdim: int) (nf: int) : DownPath =
     let blocks =
-        [ convNorm generator 3 nf 4 2 1 (Some 16)
-          convNorm generator nf (2 * nf) 4 2 1 (Some 32)
-          convNorm generator (2 * nf) (4 * nf) 4 2 1 (Some 64)
+        [ convNorm generator 3 nf 4 2 1 (groups nf)
+          convNorm generator nf (2 * nf) 4 2 1 (groups (2 * nf))
+          convNorm generator (2 * nf) (4 * nf) 4 2 1 (groups (4 * nf))
           convNorm generator (4 * nf) (8 * nf) 4 2 1 None ]
     { Blocks = blocks; ToCode = conv generator (8 * nf) zdim 4 1 0 }
 
@@ -139,10 +147,10 @@ module EDDeconv =
               Conv = convNorm generator cout cout 3 1 1 groups }
         let up =
             [ upBlock zdim (8 * nf) 1 0 None
-              upBlock (8 * nf) (4 * nf) 2 1 (Some 64)
-              upBlock (4 * nf) (2 * nf) 2 1 (Some 32)
-              upBlock (2 * nf) nf 2 1 (Some 16) ]
-        let refine = [ convNorm generator nf nf 3 1 1 (Some 16); convNorm generator nf nf 5 1 2 (Some 16) ]
+              upBlock (8 * nf) (4 * nf) 2 1 (groups (4 * nf))
+              upBlock (4 * nf) (2 * nf) 2 1 (groups (2 * nf))
+              upBlock (2 * nf) nf 2 1 (groups nf) ]
+        let refine = [ convNorm generator nf nf 3 1 1 (groups nf); convNorm generator nf nf 5 1 2 (groups nf) ]
         { Down = down
           Up = up
           Refine = refine
@@ -175,9 +183,9 @@ module ConfNet =
         // reads it there, at the resolution of VGG's relu3_3 features.
         let up =
             [ deconvNorm generator zdim (8 * nf) 1 0 None
-              deconvNorm generator (8 * nf) (4 * nf) 2 1 (Some 64)
-              deconvNorm generator (4 * nf) (2 * nf) 2 1 (Some 32) ]
-        let photometric = [ deconvNorm generator (2 * nf) nf 2 1 (Some 16); deconvNorm generator nf nf 2 1 (Some 16) ]
+              deconvNorm generator (8 * nf) (4 * nf) 2 1 (groups (4 * nf))
+              deconvNorm generator (4 * nf) (2 * nf) 2 1 (groups (2 * nf)) ]
+        let photometric = [ deconvNorm generator (2 * nf) nf 2 1 (groups nf); deconvNorm generator nf nf 2 1 (groups nf) ]
         let photometricOut = conv generator nf 2 5 1 2
         { Down = down
           Up = up

@@ -46,7 +46,7 @@ type UpBlock = { Deconv: DeconvNorm; Conv: ConvNorm }
 ///   DownPath to zdim at 1×1;
 ///   up.0: ConvT 4×4 stride 1 → 8nf (1 → 4 px), ReLU, Conv 3×3 8nf → 8nf, ReLU (no GN);
 ///   up.1..3: ConvT 4×4 stride 2 padding 1 to 4nf, 2nf, nf (4 → 8 → 16 → 32 px), each ConvT and
-///            Conv 3×3 with GN(64), GN(32), GN(16) respectively (16 channels per group);
+///            Conv 3×3 with GN(64), GN(32), GN(16) respectively at nf 64;
 ///   nearest ×2 (32 → 64 px); refine: Conv 3×3 nf → nf GN(16) ReLU, Conv 5×5 nf → nf GN(16)
 ///   ReLU; out: Conv 5×5 padding 2 nf → cout; then `Activation`. No biases.
 type EDDeconv =
@@ -92,7 +92,9 @@ module Encoder =
 
 module EDDeconv =
     /// Unsup3d: cout 1 (depth, Activation.Identity) or 3 (albedo, Activation.Tanh); zdim 256;
-    /// nf 64. nf must be a multiple of 16 (the group counts are fixed at 16, 32 and 64).
+    /// nf 64. nf must be a multiple of 16. Every GN normalises groups of 4 channels, as Unsup3d's
+    /// do at nf 64 (the GN counts above): a narrower network has fewer groups, not fewer channels
+    /// per group.
     val create: generator: Generator -> cout: int -> zdim: int -> nf: int -> activation: Activation -> EDDeconv
 
     /// images (B, 3, 64, 64) float32 in [−1, 1] -> (B, cout, 64, 64).
