@@ -148,6 +148,25 @@ let tests =
             Expect.isTrue (withConfidence |> List.exists (fun n -> n.StartsWith "confidence.")) "confidence parameters when used"
         }
 
+        test "a fresh model's canonical depth is a plane at the range's middle inside the border columns, for any image; the other networks keep their draws" {
+            use _ = DisposalScope.Open()
+            use g = new Generator(13UL)
+            let x = images g 3
+            use g1 = new Generator(5UL)
+            let model = Pipeline.create g1 small
+            let depth = (Pipeline.forward model x).Factors.Depth
+            let r = small.Ranges
+            let inner = (depth.narrow (2, 2, 60)).ToFloat32s()
+            for v in inner do Expect.floatClose Accuracy.high (float v) ((r.MinDepth + r.MaxDepth) / 2.0) "flat at the middle"
+            // The same generator's draws with the default initialisation: only the depth's output differs.
+            use g2 = new Generator(5UL)
+            let drawn = Unsup3d.EDDeconv.create g2 1 small.DepthCode small.DepthWidth Layers.Activation.Identity
+            let albedo = Unsup3d.EDDeconv.create g2 3 small.DepthCode small.DepthWidth Layers.Activation.Tanh
+            Expect.isGreaterThan ((Layers.Conv2d.parameters drawn.Out |> List.head |> snd).abs().max().ToScalar()) 0.0 "the default draw is not zero"
+            for (n, a), (_, b) in List.zip (Unsup3d.EDDeconv.parameters albedo) (Unsup3d.EDDeconv.parameters model.Albedo) do
+                Expect.equal (b.ToFloat32s()) (a.ToFloat32s()) (sprintf "albedo %s as drawn after the depth's" n)
+        }
+
         test "losses: total is photometric + λ_f·photometric_flip + λ_p·(perceptual + λ_f·perceptual_flip) + λ_sm·smoothness, all finite" {
             use _ = DisposalScope.Open()
             use g = new Generator(13UL)

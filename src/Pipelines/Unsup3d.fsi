@@ -61,7 +61,8 @@ type Model =
       Confidence: Unsup3d.ConfNet }
 
 /// A fresh model; parameters drawn from `generator` in the order depth, albedo, light, view,
-/// confidence.
+/// confidence, then the depth network's output convolution set to zero, so that the canonical
+/// depth starts as a plane (its draws are still made: the other networks' do not move).
 val create: generator: Generator -> config: Config -> Model
 
 /// "depth.…", "albedo.…", "light.…", "view.…", "confidence.…" (the confidence network's only
