@@ -39,7 +39,9 @@ let section (category: string, title: string) =
           let ssr = iouOf (sprintf "ssr_%s_%d" category n)
           let closed =
               match soft, ssr, all with
-              | Some (s, _, _, _), Some (r, _, _, _), Some (a, _, _, _) when a <> s -> cell "0%" (Some((r - s) / (a - s)))
+              | Some (s, _, _, _), Some (r, _, _, _), Some (a, _, _, _) when a > s -> cell "0%" (Some((r - s) / (a - s)))
+              // No gap to close: SoftRas-N already at or above SoftRas-all on the same budget.
+              | Some (s, _, _, _), Some _, Some (a, _, _, _) -> sprintf "– (SoftRas-N already %.3f above SoftRas-all)" (s - a)
               | _ -> "–"
           let pseudo key = ssr |> Option.bind (fun (_, measured, _, _) -> measured.TryFind key)
           yield sprintf "| %d | %s | %s | %s | %s | %s |" n (iouCell soft) (iouCell ssr) closed (cell "0.0%" (pseudo "pseudoCoverage")) (cell "0.0%" (pseudo "pseudoAccuracy"))
