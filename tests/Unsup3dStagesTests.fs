@@ -150,13 +150,13 @@ let tests =
                   [| 256; 128; 4; 4 |]; [| 128; 128; 3; 3 |]
                   [| 128; 64; 4; 4 |]; [| 64; 64; 3; 3 |]
                   [| 64; 64; 3; 3 |]; [| 64; 64; 5; 5 |]; [| 3; 64; 5; 5 |] ] "EDDeconv layer list"
-            let groups = [ for b in ed.Down.Blocks -> b.Norm ] @ [ for u in ed.Up do yield u.Deconv.Norm; yield u.Conv.Norm ] @ [ for r in ed.Refine -> r.Norm ]
-            Expect.equal (groups |> List.map (Option.map (fun n -> n.Groups))) [ Some 16; Some 32; Some 64; None; None; None; Some 64; Some 64; Some 32; Some 32; Some 16; Some 16; Some 16; Some 16 ] "EDDeconv group counts"
+            let groupCounts (network: EDDeconv) =
+                [ for b in network.Down.Blocks -> b.Norm ] @ [ for u in network.Up do yield u.Deconv.Norm; yield u.Conv.Norm ] @ [ for r in network.Refine -> r.Norm ]
+                |> List.map (Option.map (fun n -> n.Groups))
+            Expect.equal (groupCounts ed) [ Some 16; Some 32; Some 64; None; None; None; Some 64; Some 64; Some 32; Some 32; Some 16; Some 16; Some 16; Some 16 ] "EDDeconv group counts"
             // Narrower, the groups keep their 4 channels: one channel per group would be instance
             // normalisation, which takes each image's colour out of the decoders.
-            let narrow = EDDeconv.create g 3 256 16 Activation.Tanh
-            let narrowNorms = [ for b in narrow.Down.Blocks -> b.Norm ] @ [ for u in narrow.Up do yield u.Deconv.Norm; yield u.Conv.Norm ] @ [ for r in narrow.Refine -> r.Norm ]
-            Expect.equal (narrowNorms |> List.map (Option.map (fun n -> n.Groups))) [ Some 4; Some 8; Some 16; None; None; None; Some 16; Some 16; Some 8; Some 8; Some 4; Some 4; Some 4; Some 4 ] "EDDeconv group counts at nf 16"
+            Expect.equal (groupCounts (EDDeconv.create g 3 256 16 Activation.Tanh)) [ Some 4; Some 8; Some 16; None; None; None; Some 16; Some 16; Some 8; Some 8; Some 4; Some 4; Some 4; Some 4 ] "EDDeconv group counts at nf 16"
             let narrowConf = ConfNet.create g 128 16
             Expect.equal ((narrowConf.Up @ narrowConf.Photometric) |> List.map (fun d -> d.Norm |> Option.map (fun n -> n.Groups))) [ None; Some 16; Some 8; Some 4; Some 4 ] "ConfNet group counts at nf 16"
             Expect.equal (EDDeconv.parameters ed |> List.map fst |> List.take 5) [ "down.0.weight"; "down.0.norm.weight"; "down.0.norm.bias"; "down.1.weight"; "down.1.norm.weight" ] "EDDeconv names"

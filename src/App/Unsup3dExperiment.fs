@@ -45,10 +45,11 @@ let baseline: Experiment<Method> =
           DataSeed = 42UL
           Cache = Path.Combine(".cache", "train")
           Views = 10
-          // White, as the other methods read the renders. Both collapses below were measured
-          // before the networks kept 4 channels per GN group and before the depth started
-          // flat (Stages/Unsup3d.fs, Pipelines/Unsup3d.fs); over grey with both, 300 steps kept the light and view
-          // free and the depth took the cars' silhouettes (val SIDE 11.4, MAD 60°). On white,
+          // White, as the other methods read the renders. The collapses below were measured
+          // before the networks kept 4 channels per GN group (Stages/Unsup3d.fs) and before
+          // the depth started flat (Pipelines/Unsup3d.fs); over grey with both, 300 steps kept
+          // the light and view free and the depth took the cars' silhouettes (val SIDE 11.4,
+          // MAD 60°). On white,
           // (a/2 + 1/2)(k_a + k_d n·ℓ) must reach 1 on the background, so k_a and k_d saturated
           // at 1 within 25 steps (tanh: no gradient after) and the depth lost its dependence on
           // the image (its spread over a batch of cars 0.09 -> 0.005 by step 75). Over mid-grey

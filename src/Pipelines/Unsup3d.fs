@@ -67,10 +67,10 @@ let create (generator: Generator) (config: Config) =
     let view = Unsup3d.Encoder.create generator 6 config.EncoderWidth
     let confidence = Unsup3d.ConfNet.create generator config.ConfidenceCode config.ConfidenceWidth
     // A plane is the neutral shape to start from. PyTorch's default draws start the depth as
-    // noise of about ±0.1 of the range from pixel to pixel, whose normals lie almost across the
-    // view: diffuse shading was then noise, k_d fell to its bound within 100 steps and the
-    // depth stayed noise the image did not change (cars, 300 steps: spread within an image 0.10,
-    // MAD 75°). Started flat, the depth took the cars' silhouettes in the same 300 steps.
+    // pixel-to-pixel noise whose normals lie almost across the view: diffuse shading was then
+    // noise, k_d fell to its bound within 100 steps and the depth stayed noise the image did
+    // not change (cars, 300 steps: depth spread within an image 0.10 on the 0.8 range, MAD
+    // 75°). Started flat, the depth took the cars' silhouettes in the same 300 steps.
     do
         use _ = Autograd.noGrad ()
         for _, weight in Conv2d.parameters depth.Out do weight.zero_ () |> ignore
