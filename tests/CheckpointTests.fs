@@ -334,6 +334,28 @@ let tests =
                 Checkpoint.save (dir.File "no/such/dir/c.safetensors") [ "x", Tensor.zeros [ 1 ] ] Checkpoint.Metadata.empty)
         }
 
+        test "withLock lets one holder in at a time, tells a second caller once that it waits, and names a path it cannot lock" {
+            use dir = new TempDir()
+            let path = dir.File "cache/.chair.lock"
+            let events = Collections.Concurrent.ConcurrentQueue<string>()
+            use entered = new Threading.ManualResetEventSlim()
+            let first =
+                Threading.Tasks.Task.Run(fun () ->
+                    Files.withLock path ignore (fun () ->
+                        events.Enqueue "first in"
+                        entered.Set()
+                        Threading.Thread.Sleep 700
+                        events.Enqueue "first out"))
+            entered.Wait()
+            Files.withLock path (fun () -> events.Enqueue "second waits") (fun () -> events.Enqueue "second in")
+            first.Wait()
+            Expect.equal (List.ofSeq events) [ "first in"; "second waits"; "first out"; "second in" ] "the second runs after the first, having said it waits"
+            let mutable waited = false
+            Expect.equal (Files.withLock path (fun () -> waited <- true) (fun () -> 42)) 42 "returns the action's result"
+            Expect.isFalse waited "a free lock is taken at once"
+            expectError (dir.File "cache") "cannot lock" (fun () -> Files.withLock (dir.File "cache") ignore ignore)
+        }
+
         test "generator_state_roundtrip_replays_the_same_numbers" {
             use scope = DisposalScope.Open()
             use g = generator 7

@@ -94,3 +94,29 @@ let replaceFolder (folder: string) (write: string -> 'a) : 'a =
         if Directory.Exists fresh then
             try Directory.Delete(fresh, true) with :? IOException | :? UnauthorizedAccessException -> ()
         reraise ()
+
+// A held lock shows as an IOException whose HResult is the OS's "would block" (EWOULDBLOCK:
+// 11 on Linux, 35 on macOS) or Windows' sharing violation; any other failure is an error.
+let private isHeldElsewhere (e: IOException) =
+    e.HResult = 11 || e.HResult = 35 || e.HResult &&& 0xFFFF = 32
+
+let withLock (path: string) (waiting: unit -> unit) (action: unit -> 'a) : 'a =
+    let full = Path.GetFullPath path
+    Directory.CreateDirectory(Path.GetDirectoryName full) |> ignore
+    let mutable announced = false
+    let mutable held: FileStream = null
+    while isNull held do
+        try
+            // FileShare.None takes an exclusive advisory lock (flock on Unix) that the OS
+            // releases when the process dies, so a killed holder never blocks the next run.
+            held <- new FileStream(full, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)
+        with
+        | :? IOException as e when isHeldElsewhere e ->
+            if not announced then
+                announced <- true
+                waiting ()
+            Threading.Thread.Sleep 200
+        | :? IOException
+        | :? UnauthorizedAccessException as e -> raise (FileWriteError(full, sprintf "cannot lock: %s" (oneLine e.Message)))
+    use _ = held
+    action ()

@@ -27,3 +27,10 @@ val writeBytesAtomically: path: string -> bytes: byte[] -> unit
 /// that was killed (and no longer runs) are removed first. The caller decides whether
 /// `folder` may be replaced at all (this deletes whatever it held).
 val replaceFolder: folder: string -> write: (string -> 'a) -> 'a
+
+/// Runs `action` while holding an exclusive lock on the file `path` (created if missing, with
+/// its directory; left in place afterwards), so that processes sharing a cache do one thing at a
+/// time: while another process (or another call in this one) holds it, `waiting` is called
+/// once and the call retries every 200 ms. The OS drops the lock of a process that dies. A
+/// path that cannot be opened raises `FileWriteError`.
+val withLock: path: string -> waiting: (unit -> unit) -> action: (unit -> 'a) -> 'a
