@@ -219,7 +219,6 @@ type Ranges =
       BorderDepth: float
       MinDiffuse: float
       RotationRange: float
-      RollRange: float
       XYTranslationRange: float
       ZTranslationRange: float
       RotationCentreDepth: float }
@@ -230,7 +229,6 @@ type Ranges =
           BorderDepth = 0.7 * 1.1 + 0.3 * 0.9
           MinDiffuse = 0.0
           RotationRange = 60.0 * System.Math.PI / 180.0
-          RollRange = 60.0 * System.Math.PI / 180.0
           XYTranslationRange = 0.1
           ZTranslationRange = 0.0
           RotationCentreDepth = 1.0 }
@@ -277,9 +275,8 @@ let view (ranges: Ranges) (raw: Tensor) : View =
         invalidArg "raw" (sprintf "Unsup3d.view: raw must be (B, 6), received %s" (Shape.text raw.Shape))
     let angles, translation =
         Scoped.run2 (fun () ->
-            let rotation = Tensor.ofArray ([| ranges.RotationRange; ranges.RotationRange; ranges.RollRange |], [ 1; 3 ])
             let scale = Tensor.ofArray ([| ranges.XYTranslationRange; ranges.XYTranslationRange; ranges.ZTranslationRange |], [ 1; 3 ])
-            raw.narrow (1, 0, 3) * rotation.cast raw.Dtype, raw.narrow (1, 3, 3) * scale.cast raw.Dtype)
+            raw.narrow (1, 0, 3) * ranges.RotationRange, raw.narrow (1, 3, 3) * scale.cast raw.Dtype)
     { Angles = angles; Translation = translation }
 
 let flip (x: Tensor) =

@@ -131,11 +131,11 @@ type Ranges =
       BorderDepth: float
       /// Lower bound of the diffuse coefficient k_d; its upper bound is 1 [min_diff_light].
       MinDiffuse: float
-      /// Largest rotation about x and y, radians [xyz_rotation_range, degrees there].
+      /// Largest rotation about each axis, radians [xyz_rotation_range, degrees there]. The
+      /// roll is needed even for a camera that stays upright: in this Rz·Ry·Rx order the view
+      /// of an orbit camera, Rx(elevation)·Ry(azimuth), has roll
+      /// atan2(sin el·sin az, cos az), 41° at azimuth 60°, elevation 30°.
       RotationRange: float
-      /// Largest rotation about z, the viewing axis (the roll), radians; Unsup3d uses
-      /// RotationRange for all three axes. 0 holds the camera upright.
-      RollRange: float
       /// Largest translation along x and y [xy_translation_range].
       XYTranslationRange: float
       /// Largest translation along z [z_translation_range].
@@ -144,7 +144,7 @@ type Ranges =
       RotationCentreDepth: float }
 
     /// CelebA and synface: depth [0.9, 1.1], border 0.7·1.1 + 0.3·0.9 = 1.04, k_d in [0, 1],
-    /// rotations ±60° about all three axes, tx, ty ±0.1, tz 0, centre depth 1.
+    /// rotations ±60°, tx, ty ±0.1, tz 0, centre depth 1.
     static member Faces: Ranges
 
     /// Cat faces: as Faces with tz ±0.1.
@@ -179,8 +179,7 @@ val depth: ranges: Ranges -> raw: Tensor -> Tensor
 /// k_d = MinDiffuse + (1 − MinDiffuse)(1 + x1)/2, ℓ = (x2, x3, 1)/‖(x2, x3, 1)‖.
 val light: ranges: Ranges -> raw: Tensor -> Light
 
-/// The view encoder's 6 outputs (B, 6) in [−1, 1] -> angles (x0·R, x1·R, x2·Roll) with R the
-/// RotationRange and Roll the RollRange,
+/// The view encoder's 6 outputs (B, 6) in [−1, 1] -> angles x0..x2 · RotationRange,
 /// t = (x3·XY, x4·XY, x5·Z) with XY, Z the translation ranges.
 val view: ranges: Ranges -> raw: Tensor -> View
 
