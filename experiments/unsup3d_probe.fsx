@@ -1,5 +1,5 @@
 // What an Unsup3d checkpoint has learnt, beyond SIDE and MAD: how its view angles follow the
-// true azimuth and elevation (correlation and spread: a view stuck near 0 or at ±60° shows
+// true view's (`orbitAngles`; correlation, spread and error: a view stuck near 0 or at ±60° shows
 // here first), its light (k_a or k_d at a bound means the tanh saturated), whether the depth
 // depends on the image (its spread over images against within one), and the results' figure
 // of the factors (`Unsup3dExperiment.writeFigure`) on the first val images. For diagnosis; the
@@ -50,11 +50,20 @@ let correlation (a: float[]) (b: float[]) =
     let c = Array.map2 (fun x y -> (x - ma) * (y - mb)) a b |> Array.sum
     c / sqrt ((a |> Array.sumBy (fun x -> (x - ma) ** 2.0)) * (b |> Array.sumBy (fun y -> (y - mb) ** 2.0)) + 1e-12)
 let angles = host f.View.Angles
-let azimuth = samples |> Array.map (fun s -> (SingleView.view set s).Azimuth)
-let elevation = samples |> Array.map (fun s -> (SingleView.view set s).Elevation)
+// The true view as the model's angles (`orbitAngles`): the z angle (roll) follows the azimuth
+// by itself, sin el·sin az, so raw correlations with azimuth and elevation mislead.
+let truth =
+    samples
+    |> Array.map (fun s ->
+        let v = SingleView.view set s
+        Reconstruct.Stages.Unsup3d.orbitAngles (v.Azimuth * Math.PI / 180.0) (v.Elevation * Math.PI / 180.0))
 for axis, name in [ 0, "x"; 1, "y"; 2, "z" ] do
     let a = Array.init n (fun i -> angles.[i * 3 + axis] * 180.0 / Math.PI)
-    printfn "view angle %s: mean %.1f°, spread %.1f°; correlation with the true azimuth %.2f, elevation %.2f" name (mean a) (spread a) (correlation a azimuth) (correlation a elevation)
+    let t = truth |> Array.map (fun (x, y, z) -> (match axis with 0 -> x | 1 -> y | _ -> z) * 180.0 / Math.PI)
+    // The canonical pitch is free (symmetry does not fix it): errors after the mean offset.
+    let offset = mean a - mean t
+    let error = Array.map2 (fun p q -> abs (p - q - offset)) a t |> mean
+    printfn "view angle %s: mean %.1f°, spread %.1f° (true %.1f°); correlation with the true angle %.2f, mean error after the offset %.1f°" name (mean a) (spread a) (spread t) (correlation a t) error
 let ambient, diffuse = host f.Light.Ambient, host f.Light.Diffuse
 printfn "light: k_a %.3f ± %.3f, k_d %.3f ± %.3f, mean direction %A" (mean ambient) (spread ambient) (mean diffuse) (spread diffuse) (host (f.Light.Direction.mean 0) |> Array.map (fun v -> Math.Round(v, 3)))
 let colour (x: Tensor) = (x.std 1).mean().ToScalar()

@@ -349,6 +349,21 @@ let tests =
             assertClose 1e-12 0.0 (host (c + v.Translation.unsqueeze 1)) (host (transformPoints 1.0 v c))
         }
 
+        test "orbitAngles turn the frontal orbit camera into the one at (azimuth, elevation): rotation of them = R_view·R_frontᵀ of Camera.orbit; the roll follows sin el·sin az" {
+            use scope = DisposalScope.Open()
+            let random = Random 5
+            let orbit (a: float) (e: float) = Reconstruct.Geometry.Rotation.fromEuler (Tensor.ofArray [| a |]) (Tensor.ofArray [| e |]) (Tensor.ofArray [| 0.0 |])
+            let front = orbit 0.0 0.0
+            for _ in 1 .. 20 do
+                let a, e = (random.NextDouble() - 0.5) * 2.8, (random.NextDouble() - 0.5) * 1.4
+                let x, y, z = orbitAngles a e
+                let expected = (orbit a e).matmul (front.transpose (1, 2))
+                assertClose 1e-12 0.0 (host expected) (host (rotation (Tensor.ofArray ([| x; y; z |], [ 1; 3 ]))))
+            let _, _, roll = orbitAngles (Math.PI / 3.0) (Math.PI / 6.0)
+            Expect.floatClose Accuracy.high (roll * 180.0 / Math.PI) (atan2 (0.5 * sqrt 3.0 / 2.0) 0.5 * 180.0 / Math.PI) "41° of roll at azimuth 60°, elevation 30°"
+            Expect.isGreaterThan (roll * 180.0 / Math.PI) 40.0 "the roll is large"
+        }
+
         test "gradients of raw depth → depth → points → normals → shading, and of the light and view mappings, match finite differences (float64)" {
             use scope = DisposalScope.Open()
             let raw = input64 13 0.1 [ 2; 1; 6; 6 ]

@@ -359,6 +359,12 @@ let rotation (angles: Tensor) =
         let rx, ry, rz = Rotation.rotX (angles.select (1, 0)), Rotation.rotY (angles.select (1, 1)), Rotation.rotZ (angles.select (1, 2))
         rz.matmul (ry.matmul rx))
 
+let orbitAngles (azimuth: float) (elevation: float) =
+    // Rx(e)·Ry(a) = [[ca, 0, sa], [se·sa, ce, −se·ca], [−ce·sa, se, ce·ca]] read as Rz·Ry·Rx:
+    // its third row gives the y and x angles, its first column the z angle.
+    let ca, sa, ce, se = cos azimuth, sin azimuth, cos elevation, sin elevation
+    atan2 se (ce * ca), asin (ce * sa), atan2 (se * sa) ca
+
 /// points (B, ..., 3) as (B, N, 3), and the function that restores the shape.
 let private flatPoints (fn: string) (points: Tensor) =
     if points.Dim < 2 || points.Size -1 <> 3 then

@@ -222,6 +222,14 @@ val shade: albedo: Tensor -> normals: Tensor -> light: Light -> Tensor
 /// R = Rz(z)·Ry(y)·Rx(x) of right-handed axis rotations. angles (B, 3) radians -> (B, 3, 3).
 val rotation: angles: Tensor -> Tensor
 
+/// The angles (about x, y, z, radians, for `rotation`) of the view that turns the frontal view
+/// of an object (azimuth 0, elevation 0) into that of an upright camera orbiting it at
+/// (azimuth, elevation), radians: R = Rx(elevation)·Ry(azimuth) in the camera frame (x right,
+/// y down, z forward), the datasets' `Camera.orbit` convention. Its roll is
+/// atan2(sin el·sin az, cos az): the Rz·Ry·Rx order needs one even for an upright camera.
+/// What a view encoder should find, up to the canonical pitch (symmetry does not fix it).
+val orbitAngles: azimuth: float -> elevation: float -> float * float * float
+
 /// P′ = (P − c)Rᵀ + c + t with c = (0, 0, centreDepth), R = `rotation view.Angles`.
 /// points (B, ..., 3) -> the same shape.
 val transformPoints: centreDepth: float -> view: View -> points: Tensor -> Tensor
