@@ -5,11 +5,10 @@
 // of the factors (`Unsup3dExperiment.writeFigure`) on the first val images. For diagnosis; the
 // results files are the runs' own.
 // Run: dotnet fsi experiments/unsup3d_probe.fsx RUN_DIR [CHECKPOINT] [FIGURE.png]
-#load "load.fsx"
+#load "unsup3d_run.fsx"
 
 open System
 open System.IO
-open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Data
 open Reconstruct.Train
@@ -17,25 +16,9 @@ open Reconstruct.App
 
 module P = Reconstruct.Pipelines.Unsup3d
 
-let args = fsi.CommandLineArgs |> Array.tail
-if args.Length < 1 then
-    eprintfn "usage: dotnet fsi experiments/unsup3d_probe.fsx RUN_DIR [CHECKPOINT] [FIGURE.png]"
-    exit 2
-let runDir = args.[0]
-let experiment = Trainer.readExperiment<Unsup3dExperiment.Method> runDir
-let checkpoint =
-    if args.Length > 1 then args.[1]
-    else Path.Combine(runDir, Trainer.CheckpointsFolder, "last.safetensors")
-let figurePath = if args.Length > 2 then args.[2] else Path.Combine(runDir, Trainer.EvalFolder, "probe.png")
-let m = experiment.Method
-let benchmark = Experiments.symmetricBenchmark m.Cache m.DataSeed m.Data m.Views CancellationToken.None ignore
-let protocol = Path.Combine(benchmark, (DatasetRender.Symmetric Reconstruct.Stages.Unsup3d.ImageSize).Name)
-let set = SingleView.loadOver (byte (Math.Round(255.0 * m.Background))) protocol "val"
-let model =
-    use g = new Generator(0UL)
-    P.create g m.Pipeline
-Checkpoint.restoreWeights checkpoint (P.parameters model) (fun _ -> false) |> ignore
-printfn "%s, iteration %d" checkpoint (Checkpoint.readMetadata checkpoint).Step
+let _, set, model, runDir, rest =
+    Unsup3d_run.loadFromArgs "dotnet fsi experiments/unsup3d_probe.fsx RUN_DIR [CHECKPOINT] [FIGURE.png]"
+let figurePath = if rest.Length > 0 then rest.[0] else Path.Combine(runDir, Trainer.EvalFolder, "probe.png")
 
 let n = min 128 set.Count
 let samples = Array.init n id
