@@ -37,6 +37,33 @@ let tests =
                 for d in [ a; b; c ] do Directory.Delete(d, true)
         }
 
+        test "writeOnce writes a missing benchmark once, under the lock beside it, and skips a complete one" {
+            use dir = new TempDir()
+            let root = dir.File "cache/chair"
+            let mutable writes = 0
+            let write () =
+                writes <- writes + 1
+                renderDataset root DatasetRender.MultiView 3UL 1 (instances ()) |> ignore
+            DatasetRender.writeOnce root ignore write
+            Expect.equal writes 1 "a missing benchmark is written"
+            DatasetRender.writeOnce root ignore write
+            Expect.equal writes 1 "a complete one (its benchmark.json) is not written again"
+            File.Delete(Path.Combine(root, "benchmark.json"))
+            // While another holder has the lock, the write waits for it.
+            let mutable waited = false
+            use entered = new Threading.ManualResetEventSlim()
+            let holder =
+                Threading.Tasks.Task.Run(fun () ->
+                    Files.withLock (dir.File "cache/.chair.lock") ignore (fun () ->
+                        entered.Set()
+                        Threading.Thread.Sleep 500))
+            entered.Wait()
+            DatasetRender.writeOnce root (fun () -> waited <- true) write
+            holder.Wait()
+            Expect.isTrue waited "the lock beside the benchmark was held: it said it waits"
+            Expect.equal writes 2 "then wrote the incomplete benchmark"
+        }
+
         test "the index reads back through the loader with the rendered views" {
             let dir = tempDir ()
             try

@@ -47,10 +47,10 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : R
     let clock = Stopwatch.StartNew()
     let root = Path.Combine(options.Out, "benchmark" + Procedural.revisionTag options.Category)
     let benchmark = Path.Combine(root, options.Category)
-    if not (File.Exists(Path.Combine(benchmark, "benchmark.json"))) then
+    DatasetRender.writeOnce benchmark (fun () -> log (sprintf "demo: waiting for another process rendering %s" benchmark)) (fun () ->
         log (sprintf "demo: rendering %d unseen test %ss (seed %d) into %s" options.Instances options.Category options.Seed benchmark)
         let renderOptions: DatasetRender.BenchmarkOptions = { Protocols = [ DatasetRender.MultiView ]; Seed = options.Seed; WildViews = 0 }
-        DatasetRender.writeBenchmark benchmark renderOptions cancel ignore (DatasetRender.proceduralSplit options.Category options.Seed options.Count "test" |> Seq.truncate options.Instances) |> ignore
+        DatasetRender.writeBenchmark benchmark renderOptions cancel ignore (DatasetRender.proceduralSplit options.Category options.Seed options.Count "test" |> Seq.truncate options.Instances) |> ignore)
     log (sprintf "demo: test instances ready after %.1f s" clock.Elapsed.TotalSeconds)
     let set = MultiView.load benchmark "test"
     // The inputs: one single view per instance, as a user would give a photograph.

@@ -70,18 +70,13 @@ let private prepareWith (extra: Extra) (cache: string) (seed: uint64) (data: Tra
                 Furniture.summary report |> List.iter log
                 let c = report.Categories |> List.find (fun c -> String.Equals(c.Category, category, StringComparison.OrdinalIgnoreCase))
                 seq { for e in c.Entries -> DatasetRender.instance (Furniture.load e) c.Category e.Split.Name e.Obj })
-    let category = categoryOf data
-    let benchmark = Path.Combine(root, category)
-    // Runs sharing a cache render a missing set once: without the lock, a second renderer would
-    // swap its copy in under a first run already reading the images.
-    let lockFile = Path.Combine(root, sprintf ".%s.lock" category)
-    Files.withLock lockFile (fun () -> log (sprintf "waiting for another process rendering %s" benchmark)) (fun () ->
-        if not (File.Exists(Path.Combine(benchmark, "benchmark.json"))) then
-            log (sprintf "rendering the training set into %s" benchmark)
-            let clock = Diagnostics.Stopwatch.StartNew()
-            let progress n = if n % 100 = 0 then log (sprintf "  %d instances" n)
-            let summary = DatasetRender.writeBenchmark benchmark options cancel progress (instances ())
-            log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds))
+    let benchmark = Path.Combine(root, categoryOf data)
+    DatasetRender.writeOnce benchmark (fun () -> log (sprintf "waiting for another process rendering %s" benchmark)) (fun () ->
+        log (sprintf "rendering the training set into %s" benchmark)
+        let clock = Diagnostics.Stopwatch.StartNew()
+        let progress n = if n % 100 = 0 then log (sprintf "  %d instances" n)
+        let summary = DatasetRender.writeBenchmark benchmark options cancel progress (instances ())
+        log (sprintf "rendered %d instances (%d images) in %.1f s" summary.Instances (summary.Images |> List.sumBy snd) clock.Elapsed.TotalSeconds))
     root
 
 let private prepare = prepareWith NoExtra

@@ -403,6 +403,11 @@ let writeBenchmark (root: string) (options: BenchmarkOptions) (cancel: Cancellat
         Files.writeTextAtomically (Path.Combine(staging, "benchmark.json")) (JsonSerializer.Serialize(manifest, JsonSerializerOptions(WriteIndented = true)))
         { Instances = count; Images = counts })
 
+let writeOnce (root: string) (waiting: unit -> unit) (write: unit -> unit) =
+    let root = Path.TrimEndingDirectorySeparator(Path.GetFullPath root)
+    let lockFile = Path.Combine(Path.GetDirectoryName root, sprintf ".%s.lock" (Path.GetFileName root))
+    Files.withLock lockFile waiting (fun () -> if not (File.Exists(Path.Combine(root, "benchmark.json"))) then write ())
+
 /// The shapes of (category, seed, count) whose split `keep` accepts, each made only when the
 /// sequence reaches it (a shape of another split is never made).
 let private proceduralWhere (category: string) (seed: uint64) (count: int) (keep: string -> bool) : seq<Instance> =

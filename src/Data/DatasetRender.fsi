@@ -211,6 +211,13 @@ val writeBenchmark:
     instances: seq<Instance> ->
         BenchmarkSummary
 
+/// Runs `write` (which writes the benchmark at `root`, with `writeBenchmark`) unless `root`
+/// already holds a complete one (its `benchmark.json`), under an exclusive lock on
+/// `.<name>.lock` beside `root` (`Files.withLock`; `waiting` is called once if another process
+/// holds it). Processes sharing a cache thus write a missing benchmark once: a second writer
+/// would otherwise swap its copy in under a first process already reading the images.
+val writeOnce: root: string -> waiting: (unit -> unit) -> write: (unit -> unit) -> unit
+
 /// The `count` procedural shapes of `category` from `seed` as benchmark instances, generated
 /// one at a time as the sequence is enumerated (shape k is `Procedural.mesh category seed k`),
 /// split 70/10/20 by `Splits.assign seed` over their ids (the rule of the real models), ground
