@@ -122,6 +122,39 @@ let tests =
             Expect.notEqual (MultiView.drawnFrom pair 11UL 6 3 3 0 |> Seq.head).ViewsA first.[0].ViewsA "another epoch draws anew"
         }
 
+        test "concat: the sets one after the other, sharing images, cameras and meshes; another view count refused" {
+            use _ = DisposalScope.Open()
+            let set = train.Value
+            let validation = MultiView.load benchmark.Value "val"
+            let pair = MultiView.subset set [| 2; 0 |]
+            let joined = MultiView.concat [ set; validation; pair ]
+            let k, n = set.Count, validation.Count
+            Expect.equal joined.Count (k + n + 2) "the counts add up"
+            Expect.equal (MultiView.ids joined) (Array.concat [ MultiView.ids set; MultiView.ids validation; [| MultiView.id set 2; MultiView.id set 0 |] ]) "the ids in order"
+            Expect.equal (floats (MultiView.image joined k 4)) (floats (MultiView.image validation 0 4)) "the second set's images"
+            Expect.equal (MultiView.camera joined k 4) (MultiView.camera validation 0 4) "the second set's cameras"
+            Expect.equal (MultiView.meshPath joined (k + n + 1)) (MultiView.meshPath set 0) "the third set's meshes"
+            Expect.equal (MultiView.camera joined (k + n) 9) (MultiView.camera set 2 9) "the third set's cameras"
+            Expect.equal (MultiView.batchesPerEpoch joined 2) ((k + n + 2) / 2) "batches over the whole"
+            use dir = new TempDir()
+            let fewerViews = dir.File "fewer"
+            Directory.CreateDirectory(Path.Combine(fewerViews, "multiview")) |> ignore
+            let source = Path.Combine(benchmark.Value, "multiview")
+            let kept =
+                rows benchmark.Value
+                |> Array.filter (fun row -> not (row.["image"].GetValue<string>().EndsWith "view_23.png"))
+                |> Array.map (fun row ->
+                    row.["image"] <- JsonValue.Create(Path.Combine(source, row.["image"].GetValue<string>()))
+                    row.["mesh"] <- JsonValue.Create(Path.GetFullPath(Path.Combine(source, row.["mesh"].GetValue<string>())))
+                    row.ToJsonString())
+            File.WriteAllLines(indexPath fewerViews, kept)
+            let other = MultiView.load fewerViews "train"
+            Expect.equal other.Views 23 "the edited index has 23 views"
+            let error = Expect.catchT<ArgumentException> (fun () -> MultiView.concat [ set; other ] |> ignore) "other views refused"
+            Expect.stringContains error.Message "23 views" "names the count"
+            Expect.stringContains error.Message (indexPath fewerViews) "names the index"
+        }
+
         test "the order and the views are a function of (seed, epoch); batch k of an epoch can be made alone" {
             use _ = DisposalScope.Open()
             let set = train.Value

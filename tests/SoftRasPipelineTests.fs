@@ -9,6 +9,7 @@ open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Stages
 open Reconstruct.Pipelines
+open Reconstruct.App
 open Reconstruct.Tests.TestHelpers
 
 /// Procedural chairs 0 .. n-1 of seed 7, object k seen from multi-views a.[k] and b.[k]: RGBA
@@ -107,5 +108,52 @@ let tests =
             Render.View.dispose batch.ViewA
             Render.View.dispose batch.ViewB
             Expect.equal after30 after3 "live tensors after 30 steps vs after 3"
+        }
+
+        test "Mixed data trains on the evaluated objects repeated and the others' together, and evaluates on the evaluated alone" {
+            use dir = new TempDir()
+            let cache = dir.File "cache"
+            let experiment iterations data labelled =
+                { Experiments.SoftRas.baseline with
+                    Name = "mixed"
+                    Method =
+                        { Experiments.SoftRas.baseline.Method with
+                            Data = data
+                            Cache = cache
+                            Labelled = labelled
+                            Pipeline = { small with TemplateLevel = 2; ImageSize = 64; Sigma = 1e-4 }
+                            ValidationInstances = 1
+                            TestInstances = 1
+                            EvalPoints = 200 }
+                    BatchSize = 2
+                    Stop = { Iterations = Some iterations; Minutes = None }
+                    CheckpointEvery = iterations
+                    EvalEvery = 100 }
+            let chairs, cars = Experiments.Procedural("chair", 10), Experiments.Procedural("car", 10)
+            let run name data labelled =
+                let lines = Collections.Generic.List<string>()
+                let out = dir.File name
+                let summary = Experiments.SoftRas.run out (Some (dir.File "results")) (experiment 11 data labelled) false Threading.CancellationToken.None lines.Add
+                summary, out, List.ofSeq lines
+            // 7 chairs twice and 7 cars: 21 objects an epoch, 10 batches of 2; batch 11 is the
+            // second epoch's first (7 chairs alone would be 3 batches an epoch, so epoch 3).
+            let summary, out, lines = run "mixed" (Experiments.Mixed(chairs, 2, [ cars ])) None
+            Expect.equal summary.TrainInstances 14 "the distinct training objects"
+            let metadata = Checkpoint.readMetadata (IO.Path.Combine(out, "checkpoints", "last.safetensors"))
+            Expect.equal (metadata.Extra.["epoch"], metadata.Extra.["batch"]) ("1", "1") "the data position after 11 batches of 21 objects an epoch"
+            Expect.exists lines (fun l -> l.Contains "mixed data: 7 training objects" && l.Contains "2 times each, with 7 of") "the mix logged"
+            let report = summary.Report.Value
+            Expect.isTrue (report.Rows |> List.forall (fun r -> r.Category = "chair")) "evaluated on the chairs alone"
+            let md = IO.File.ReadAllText(IO.Path.Combine(dir.File "results", "mixed.md"))
+            Expect.stringContains md "trained on 2 times an epoch, validated and tested on), with the training splits of 10 procedural cars" "the data described"
+            // Bad combinations are refused before training, naming the field.
+            for data, labelled, fragment in
+                [ Experiments.Mixed(chairs, 0, [ cars ]), None, "repeat must be at least 1"
+                  Experiments.Mixed(chairs, 1, []), None, "at least one other source"
+                  Experiments.Mixed(chairs, 1, [ Experiments.Mixed(cars, 1, [ chairs ]) ]), None, "Mixed or Photos is refused"
+                  Experiments.Mixed(chairs, 1, [ cars ]), Some 2, "Method.Labelled" ] do
+                let error = Expect.throwsC (fun () -> run "bad" data labelled |> ignore) id
+                Expect.stringContains error.Message fragment "the message"
+                Expect.isFalse (IO.Directory.Exists(dir.File "bad")) "no run folder"
         }
     ]

@@ -14,6 +14,7 @@ type TrainingData =
     | Procedural of category: string * count: int
     | Furniture of category: string
     | Photos of folder: string
+    | Mixed of evaluated: TrainingData * repeat: int * others: TrainingData list
 
 type RunSummary =
     { Outcome: Outcome
@@ -24,11 +25,15 @@ type RunSummary =
 let private noBenchmark (folder: string) =
     invalidArg "data" (sprintf "Photos %s: photographs have no rendered benchmark (no cameras, masks or meshes); only UNICORN trains on them" folder)
 
-let private categoryOf (data: TrainingData) =
+let private onlySoftRas () =
+    invalidArg "data" "Mixed training data: only SoftRas trains on it (Experiments.SoftRas.run)"
+
+let rec private categoryOf (data: TrainingData) =
     match data with
     | Procedural (category, _) -> category
     | Furniture category -> category
     | Photos folder -> noBenchmark folder
+    | Mixed (evaluated, _, _) -> categoryOf evaluated
 
 /// The folder of rendered benchmarks holding `data`'s category, `<folder>/<category>`, rendered
 /// when it is not there yet: the multi-view protocol, plus `wild64` with that many views per
@@ -63,6 +68,7 @@ let private prepareWith (extra: Extra) (cache: string) (seed: uint64) (data: Tra
             Path.Combine(cache, sprintf "procedural-%d-seed%d%s%s" count seed (Procedural.revisionTag category) suffix),
             (fun () -> DatasetRender.proceduralInstances category seed count)
         | Photos folder -> noBenchmark folder
+        | Mixed _ -> onlySoftRas ()
         | Furniture category ->
             Path.Combine(cache, sprintf "furniture-seed%d%s" seed suffix),
             (fun () ->
@@ -119,11 +125,14 @@ module private Iou3d =
 
 /// The training data in words, with what the config's record does not say: the revision of a
 /// procedural recipe (the same record rendered other shapes before a recipe changed).
-let private describeData (data: TrainingData) =
+let rec private describeData (data: TrainingData) =
     match data with
     | Procedural (category, count) -> sprintf "%d procedural %ss (recipe revision %d), 70/10/20" count category (Procedural.revision category)
     | Furniture category -> sprintf "the furniture %ss (Debian's sweethome3d-furniture), 70/10/20" category
     | Photos folder -> sprintf "the photographs in %s" folder
+    | Mixed (evaluated, repeat, others) ->
+        let times = if repeat = 1 then "once" else sprintf "%d times" repeat
+        sprintf "%s (trained on %s an epoch, validated and tested on), with the training splits of %s" (describeData evaluated) times (String.Join("; ", others |> List.map describeData))
 
 /// The end of a run: the test split scored by `reconstruct eval`'s code, and the results file.
 let copyResult (dir: string) (source: string) (target: string) =
@@ -424,19 +433,39 @@ module SoftRas =
         let root = prepare cache seed data cancel log
         root, Path.Combine(root, categoryOf data)
 
+    /// Mixed data's parts: the evaluated data, then how often its objects come an epoch and
+    /// the other sources (1 and none for plain data), checked.
+    let private mixedParts (data: TrainingData) (labelled: int option) =
+        match data with
+        | Mixed (evaluated, repeat, others) ->
+            let plain d = match d with Mixed _ | Photos _ -> false | _ -> true
+            if not (plain evaluated) || not (List.forall plain others) then
+                invalidArg "experiment" "Method.Data: Mixed combines procedural and furniture data; a part that is Mixed or Photos is refused"
+            if repeat < 1 then invalidArg "experiment" (sprintf "Method.Data: Mixed's repeat must be at least 1, received %d" repeat)
+            if List.isEmpty others then invalidArg "experiment" "Method.Data: Mixed needs at least one other source"
+            if labelled.IsSome then invalidArg "experiment" "Method.Labelled: SoftRas-N takes its first N objects of one source, not of Mixed data"
+            evaluated, repeat, others
+        | _ -> data, 1, []
+
     let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
         let m = experiment.Method
-        let root, benchmark = benchmarkOf m.Cache m.DataSeed m.Data m.EvalView cancel log
+        let evaluated, repeat, others = mixedParts m.Data m.Labelled
+        let root, benchmark = benchmarkOf m.Cache m.DataSeed evaluated m.EvalView cancel log
         let all = MultiView.load benchmark "train"
-        let train =
+        // The instances: objects each counted once, however often they come an epoch.
+        let train, instances =
             match m.Labelled with
-            | None -> all
+            | None when others.IsEmpty -> all, all.Count
+            | None ->
+                let extra = others |> List.map (fun o -> MultiView.load (snd (benchmarkOf m.Cache m.DataSeed o m.EvalView cancel log)) "train")
+                log (sprintf "mixed data: %d training objects of %s, %d times each, with %s" all.Count benchmark repeat (String.Join(", ", extra |> List.map (fun s -> sprintf "%d of %s" s.Count s.Index))))
+                MultiView.concat (List.replicate repeat all @ extra), all.Count + List.sumBy (fun (s: MultiView.Set) -> s.Count) extra
             | Some n ->
                 if n < 1 || n > all.Count then
                     invalidArg "experiment" (sprintf "Method.Labelled must be in 1..%d (the training objects of %s), received %d" all.Count benchmark n)
-                MultiView.subset all (Array.init n id)
+                MultiView.subset all (Array.init n id), n
         let validation = MultiView.load benchmark "val"
-        log (sprintf "data: %s: %d train%s, %d val instances" root train.Count (if m.Labelled.IsSome then sprintf " (the first of %d)" all.Count else "") validation.Count)
+        log (sprintf "data: %s: %d train%s, %d val instances" root instances (if m.Labelled.IsSome then sprintf " (the first of %d)" all.Count else "") validation.Count)
         use runScope = DisposalScope.Open()
         let model =
             use generator = new Generator(Seed.child experiment.Seed "init")
@@ -458,10 +487,10 @@ module SoftRas =
             let report = testReport runDir root pipelineName m.Data m.EvalView m.EvalPoints m.TestInstances model cancel log
             let files =
                 match results with
-                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data train.Count m.Labelled outcome report
+                | Some dir -> Results.write dir runDir experiment.Name (Trainer.configJson pipelineName experiment) m.Data instances m.Labelled outcome report
                 | None -> []
-            { Outcome = outcome; TrainInstances = train.Count; Report = Some report; Files = files }
-        | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
+            { Outcome = outcome; TrainInstances = instances; Report = Some report; Files = files }
+        | _ -> { Outcome = outcome; TrainInstances = instances; Report = None; Files = [] }
 
 module Ssr =
     module Pipeline = Reconstruct.Pipelines.Ssr

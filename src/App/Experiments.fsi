@@ -19,6 +19,11 @@ type TrainingData =
     /// so UNICORN only (SoftRas and the wild protocol refuse it), validated by the re-render's
     /// PSNR and SSIM, and not evaluated on shapes or poses.
     | Photos of folder: string
+    /// SoftRas only: training on `evaluated`'s training objects, each `repeat` times an epoch,
+    /// together with the training objects of `others` (e.g. a few real chairs with many
+    /// procedural ones, so the real ones are not memorised); validated and tested on
+    /// `evaluated` alone. Neither `evaluated` nor `others` may be Mixed or Photos.
+    | Mixed of evaluated: TrainingData * repeat: int * others: TrainingData list
 
 /// What a finished run measured, for the caller and the results file.
 type RunSummary =

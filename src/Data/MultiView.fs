@@ -271,6 +271,18 @@ let subset (set: Set) (instances: int[]) =
     let pick (table: 'a[]) = instances |> Array.map (fun i -> table.[i])
     Set(set.Index, set.Split, set.Views, set.Height, set.Width, pick set.Ids, pick set.Categories, pick set.Meshes, pick set.Pixels, pick set.Azimuths, pick set.Elevations, pick set.Distances)
 
+/// Sets of one image size and view count, one after the other: a set's instance i is
+/// instance (offset + i) of the whole. The index and split named are the first set's.
+let concat (sets: Set list) =
+    match sets with
+    | [] -> invalidArg "sets" "MultiView.concat: no set given"
+    | first :: _ ->
+        for s in sets do
+            if s.Views <> first.Views || s.Height <> first.Height || s.Width <> first.Width then
+                invalidArg "sets" (sprintf "MultiView.concat: %s (%s) has %d views of %dx%d, %s (%s) %d of %dx%d" s.Index s.Split s.Views s.Height s.Width first.Index first.Split first.Views first.Height first.Width)
+        let join (pick: Set -> 'a[]) = sets |> Array.ofList |> Array.collect pick
+        Set(first.Index, first.Split, first.Views, first.Height, first.Width, join (fun s -> s.Ids), join (fun s -> s.Categories), join (fun s -> s.Meshes), join (fun s -> s.Pixels), join (fun s -> s.Azimuths), join (fun s -> s.Elevations), join (fun s -> s.Distances))
+
 let withoutCameras (set: Set) =
     let hidden = Array.init set.Count (fun _ -> Array.create set.Views nan)
     Set(set.Index, set.Split, set.Views, set.Height, set.Width, set.Ids, set.Categories, set.Meshes, set.Pixels, hidden, hidden, hidden)

@@ -135,6 +135,12 @@ val images: set: Set -> instances: int[] -> views: int[] -> Tensor
 /// images): e.g. SSR's labelled first N objects and the unlabelled rest.
 val subset: set: Set -> instances: int[] -> Set
 
+/// The sets one after the other, as one set sharing their decoded images: instance i of the
+/// k-th set is instance (sum of the counts before it) + i. For training on several sources
+/// (a set may appear more than once, to weigh it). The sets must have the same views and image
+/// size, or an `ArgumentException` names the two that differ; `Index` and `Split` are the first's.
+val concat: sets: Set list -> Set
+
 /// `set` with every camera NaN: the images of objects whose poses training must not see (SSR's
 /// unlabelled objects). A loss that reads such a camera is NaN, so the trainer stops at once
 /// instead of learning from a pose it was not given.
