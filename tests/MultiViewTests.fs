@@ -35,20 +35,25 @@ let private sameBatch (a: MultiView.Batch) (b: MultiView.Batch) (what: string) =
     Expect.equal (a.Instances, a.ViewsA, a.ViewsB, a.Epoch, a.Index) (b.Instances, b.ViewsA, b.ViewsB, b.Epoch, b.Index) (what + ": instances, views, position")
     List.iter2 (fun (x: Tensor) (y: Tensor) -> Expect.equal (floats x) (floats y) (what + ": tensors")) a.Tensors b.Tensors
 
-/// A copy of the fixture's index under a new root, rows changed by `edit` (row number,
-/// object) -> text of the line; images made absolute so they still resolve.
-let private editedIndex (dir: TempDir) (edit: int -> JsonObject -> string) =
-    let root = dir.File "edited"
+/// A copy of the fixture's index under `dir/name`, its lines made by `rewrite` from the rows
+/// (images and meshes made absolute so they still resolve).
+let private rewrittenIndex (dir: TempDir) (name: string) (rewrite: JsonObject[] -> string[]) =
+    let root = dir.File name
     Directory.CreateDirectory(Path.Combine(root, "multiview")) |> ignore
     let source = Path.Combine(benchmark.Value, "multiview")
-    let lines =
+    let absolute =
         rows benchmark.Value
-        |> Array.mapi (fun k row ->
+        |> Array.map (fun row ->
             row.["image"] <- JsonValue.Create(Path.Combine(source, row.["image"].GetValue<string>()))
             row.["mesh"] <- JsonValue.Create(Path.GetFullPath(Path.Combine(source, row.["mesh"].GetValue<string>())))
-            edit k row)
-    File.WriteAllLines(indexPath root, lines)
+            row)
+    File.WriteAllLines(indexPath root, rewrite absolute)
     root
+
+/// A copy of the fixture's index under a new root, rows changed by `edit` (row number,
+/// object) -> text of the line.
+let private editedIndex (dir: TempDir) (edit: int -> JsonObject -> string) =
+    rewrittenIndex dir "edited" (Array.mapi edit)
 
 let private loadError (root: string) =
     (Expect.catchT<IndexFileException> (fun () -> MultiView.load root "train" |> ignore) "load fails").Message
@@ -137,17 +142,9 @@ let tests =
             Expect.equal (MultiView.camera joined (k + n) 9) (MultiView.camera set 2 9) "the third set's cameras"
             Expect.equal (MultiView.batchesPerEpoch joined 2) ((k + n + 2) / 2) "batches over the whole"
             use dir = new TempDir()
-            let fewerViews = dir.File "fewer"
-            Directory.CreateDirectory(Path.Combine(fewerViews, "multiview")) |> ignore
-            let source = Path.Combine(benchmark.Value, "multiview")
-            let kept =
-                rows benchmark.Value
-                |> Array.filter (fun row -> not (row.["image"].GetValue<string>().EndsWith "view_23.png"))
-                |> Array.map (fun row ->
-                    row.["image"] <- JsonValue.Create(Path.Combine(source, row.["image"].GetValue<string>()))
-                    row.["mesh"] <- JsonValue.Create(Path.GetFullPath(Path.Combine(source, row.["mesh"].GetValue<string>())))
-                    row.ToJsonString())
-            File.WriteAllLines(indexPath fewerViews, kept)
+            let fewerViews =
+                rewrittenIndex dir "fewer" (fun all ->
+                    all |> Array.filter (fun row -> not (row.["image"].GetValue<string>().EndsWith "view_23.png")) |> Array.map (fun row -> row.ToJsonString()))
             let other = MultiView.load fewerViews "train"
             Expect.equal other.Views 23 "the edited index has 23 views"
             let error = Expect.catchT<ArgumentException> (fun () -> MultiView.concat [ set; other ] |> ignore) "other views refused"
