@@ -122,7 +122,7 @@ let tests =
             step optimizer (fun () -> Unicorn.shapeLoss model late steps images) |> ignore
             let before = snapshot model
             let terms = step optimizer (fun () -> Unicorn.poseLoss model late images)
-            Expect.equal (terms |> Map.keys |> Set.ofSeq) (Set.ofList [ "rec"; "prior"; "total" ]) "pose terms"
+            Expect.equal (terms |> Map.keys |> Set.ofSeq) (Set.ofList [ "rec"; "every_candidate"; "prior"; "total" ]) "pose terms"
             let branches = moved before model |> Set.map branch
             Expect.equal branches (Set.ofList [ "encoder"; "pose" ]) "pose step"
             let before = snapshot model
@@ -133,6 +133,25 @@ let tests =
             Expect.isFalse (branches.Contains "pose") "the 3D step leaves the pose heads"
             for b in [ "encoder"; "shape"; "field"; "texture"; "scale" ] do
                 Expect.isTrue (branches.Contains b) (sprintf "the 3D step trains %s" b)
+        }
+
+        test "EveryCandidate trains the rotation head of a candidate the probability head has given up" {
+            use scope = DisposalScope.Open()
+            let rotationGradient (weight: float) =
+                use inner = DisposalScope.Open()
+                use g = generator 21
+                let config = { small with Weights = { small.Weights with EveryCandidate = weight } }
+                let model = Unicorn.create g config
+                // Candidate 0 takes all the probability: p_5 ≈ e^-60.
+                let last = List.last model.Pose.Probability.Layers
+                (using (Autograd.noGrad ()) (fun _ -> last.Bias.Value.select(0, 0).fill_ 60.0 |> ignore))
+                let images = chairs 32 [| 3; 9 |]
+                let terms = Unicorn.poseLoss model late images
+                (terms |> List.find (fun (n, _) -> n = "total") |> snd).backward ()
+                let head = Unicorn.parameters model |> List.filter (fun (n, _) -> n.StartsWith "pose.rotation.5.")
+                head |> List.sumBy (fun (_, t) -> match t.Grad with Some grad -> grad.abs().max().ToScalar() | None -> 0.0)
+            Expect.isLessThan (rotationGradient 0.0) 1e-12 "the paper's loss: no gradient for the unlikely candidate"
+            Expect.isGreaterThan (rotationGradient 1.0) 1e-6 "with every candidate's error, its head learns"
         }
 
         test "frozen heads stay put in stage 1: translation, shape and scale" {

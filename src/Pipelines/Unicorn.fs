@@ -16,14 +16,16 @@ type Weights =
       NormalConsistency: float
       Laplacian: float
       PosePrior: float
-      Neighbours: float }
+      Neighbours: float
+      EveryCandidate: float }
 
     static member Defaults =
         { Perceptual = 10.0
           NormalConsistency = 0.01
           Laplacian = 0.01
           PosePrior = 0.02
-          Neighbours = 1.0 }
+          Neighbours = 1.0
+          EveryCandidate = 0.0 }
 
 type Config =
     { ImageSize: int
@@ -346,9 +348,17 @@ let poseLoss (model: Model) (conditioning: Conditioning) (images: Tensor) =
         render model rotation translation (vertices.repeatInterleave (k, 0)) (texture.repeatInterleave (k, 0)) (background.repeatInterleave (k, 0))
     let errors = (reconstruction model model.Config.PerceptualInPoseStep rendered (images.repeatInterleave (k, 0))).reshape [ b; k ]
     let reconstructionTerm = (pose.Probabilities * errors).sum(1).mean ()
+    // Weighted by p alone, an unlikely candidate's head gets no gradient, so it is untrained
+    // for the images the probability head would later hand it; the unweighted mean trains
+    // every candidate towards the best pose within its own range.
+    let everyCandidate = errors.mean ()
     let prior = Loss.posePrior pose.Probabilities
-    let total = reconstructionTerm + prior * model.Config.Weights.PosePrior
-    [ "rec", scope.MoveOut reconstructionTerm; "prior", scope.MoveOut prior; "total", scope.MoveOut total ]
+    let w = model.Config.Weights
+    let total = reconstructionTerm + prior * w.PosePrior + everyCandidate * w.EveryCandidate
+    [ "rec", scope.MoveOut reconstructionTerm
+      "every_candidate", scope.MoveOut everyCandidate
+      "prior", scope.MoveOut prior
+      "total", scope.MoveOut total ]
 
 /// The neighbour swaps of the 3D step (spec: neighbour reconstruction). Each sample with a
 /// valid neighbour j is re-rendered in j's pose, scale and background: the shape swap with

@@ -24,9 +24,12 @@ type Weights =
       NormalConsistency: float
       Laplacian: float
       PosePrior: float
-      Neighbours: float }
+      Neighbours: float
+      /// Not in the paper: the pose step's mean reconstruction error over all K candidates,
+      /// unweighted by their probabilities, added with this weight (0: the paper's loss).
+      EveryCandidate: float }
 
-    /// 10, 0.01, 0.01, 0.02, 1.
+    /// 10, 0.01, 0.01, 0.02, 1, 0.
     static member Defaults: Weights
 
 /// Architecture and loss configuration. Every field that differs from the paper says so.
@@ -181,7 +184,8 @@ val predict: model: Model -> images: Tensor -> Prediction
 val rerender: model: Model -> prediction: Prediction -> Tensor * Tensor
 
 /// The pose step: meshes, textures and backgrounds detached, all K candidates rendered,
-/// loss = mean_b Σ_k p_kb L_kb + w·prior. Terms "rec", "prior", "total".
+/// loss = mean_b Σ_k p_kb L_kb + w·prior + w_every·mean_bk L_kb. Terms "rec", "every_candidate"
+/// (mean_bk L_kb, logged whatever its weight), "prior", "total".
 /// images: (B, 3, S, S).
 val poseLoss: model: Model -> conditioning: Conditioning -> images: Tensor -> (string * Tensor) list
 
