@@ -9,7 +9,7 @@
  * from outside, i.e. its doubled signed area (x1-x0)(y2-y0) - (y1-y0)(x2-x0) is negative.
  * Faces with any vertex depth z <= znear are dropped (not clipped).
  *
- * `simd` (every op): nonzero runs the AVX2+FMA kernels where the op has them (float32) and
+ * `simd` (the mesh ops): nonzero runs the AVX2+FMA kernels where the op has them (float32) and
  * the CPU supports them (rc_raster_simd_available), 0 the portable path. It applies to that
  * call (and its backward) only: there is no process-wide switch.
  *
@@ -100,6 +100,23 @@ RC_API int rc_raster_hard_textured(const rc_tensor* verts, const rc_tensor* poin
                                    int64_t supersample, double znear, double ambient,
                                    double diffuse, const double* light_direction, int two_sided,
                                    int simd, rc_tensor** outs);
+
+/* Point projection of Navaneet et al. (CVPR 2020) over points already in PIXEL coordinates
+ * (not NDC): pixel (i, j) has its centre at x = j + 0.5, y = i + 0.5, row 0 at the top.
+ *   xy: (B,N,2) float32/float64; depth: (B,N) positive view depth and rgb: (B,N,C), C >= 1,
+ *   both of the dtype of xy, or both NULL for the mask alone. sigma2 > 0: the Gaussian's
+ *   variance in px^2 (the paper's 0.4); radius > 0: truncation half-width per axis, in sigmas;
+ *   sharpness > 0 and depth_offset: the z-buffer logit sharpness / (depth + depth_offset + 1e-5)
+ *   (the paper's 100 and 1); depth + depth_offset + 1e-5 must be > 0. xy and depth must be finite.
+ * outs[0] <- mask (B,1,H,W) = tanh(sum_n exp(-(dx^2 + dy^2) / (2 sigma2))) over the points with
+ *            |dx|, |dy| <= radius sqrt(sigma2), dx = x_n - (j + 0.5), dy = y_n - (i + 0.5);
+ * outs[1] <- colour (B,C,H,W) (only with rgb) = sum_n softmax(logit)_n rgb_n over the points in
+ *            the pixel's well, |dx|, |dy| <= 1; 0 where the well is empty.
+ * The mask is differentiable w.r.t. xy; the colour w.r.t. depth and rgb only (the well is a
+ * hard selection, as in the paper's code). */
+RC_API int rc_raster_points(const rc_tensor* xy, const rc_tensor* depth, const rc_tensor* rgb,
+                            int64_t height, int64_t width, double sigma2, double radius,
+                            double sharpness, double depth_offset, rc_tensor** outs);
 
 /* 1 if the CPU supports the AVX2+FMA path (what `simd` != 0 asks for), else 0. */
 RC_API int rc_raster_simd_available(void);

@@ -6,12 +6,12 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "../raster/raster_kernels.h"
+#include "binding_checks.h"
 #include "rc_raster.h"
 #include "tensor_handle.h"
 
@@ -20,25 +20,12 @@ using torch::autograd::variable_list;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& msg) { throw std::invalid_argument(msg); }
-
-// Messages omit the op name: RC_GUARD prefixes it.
-void check_float_cpu(const char* name, const at::Tensor& t) {
-  if (t.device().type() != at::kCPU)
-    fail(std::string(name) + " must be a CPU tensor, received " + rc::describe(t) + " on " +
-         t.device().str());
-  if (t.scalar_type() != at::kFloat && t.scalar_type() != at::kDouble)
-    fail(std::string(name) + " must be float32 or float64, received " + rc::describe(t));
-}
+using rc::binding::check_float_cpu;
+using rc::binding::fail;
+using rc::binding::num;
 
 // A call's `simd` argument: AVX2 when asked for and the CPU has it.
 bool use_simd(int simd) { return simd != 0 && rc::raster::simd_available(); }
-
-std::string num(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 // ---------------------------------------------------------------- soft rasterizer
 

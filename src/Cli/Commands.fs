@@ -25,6 +25,7 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "train", [ Reconstruct.Bench.TrainBench.all ]
       "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
       "unicorn_render", [ Reconstruct.Bench.RenderBench.unicornRender ]
+      "point_projection", [ Reconstruct.Bench.PointSplatBench.all ]
       "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
       "unicorn", [ Reconstruct.Bench.UnicornBench.all ]
       "predict", [ Reconstruct.Bench.PredictBench.all ]

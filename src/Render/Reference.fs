@@ -178,6 +178,32 @@ let textured (settings: RasterSettings) (sigma: float) (verts: Tensor) (faces: T
     let a = 1.0 - last
     scope.MoveOut(rgb * a + (1.0 - a) * background), scope.MoveOut a
 
+let pointSplat (settings: PointSplatSettings) (xy: Tensor) (depth: Tensor) (rgb: Tensor) =
+    use scope = DisposalScope.Open()
+    let s = settings
+    let b, n, c = xy.Shape.[0], xy.Shape.[1], rgb.Shape.[2]
+    let h, w, dt = s.Height, s.Width, xy.Dtype
+    let pixelCentres k = (Tensor.ofArray (Array.init k (fun i -> float i + 0.5))).cast dt
+    // every point's offset from every column centre (B, 1, W, N) and row centre (B, H, 1, N)
+    let dx = (xy.select (2, 0)).reshape [ b; 1; 1; n ] - (pixelCentres w).reshape [ 1; 1; w; 1 ]
+    let dy = (xy.select (2, 1)).reshape [ b; 1; 1; n ] - (pixelCentres h).reshape [ 1; h; 1; 1 ]
+    let within (half: float) = (dx.abs().le half).logicalAnd (dy.abs().le half) // (B, H, W, N)
+    let gauss = ((dx.square () + dy.square ()) / (-2.0 * s.Sigma2)).exp ()
+    let window = within (s.Radius * sqrt s.Sigma2)
+    let mask = ((Tensor.where (window, gauss, gauss.zerosLike ())).sum 3).tanh().unsqueeze 1
+    let well = within 1.0
+    let logit = (s.Sharpness / (depth + (s.DepthOffset + 1e-5))).reshape [ b; 1; 1; n ]
+    // logits are positive (Sharpness > 0, positive denominators), so filling the points outside
+    // the well with 0 leaves the well's largest logit as the maximum, and 0 where the well is empty
+    let top, _ = (Tensor.where (well, logit, logit.zerosLike ())).detach().max (3, true)
+    // outside the well the exponent is 0, not logit − top, which can overflow and poison the
+    // gradient of the where with 0·inf
+    let e = (Tensor.where (well, logit - top, top.zerosLike ())).exp () * well.cast dt
+    let total = e.sum (3, true)
+    let weights = e / Tensor.where (total.gt 0.0, total, total.onesLike ())
+    let colour = (weights.reshape [ b; h * w; n ]).matmul rgb // (B, H·W, C)
+    scope.MoveOut mask, scope.MoveOut((colour.permute [ 0; 2; 1 ]).reshape [ b; c; h; w ])
+
 let projectRandomPoses (seed: int) (n: int) (scale: float[]) (distance: float) (fovDegrees: float) (verts: float[][]) (dtype: Dtype) =
     let random = Seed.stream (uint64 seed) "render/random-poses"
     // normalised Gaussian quaternions are uniform on SO(3)

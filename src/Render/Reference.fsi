@@ -48,6 +48,15 @@ val textured:
     background: Tensor ->
         Tensor * Tensor
 
+/// The point projection (`PointSplat.render`) over every (pixel, point) pair at once,
+/// (B, H, W, N) broadcasts: the Gaussian mask with its square cut-off at Radius·σ, and the
+/// colour as a softmax of the depth logits masked to each pixel's well (|dx|, |dy| <= 1 px),
+/// shifted by the largest logit in the well (which only keeps exp in range). Pixel (i, j) has
+/// its centre at x = j + 0.5, y = i + 0.5. xy: (B, N, 2) float32/float64 pixel coordinates;
+/// depth: (B, N); rgb: (B, N, C); dtype of xy -> mask (B, 1, H, W), colour (B, C, H, W);
+/// differentiable in xy through the mask, and in depth and rgb through the colour.
+val pointSplat: settings: PointSplatSettings -> xy: Tensor -> depth: Tensor -> rgb: Tensor -> Tensor * Tensor
+
 /// `n` copies of the mesh `verts` (V vertex positions, object frame) scaled per axis by
 /// `scale` (3 values), each under its own random rotation, uniform on SO(3) (normalised
 /// Gaussian quaternions of `Seed.stream seed "render/random-poses"`), seen through

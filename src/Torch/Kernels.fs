@@ -68,6 +68,15 @@ module Raster =
         GC.KeepAlive background
         Tensor.OfPtr outs.[0], Tensor.OfPtr outs.[1]
 
+    let points (xy: Tensor) (depthAndRgb: (Tensor * Tensor) option) (height: int) (width: int) (sigma2: float) (radius: float) (sharpness: float) (depthOffset: float) =
+        ensureLoaded ()
+        let outs = Array.zeroCreate<nativeint> 2
+        let depth, rgb = match depthAndRgb with Some (d, c) -> d.Ptr, c.Ptr | None -> 0n, 0n
+        check (rc_raster_points (xy.Ptr, depth, rgb, int64 height, int64 width, sigma2, radius, sharpness, depthOffset, outs))
+        GC.KeepAlive xy
+        GC.KeepAlive depthAndRgb
+        Tensor.OfPtr outs.[0], (if outs.[1] = 0n then None else Some(Tensor.OfPtr outs.[1]))
+
 module ImageCodec =
 
     let read (path: string) (maxPixels: int64) (keep16Bit: bool) =

@@ -97,6 +97,23 @@ module Raster =
         simd: bool ->
             Tensor * Tensor
 
+    /// The point projection of Navaneet et al. (rc_raster_points), over points in PIXEL
+    /// coordinates: pixel (i, j) has its centre at x = j + 0.5, y = i + 0.5.
+    /// xy: (B, N, 2) float32/float64; depthAndRgb: depth (B, N) and rgb (B, N, C) in the dtype of
+    /// xy, or None for the mask alone. sigma2 > 0 (px²); radius > 0 (in σ); sharpness > 0;
+    /// depth + depthOffset + 1e-5 > 0. Returns mask (B, 1, H, W), differentiable in xy, and with
+    /// colours colour (B, C, H, W), differentiable in depth and rgb.
+    val points:
+        xy: Tensor ->
+        depthAndRgb: (Tensor * Tensor) option ->
+        height: int ->
+        width: int ->
+        sigma2: float ->
+        radius: float ->
+        sharpness: float ->
+        depthOffset: float ->
+            Tensor * Tensor option
+
 /// The image codec (stb inside the native library, kernels/include/rc_image.h). Decoded images
 /// are (H, W, C) with the file's channel count C in 1..4: uint8, or float32 in [0, 1] for
 /// 16-bit PNGs when `keep16Bit`. Images with more than `maxPixels` pixels are refused before

@@ -96,6 +96,7 @@ module ArgKind =
 [<DllImport(Lib)>] extern int32 rc_raster_topk(nativeint verts, nativeint faces, int64 height, int64 width, int64 facesPerPixel, float blurRadius, int32 perspectiveCorrect, int32 cullBackfaces, float znear, int32 simd, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_layered(nativeint verts, nativeint faces, nativeint faceUvs, nativeint uvImage, int64 height, int64 width, int64 facesPerPixel, float blurRadius, float sigma, int32 perspectiveCorrect, int32 cullBackfaces, float znear, float[] background, int32 simd, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_hard_textured(nativeint verts, nativeint points, nativeint faces, nativeint faceUvs, nativeint atlas, nativeint background, int64 supersample, float znear, float ambient, float diffuse, float[] lightDirection, int32 twoSided, int32 simd, nativeint[] outs)
+[<DllImport(Lib)>] extern int32 rc_raster_points(nativeint xy, nativeint depth, nativeint rgb, int64 height, int64 width, float sigma2, float radius, float sharpness, float depthOffset, nativeint[] outs)
 [<DllImport(Lib)>] extern int32 rc_raster_simd_available()
 
 [<DllImport(Lib)>] extern float rc_bench_add_loop(int64 iterations)
