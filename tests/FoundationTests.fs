@@ -18,6 +18,21 @@ let tests =
             Expect.equal (Array.init 5 (fun _ -> g.Next())) expected "Array.init 5 (fun _ -> g.Next())"
         }
 
+        test "setThreads sizes OpenBLAS's own pool as well as libtorch's" {
+            // The build installs OpenBLAS (libopenblas0-pthread) as the BLAS libtorch calls.
+            let blasThreads () =
+                use info = Text.Json.JsonDocument.Parse(Runtime.info ())
+                let root = info.RootElement
+                Expect.stringContains (root.GetProperty("blas").GetString()) "openblas" "the BLAS in use"
+                root.GetProperty("blas_threads").GetInt32()
+            let before = Runtime.threads ()
+            try
+                for n in [ 1; 2 ] do
+                    Runtime.setThreads n
+                    Expect.equal (blasThreads ()) n (sprintf "OpenBLAS threads after setThreads %d" n)
+            finally Runtime.setThreads before
+        }
+
         test "SplitMix64 draws stay in their ranges and a permutation is one" {
             let g = SplitMix64 7UL
             for _ in 1..10_000 do
