@@ -72,8 +72,13 @@ let all () : Figure list =
     let fieldMs = stage (fun () -> Deform.applyField model.Field model.Template.Vertices (leaf shapeCodes) |> backwardOf g)
     let textureMs = stage (fun () -> Texture.apply model.Texture (leaf textureCodes) |> backwardOf g)
     let vertices = model.Template.Vertices.unsqueeze(0).expand([ batch * k; model.Template.Vertices.Size 0; 3 ]).contiguous ()
-    let uv = Tensor.rand ([ batch * k; 3; config.TextureSize; config.TextureSize ], g)
-    let white = Tensor.ones [ batch * k; 3; s; s ]
+    // The 3D step compares the batch's reconstructions, and the two swaps' only when
+    // PerceptualInSwaps; the pose step's candidates only when PerceptualInPoseStep.
+    let perceptualImages =
+        batch * (if config.PerceptualInSwaps then 3 else 1) + (if config.PerceptualInPoseStep then batch * k else 0)
+    let rows = max (batch * k) perceptualImages
+    let uv = Tensor.rand ([ rows; 3; config.TextureSize; config.TextureSize ], g)
+    let white = Tensor.ones [ rows; 3; s; s ]
     let rotations = Rotation.fromEuler (Tensor.rand ([ batch * k ], g) * 6.28) (Tensor.full ([ batch * k ], 0.5236)) (Tensor.zeros [ batch * k ])
     let translations = Tensor.ofArray ([| for _ in 1 .. batch * k do yield! [| 0.0f; 0.0f; 2.732f |] |], [ batch * k; 3 ])
     let settings = Render.texturedSettings s config.Sigma config.FacesPerPixel
@@ -89,7 +94,7 @@ let all () : Figure list =
         | Some network, Unicorn.PerceptualKind.ResNet18 options ->
             stage (fun () -> Perceptual.distance network options (leaf (((uv.narrow (0, 0, n)).narrow (2, 0, s)).narrow (3, 0, s))) (white.narrow (0, 0, n)) |> backwardOf g)
         | _ -> 0.0
-    let perceptual3d = perceptualMs (batch * 3)
+    let perceptual3d = perceptualMs perceptualImages
     let neighboursMs =
         stage (fun () ->
             let rotation = rotations.narrow (0, 0, batch)
@@ -123,7 +128,7 @@ let all () : Figure list =
       part "texture_fwd_bwd" textureMs "texture generator forward + backward"
       part "render_pose_fwd_bwd" renderPose (sprintf "textured render of %d candidates, forward + backward" (batch * k))
       part "render_3d_fwd_bwd" render3d (sprintf "textured render of %d images (the batch and two swaps), forward + backward" (batch * 3))
-      part "perceptual_fwd_bwd" perceptual3d (sprintf "perceptual distance of %d images, forward + backward to the input" (batch * 3))
+      part "perceptual_fwd_bwd" perceptual3d (sprintf "perceptual distance of %d images, as the two steps apply it, forward + backward to the input" perceptualImages)
       part "neighbours_select" neighboursMs "neighbour choice over the memory"
       part "adam" adamMs "one Adam update of every parameter"
       figure "unicorn_iter_peak_mb" peak "MB" "peak resident memory increase during one iteration"
