@@ -706,6 +706,22 @@ module Unicorn =
           InitFrom = None
           KeepBest = None }
 
+    let chair (iterations: int) =
+        if iterations < 20 then invalidArg "iterations" (sprintf "Unicorn.chair: at least 20 iterations, received %d" iterations)
+        let m = baseline.Method
+        { baseline with
+            Name = "unicorn_chair"
+            Method =
+                { m with
+                    Data = Procedural("chair", 1000)
+                    Curriculum = Pipeline.Curriculum.scaled iterations
+                    Pipeline = { m.Pipeline with Weights = { m.Pipeline.Weights with EveryCandidate = 1.0 } } }
+            Optimiser = { baseline.Optimiser with Lr = 1e-3 }
+            LearningRate = Optim.MultiStep([ iterations * 9 / 10 ], 0.2)
+            // Generous: two runs at 1 thread each take about 15 min per 1,000 iterations, one alone
+            // on 2 cores about 11.
+            Stop = { Iterations = Some iterations; Minutes = Some(25.0 * float iterations / 1000.0) } }
+
     /// RGBA (B, 4, H, W) composited on white -> RGB (B, 3, H, W), as the training images are.
     let private onWhite (rgba: Tensor) =
         Scoped.run (fun () ->
