@@ -1,0 +1,211 @@
+module Reconstruct.Pipelines.PointCloud
+
+open System
+open Reconstruct.Torch
+open Reconstruct.Torch.Layers
+open Reconstruct.Geometry
+open Reconstruct.Render
+open Reconstruct.Stages
+
+type Weights =
+    { Image: float
+      Mask: float
+      Silhouette: float
+      GeometricCycle: float
+      PoseImage: float
+      PoseMask: float
+      PoseCycle: float }
+
+    static member Defaults =
+        { Image = 100.0
+          Mask = 100.0
+          // The paper's 1e-4 weighs its coded affinity (sums over pixel pairs with a 1e6 penalty);
+          // this term is a mean in px², about 0.5 when the points cover the silhouette.
+          Silhouette = 1.0
+          GeometricCycle = 1e4
+          PoseImage = 1.0
+          PoseMask = 1.0
+          PoseCycle = 1.0 }
+
+type Config =
+    { ImageSize: int
+      Points: int
+      FovDegrees: float
+      Distance: float
+      Splat: PointSplatSettings
+      RandomPoses: int
+      ElevationMin: float
+      ElevationMax: float
+      Weights: Weights
+      PoseSupervised: bool }
+
+    static member Defaults =
+        { ImageSize = 64
+          Points = 1024
+          FovDegrees = Reconstruct.Data.DatasetRender.fovDegrees
+          Distance = 2.732
+          Splat = PointSplatSettings.Defaults
+          RandomPoses = 3
+          ElevationMin = -20.0
+          ElevationMax = 40.0
+          Weights = Weights.Defaults
+          PoseSupervised = false }
+
+type Model =
+    { Config: Config
+      Shape: PointCloud.ShapeNet
+      Pose: PointCloud.PoseNet }
+
+let create (generator: Generator) (config: Config) =
+    let s = config.Splat
+    if s.Height <> config.ImageSize || s.Width <> config.ImageSize then
+        invalidArg "config" (sprintf "PointCloud.create: Splat is %d×%d but ImageSize is %d" s.Height s.Width config.ImageSize)
+    if config.RandomPoses < 0 then invalidArg "config" (sprintf "PointCloud.create: RandomPoses must be ≥ 0, received %d" config.RandomPoses)
+    if not (config.Distance > 0.0) then invalidArg "config" (sprintf "PointCloud.create: Distance must be positive, received %g" config.Distance)
+    let shape = PointCloud.createShape generator config.ImageSize config.Points
+    let pose = PointCloud.createPose generator config.ImageSize
+    { Config = config; Shape = shape; Pose = pose }
+
+let parameters (model: Model) : Named =
+    (PointCloud.shapeParameters model.Shape |> Named.prefix "shape") @ (PointCloud.poseParameters model.Pose |> Named.prefix "pose")
+
+let dispose (model: Model) = Named.dispose (parameters model)
+
+type Batch =
+    { Images: Tensor
+      Masks: Tensor
+      Azimuth: Tensor
+      Elevation: Tensor }
+
+    interface IDisposable with
+        member b.Dispose() =
+            for t in [ b.Images; b.Masks; b.Azimuth; b.Elevation ] do
+                (t :> IDisposable).Dispose()
+
+let project (config: Config) (azimuth: Tensor) (elevation: Tensor) (points: Tensor) =
+    Shape.expect "PointCloud.project" "points" points.Shape [ 3 ] [ 3 ]
+    use scope = DisposalScope.Open()
+    let camera = Camera.square config.FovDegrees config.ImageSize
+    let pose = Camera.orbit azimuth elevation (azimuth.zerosLike ()) (azimuth.fullLike config.Distance)
+    let p = Camera.project camera pose points
+    scope.MoveOut(p.narrow (2, 0, 2)), scope.MoveOut(p.select (2, 2))
+
+let render (config: Config) (azimuth: Tensor) (elevation: Tensor) (xyz: Tensor) (rgb: Tensor) =
+    use scope = DisposalScope.Open()
+    let xy, depth = project config azimuth elevation xyz
+    let mask, colour = PointSplat.render config.Splat xy depth rgb
+    scope.MoveOut mask, scope.MoveOut colour
+
+let maskBce (predicted: Tensor) (target: Tensor) =
+    if predicted.Shape <> target.Shape then
+        invalidArg "target" (sprintf "PointCloud.maskBce: target %s must have the prediction's shape %s" (Shape.text target.Shape) (Shape.text predicted.Shape))
+    Scoped.run (fun () ->
+        let p = predicted.clamp (1e-6, 1.0 - 1e-6)
+        ((target * p.log () + (target.neg () + 1.0) * (p.neg () + 1.0).log ()).mean ()).neg ())
+
+/// |x|² − 2 x·y + |y|² between the rows of x (N, D) and y (M, D) -> (N, M); for choosing
+/// neighbours only (it cancels badly for near points, which argmin does not mind).
+let private squaredDistances (x: Tensor) (y: Tensor) =
+    Scoped.run (fun () ->
+        x.square().sum (-1, true) + (y.square().sum (-1, true)).mT - x.matmul y.mT * 2.0)
+
+let silhouetteChamfer (xy: Tensor) (masks: Tensor) =
+    Shape.expect "PointCloud.silhouetteChamfer" "xy" xy.Shape [ 3 ] [ 2 ]
+    if masks.Dim <> 4 || masks.Size 1 <> 1 || masks.Size 0 <> xy.Size 0 then
+        invalidArg "masks" (sprintf "PointCloud.silhouetteChamfer: masks must be (%d, 1, H, W), received %s" (xy.Size 0) (Shape.text masks.Shape))
+    use scope = DisposalScope.Open()
+    let h, w = masks.Size 2, masks.Size 3
+    let columns = (Tensor.arange (w, xy.Dtype) + 0.5).repeat [ h ]
+    let rows = (Tensor.arange (h, xy.Dtype) + 0.5).repeatInterleave (w, 0)
+    let centres = Tensor.stack ([ columns; rows ], 1)
+    let flat = masks.reshape [ masks.Size 0; h * w ]
+    let terms =
+        [ for k in 0 .. xy.Size 0 - 1 do
+              let foreground = (flat.select (0, k)).gt(0.5).nonzero().reshape [ -1 ]
+              if foreground.Size 0 > 0 then
+                  let points = xy.select (0, k)
+                  let pixels = centres.indexSelect (0, foreground)
+                  let nearestPixel, nearestPoint =
+                      use _ = Autograd.noGrad ()
+                      let d = squaredDistances (points.detach ()) pixels
+                      d.argmin 1, d.argmin 0
+                  let forward = (points - pixels.indexSelect (0, nearestPixel)).square().sum(1).mean ()
+                  let backward = (pixels - points.indexSelect (0, nearestPoint)).square().sum(1).mean ()
+                  yield forward + backward ]
+    match terms with
+    | [] -> scope.MoveOut((Tensor.zeros ([ 1 ], xy.Dtype)).sum ())
+    | _ -> scope.MoveOut((Tensor.stack (terms, 0)).mean ())
+
+let chamferSquared (a: Tensor) (b: Tensor) =
+    Shape.expect "PointCloud.chamferSquared" "a" a.Shape [ 3 ] [ 3 ]
+    Shape.expect "PointCloud.chamferSquared" "b" b.Shape [ 3 ] [ 3 ]
+    if b.Size 0 <> a.Size 0 then
+        invalidArg "b" (sprintf "PointCloud.chamferSquared: b holds %d clouds but a holds %d" (b.Size 0) (a.Size 0))
+    use scope = DisposalScope.Open()
+    let nearestInB, nearestInA =
+        use _ = Autograd.noGrad ()
+        let a', b' = a.detach (), b.detach ()
+        let d = a'.square().sum (2, true) + (b'.square().sum (2, true)).mT - a'.bmm b'.mT * 2.0
+        d.argmin 2, d.argmin 1
+    let gatherRows (cloud: Tensor) (index: Tensor) = cloud.gather (1, (index.unsqueeze 2).expand [ index.Size 0; index.Size 1; 3 ])
+    let aToB = (a - gatherRows b nearestInB).square().sum(2).mean 1
+    let bToA = (b - gatherRows a nearestInA).square().sum(2).mean 1
+    scope.MoveOut(aToB + bToA)
+
+let private wrap (angle: Tensor) = Tensor.atan2 (angle.sin (), angle.cos ())
+
+let losses (model: Model) (generator: Generator) (batch: Batch) =
+    let c = model.Config
+    let w = c.Weights
+    let images, masks = batch.Images, batch.Masks
+    let b = images.Size 0
+    let xyz, rgb = PointCloud.applyShape model.Shape images
+    let selfSupervised = not c.PoseSupervised
+    let azimuth, elevation =
+        if c.PoseSupervised then batch.Azimuth, batch.Elevation else PointCloud.applyPose model.Pose images
+    let imageError (colour: Tensor) = (colour - images).square().sum(1).mean ()
+    let terms = Collections.Generic.List<string * float * Tensor>()
+    let add name weight (make: unit -> Tensor) = if weight <> 0.0 then terms.Add(name, weight, make ())
+    // The shape net's terms see the pose as a constant.
+    if w.Image <> 0.0 || w.Mask <> 0.0 || w.Silhouette <> 0.0 then
+        let xy, depth = project c (azimuth.detach ()) (elevation.detach ()) xyz
+        if w.Image <> 0.0 || w.Mask <> 0.0 then
+            let mask, colour = PointSplat.render c.Splat xy depth rgb
+            add "image" w.Image (fun () -> imageError colour)
+            add "mask" w.Mask (fun () -> maskBce mask masks)
+        add "silhouette" w.Silhouette (fun () -> silhouetteChamfer xy masks)
+    // The pose net's terms see the cloud as a constant.
+    if selfSupervised && (w.PoseImage <> 0.0 || w.PoseMask <> 0.0) then
+        let mask, colour = render c azimuth elevation (xyz.detach ()) (rgb.detach ())
+        add "pose_image" w.PoseImage (fun () -> imageError colour)
+        add "pose_mask" w.PoseMask (fun () -> maskBce mask masks)
+    let poseCycle = selfSupervised && w.PoseCycle <> 0.0
+    if c.RandomPoses > 0 && (w.GeometricCycle <> 0.0 || poseCycle) then
+        let k = c.RandomPoses
+        let randomAzimuth = Tensor.uniform ([ b * k ], -Math.PI, Math.PI, generator)
+        let randomElevation = Tensor.uniform ([ b * k ], Rotation.radians c.ElevationMin, Rotation.radians c.ElevationMax, generator)
+        // Pose-major: row r is image r mod B at random pose r.
+        let xyzK, rgbK = xyz.repeat [ k; 1; 1 ], rgb.repeat [ k; 1; 1 ]
+        let _, rendered = render c randomAzimuth randomElevation xyzK rgbK
+        add "geometric_cycle" w.GeometricCycle (fun () ->
+            let again, _ = PointCloud.applyShape model.Shape rendered
+            (chamferSquared again xyzK).sum () / float b)
+        if poseCycle then
+            add "pose_cycle" w.PoseCycle (fun () ->
+                let az, el = PointCloud.applyPose model.Pose (rendered.detach ())
+                ((wrap (az - randomAzimuth)).abs () + (el - randomElevation).abs ()).mean ())
+    let total = terms |> Seq.map (fun (_, weight, t) -> t * weight) |> Seq.reduce (+)
+    [ for name, _, t in terms -> name, t
+      yield "total", total ]
+
+type Prediction =
+    { Xyz: Tensor
+      Rgb: Tensor
+      Azimuth: Tensor
+      Elevation: Tensor }
+
+let predict (model: Model) (images: Tensor) =
+    use _ = Autograd.noGrad ()
+    let xyz, rgb = PointCloud.applyShape model.Shape images
+    let azimuth, elevation = PointCloud.applyPose model.Pose images
+    { Xyz = xyz; Rgb = rgb; Azimuth = azimuth; Elevation = elevation }

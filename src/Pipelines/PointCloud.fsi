@@ -1,0 +1,139 @@
+/// Navaneet et al. (CVPR 2020) as a pipeline: from one image and its silhouette at training
+/// time, a shape network predicts a coloured point cloud in a canonical frame and a pose network
+/// its viewpoint; the cloud is projected with the fused splat (`PointSplat`) and compared with
+/// the image and mask, and two cycles keep both honest: the cloud re-predicted from its own
+/// renders at random poses must be the cloud (geometric cycle), and the pose network must
+/// recover those poses (pose cycle) (peers.md §D.3). No optimiser, schedule, file or clock.
+///
+/// The paper trains the two networks with two optimisers on two losses from one forward pass.
+/// Here one loss is their sum, with each network's inputs detached in the other's terms: the
+/// shape terms see the pose as a constant and the pose terms see the cloud as a constant, so
+/// every parameter gets the gradient of its own network's loss only, and one Adam (per
+/// parameter) makes the same updates as two.
+///
+/// The camera is the datasets' (`DatasetRender`: fov 30°, distance 2.732, orbit azimuth about
+/// the object's y axis, elevation, no roll), not the paper's DRC camera, so that a true pose of
+/// the data can be given to the pose-supervised variant and compared with a prediction. Its
+/// focal length at 64 px, 119.4 px, is the paper's 120.
+module Reconstruct.Pipelines.PointCloud
+
+open Reconstruct.Torch
+open Reconstruct.Torch.Layers
+open Reconstruct.Render
+open Reconstruct.Stages
+
+/// Weights of the loss terms; a weight of 0 leaves its term out (and its cost).
+type Weights =
+    { /// shape net: mean over pixels of Σ_c (I − Î)², at the predicted pose (paper: 100)
+      Image: float
+      /// shape net: the mask's binary cross-entropy (paper: 100)
+      Mask: float
+      /// shape net: the 2D Chamfer between the projected points and the true silhouette's
+      /// pixels, in px² (the paper's affinity loss as the paper describes it, not as coded)
+      Silhouette: float
+      /// shape net: Σ over random poses of the squared Chamfer between the cloud and the cloud
+      /// predicted from its render there (paper: 1e4)
+      GeometricCycle: float
+      /// pose net: the image term at its pose (paper: 1)
+      PoseImage: float
+      /// pose net: the mask term at its pose (paper: 1)
+      PoseMask: float
+      /// pose net: mean |angle error| of its predictions on the renders at random poses,
+      /// azimuth wrapped to (−π, π] (paper: 1, unwrapped)
+      PoseCycle: float }
+
+    /// The paper's weights with the silhouette term at 1 (see `Silhouette`).
+    static member Defaults: Weights
+
+/// Everything that shapes the model and its losses: plain values only.
+type Config =
+    { /// images are ImageSize² pixels (a multiple of 16)
+      ImageSize: int
+      /// points per cloud (paper: 1,024)
+      Points: int
+      /// the camera: horizontal field of view and distance from the object's origin
+      FovDegrees: float
+      Distance: float
+      /// the projection (`PointSplatSettings.Defaults` at ImageSize)
+      Splat: PointSplatSettings
+      /// random poses per image for the cycles (paper: 3)
+      RandomPoses: int
+      /// their elevation range, degrees (paper: −20…40); azimuth is uniform over the circle
+      ElevationMin: float
+      ElevationMax: float
+      Weights: Weights
+      /// the reference of the paper: the true pose replaces the pose network's, which is then
+      /// not trained (no pose terms)
+      PoseSupervised: bool }
+
+    /// 64 px, 1,024 points, the datasets' camera, the paper's projection, 3 random poses,
+    /// elevation −20…40°, `Weights.Defaults`, self-supervised.
+    static member Defaults: Config
+
+type Model =
+    { Config: Config
+      Shape: PointCloud.ShapeNet
+      Pose: PointCloud.PoseNet }
+
+/// A fresh model; parameters drawn from `generator` (shape net first).
+val create: generator: Generator -> config: Config -> Model
+
+/// "shape.…", then "pose.…": unique, in a stable order. The pose net's are included even when
+/// PoseSupervised (they get no gradient and stay as initialised).
+val parameters: model: Model -> Named
+
+val dispose: model: Model -> unit
+
+/// A training batch: single images with their silhouettes; the true poses only matter to
+/// the pose-supervised variant.
+type Batch =
+    { /// (B, 3, S, S) float32 RGB in [0, 1] over black (the projection's background is 0)
+      Images: Tensor
+      /// (B, 1, S, S) float32 in {0, 1}
+      Masks: Tensor
+      /// (B,) radians each, in the datasets' convention
+      Azimuth: Tensor
+      Elevation: Tensor }
+
+    interface System.IDisposable
+
+/// Points (B, N, 3) in the object frame seen from (azimuth, elevation) (B,) radians -> pixel
+/// coordinates (B, N, 2) [x = column, y = row] and view depth (B, N).
+val project: config: Config -> azimuth: Tensor -> elevation: Tensor -> points: Tensor -> Tensor * Tensor
+
+/// The projection of a coloured cloud: mask (B, 1, S, S), colour (B, 3, S, S).
+val render: config: Config -> azimuth: Tensor -> elevation: Tensor -> xyz: Tensor -> rgb: Tensor -> Tensor * Tensor
+
+/// Binary cross-entropy of a soft mask in [0, 1] against a target in [0, 1], averaged over
+/// pixels and images; probabilities clamped to [1e-6, 1 − 1e-6]. (B, 1, H, W) each -> scalar.
+val maskBce: predicted: Tensor -> target: Tensor -> Tensor
+
+/// The 2D Chamfer between projected points and a silhouette's foreground pixel centres, in
+/// px²: mean over points of the squared distance to the nearest foreground pixel centre, plus
+/// the mean over foreground pixels of the squared distance to the nearest point, averaged over
+/// the images that have foreground. The nearest neighbours are chosen without gradient, the
+/// distances recomputed with it. xy: (B, N, 2) pixels; masks: (B, 1, H, W) in {0, 1} -> scalar.
+val silhouetteChamfer: xy: Tensor -> masks: Tensor -> Tensor
+
+/// The squared Chamfer of the paper, per pair of clouds: mean over a of min_b |a − b|² plus mean
+/// over b of min_a |a − b|² (neighbours chosen without gradient, distances recomputed with it).
+/// a: (B, N, 3), b: (B, M, 3) -> (B,).
+val chamferSquared: a: Tensor -> b: Tensor -> Tensor
+
+/// The training terms of one batch, each a scalar: "image", "mask", "silhouette",
+/// "geometric_cycle" (shape net), "pose_image", "pose_mask", "pose_cycle" (pose net), those
+/// with a non-zero weight, and "total", their weighted sum. Random poses come from `generator`.
+val losses: model: Model -> generator: Generator -> batch: Batch -> (string * Tensor) list
+
+/// A prediction: the cloud in the canonical frame and the viewpoint.
+type Prediction =
+    { /// (B, N, 3)
+      Xyz: Tensor
+      /// (B, N, 3) in (0, 1)
+      Rgb: Tensor
+      /// (B,) radians each
+      Azimuth: Tensor
+      Elevation: Tensor }
+
+/// images (B, 3, S, S) -> the prediction, without gradient.
+val predict: model: Model -> images: Tensor -> Prediction

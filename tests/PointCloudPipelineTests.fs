@@ -1,0 +1,186 @@
+/// The point-cloud pipeline of Navaneet et al. (issue 16): its networks' shapes, its camera
+/// against the datasets' renderer, its losses against brute force and finite differences in
+/// float64, and which network each loss term trains.
+module Reconstruct.Tests.PointCloudPipelineTests
+
+open System
+open Expecto
+open Reconstruct.Torch
+open Reconstruct.Geometry
+open Reconstruct.Data
+open Reconstruct.Render
+open Reconstruct.Pipelines
+open Reconstruct.Tests.TestHelpers
+
+let private small =
+    { PointCloud.Config.Defaults with Points = 64; RandomPoses = 2 }
+
+/// Brute force on host values: the 2D Chamfer of points (N, 2) against the centres of the
+/// pixels of a mask (H, W) that are set.
+let private silhouetteBrute (xy: float[]) (mask: float[]) (h: int) (w: int) =
+    let n = xy.Length / 2
+    let pixels = [| for i in 0 .. h - 1 do for j in 0 .. w - 1 do if mask.[i * w + j] > 0.5 then yield float j + 0.5, float i + 0.5 |]
+    let d2 (px, py) k = (xy.[2 * k] - px) ** 2.0 + (xy.[2 * k + 1] - py) ** 2.0
+    let forward = Array.init n (fun k -> pixels |> Array.map (fun p -> d2 p k) |> Array.min) |> Array.average
+    let backward = pixels |> Array.map (fun p -> Array.init n (d2 p) |> Array.min) |> Array.average
+    forward + backward
+
+let private chamferBrute (a: float[]) (b: float[]) =
+    let d2 (x: float[]) i (y: float[]) j = Seq.sum (seq { for c in 0 .. 2 -> (x.[3 * i + c] - y.[3 * j + c]) ** 2.0 })
+    let one (x: float[]) (y: float[]) = Array.init (x.Length / 3) (fun i -> Array.init (y.Length / 3) (d2 x i y) |> Array.min) |> Array.average
+    one a b + one b a
+
+/// A random mask (h, w) with about a third of the pixels set, and at least one.
+let private randomMask (g: Generator) (h: int) (w: int) =
+    let m = (Tensor.uniform ([ 1; 1; h; w ], 0.0, 1.0, g, Float64)).lt(0.33).cast Float64
+    let v = m.ToFloat64s()
+    v.[0] <- 1.0
+    Tensor.ofArray (v, [ 1; 1; h; w ])
+
+/// The gradient of every parameter, or None, after back-propagating `term`.
+let private gradients (model: PointCloud.Model) (term: Tensor) =
+    for _, p in PointCloud.parameters model do p.ZeroGrad()
+    term.backward (retainGraph = true)
+    PointCloud.parameters model |> List.map (fun (n, p) -> n, (match p.Grad with Some g -> g.abs().sum().ToScalar() > 0.0 | None -> false))
+
+[<Tests>]
+let tests =
+    testList "PointCloudPipeline" [
+        test "the networks give N points in [0, 1] colours and angles in (−π, π)" {
+            use scope = DisposalScope.Open()
+            use g = generator 1
+            let model = PointCloud.create g small
+            let images = Tensor.uniform ([ 3; 3; 64; 64 ], 0.0, 1.0, g)
+            let p = PointCloud.predict model images
+            Expect.equal p.Xyz.Shape [| 3; 64; 3 |] "xyz (B, N, 3)"
+            Expect.equal p.Rgb.Shape [| 3; 64; 3 |] "rgb (B, N, 3)"
+            Expect.equal p.Azimuth.Shape [| 3 |] "azimuth (B,)"
+            Expect.isTrue (p.Rgb.gt(0.0).all().ToScalar() > 0.0 && p.Rgb.lt(1.0).all().ToScalar() > 0.0) "colours inside (0, 1)"
+            Expect.isTrue ((p.Azimuth.abs ()).lt(Math.PI).all().ToScalar() > 0.0) "azimuth inside (−π, π)"
+            let names = PointCloud.parameters model |> List.map fst
+            Expect.equal (List.distinct names).Length names.Length "unique parameter names"
+            Expect.isTrue (names |> List.exists (fun n -> n.StartsWith "shape.colour.")) "the colour branch is a parameter group"
+            let e = Expect.catchT<ArgumentException> (fun () -> PointCloud.predict model (Tensor.zeros [ 1; 3; 32; 32 ]) |> ignore) "wrong image size"
+            Expect.stringContains e.Message "images" "the error names the argument"
+        }
+
+        test "the camera is the datasets': samples of a chair's surface land on its rendered silhouette and cover it" {
+            use scope = DisposalScope.Open()
+            use g = generator 2
+            use mesh = Procedural.mesh "chair" 7UL 0
+            let count = 20_000
+            let points = (Sampling.surfacePoints g count (mesh.Vertices.unsqueeze 0) mesh.Faces).Points
+            // (share of the points on a pixel the render touches, share of the rendered pixels
+            // (alpha > 0.5) holding a point); the splat's own blur is left out on purpose.
+            let agreement (view: DatasetRender.View) (sign: float) =
+                use inner = DisposalScope.Open()
+                let _, alpha = DatasetRender.render 64 mesh [| view |] (Tensor.ones [ 1; 3; 64; 64 ])
+                let alpha = alpha.ToFloat32s()
+                let az = Tensor.ofArray [| float32 (sign * Rotation.radians view.Azimuth) |]
+                let el = Tensor.ofArray [| float32 (Rotation.radians view.Elevation) |]
+                let xy = (fst (PointCloud.project PointCloud.Config.Defaults az el points)).ToFloat32s()
+                let holds = Array.zeroCreate 4096
+                let mutable onRender = 0
+                for k in 0 .. count - 1 do
+                    let j, i = int (floor xy.[2 * k]), int (floor xy.[2 * k + 1])
+                    if i >= 0 && i < 64 && j >= 0 && j < 64 then
+                        holds.[i * 64 + j] <- true
+                        if alpha.[i * 64 + j] > 0.0f then onRender <- onRender + 1
+                let inside = [| 0 .. 4095 |] |> Array.filter (fun q -> alpha.[q] > 0.5f)
+                float onRender / float count, float (inside |> Array.filter (fun q -> holds.[q]) |> Array.length) / float inside.Length
+            for v in [ 1; 5; 9 ] do
+                let view = DatasetRender.multiViews.[v]
+                let onRender, covered = agreement view 1.0
+                Expect.isGreaterThan onRender 0.97 (sprintf "view %d: the points land where the render is (%.3f)" v onRender)
+                Expect.isGreaterThan covered 0.99 (sprintf "view %d: the points cover the silhouette (%.3f)" v covered)
+                let mirroredOn, mirroredCovered = agreement view -1.0
+                Expect.isLessThan (min mirroredOn mirroredCovered) 0.9 (sprintf "view %d: the mirrored azimuth does not fit" v)
+        }
+
+        test "maskBce is the binary cross-entropy" {
+            use scope = DisposalScope.Open()
+            let p = Tensor.ofArray ([| 0.9; 0.2; 0.0; 1.0 |], [ 1; 1; 2; 2 ])
+            let t = Tensor.ofArray ([| 1.0; 0.0; 0.0; 1.0 |], [ 1; 1; 2; 2 ])
+            let expected = -(log 0.9 + log 0.8 + log (1.0 - 1e-6) + log (1.0 - 1e-6)) / 4.0
+            Expect.floatClose Accuracy.high ((PointCloud.maskBce p t).ToScalar()) expected "the mean of −t log p − (1 − t) log(1 − p)"
+        }
+
+        testProperty "silhouetteChamfer equals the brute-force 2D Chamfer" <| fun (seed: int) ->
+            use scope = DisposalScope.Open()
+            use g = generator (abs seed % 10_000)
+            let h, w = 9, 11
+            let xy = Tensor.uniform ([ 1; 13; 2 ], -1.0, 12.0, g, Float64)
+            let mask = randomMask g h w
+            let actual = (PointCloud.silhouetteChamfer xy mask).ToScalar()
+            let expected = silhouetteBrute (xy.ToFloat64s()) (mask.ToFloat64s()) h w
+            Expect.floatClose Accuracy.high actual expected "the 2D Chamfer"
+
+        test "silhouetteChamfer's gradient matches finite differences (float64) and an empty mask counts for nothing" {
+            use scope = DisposalScope.Open()
+            use g = generator 3
+            let xy = Tensor.uniform ([ 2; 7; 2 ], 0.0, 8.0, g, Float64)
+            let mask = Tensor.cat ([ randomMask g 8 8; Tensor.zeros ([ 1; 1; 8; 8 ], Float64) ], 0)
+            gradcheck "silhouetteChamfer" (fun x -> PointCloud.silhouetteChamfer x mask) xy
+            let first = PointCloud.silhouetteChamfer (xy.narrow (0, 0, 1)) (mask.narrow (0, 0, 1))
+            Expect.floatClose Accuracy.high ((PointCloud.silhouetteChamfer xy mask).ToScalar()) (first.ToScalar()) "the image without foreground is left out of the mean"
+        }
+
+        testProperty "chamferSquared equals the brute-force squared Chamfer" <| fun (seed: int) ->
+            use scope = DisposalScope.Open()
+            use g = generator (abs seed % 10_000)
+            let a = Tensor.uniform ([ 2; 17; 3 ], -1.0, 1.0, g, Float64)
+            let b = Tensor.uniform ([ 2; 11; 3 ], -1.0, 1.0, g, Float64)
+            let actual = (PointCloud.chamferSquared a b).ToFloat64s()
+            for k in 0 .. 1 do
+                let expected = chamferBrute ((a.select (0, k)).ToFloat64s()) ((b.select (0, k)).ToFloat64s())
+                Expect.floatClose Accuracy.high actual.[k] expected (sprintf "pair %d" k)
+
+        test "chamferSquared's gradient matches finite differences (float64) in both clouds" {
+            use scope = DisposalScope.Open()
+            use g = generator 4
+            let a = Tensor.uniform ([ 2; 9; 3 ], -1.0, 1.0, g, Float64)
+            let b = Tensor.uniform ([ 2; 6; 3 ], -1.0, 1.0, g, Float64)
+            gradcheck "chamferSquared in a" (fun x -> (PointCloud.chamferSquared x b).sum ()) a
+            gradcheck "chamferSquared in b" (fun y -> (PointCloud.chamferSquared a y).sum ()) b
+        }
+
+        test "each term trains its own network: the shape terms reach only the shape net, the pose terms only the pose net" {
+            use scope = DisposalScope.Open()
+            use g = generator 5
+            let model = PointCloud.create g small
+            use batch: PointCloud.Batch =
+                { Images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
+                  Masks = (Tensor.uniform ([ 2; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
+                  Azimuth = Tensor.zeros [ 2 ]
+                  Elevation = Tensor.zeros [ 2 ] }
+            let terms = PointCloud.losses model g batch
+            Expect.equal (terms |> List.map fst) [ "image"; "mask"; "silhouette"; "pose_image"; "pose_mask"; "geometric_cycle"; "pose_cycle"; "total" ] "every term of the defaults"
+            for name, term in terms do
+                if name <> "total" then
+                    use inner = DisposalScope.Open()
+                    let reached = gradients model term |> List.filter snd |> List.map fst
+                    let shape, pose = reached |> List.partition (fun n -> n.StartsWith "shape.")
+                    if name.StartsWith "pose_" then
+                        Expect.isEmpty shape (sprintf "%s gives the shape net no gradient" name)
+                        Expect.isNonEmpty pose (sprintf "%s trains the pose net" name)
+                    else
+                        Expect.isEmpty pose (sprintf "%s gives the pose net no gradient" name)
+                        Expect.isNonEmpty shape (sprintf "%s trains the shape net" name)
+        }
+
+        test "pose-supervised: the true pose is used, no pose term, and a zero weight drops its term" {
+            use scope = DisposalScope.Open()
+            use g = generator 6
+            let config = { small with PoseSupervised = true; Weights = { small.Weights with GeometricCycle = 0.0 } }
+            let model = PointCloud.create g config
+            let images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
+            let masks = (Tensor.uniform ([ 2; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
+            let batchAt (az: float32) : PointCloud.Batch =
+                { Images = images; Masks = masks; Azimuth = Tensor.ofArray [| az; az |]; Elevation = Tensor.zeros [ 2 ] }
+            let terms = PointCloud.losses model g (batchAt 0.0f)
+            Expect.equal (terms |> List.map fst) [ "image"; "mask"; "silhouette"; "total" ] "shape terms only"
+            let image (terms: (string * Tensor) list) = (terms |> List.find (fun (n, _) -> n = "image") |> snd).ToScalar()
+            let turned = PointCloud.losses model g (batchAt 1.0f)
+            Expect.notEqual (image turned) (image terms) "the image term depends on the given azimuth"
+        }
+    ]
