@@ -87,6 +87,9 @@ let private prepareWith (extra: Extra) (cache: string) (seed: uint64) (data: Tra
 
 let private prepare = prepareWith NoExtra
 
+let multiViewBenchmark (cache: string) (seed: uint64) (data: TrainingData) (cancel: CancellationToken) (log: string -> unit) =
+    Path.Combine(prepare cache seed data cancel log, categoryOf data)
+
 let symmetricBenchmark (cache: string) (seed: uint64) (data: TrainingData) (views: int) (cancel: CancellationToken) (log: string -> unit) =
     Path.Combine(prepareWith (Symmetric views) cache seed data cancel log, categoryOf data)
 

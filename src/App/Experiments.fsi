@@ -42,6 +42,11 @@ val copyResult: dir: string -> source: string -> target: string -> string option
 /// A results file's first line: the run folder, the time and the machine (`Runtime.info`).
 val writtenBy: runDir: string -> string
 
+/// The rendered benchmark of `data`'s category under the multi-view protocol (64 px, the 24
+/// views at elevation 30°, seed `seed`), rendered on first use: the folder `MultiView.load`
+/// reads. Procedural or furniture data only.
+val multiViewBenchmark: cache: string -> seed: uint64 -> data: TrainingData -> cancel: CancellationToken -> log: (string -> unit) -> string
+
 /// The rendered benchmark of `data`'s category under the symmetric protocol alone (64 px,
 /// `views` per instance, seed `seed`), `<cache>/<source>-symmetric64x<views>/<category>`,
 /// rendered on first use; issue 15's data.

@@ -6,6 +6,7 @@ open Reconstruct.Torch.Layers
 open Reconstruct.Geometry
 open Reconstruct.Render
 open Reconstruct.Stages
+open Reconstruct.Eval
 
 type Weights =
     { Image: float
@@ -103,11 +104,18 @@ let maskBce (predicted: Tensor) (target: Tensor) =
         let p = predicted.clamp (1e-6, 1.0 - 1e-6)
         ((target * p.log () + (target.neg () + 1.0) * (p.neg () + 1.0).log ()).mean ()).neg ())
 
-/// |x|² − 2 x·y + |y|² between the rows of x (N, D) and y (M, D) -> (N, M); for choosing
-/// neighbours only (it cancels badly for near points, which argmin does not mind).
-let private squaredDistances (x: Tensor) (y: Tensor) =
-    Scoped.run (fun () ->
-        x.square().sum (-1, true) + (y.square().sum (-1, true)).mT - x.matmul y.mT * 2.0)
+/// For interleaved xyz clouds a and b (host float32), the index of each a point's nearest b
+/// point and of each b point's nearest a point: exact k-d tree searches (`Nearest`), which
+/// cost a few milliseconds where the dense (N, M) distance matrix cost hundreds.
+let private nearestBothWays (a: float32[]) (b: float32[]) =
+    let treeA, treeB = Nearest.build a, Nearest.build b
+    (Nearest.queryTree treeB a treeA).Indices, (Nearest.queryTree treeA b treeB).Indices
+
+let private indexTensor (rows: int[][]) =
+    Tensor.ofArray (Array.concat rows |> Array.map int64, [ rows.Length; rows.[0].Length ])
+
+/// (x, y) pairs (count 2P, host) as xyz points in the plane z = 0.
+let private planar (xy: float32[]) = Array.init (xy.Length / 2 * 3) (fun k -> if k % 3 = 2 then 0.0f else xy.[k / 3 * 2 + k % 3])
 
 let silhouetteChamfer (xy: Tensor) (masks: Tensor) =
     Shape.expect "PointCloud.silhouetteChamfer" "xy" xy.Shape [ 3 ] [ 2 ]
@@ -115,22 +123,20 @@ let silhouetteChamfer (xy: Tensor) (masks: Tensor) =
         invalidArg "masks" (sprintf "PointCloud.silhouetteChamfer: masks must be (%d, 1, H, W), received %s" (xy.Size 0) (Shape.text masks.Shape))
     use scope = DisposalScope.Open()
     let h, w = masks.Size 2, masks.Size 3
-    let columns = (Tensor.arange (w, xy.Dtype) + 0.5).repeat [ h ]
-    let rows = (Tensor.arange (h, xy.Dtype) + 0.5).repeatInterleave (w, 0)
-    let centres = Tensor.stack ([ columns; rows ], 1)
-    let flat = masks.reshape [ masks.Size 0; h * w ]
+    let n = xy.Size 1
+    let hostMasks = (masks.reshape [ masks.Size 0; h * w ]).ToFloat32s()
+    let hostPoints = xy.detach().contiguous().cast(Float32).ToFloat32s()
     let terms =
         [ for k in 0 .. xy.Size 0 - 1 do
-              let foreground = (flat.select (0, k)).gt(0.5).nonzero().reshape [ -1 ]
-              if foreground.Size 0 > 0 then
+              let foreground = [| for q in 0 .. h * w - 1 do if hostMasks.[k * h * w + q] > 0.5f then yield q |]
+              if foreground.Length > 0 then
+                  let centres = foreground |> Array.collect (fun q -> [| float32 (q % w) + 0.5f; float32 (q / w) + 0.5f |])
+                  let nearestPixel, nearestPoint = nearestBothWays (planar hostPoints.[2 * n * k .. 2 * n * (k + 1) - 1]) (planar centres)
                   let points = xy.select (0, k)
-                  let pixels = centres.indexSelect (0, foreground)
-                  let nearestPixel, nearestPoint =
-                      use _ = Autograd.noGrad ()
-                      let d = squaredDistances (points.detach ()) pixels
-                      d.argmin 1, d.argmin 0
-                  let forward = (points - pixels.indexSelect (0, nearestPixel)).square().sum(1).mean ()
-                  let backward = (pixels - points.indexSelect (0, nearestPoint)).square().sum(1).mean ()
+                  let pixels = Tensor.ofArray(centres, [ foreground.Length; 2 ]).cast xy.Dtype
+                  let take (t: Tensor) (index: int[]) = t.indexSelect (0, Tensor.ofArray (Array.map int64 index))
+                  let forward = (points - take pixels nearestPixel).square().sum(1).mean ()
+                  let backward = (pixels - take points nearestPoint).square().sum(1).mean ()
                   yield forward + backward ]
     match terms with
     | [] -> scope.MoveOut((Tensor.zeros ([ 1 ], xy.Dtype)).sum ())
@@ -142,11 +148,12 @@ let chamferSquared (a: Tensor) (b: Tensor) =
     if b.Size 0 <> a.Size 0 then
         invalidArg "b" (sprintf "PointCloud.chamferSquared: b holds %d clouds but a holds %d" (b.Size 0) (a.Size 0))
     use scope = DisposalScope.Open()
-    let nearestInB, nearestInA =
-        use _ = Autograd.noGrad ()
-        let a', b' = a.detach (), b.detach ()
-        let d = a'.square().sum (2, true) + (b'.square().sum (2, true)).mT - a'.bmm b'.mT * 2.0
-        d.argmin 2, d.argmin 1
+    let clouds, n, m = a.Size 0, a.Size 1, b.Size 1
+    let hostA = a.detach().contiguous().cast(Float32).ToFloat32s()
+    let hostB = b.detach().contiguous().cast(Float32).ToFloat32s()
+    let pairs =
+        Array.Parallel.init clouds (fun k -> nearestBothWays hostA.[3 * n * k .. 3 * n * (k + 1) - 1] hostB.[3 * m * k .. 3 * m * (k + 1) - 1])
+    let nearestInB, nearestInA = indexTensor (Array.map fst pairs), indexTensor (Array.map snd pairs)
     let gatherRows (cloud: Tensor) (index: Tensor) = cloud.gather (1, (index.unsqueeze 2).expand [ index.Size 0; index.Size 1; 3 ])
     let aToB = (a - gatherRows b nearestInB).square().sum(2).mean 1
     let bToA = (b - gatherRows a nearestInA).square().sum(2).mean 1

@@ -1,0 +1,64 @@
+/// The point-cloud method of Navaneet et al. (issue 16): procedural or furniture models rendered
+/// in the multi-view protocol, of which each training object gives `ViewsPerInstance` images
+/// with their silhouettes (the paper: one), no camera; the shape and pose networks trained by
+/// `Pipelines.PointCloud`, validated by the splat's mask IoU and the azimuth accuracy, then
+/// scored on the test split. `experiments/pointcloud_*.fsx` and `reconstruct train pointcloud`
+/// call `run`.
+module Reconstruct.App.PointCloudExperiment
+
+open System.Threading
+open Reconstruct.Torch
+open Reconstruct.Train
+open Reconstruct.App.Experiments
+
+/// The method's part of the experiment record.
+type Method =
+    { /// Procedural or furniture models of one category.
+      Data: TrainingData
+      /// The data's one seed: shapes, splits, views.
+      DataSeed: uint64
+      /// Where rendered training sets are kept between runs.
+      Cache: string
+      /// Training images per object, views drawn once per object from the run's seed (the
+      /// paper: 1; the cycles are what stands in for more views).
+      ViewsPerInstance: int
+      Pipeline: Reconstruct.Pipelines.PointCloud.Config
+      /// Instance i of the val and test splits is seen from view (EvalView + 7 i) mod 24.
+      EvalView: int
+      /// Validation and the global rotation fit: at most this many val instances.
+      ValidationInstances: int
+      /// Test evaluation: at most this many instances (0 = the whole test split).
+      TestInstances: int }
+
+/// The pipeline name stored in config.json and checkpoints.
+val pipelineName: string
+
+/// The paper's recipe on 2 CPU cores: procedural chairs, one view per object, the paper's
+/// networks, projection and weights, Adam 5e-4 at batch 16 (the paper: batch 2, 200k
+/// iterations), 6,000 iterations.
+val baseline: Experiment<Method>
+
+/// The samples (instance, view) a split gives for training: `viewsPerInstance` distinct views
+/// per instance, drawn from `seed` and the instance's number, instances in order.
+val trainingSamples: instances: int -> views: int -> viewsPerInstance: int -> seed: uint64 -> (int * int)[]
+
+/// A batch of (instance, view) samples of `set`: RGB over black, mask (alpha > 0.5), the true
+/// azimuth and elevation; new tensors of the current scope.
+val batchOf: set: Reconstruct.Data.MultiView.Set -> samples: (int * int)[] -> Reconstruct.Pipelines.PointCloud.Batch
+
+/// Trains into `runDir` (resume: continue the run there), then evaluates the test split and,
+/// when `results` is given, writes `<results>/<Name>.md` and `.json`.
+val run:
+    runDir: string ->
+    results: string option ->
+    experiment: Experiment<Method> ->
+    resume: bool ->
+    cancel: CancellationToken ->
+    log: (string -> unit) ->
+        RunSummary
+
+/// `Experiments.script` for this method.
+val script: experiment: Experiment<Method> -> args: string[] -> int
+
+/// Resumes the run in `runDir` (its config.json's experiment; `stop` replaces the stop rule).
+val resume: runDir: string -> stop: Stop option -> results: string option -> cancel: CancellationToken -> log: (string -> unit) -> RunSummary
