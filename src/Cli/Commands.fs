@@ -26,6 +26,7 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
       "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
       "unicorn_render", [ Reconstruct.Bench.RenderBench.unicornRender ]
       "point_projection", [ Reconstruct.Bench.PointSplatBench.all ]
+      "pointcloud", [ Reconstruct.Bench.PointCloudBench.all ]
       "perceptual", [ Reconstruct.Bench.PerceptualBench.all ]
       "unicorn", [ Reconstruct.Bench.UnicornBench.all ]
       "predict", [ Reconstruct.Bench.PredictBench.all ]
