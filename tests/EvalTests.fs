@@ -17,7 +17,7 @@ open Reconstruct.Tests.TestHelpers
 
 // ---------------------------------------------------------------------- helpers
 
-let private seeds = Arb.fromGen (Gen.choose (0, 1_000_000))
+let seeds = Arb.fromGen (Gen.choose (0, 1_000_000))
 
 let private assertTrue (what: string) (condition: bool) = if not condition then failwith what
 
@@ -32,7 +32,7 @@ let private spherePoints (rng: Random) (n: int) (radius: float) (centre: float[]
 
 /// Clouds of several kinds: uniform in a box, clustered, flat (one coordinate constant),
 /// with duplicate points, and on a few lattice values (many exact ties).
-let private randomCloud (rng: Random) (n: int) =
+let randomCloud (rng: Random) (n: int) =
     match rng.Next 5 with
     | 0 -> Array.init (3 * n) (fun _ -> float32 (rng.NextDouble() * 2.0 - 1.0))
     | 1 ->
@@ -48,7 +48,7 @@ let private randomCloud (rng: Random) (n: int) =
     | _ -> Array.init (3 * n) (fun _ -> float32 (rng.Next 4) * 0.5f)
 
 /// All-pairs squared distances in float64, the independent reference for Chamfer values.
-let private bruteDistances64 (from: float32[]) (``to``: float32[]) =
+let bruteDistances64 (from: float32[]) (``to``: float32[]) =
     Array.init (from.Length / 3) (fun i ->
         let mutable best = Double.PositiveInfinity
         for j in 0 .. ``to``.Length / 3 - 1 do
@@ -88,7 +88,7 @@ let private blob () =
             [| 0.5 * r * p.[0]; 0.4 * r * p.[1]; 0.3 * r * p.[2] |])
     Mesh.ofArrays moved f
 
-let private sample (seed: int) (n: int) (mesh: Mesh) =
+let sample (seed: int) (n: int) (mesh: Mesh) =
     use g = generator seed
     use _ = DisposalScope.Open()
     Nearest.ofTensor (Sampling.surfacePoints g n mesh.Vertices mesh.Faces).Points

@@ -2,6 +2,7 @@ module Reconstruct.App.PointCloudExperiment
 
 open System
 open System.IO
+open System.Text.Json
 open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Geometry
@@ -99,6 +100,8 @@ let private score (model: Pipeline.Model) (set: MultiView.Set) (samples: (int * 
         use _ = DisposalScope.Open()
         use batch = batchOf set chunk
         let p = Pipeline.predict model batch.Images
+        // The pose-supervised reference has no pose of its own: its clouds are drawn at the truth's.
+        let p = if model.Config.PoseSupervised then { p with Azimuth = batch.Azimuth; Elevation = batch.Elevation } else p
         let mask, _ = Pipeline.render model.Config p.Azimuth p.Elevation p.Xyz p.Rgb
         ious.AddRange(ImageMetrics.maskIoU mask batch.Masks)
         for k in 0 .. chunk.Length - 1 do
@@ -112,8 +115,9 @@ let private validate (m: Method) (model: Pipeline.Model) (validation: MultiView.
     else
         let s = score model validation (evalSamples validation m.EvalView m.ValidationInstances)
         let sign, offset = fitAzimuth s.Azimuth s.TrueAzimuth
-        [ "val_mask_iou", Array.average s.MaskIoU
-          "val_azimuth_acc30", PoseMetrics.accuracy 30.0 (azimuthErrors s.Azimuth s.TrueAzimuth sign offset) ]
+        [ yield "val_mask_iou", Array.average s.MaskIoU
+          if not m.Pipeline.PoseSupervised then
+              yield "val_azimuth_acc30", PoseMetrics.accuracy 30.0 (azimuthErrors s.Azimuth s.TrueAzimuth sign offset) ]
 
 let private learner (m: Method) (model: Pipeline.Model) (steps: Generator) (validation: MultiView.Set) : Learner<Pipeline.Batch> =
     { Pipeline = pipelineName
@@ -138,6 +142,131 @@ let private dataOf (experiment: Experiment<Method>) (train: MultiView.Set) : Dat
             let order = SplitMix64.Derive(orderSeed, uint64 epoch).Permutation samples.Length
             seq { for index in start .. perEpoch - 1 -> batchOf train (Array.init batchSize (fun k -> samples.[order.[index * batchSize + k]])) } }
 
+/// The 1,024 ground-truth points of instance i of `set`: a dense area-weighted sample of its
+/// mesh (10,000 points, drawn from `seed` and i) reduced by farthest-point sampling, as the
+/// paper's `pcl_1024_fps`.
+let private truthCloud (set: MultiView.Set) (seed: uint64) (points: int) (i: int) =
+    use _ = DisposalScope.Open()
+    let mesh = MeshIO.readObj (MultiView.meshPath set i)
+    use g = new Generator(Seed.item seed (uint64 i))
+    let dense = Nearest.ofTensor (Sampling.surfacePoints g 10_000 mesh.Vertices mesh.Faces).Points
+    PointCloudMetrics.farthestPointSample dense points
+
+/// The test split's scores.
+type private TestScores =
+    { Instances: int
+      Chamfer: float[]
+      Emd: float[]
+      AzimuthDeg: float[]
+      MaskIoU: float[]
+      Rotation: float[]
+      AzimuthSign: float
+      AzimuthOffset: float }
+
+/// The paper's evaluation: one global rotation fitted on the val predictions against their
+/// truths, applied to every test prediction, then CD ×10³ and EMD of the clipped, normalised
+/// clouds; the azimuth after the sign and offset fitted on val.
+let private evaluate (m: Method) (seed: uint64) (model: Pipeline.Model) (validation: MultiView.Set) (test: MultiView.Set) (log: string -> unit) =
+    let clock = Diagnostics.Stopwatch.StartNew()
+    let valSamples = evalSamples validation m.EvalView (max m.ValidationInstances 1)
+    let v = score model validation valSamples
+    let valTruth = valSamples |> Array.map (fst >> truthCloud validation (Seed.child seed "val-truth") m.Pipeline.Points)
+    let rotation = PointCloudMetrics.fitGlobalRotation (List.zip (List.ofArray v.Clouds) (List.ofArray valTruth))
+    let sign, offset = fitAzimuth v.Azimuth v.TrueAzimuth
+    let testSamples = evalSamples test m.EvalView m.TestInstances
+    let t = score model test testSamples
+    let scores =
+        testSamples
+        |> Array.Parallel.mapi (fun k (i, _) ->
+            let truth = truthCloud test (Seed.child seed "test-truth") m.Pipeline.Points i
+            PointCloudMetrics.scores (PointCloudMetrics.applyRotation rotation t.Clouds.[k]) truth)
+    log (sprintf "evaluated %d test instances in %.0f s (global rotation fitted on %d val instances)" testSamples.Length clock.Elapsed.TotalSeconds valSamples.Length)
+    { Instances = testSamples.Length
+      Chamfer = scores |> Array.map _.Chamfer
+      Emd = scores |> Array.map _.Emd
+      AzimuthDeg = if m.Pipeline.PoseSupervised then [||] else azimuthErrors t.Azimuth t.TrueAzimuth sign offset
+      MaskIoU = t.MaskIoU
+      Rotation = rotation
+      AzimuthSign = sign
+      AzimuthOffset = offset }
+
+/// Rows of the figure: this many first test samples.
+let private figureRows = 6
+
+/// input | the cloud's projection at the predicted pose | at three novel azimuths (the
+/// predicted one + 90°, 180°, 270°), colours on black: (3, H·rows, W·5).
+let private figure (model: Pipeline.Model) (set: MultiView.Set) (samples: (int * int)[]) =
+    use _ = Autograd.noGrad ()
+    use scope = DisposalScope.Open()
+    use batch = batchOf set samples.[.. min figureRows samples.Length - 1]
+    let p = Pipeline.predict model batch.Images
+    let p = if model.Config.PoseSupervised then { p with Azimuth = batch.Azimuth; Elevation = batch.Elevation } else p
+    let at (turn: float) = snd (Pipeline.render model.Config (p.Azimuth + turn) p.Elevation p.Xyz p.Rgb)
+    let columns = [ batch.Images; at 0.0; at (Math.PI / 2.0); at Math.PI; at (1.5 * Math.PI) ]
+    let rows = Tensor.cat (columns, 3)
+    scope.MoveOut(Tensor.cat ([ for k in 0 .. rows.Size 0 - 1 -> rows.select (0, k) ], 1))
+
+let private mean (values: float[]) = if values.Length = 0 then nan else Array.average values
+
+let private writeResults (dir: string) (runDir: string) (experiment: Experiment<Method>) (trainImages: int) (outcome: Outcome) (s: TestScores) (figurePath: string) =
+    Directory.CreateDirectory dir |> ignore
+    let name = experiment.Name
+    let curves = copyResult dir (Path.Combine(runDir, "curves.png")) (name + "_curves.png")
+    let grid = copyResult dir figurePath (name + "_grid.png")
+    let azimuth30 = PoseMetrics.accuracy 30.0 s.AzimuthDeg
+    let measured =
+        [ "chamfer_x1e3", mean s.Chamfer
+          "emd", mean s.Emd
+          "azimuth_acc15", PoseMetrics.accuracy 15.0 s.AzimuthDeg
+          "azimuth_acc30", azimuth30
+          "azimuth_median_deg", Array.sort s.AzimuthDeg |> fun a -> if a.Length = 0 then nan else a.[a.Length / 2]
+          "mask_iou", mean s.MaskIoU ]
+    let lines =
+        [ yield sprintf "# %s" name
+          yield ""
+          yield writtenBy runDir
+          yield ""
+          yield sprintf "- data: %A, %d training images (%d view(s) of each training object), seed %d" experiment.Method.Data trainImages experiment.Method.ViewsPerInstance experiment.Method.DataSeed
+          yield sprintf "- iterations: %d in %.1f min of training (%A)" outcome.Iterations (outcome.TrainingSeconds / 60.0) outcome.Reason
+          let azimuth =
+              if experiment.Method.Pipeline.PoseSupervised then "no azimuths (the true poses are given, and the clouds are drawn at them)"
+              else sprintf "the true azimuth taken as %sthe predicted one %+.0f°, fitted on val" (if s.AzimuthSign > 0.0 then "" else "minus ") s.AzimuthOffset
+          yield sprintf "- test: %d instances, instance i from multi-view (%d + 7 i) mod 24; 1,024 ground-truth points by farthest-point sampling of 10,000 surface samples; one global rotation fitted on the val split (row-major %s); %s"
+                    s.Instances experiment.Method.EvalView (String.Join(" ", s.Rotation |> Array.map (sprintf "%.3f"))) azimuth
+          yield ""
+          yield "| CD (×10³) | EMD | azimuth within 15° | within 30° | median azimuth error | mask IoU (splat at the predicted pose) |"
+          yield "|---|---|---|---|---|---|"
+          let get key = measured |> List.find (fst >> (=) key) |> snd
+          // The pose-supervised reference has no azimuths of its own.
+          let show (format: float -> string) (value: float) = if Double.IsNaN value then "–" else format value
+          yield sprintf "| %.3f | %.4f | %s | %s | %s | %.3f |" (get "chamfer_x1e3") (get "emd") (show (sprintf "%.0f%%") (100.0 * get "azimuth_acc15"))
+                    (show (sprintf "%.0f%%") (100.0 * azimuth30)) (show (sprintf "%.1f°") (get "azimuth_median_deg")) (get "mask_iou")
+          yield ""
+          match curves with Some c -> yield sprintf "![learning curves](%s)" c | None -> ()
+          yield ""
+          match grid with Some g -> yield sprintf "![input | the predicted cloud at the predicted pose | at +90°, +180°, +270°](%s)" g | None -> ()
+          yield ""
+          yield "```json"
+          yield Trainer.configJson pipelineName experiment
+          yield "```" ]
+    let md = Path.Combine(dir, name + ".md")
+    Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
+    let json = Path.Combine(dir, name + ".json")
+    let record =
+        {| name = name
+           iterations = outcome.Iterations
+           trainingSeconds = outcome.TrainingSeconds
+           trainImages = trainImages
+           testInstances = s.Instances
+           // The shape of the other methods' results files (`experiments/results_reader.fsx`).
+           table = [| {| methodName = pipelineName; means = dict [ "chamfer_x1e3", mean s.Chamfer; "emd", mean s.Emd ] |} |]
+           measured = dict (measured |> List.filter (snd >> Double.IsNaN >> not))
+           rotation = s.Rotation
+           azimuthSign = s.AzimuthSign
+           azimuthOffset = s.AzimuthOffset |}
+    Files.writeTextAtomically json (JsonSerializer.Serialize(record, JsonSerializerOptions(WriteIndented = true)))
+    [ md; json ] @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
+
 let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
     let m = experiment.Method
     if m.EvalView < 0 || m.EvalView >= DatasetRender.multiViews.Length then
@@ -152,7 +281,21 @@ let run (runDir: string) (results: string option) (experiment: Experiment<Method
         Pipeline.create generator m.Pipeline
     use steps = new Generator(Seed.child experiment.Seed "steps")
     let outcome = Trainer.run runDir experiment (learner m model steps validation) (dataOf experiment train) resume cancel log
-    { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
+    match outcome.Reason with
+    | StopReason.Finished
+    | StopReason.TimeBudget ->
+        let test = MultiView.load benchmark "test"
+        let scores = evaluate m experiment.Seed model validation test log
+        log (sprintf "test: CD %.3f (x1e3), EMD %.4f, azimuth within 30° %.0f%%, mask IoU %.3f" (mean scores.Chamfer) (mean scores.Emd) (100.0 * PoseMetrics.accuracy 30.0 scores.AzimuthDeg) (mean scores.MaskIoU))
+        let figurePath = Path.Combine(runDir, Trainer.EvalFolder, "pointcloud_grid.png")
+        Directory.CreateDirectory(Path.GetDirectoryName figurePath) |> ignore
+        Image.save figurePath (figure model test (evalSamples test m.EvalView figureRows))
+        let files =
+            match results with
+            | Some dir -> writeResults dir runDir experiment (train.Count * m.ViewsPerInstance) outcome scores figurePath
+            | None -> []
+        { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = files }
+    | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
 
 let script (experiment: Experiment<Method>) (args: string[]) = Experiments.script run experiment args
 

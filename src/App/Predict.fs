@@ -319,6 +319,28 @@ let private unicornReconstructor (options: Options) (loaded: Loaded) : Reconstru
                   with Files.FileWriteError (path, problem) -> input, Some(sprintf "%s: %s" path problem) ]
       Release = fun () -> (loaded :> IDisposable).Dispose() }
 
+/// A training run folder's experiment and model at its best or last checkpoint, with the
+/// checkpoint's path and a line for people ("<name>: <label>, iteration N of <run>"). Raises
+/// ModelError naming the config or checkpoint that cannot be used; the model is disposed then.
+let private loadRun<'Method, 'Model> (runDir: string) (label: string) (create: 'Method -> 'Model) (parameters: 'Model -> Layers.Named) (dispose: 'Model -> unit) =
+    let configPath = Path.Combine(runDir, Trainer.ConfigFile)
+    let experiment =
+        try Trainer.readExperiment<'Method> runDir
+        with ConfigError (_, problem) -> raise (ModelError(configPath, problem))
+    let checkpoint =
+        match runCheckpoint runDir with
+        | Some p -> p
+        | None -> raise (ModelError(runDir, "the run has no checkpoint yet"))
+    let model = create experiment.Method
+    try
+        try Checkpoint.restoreWeights checkpoint (parameters model) (fun _ -> false) |> ignore
+        with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(checkpoint, problem))
+        let step = (Checkpoint.readMetadata checkpoint).Step
+        experiment, model, checkpoint, sprintf "%s: %s, iteration %d of %s" experiment.Name label step runDir
+    with _ ->
+        dispose model
+        reraise ()
+
 // ------------------------------------------------------------------------------ Unsup3d
 
 module private Depth =
@@ -327,25 +349,9 @@ module private Depth =
     let outputs (options: Options) (name: string) = outputsEnding ".view.json" options name
 
     let load (runDir: string) =
-        let configPath = Path.Combine(runDir, Trainer.ConfigFile)
-        let experiment =
-            try Trainer.readExperiment<Unsup3dExperiment.Method> runDir
-            with ConfigError (_, problem) -> raise (ModelError(configPath, problem))
-        let checkpoint =
-            match runCheckpoint runDir with
-            | Some p -> p
-            | None -> raise (ModelError(runDir, "the run has no checkpoint yet"))
-        let model =
-            use generator = new Generator(0UL)
-            U.create generator experiment.Method.Pipeline
-        try
-            try Checkpoint.restoreWeights checkpoint (U.parameters model) (fun _ -> false) |> ignore
-            with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(checkpoint, problem))
-            let step = (Checkpoint.readMetadata checkpoint).Step
-            model, checkpoint, sprintf "%s: Unsup3d, iteration %d of %s" experiment.Name step runDir, experiment.Method.Background
-        with _ ->
-            U.dispose model
-            reraise ()
+        let experiment, model, checkpoint, description =
+            loadRun<Unsup3dExperiment.Method, U.Model> runDir "Unsup3d" (fun m -> (use g = new Generator(0UL) in U.create g m.Pipeline)) U.parameters U.dispose
+        model, checkpoint, description, experiment.Method.Background
 
     /// Image k's canonical depth as a mesh: the S×S grid unprojected with the model's camera,
     /// turned to a y-up frame centred on the rotation centre (x, −y, c − z), so the surface faces
@@ -409,13 +415,66 @@ module private Depth =
                       with Files.FileWriteError (path, problem) -> input, Some(sprintf "%s: %s" path problem) ]
           Release = fun () -> U.dispose model }
 
-/// The reconstructor `options.Model` names: an Unsup3d training run, else a UNICORN model.
+// ------------------------------------------------------------------------------ point clouds
+
+module private Points =
+    module P = Reconstruct.Pipelines.PointCloud
+
+    let outputs (name: string) = [ name + ".ply"; name + ".png"; name + ".pose.json" ]
+
+    let load (runDir: string) =
+        let _, model, checkpoint, description =
+            loadRun<PointCloudExperiment.Method, P.Model> runDir "point cloud" (fun m -> (use g = new Generator(0UL) in P.create g m.Pipeline)) P.parameters P.dispose
+        model, checkpoint, description
+
+    let reconstructor (options: Options) (runDir: string) : Reconstructor =
+        let model, checkpoint, description = load runDir
+        { Description = description
+          Source = checkpoint
+          Size = model.Config.ImageSize
+          // The method's images are RGB over black, the projection's background.
+          Background = 0.0
+          Outputs = outputs
+          WriteBatch =
+            fun decoded ->
+                use _ = Autograd.noGrad ()
+                let images = Tensor.stack ([ for _, _, image in decoded -> image ], 0)
+                let p = P.predict model images
+                let at (turn: float) = snd (P.render model.Config (p.Azimuth + turn) p.Elevation p.Xyz p.Rgb)
+                let views = [ at 0.0; at (Math.PI / 2.0); at Math.PI; at (1.5 * Math.PI) ]
+                [ for k, (input, name, image) in List.indexed decoded ->
+                      try
+                          use scope = DisposalScope.Open()
+                          let out (file: string) = Path.Combine(options.Out, file)
+                          MeshIO.writePointsPly (out (name + ".ply")) ((p.Xyz.select (0, k)).contiguous().ToFloat32s()) ((p.Rgb.select (0, k)).contiguous().ToFloat32s())
+                          let cells = Tensor.stack (image :: [ for v in views -> v.[k] ], 0)
+                          let grid = Image.grid 5 2 1.0 cells
+                          Image.save (out (name + ".png")) (Image.resizeWith ResizeMode.Nearest (2 * grid.Size 1, 2 * grid.Size 2) grid)
+                          let angle (t: Tensor) = degrees ((t.narrow (0, k, 1)).ToFloat32s()).[0]
+                          let json =
+                              JsonSerializer.Serialize(
+                                  {| input = input
+                                     model = description
+                                     frame = "the cloud is in the model's canonical frame; the camera orbits it at the training data's distance and field of view"
+                                     azimuth_deg = angle p.Azimuth
+                                     elevation_deg = angle p.Elevation |},
+                                  JsonSerializerOptions(WriteIndented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
+                          Files.writeTextAtomically (out (name + ".pose.json")) (json + "\n")
+                          input, None
+                      with Files.FileWriteError (path, problem) -> input, Some(sprintf "%s: %s" path problem) ]
+          Release = fun () -> P.dispose model }
+
+/// The reconstructor `options.Model` names: an Unsup3d or point-cloud training run, else a
+/// UNICORN model.
 let private reconstructorOf (options: Options) =
-    let isUnsup3dRun =
-        Directory.Exists options.Model
-        && File.Exists(Path.Combine(options.Model, Trainer.ConfigFile))
-        && (try Trainer.pipelineOf options.Model = Unsup3dExperiment.pipelineName with _ -> false)
-    if isUnsup3dRun then Depth.reconstructor options options.Model else unicornReconstructor options (load options.Model)
+    let runPipeline =
+        if Directory.Exists options.Model && File.Exists(Path.Combine(options.Model, Trainer.ConfigFile)) then
+            (try Some(Trainer.pipelineOf options.Model) with _ -> None)
+        else None
+    match runPipeline with
+    | Some name when name = Unsup3dExperiment.pipelineName -> Depth.reconstructor options options.Model
+    | Some name when name = PointCloudExperiment.pipelineName -> Points.reconstructor options options.Model
+    | _ -> unicornReconstructor options (load options.Model)
 
 // ------------------------------------------------------------------------------ the batch run
 

@@ -88,4 +88,72 @@ let icp () =
       figure "icp_100it_bruteforce_nn_ms" brute "ms" (sprintf "reference: 101 x all-pairs NN both ways (1 thread), %d queries timed, scaled to 30k" subset)
       figure "icp_100it_speedup_vs_bruteforce" (brute / ms) "x" "" ]
 
-let all () : Figure list = chamfer () @ icp ()
+/// `count` true points as the paper takes them: farthest-point samples of a dense (10k)
+/// normalised surface sample.
+let private fpsPoints (g: Generator) (count: int) (mesh: Mesh) =
+    PointCloudMetrics.farthestPointSample (normalisedPoints g 10_000 mesh) count
+
+/// EMD between 1,024 predicted and 1,024 true points: a typical reconstruction and a poor one
+/// (the template ellipsoid), beside the Chamfer distance of the same clouds, timed in the same
+/// run (EMD's exact matching against CD's nearest neighbours). The notes give process CPU
+/// time, what one idle core would take (EMD runs on one thread).
+let emd () =
+    use g = new Generator(13UL)
+    let n = 1024
+    let truth = fpsPoints g n (blob 0.0)
+    let pred = fpsPoints g n (blob 0.1)
+    let poor = fpsPoints g n (Template.unicorn 0.4)
+    let value, valuePoor = PointCloudMetrics.emd pred truth, PointCloudMetrics.emd poor truth
+    let ms, cpu = medianWallAndCpuMs 1 5 (fun () -> PointCloudMetrics.emd pred truth |> ignore)
+    let msPoor, cpuPoor = medianWallAndCpuMs 0 5 (fun () -> PointCloudMetrics.emd poor truth |> ignore)
+    let cdMs, cdCpu = medianWallAndCpuMs 3 9 (fun () -> PointCloudMetrics.chamferSquared pred truth |> ignore)
+    [ figure "emd_1024_ms" ms "ms"
+          (sprintf "exact EMD (Jonker-Volgenant, 1 thread), 1,024 vs 1,024 FPS points of a reconstruction and its truth (EMD %.5f, CD %.5f); median of 5; process CPU %.0f ms; target well under 2000 ms"
+               value (PointCloudMetrics.chamferSquared pred truth) cpu)
+      figure "emd_1024_poor_ms" msPoor "ms" (sprintf "as emd_1024_ms for a poor reconstruction (template ellipsoid, EMD %.5f); process CPU %.0f ms" valuePoor cpuPoor)
+      figure "emd_1024_chamfer_ms" cdMs "ms" (sprintf "reference: chamferSquared of the same two clouds (k-d trees, both directions); median of 9; process CPU %.1f ms" cdCpu)
+      figure "emd_1024_ratio_vs_chamfer" (ms / cdMs) "x" (sprintf "wall time; by process CPU time %.0fx" (cpu / cdCpu)) ]
+
+/// Farthest-point sampling of 1,024 points from a 100k-point surface sample, beside the
+/// all-pairs nearest-neighbour search of 1,024 queries in the same 100k points: the same
+/// 1,024 × 100k distances.
+let fps () =
+    use g = new Generator(14UL)
+    let dense = normalisedPoints g 100_000 (blob 0.0)
+    let count = 1024
+    let ms, cpu = medianWallAndCpuMs 1 3 (fun () -> PointCloudMetrics.farthestPointIndices dense count |> ignore)
+    let queries = Array.sub dense 0 (3 * count)
+    let brute, bruteCpu = medianWallAndCpuMs 1 3 (fun () -> Nearest.bruteForce dense queries |> ignore)
+    [ figure "fps_100k_to_1024_ms" ms "ms" (sprintf "farthest-point sampling (1 thread), 1,024 of 100k surface points; median of 3; process CPU %.0f ms" cpu)
+      figure "fps_100k_bruteforce_nn_ms" brute "ms" (sprintf "reference: all-pairs NN of 1,024 queries in the same 100k points (1 thread), as many distances; process CPU %.0f ms" bruteCpu)
+      figure "fps_100k_ratio_vs_bruteforce" (ms / brute) "x" (sprintf "wall time; by process CPU time %.2fx" (cpu / bruteCpu)) ]
+
+/// The global rotation of the evaluation fitted on 50 pairs of 1,024 points (blobs of varying
+/// ripple, the predictions turned by a known rotation), beside one summed CD of the 50 pairs
+/// timed in the same run: the fit costs that many CD evaluations.
+let fitRotation () =
+    use g = new Generator(15UL)
+    let axisAngle = [| 0.9; 2.1; -0.7 |]
+    let turn =
+        use _ = DisposalScope.Open()
+        (Rotation.fromAxisAngle (Tensor.ofArray axisAngle)).ToFloat64s()
+    let back = Array.init 9 (fun k -> turn.[3 * (k % 3) + k / 3])
+    let pairs =
+        List.init 50 (fun k ->
+            let ripple = 0.002 * float k
+            PointCloudMetrics.applyRotation back (fpsPoints g 1024 (blob (ripple + 0.05))), fpsPoints g 1024 (blob ripple))
+    let mutable fitted = [||]
+    let ms, cpu = medianWallAndCpuMs 0 3 (fun () -> fitted <- PointCloudMetrics.fitGlobalRotation pairs)
+    let error =
+        use _ = DisposalScope.Open()
+        Rotation.degrees ((Rotation.geodesicAngle (Tensor.ofArray (fitted, [ 3; 3 ])) (Tensor.ofArray (turn, [ 3; 3 ]))).ToScalar())
+    let cd (r: float[]) = pairs |> List.sumBy (fun (p, t) -> PointCloudMetrics.chamferSquared (PointCloudMetrics.applyRotation r p) t)
+    let identity = [| 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |]
+    let cdMs, cdCpu = medianWallAndCpuMs 1 3 (fun () -> cd identity |> ignore)
+    [ figure "fit_rotation_50x1024_ms" ms "ms"
+          (sprintf "fitGlobalRotation, 50 pairs of 1,024 points turned by %.0f deg: %.3f deg from the true rotation; summed CD %.4f -> %.4f; median of 3; process CPU %.0f ms; target a few seconds"
+               (Rotation.degrees (sqrt (Array.sumBy (fun v -> v * v) axisAngle))) error (cd identity) (cd fitted) cpu)
+      figure "fit_rotation_50x1024_cd_ms" cdMs "ms" (sprintf "reference: one summed CD of the 50 pairs (rotate + chamferSquared); process CPU %.0f ms" cdCpu)
+      figure "fit_rotation_50x1024_ratio_vs_cd" (ms / cdMs) "x" (sprintf "the fit's cost in summed-CD evaluations, wall time; by process CPU time %.0fx" (cpu / cdCpu)) ]
+
+let all () : Figure list = chamfer () @ icp () @ emd () @ fps () @ fitRotation ()

@@ -74,20 +74,6 @@ let peakRssIncreaseMb (action: unit -> unit) =
 
 // ------------------------------------------------------------------ timing
 
-/// Wall and process-CPU milliseconds of one call. On a shared machine the wall time also
-/// measures the neighbours; CPU time / threads is what idle cores would take.
-let private time (action: unit -> unit) =
-    let cpu0 = Process.GetCurrentProcess().TotalProcessorTime
-    let sw = Stopwatch.StartNew()
-    action ()
-    sw.Elapsed.TotalMilliseconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds
-
-/// Medians (wall, cpu) of `runs` calls after `warmup` calls.
-let private medians (warmup: int) (runs: int) (action: unit -> unit) =
-    for _ in 1..warmup do action ()
-    let samples = Array.init runs (fun _ -> time action)
-    median (Array.map fst samples), median (Array.map snd samples)
-
 /// Median (wall, cpu) of forward and of backward of a silhouette renderer on fv.
 let private silhouetteTimes (runs: int) (render: Tensor -> Tensor) (fv: Tensor) (upstream: Tensor) =
     let samples =
@@ -95,8 +81,8 @@ let private silhouetteTimes (runs: int) (render: Tensor -> Tensor) (fv: Tensor) 
             use scope = DisposalScope.Open()
             let x = fv.detach().RequireGrad()
             let out = ref null
-            let f = time (fun () -> out.Value <- render x)
-            let b = time (fun () -> Autograd.gradients [| out.Value |] (Some [| upstream |]) [| x |] false |> ignore)
+            let f = wallAndCpuMs (fun () -> out.Value <- render x)
+            let b = wallAndCpuMs (fun () -> Autograd.gradients [| out.Value |] (Some [| upstream |]) [| x |] false |> ignore)
             f, b)
         |> Array.skip 1 // the first run pays for first-touch page faults
     let pick sel = median (Array.map (sel >> fst) samples), median (Array.map (sel >> snd) samples)
@@ -154,10 +140,10 @@ let unicornRaster () =
     let step render () = texturedStep render verts uvImage background target
     step fast () // warm-up
     let peak = peakRssIncreaseMb (step fast)
-    let ms, cpu = medians 1 7 (step fast)
-    let cms, ccpu = medians 0 2 (step composed)
+    let ms, cpu = medianWallAndCpuMs 1 7 (step fast)
+    let cms, ccpu = medianWallAndCpuMs 0 2 (step composed)
     let narrow (t: Tensor) = t.narrow (0, 0, subset)
-    let refMs, _ = medians 0 2 (fun () -> texturedStep dense (narrow verts) (narrow uvImage) (narrow background) (narrow target))
+    let refMs, _ = medianWallAndCpuMs 0 2 (fun () -> texturedStep dense (narrow verts) (narrow uvImage) (narrow background) (narrow target))
     let scaleUp = float n / float subset
     [ figure "unicorn_raster_fwdbwd_ms" ms "ms"
           (sprintf "192x64x64, K=8, sigma 1e-4, 1280 faces, fused kernel + composite + MSE, %d threads, median of 7; process CPU %.0f ms" (Runtime.threads ()) cpu)
@@ -212,10 +198,10 @@ let unicornRender () =
           let xs = [| vertices; rotation; translation; uvImage; background |]
           let one = xs |> Array.map (fun t -> t.narrow (0, 0, 1))
           // the dense reference visits every (pixel, face) pair whatever K is: timed once per N
-          let refMs, _ = medians 0 1 (step (dense (Reconstruct.Stages.Render.texturedSettings size sigma 6)) one (target.narrow (0, 0, 1)))
+          let refMs, _ = medianWallAndCpuMs 0 1 (step (dense (Reconstruct.Stages.Render.texturedSettings size sigma 6)) one (target.narrow (0, 0, 1)))
           for k in ks do
               let settings = Reconstruct.Stages.Render.texturedSettings size sigma k
-              let ms, cpu = medians 1 5 (step (stage settings) xs target)
+              let ms, cpu = medianWallAndCpuMs 1 5 (step (stage settings) xs target)
               yield figure (sprintf "unicorn_render_n%d_k%d_fwdbwd_ms" n k) ms "ms"
                         (sprintf "%dx64x64, K=%d, sigma 1e-4, template 1280 faces, Render.textured + MSE backward to vertices/rotation/translation/texture/background, %d threads, median of 5; process CPU %.0f ms" n k (Runtime.threads ()) cpu)
               yield figure (sprintf "unicorn_render_n%d_k%d_speedup_vs_reference" n k) (refMs * float n / ms) "x"

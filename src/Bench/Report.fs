@@ -40,6 +40,20 @@ let median (values: float[]) =
     let v = Array.sort values
     v.[v.Length / 2]
 
+/// Wall and process-CPU milliseconds of one call. On a shared machine the wall time also
+/// measures the neighbours; CPU time / threads is what idle cores would take.
+let wallAndCpuMs (action: unit -> unit) =
+    let cpu0 = Process.GetCurrentProcess().TotalProcessorTime
+    let sw = Stopwatch.StartNew()
+    action ()
+    sw.Elapsed.TotalMilliseconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds
+
+/// Medians (wall, cpu) of `runs` calls after `warmup` calls.
+let medianWallAndCpuMs (warmup: int) (runs: int) (action: unit -> unit) =
+    for _ in 1..warmup do action ()
+    let samples = Array.init runs (fun _ -> wallAndCpuMs action)
+    median (Array.map fst samples), median (Array.map snd samples)
+
 /// The median of `runs` values of `f` after one discarded call.
 let medianOf (runs: int) (f: unit -> float) =
     f () |> ignore

@@ -21,6 +21,7 @@ let private benchGroups: (string * (unit -> Reconstruct.Bench.Report.Figure list
     [ "torch", [ Reconstruct.Bench.TorchBench.opOverhead; Reconstruct.Bench.TorchBench.matmulGflops; Reconstruct.Bench.TorchBench.trainStepRatio ]
       "render", [ Reconstruct.Bench.RenderBench.all ]
       "eval", [ Reconstruct.Bench.EvalBench.all ]
+      "pc_eval", [ Reconstruct.Bench.EvalBench.emd; Reconstruct.Bench.EvalBench.fps; Reconstruct.Bench.EvalBench.fitRotation ]
       "data", [ Reconstruct.Bench.DataBench.renders ]
       "train", [ Reconstruct.Bench.TrainBench.all ]
       "trainer", [ Reconstruct.Bench.TrainerBench.overhead ]
@@ -59,7 +60,7 @@ type TrainArgs =
     interface IArgParserTemplate with
         member a.Usage =
             match a with
-            | Method _ -> "the method to train: softras, ssr, unicorn or unsup3d"
+            | Method _ -> "the method to train: softras, ssr, unicorn, unsup3d or pointcloud"
             | Category _ -> sprintf "the category: a procedural one (%s), or with --furniture a real-model one (default chair)" (String.Join(", ", Reconstruct.Data.Procedural.categories))
             | Count _ -> "procedural instances to generate (default 1000; 70% train)"
             | Furniture -> "train on the real models of --category (Debian's sweethome3d-furniture) instead of procedural ones"
@@ -382,6 +383,10 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
         let name = if args.Contains Wild then name + "_wild" else name
         let e = { b with Name = name; Method = { b.Method with Data = data; Cache = cache b.Method.Cache; Curriculum = curriculum; Protocol = protocol; Pipeline = pipeline } }
         name, (fun out results cancel log -> Reconstruct.App.Experiments.Unicorn.run out results e false cancel log)
+    elif methodName = Reconstruct.App.PointCloudExperiment.pipelineName then
+        let b = common Reconstruct.App.PointCloudExperiment.baseline
+        let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache } }
+        name, (fun out results cancel log -> Reconstruct.App.PointCloudExperiment.run out results e false cancel log)
     elif methodName = Reconstruct.App.Unsup3dExperiment.pipelineName then
         let b = common Reconstruct.App.Unsup3dExperiment.baseline
         let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache } }
@@ -409,9 +414,10 @@ let private train (args: ParseResults<TrainArgs>) (cancel: CancellationToken) =
                 match args.TryGetResult Iterations, args.TryGetResult Minutes with
                 | None, None -> None
                 | iterations, minutes -> Some({ Iterations = iterations; Minutes = minutes }: Reconstruct.Train.Stop)
-            if Reconstruct.App.Experiments.pipelineOf dir = Reconstruct.App.Unsup3dExperiment.pipelineName then
-                Reconstruct.App.Unsup3dExperiment.resume dir stop results cancel log
-            else Reconstruct.App.Experiments.resume dir stop results cancel log
+            match Reconstruct.App.Experiments.pipelineOf dir with
+            | name when name = Reconstruct.App.Unsup3dExperiment.pipelineName -> Reconstruct.App.Unsup3dExperiment.resume dir stop results cancel log
+            | name when name = Reconstruct.App.PointCloudExperiment.pipelineName -> Reconstruct.App.PointCloudExperiment.resume dir stop results cancel log
+            | _ -> Reconstruct.App.Experiments.resume dir stop results cancel log
         | None ->
             let name, run = trainExperiment args
             let out = args.GetResult(TrainArgs.Out, defaultValue = IO.Path.Combine("runs", name))
@@ -552,7 +558,7 @@ let private checkEval (args: ParseResults<EvalArgs>) =
     Reconstruct.App.ReportFolder.problem out |> Option.iter (fun p -> raise (UsageError(sprintf "--report %s: %s" out p)))
 
 let private checkTrain (args: ParseResults<TrainArgs>) =
-    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Ssr.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName; Reconstruct.App.Unsup3dExperiment.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
+    allKnown "method" "method" StringComparison.Ordinal [ Reconstruct.App.Experiments.SoftRas.pipelineName; Reconstruct.App.Experiments.Ssr.pipelineName; Reconstruct.App.Experiments.Unicorn.pipelineName; Reconstruct.App.Unsup3dExperiment.pipelineName; Reconstruct.App.PointCloudExperiment.pipelineName ] (args.TryGetResult TrainArgs.Method |> Option.map List.singleton)
     if args.Contains TrainArgs.Resume then
         // The run's config.json decides everything else: a second source of settings would be ignored.
         let others = args.GetAllResults() |> List.filter (function TrainArgs.Resume _ | TrainArgs.Results _ | Iterations _ | Minutes _ -> false | _ -> true)
@@ -560,7 +566,7 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         let dir = args.GetResult TrainArgs.Resume
         require (IO.File.Exists(IO.Path.Combine(dir, "config.json"))) (sprintf "--resume %s: no config.json there; is it a run folder?" dir)
     else
-        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|ssr|unicorn|unsup3d"
+        require (args.Contains TrainArgs.Method) "name the method to train: reconstruct train softras|ssr|unicorn|unsup3d|pointcloud"
         if args.Contains TrainArgs.Photos then
             let folder = args.GetResult TrainArgs.Photos
             require (args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--photos trains unicorn: softras and ssr need the silhouettes and cameras only renders have"

@@ -64,9 +64,11 @@ let private meanOf (f: float -> float) (values: float32[]) =
 let l1 (d: CloudDistances) =
     L1Factor * 0.5 * (meanOf sqrt d.PredToTrue + meanOf sqrt d.TrueToPred)
 
+/// Chamfer-L2 unscaled: mean squared NN distance pred→truth plus truth→pred, not halved.
+let squared (d: CloudDistances) = meanOf id d.PredToTrue + meanOf id d.TrueToPred
+
 /// Chamfer-L2 as DeepSDF reports it: 1000 · (mean squared NN distance, summed both ways).
-let l2 (d: CloudDistances) =
-    L2Factor * (meanOf id d.PredToTrue + meanOf id d.TrueToPred)
+let l2 (d: CloudDistances) = L2Factor * squared d
 
 /// The F-score at `threshold` (a distance, not squared): a point counts when its nearest
 /// neighbour is strictly closer than the threshold.

@@ -531,6 +531,27 @@ module MeshIO =
             for i in 0 .. f.Length / 3 - 1 do
                 sb.Append("3 ").Append(f.[3 * i]).Append(' ').Append(f.[3 * i + 1]).Append(' ').Append(f.[3 * i + 2]).Append('\n') |> ignore)
 
+    let writePointsPly (path: string) (points: float32[]) (colours: float32[]) =
+        if isNull points || points.Length % 3 <> 0 then
+            invalidArg "points" (sprintf "MeshIO.writePointsPly %s: points must be interleaved xyz (a multiple of 3 values), received %d" path (if isNull points then 0 else points.Length))
+        if isNull colours || colours.Length <> points.Length then
+            invalidArg "colours" (sprintf "MeshIO.writePointsPly %s: one RGB colour per point expected (%d values), received %d" path points.Length (if isNull colours then 0 else colours.Length))
+        if points |> Array.exists (fun x -> not (Single.IsFinite x)) then
+            invalidArg "points" (sprintf "MeshIO.writePointsPly %s: the points must be finite" path)
+        let n = points.Length / 3
+        let header =
+            sprintf "ply\nformat binary_little_endian 1.0\ncomment written by Reconstruct\nelement vertex %d\nproperty float x\nproperty float y\nproperty float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n" n
+        let byteOf (c: float32) = byte (Math.Round(float (max 0.0f (min 1.0f c)) * 255.0))
+        Files.writeAtomically path (fun stream ->
+            let h = Encoding.ASCII.GetBytes header
+            stream.Write(h, 0, h.Length)
+            use w = new BinaryWriter(stream, Encoding.UTF8, true)
+            for i in 0 .. n - 1 do
+                for k in 0 .. 2 do
+                    w.Write(points.[3 * i + k])
+                for k in 0 .. 2 do
+                    w.Write(byteOf colours.[3 * i + k]))
+
     let writePly (path: string) (binary: bool) (mesh: Mesh) =
         single "MeshIO.writePly" mesh
         let double = mesh.Vertices.Dtype = Float64

@@ -128,6 +128,12 @@ module MeshIO =
     /// Writes a batch-of-one mesh as OFF.
     val writeOff: path: string -> mesh: Mesh -> unit
 
+    /// Writes a coloured point cloud as binary little-endian PLY: element vertex with float
+    /// x y z and uchar red green blue (read by MeshLab, CloudCompare and three.js), no faces.
+    /// points: (N, 3) interleaved, finite; colours: (N, 3) interleaved in [0, 1] (clamped,
+    /// rounded to 0..255).
+    val writePointsPly: path: string -> points: float32[] -> colours: float32[] -> unit
+
     /// Writes a batch-of-one mesh as PLY, ASCII or binary little endian: vertex x y z as
     /// float (double for a float64 mesh), face vertex_indices as a uchar/int list, and UVs as
     /// MeshLab's per-face texcoord float list (6 values, v upwards).
