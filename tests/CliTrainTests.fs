@@ -43,7 +43,7 @@ let tests =
             File.WriteAllText(file, "x")
             let cases =
                 [ [ "train" ], "name the method"
-                  [ "train"; "pointcloud" ], "unknown method 'pointcloud'"
+                  [ "train"; "nerf" ], "unknown method 'nerf'"
                   [ "train"; "softras"; "--category"; "teapot" ], "unknown category 'teapot'"
                   [ "train"; "softras"; "--furniture"; "--count"; "20" ], "--count applies to procedural data"
                   [ "train"; "softras"; "--batch"; "0" ], "--batch must be at least 1"
