@@ -148,7 +148,7 @@ let fitRotation () =
         use _ = DisposalScope.Open()
         Rotation.degrees ((Rotation.geodesicAngle (Tensor.ofArray (fitted, [ 3; 3 ])) (Tensor.ofArray (turn, [ 3; 3 ]))).ToScalar())
     let cd (r: float[]) = pairs |> List.sumBy (fun (p, t) -> PointCloudMetrics.chamferSquared (PointCloudMetrics.applyRotation r p) t)
-    let identity = [| 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |]
+    let identity = Transform.identity.Rotation
     let cdMs, cdCpu = medianWallAndCpuMs 1 3 (fun () -> cd identity |> ignore)
     [ figure "fit_rotation_50x1024_ms" ms "ms"
           (sprintf "fitGlobalRotation, 50 pairs of 1,024 points turned by %.0f deg: %.3f deg from the true rotation; summed CD %.4f -> %.4f; median of 3; process CPU %.0f ms; target a few seconds"

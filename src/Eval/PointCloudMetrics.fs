@@ -475,25 +475,33 @@ let private icp (pairs: Pair[]) (r: float[]) : float[] * float =
         else step <- MaxIcpSteps
     current, cd
 
+// The stages of fitGlobalRotation (its signature says why each is there).
+
+/// Points per cloud for the grid and the first refinements.
 [<Literal>]
 let private CoarsePoints = 64
 
+/// Points per cloud for the second refinements.
 [<Literal>]
 let private MidPoints = 256
 
+/// Rotations of the grid, besides the identity.
 [<Literal>]
 let private GridSize = 1000
 
+/// Grid rotations refined on the coarse clouds.
 [<Literal>]
 let private CoarseStarts = 6
 
+/// Starts closer than this to a better one fall in its basin and are skipped.
 [<Literal>]
 let private StartSeparationDegrees = 30.0
 
+/// Coarse refinements refined again on the mid-sized clouds.
 [<Literal>]
 let private MidStarts = 2
 
-let private identity = [| 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |]
+let private identity = Transform.identity.Rotation
 
 /// The rotations with the least scores, in order, each at least `separation` radians from
 /// every one chosen before it; ties go to the earlier rotation.
@@ -518,7 +526,7 @@ let fitGlobalRotation (pairs: (float32[] * float32[]) list) : float[] =
     let grid = Array.append [| identity |] (spiralRotations GridSize)
     // Rotations in parallel, each summing its pairs in order: the same scores on any schedule.
     let scored = grid |> Array.Parallel.map (fun r -> r, coarse |> Array.sumBy (fun p -> fst (matchPair r p)))
-    let separation = StartSeparationDegrees * Math.PI / 180.0
+    let separation = Rotation.radians StartSeparationDegrees
     let refined = distinctBest CoarseStarts separation scored |> List.map (icp coarse) |> Array.ofList
     let mid = reduced MidPoints |> Array.map pairOf
     let best =
@@ -529,9 +537,9 @@ let fitGlobalRotation (pairs: (float32[] * float32[]) list) : float[] =
         |> icp (Array.map pairOf full)
         |> fst
     // Judged by the metric itself on the full clouds, so the result never scores worse than
-    // leaving the predictions as they are.
+    // leaving the predictions as they are. A copy: the grid shares Transform.identity's array.
     let total (r: float[]) = full |> Array.sumBy (fun (p, t) -> chamferSquared (applyRotation r p) t)
-    if total best <= total identity then best else Array.copy identity
+    Array.copy (if total best <= total identity then best else identity)
 
 // ---------------------------------------------------------------------- the scores of a pair
 
