@@ -93,15 +93,18 @@ type private Scored =
       TrueAzimuth: float[]
       MaskIoU: float[] }
 
+/// The pose a prediction is drawn at: its own, or for the pose-supervised reference, which has
+/// no pose of its own, the batch's true one.
+let private drawnPose (model: Pipeline.Model) (batch: Pipeline.Batch) (p: Pipeline.Prediction) =
+    if model.Config.PoseSupervised then { p with Azimuth = batch.Azimuth; Elevation = batch.Elevation } else p
+
 let private score (model: Pipeline.Model) (set: MultiView.Set) (samples: (int * int)[]) =
     use _ = Autograd.noGrad ()
     let clouds, azimuths, truths, ious = ResizeArray(), ResizeArray(), ResizeArray(), ResizeArray()
     for chunk in Array.chunkBySize 32 samples do
         use _ = DisposalScope.Open()
         use batch = batchOf set chunk
-        let p = Pipeline.predict model batch.Images
-        // The pose-supervised reference has no pose of its own: its clouds are drawn at the truth's.
-        let p = if model.Config.PoseSupervised then { p with Azimuth = batch.Azimuth; Elevation = batch.Elevation } else p
+        let p = drawnPose model batch (Pipeline.predict model batch.Images)
         let mask, _ = Pipeline.render model.Config p.Azimuth p.Elevation p.Xyz p.Rgb
         ious.AddRange(ImageMetrics.maskIoU mask batch.Masks)
         for k in 0 .. chunk.Length - 1 do
@@ -199,10 +202,8 @@ let private figure (model: Pipeline.Model) (set: MultiView.Set) (samples: (int *
     use _ = Autograd.noGrad ()
     use scope = DisposalScope.Open()
     use batch = batchOf set samples.[.. min figureRows samples.Length - 1]
-    let p = Pipeline.predict model batch.Images
-    let p = if model.Config.PoseSupervised then { p with Azimuth = batch.Azimuth; Elevation = batch.Elevation } else p
-    let at (turn: float) = snd (Pipeline.render model.Config (p.Azimuth + turn) p.Elevation p.Xyz p.Rgb)
-    let columns = [ batch.Images; at 0.0; at (Math.PI / 2.0); at Math.PI; at (1.5 * Math.PI) ]
+    let p = drawnPose model batch (Pipeline.predict model batch.Images)
+    let columns = batch.Images :: Pipeline.turntable model.Config p
     let rows = Tensor.cat (columns, 3)
     scope.MoveOut(Tensor.cat ([ for k in 0 .. rows.Size 0 - 1 -> rows.select (0, k) ], 1))
 

@@ -440,8 +440,7 @@ module private Points =
                 use _ = Autograd.noGrad ()
                 let images = Tensor.stack ([ for _, _, image in decoded -> image ], 0)
                 let p = P.predict model images
-                let at (turn: float) = snd (P.render model.Config (p.Azimuth + turn) p.Elevation p.Xyz p.Rgb)
-                let views = [ at 0.0; at (Math.PI / 2.0); at Math.PI; at (1.5 * Math.PI) ]
+                let views = P.turntable model.Config p
                 [ for k, (input, name, image) in List.indexed decoded ->
                       try
                           use scope = DisposalScope.Open()

@@ -1,6 +1,5 @@
 module Reconstruct.Bench.PointSplatBench
 
-open System.Diagnostics
 open Reconstruct.Torch
 open Reconstruct.Render
 open Reconstruct.Bench.Report
@@ -20,13 +19,6 @@ let private clouds (seed: int) (n: int) (points: int) =
     let xy = camera.narrow (2, 0, 2) * 120.0 / depth.unsqueeze 2 + 32.0
     scope.MoveOut xy, scope.MoveOut depth, scope.MoveOut(Tensor.rand ([ n; points; 3 ], g))
 
-/// Wall and process-CPU milliseconds of one call.
-let private clock (action: unit -> unit) =
-    let cpu0 = Process.GetCurrentProcess().TotalProcessorTime
-    let sw = Stopwatch.StartNew()
-    action ()
-    sw.Elapsed.TotalMilliseconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds
-
 type private Step = { Forward: float; Backward: float; Cpu: float }
 
 /// One forward (mask and colour) and one backward of Σ mask·upMask + Σ colour·upColour to xy,
@@ -35,8 +27,8 @@ let private step render (xy: Tensor, depth: Tensor, rgb: Tensor) (upMask: Tensor
     use scope = DisposalScope.Open()
     let inputs = [| xy.detach().RequireGrad(); depth.detach().RequireGrad(); rgb.detach().RequireGrad() |]
     let outputs = ref [||]
-    let fwd, fwdCpu = clock (fun () -> outputs.Value <- (let m, c = render inputs.[0] inputs.[1] inputs.[2] in [| m; c |]))
-    let bwd, bwdCpu = clock (fun () -> Autograd.gradients outputs.Value (Some [| upMask; upColour |]) inputs false |> ignore)
+    let fwd, fwdCpu = wallAndCpuMs (fun () -> outputs.Value <- (let m, c = render inputs.[0] inputs.[1] inputs.[2] in [| m; c |]))
+    let bwd, bwdCpu = wallAndCpuMs (fun () -> Autograd.gradients outputs.Value (Some [| upMask; upColour |]) inputs false |> ignore)
     { Forward = fwd; Backward = bwd; Cpu = fwdCpu + bwdCpu }
 
 /// Medians of `runs` steps after one discarded (first-touch page faults, lazy loading).

@@ -47,12 +47,9 @@ let L2Factor = 1000.0
 let distances (pred: float32[]) (truth: float32[]) : CloudDistances =
     if isNull pred || pred.Length < 3 then invalidArg "pred" "Chamfer.distances: the predicted cloud is empty"
     if isNull truth || truth.Length < 3 then invalidArg "truth" "Chamfer.distances: the true cloud is empty"
-    // The two builds are independent: one per core.
-    let predTree = Threading.Tasks.Task.Run(fun () -> Nearest.build pred)
-    let trueTree = Nearest.build truth
-    let predTree = predTree.Result
-    { PredToTrue = (Nearest.queryTree trueTree pred predTree).SquaredDistances
-      TrueToPred = (Nearest.queryTree predTree truth trueTree).SquaredDistances }
+    let predToTrue, trueToPred = Nearest.bothWays pred truth
+    { PredToTrue = predToTrue.SquaredDistances
+      TrueToPred = trueToPred.SquaredDistances }
 
 let private meanOf (f: float -> float) (values: float32[]) =
     let mutable s = 0.0

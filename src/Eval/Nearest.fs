@@ -327,6 +327,16 @@ let queryWeighted (tree: KdTree) (weights: float32[]) (order: int[] option) (que
         invalidArg "weights" (sprintf "Nearest.queryWeighted: weights must be 3 positive finite values, received %A" weights)
     run tree queries o weights
 
+/// Both directions between clouds a and b (interleaved xyz, non-empty): for each point of a its
+/// nearest point of b, and for each point of b its nearest point of a. The two trees are built
+/// at once (one per core) and each serves as the other direction's visiting order; what
+/// Chamfer distances and the Chamfer losses' neighbour choices both need.
+let bothWays (a: float32[]) (b: float32[]) : Matches * Matches =
+    let treeA = Task.Run(fun () -> build a)
+    let treeB = build b
+    let treeA = treeA.Result
+    queryTree treeB a treeA, queryTree treeA b treeB
+
 /// The nearest point of `reference` for every point of `queries` (builds a tree over `reference`).
 let nearest (reference: float32[]) (queries: float32[]) = query (build reference) queries
 

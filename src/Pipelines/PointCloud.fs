@@ -104,12 +104,11 @@ let maskBce (predicted: Tensor) (target: Tensor) =
         let p = predicted.clamp (1e-6, 1.0 - 1e-6)
         ((target * p.log () + (target.neg () + 1.0) * (p.neg () + 1.0).log ()).mean ()).neg ())
 
-/// For interleaved xyz clouds a and b (host float32), the index of each a point's nearest b
-/// point and of each b point's nearest a point: exact k-d tree searches (`Nearest`), which
-/// cost a few milliseconds where the dense (N, M) distance matrix cost hundreds.
+/// Each point's nearest neighbour in the other cloud, both ways, as indices: exact k-d tree
+/// searches, which cost a few milliseconds where the dense (N, M) distance matrix cost hundreds.
 let private nearestBothWays (a: float32[]) (b: float32[]) =
-    let treeA, treeB = Nearest.build a, Nearest.build b
-    (Nearest.queryTree treeB a treeA).Indices, (Nearest.queryTree treeA b treeB).Indices
+    let aInB, bInA = Nearest.bothWays a b
+    aInB.Indices, bInA.Indices
 
 let private indexTensor (rows: int[][]) =
     Tensor.ofArray (Array.concat rows |> Array.map int64, [ rows.Length; rows.[0].Length ])
@@ -216,3 +215,6 @@ let predict (model: Model) (images: Tensor) =
     let xyz, rgb = PointCloud.applyShape model.Shape images
     let azimuth, elevation = PointCloud.applyPose model.Pose images
     { Xyz = xyz; Rgb = rgb; Azimuth = azimuth; Elevation = elevation }
+
+let turntable (config: Config) (p: Prediction) =
+    [ for quarter in 0 .. 3 -> snd (render config (p.Azimuth + float quarter * Math.PI / 2.0) p.Elevation p.Xyz p.Rgb) ]

@@ -137,3 +137,7 @@ type Prediction =
 
 /// images (B, 3, S, S) -> the prediction, without gradient.
 val predict: model: Model -> images: Tensor -> Prediction
+
+/// The prediction's coloured clouds drawn at its own pose and at three quarter turns of azimuth
+/// more (+90°, +180°, +270°), for figures: four (B, 3, S, S) colour images over black.
+val turntable: config: Config -> prediction: Prediction -> Tensor list
