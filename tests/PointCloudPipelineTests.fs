@@ -9,8 +9,11 @@ open Reconstruct.Torch
 open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Render
+open Reconstruct.Eval
 open Reconstruct.Pipelines
 open Reconstruct.Tests.TestHelpers
+
+module Networks = Reconstruct.Stages.PointCloud
 
 let private small =
     { PointCloud.Config.Defaults with Points = 64; RandomPoses = 2 }
@@ -95,6 +98,31 @@ let tests =
                 Expect.isGreaterThan covered 0.99 (sprintf "view %d: the points cover the silhouette (%.3f)" v covered)
                 let mirroredOn, mirroredCovered = agreement view -1.0
                 Expect.isLessThan (min mirroredOn mirroredCovered) 0.9 (sprintf "view %d: the mirrored azimuth does not fit" v)
+        }
+
+        test "the Circle head gives atan2 of two outputs, continuous across ±π; the Interval head π·tanh of one" {
+            use scope = DisposalScope.Open()
+            use g = generator 3
+            let images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
+            // Zero weights, so the outputs are the bias, whatever the image.
+            let azimuthFor (head: Networks.AzimuthOutput) (bias: float32[]) =
+                use _ = Autograd.noGrad ()
+                let net = Networks.createPose g 64 head
+                net.Out.Weight.copy_ (net.Out.Weight.zerosLike ())
+                net.Out.Bias.Value.copy_ (Tensor.ofArray bias)
+                let azimuth, elevation = Networks.applyPose net images
+                (azimuth.ToFloat64s()).[1], (elevation.ToFloat64s()).[1]
+            for degrees in [ -179.0; -90.0; 0.0; 45.0; 179.0 ] do
+                let t = Rotation.radians degrees
+                let azimuth, elevation = azimuthFor Networks.Circle [| float32 (3.0 * cos t); float32 (3.0 * sin t); 0.5f |]
+                Expect.floatClose Accuracy.medium azimuth t (sprintf "Circle: the azimuth is the direction of the outputs (%.0f°)" degrees)
+                Expect.floatClose Accuracy.medium elevation (Math.PI * tanh 0.5) "Circle: the elevation is π·tanh of the third output"
+            // Either side of the cut: 2° apart on the circle, 2° apart in the output.
+            let before, _ = azimuthFor Networks.Circle [| float32 (cos (Rotation.radians 179.0)); float32 (sin (Rotation.radians 179.0)); 0.0f |]
+            let after, _ = azimuthFor Networks.Circle [| float32 (cos (Rotation.radians 181.0)); float32 (sin (Rotation.radians 181.0)); 0.0f |]
+            Expect.floatClose Accuracy.medium (PoseMetrics.angleDifferenceDeg (Rotation.degrees before) (Rotation.degrees after)) 2.0 "Circle: no cut at ±π"
+            let far, _ = azimuthFor Networks.Interval [| 3.0f; 0.0f |]
+            Expect.floatClose Accuracy.medium far (Math.PI * tanh 3.0) "Interval: π·tanh of the first output"
         }
 
         test "maskBce is the binary cross-entropy" {

@@ -221,7 +221,9 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
           "azimuth_acc15", PoseMetrics.accuracy 15.0 s.AzimuthDeg
           "azimuth_acc30", azimuth30
           "azimuth_median_deg", Array.sort s.AzimuthDeg |> fun a -> if a.Length = 0 then nan else a.[a.Length / 2]
-          "mask_iou", mean s.MaskIoU ]
+          "mask_iou", mean s.MaskIoU
+          // Errors near 180° are front/back confusions, the failure a silhouette invites.
+          "azimuth_beyond150", 1.0 - PoseMetrics.accuracy 150.0 s.AzimuthDeg ]
     let lines =
         [ yield sprintf "# %s" name
           yield ""
@@ -243,6 +245,15 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
           yield sprintf "| %.3f | %.4f | %s | %s | %s | %.3f |" (get "chamfer_x1e3") (get "emd") (show (sprintf "%.0f%%") (100.0 * get "azimuth_acc15"))
                     (show (sprintf "%.0f%%") (100.0 * azimuth30)) (show (sprintf "%.1f°") (get "azimuth_median_deg")) (get "mask_iou")
           yield ""
+          if s.AzimuthDeg.Length > 0 then
+              let edges = [ 0.0; 15.0; 30.0; 60.0; 90.0; 120.0; 150.0; 180.1 ]
+              let share (lo, hi) = float (s.AzimuthDeg |> Array.filter (fun e -> e >= lo && e < hi) |> Array.length) / float s.AzimuthDeg.Length
+              yield "Azimuth errors by range (beyond 150°: the front taken for the back):"
+              yield ""
+              yield "| " + String.Join(" | ", edges |> List.pairwise |> List.map (fun (lo, hi) -> sprintf "%.0f–%.0f°" lo (min hi 180.0))) + " |"
+              yield "|" + String.replicate (edges.Length - 1) "---|"
+              yield "| " + String.Join(" | ", edges |> List.pairwise |> List.map (share >> (fun f -> sprintf "%.0f%%" (100.0 * f)))) + " |"
+              yield ""
           match curves with Some c -> yield sprintf "![learning curves](%s)" c | None -> ()
           yield ""
           match grid with Some g -> yield sprintf "![input | the predicted cloud at the predicted pose | at +90°, +180°, +270°](%s)" g | None -> ()

@@ -34,8 +34,8 @@ type Method =
 val pipelineName: string
 
 /// The paper's recipe on 2 CPU cores: procedural chairs, one view per object, the paper's
-/// networks, projection and weights, Adam 5e-4 at batch 16 (the paper: batch 2, 200k
-/// iterations), 6,000 iterations.
+/// networks (but the azimuth on the circle, `AzimuthOutput.Circle`), projection and weights,
+/// Adam 5e-4 at batch 16 (the paper: batch 2, 200k iterations), 6,000 iterations.
 val baseline: Experiment<Method>
 
 /// The samples (instance, view) a split gives for training: `viewsPerInstance` distinct views

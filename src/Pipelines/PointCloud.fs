@@ -38,7 +38,8 @@ type Config =
       ElevationMin: float
       ElevationMax: float
       Weights: Weights
-      PoseSupervised: bool }
+      PoseSupervised: bool
+      PoseAzimuth: PointCloud.AzimuthOutput option }
 
     static member Defaults =
         { ImageSize = 64
@@ -50,7 +51,8 @@ type Config =
           ElevationMin = -20.0
           ElevationMax = 40.0
           Weights = Weights.Defaults
-          PoseSupervised = false }
+          PoseSupervised = false
+          PoseAzimuth = Some PointCloud.Circle }
 
 type Model =
     { Config: Config
@@ -64,7 +66,7 @@ let create (generator: Generator) (config: Config) =
     if config.RandomPoses < 0 then invalidArg "config" (sprintf "PointCloud.create: RandomPoses must be ≥ 0, received %d" config.RandomPoses)
     if not (config.Distance > 0.0) then invalidArg "config" (sprintf "PointCloud.create: Distance must be positive, received %g" config.Distance)
     let shape = PointCloud.createShape generator config.ImageSize config.Points
-    let pose = PointCloud.createPose generator config.ImageSize
+    let pose = PointCloud.createPose generator config.ImageSize (defaultArg config.PoseAzimuth PointCloud.Interval)
     { Config = config; Shape = shape; Pose = pose }
 
 let parameters (model: Model) : Named =
@@ -216,5 +218,6 @@ let predict (model: Model) (images: Tensor) =
     let azimuth, elevation = PointCloud.applyPose model.Pose images
     { Xyz = xyz; Rgb = rgb; Azimuth = azimuth; Elevation = elevation }
 
-let turntable (config: Config) (p: Prediction) =
-    [ for quarter in 0 .. 3 -> snd (render config (p.Azimuth + float quarter * Math.PI / 2.0) p.Elevation p.Xyz p.Rgb) ]
+let turntable (config: Config) (prediction: Prediction) =
+    [ for quarter in 0 .. 3 ->
+          snd (render config (prediction.Azimuth + float quarter * Math.PI / 2.0) prediction.Elevation prediction.Xyz prediction.Rgb) ]

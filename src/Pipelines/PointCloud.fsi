@@ -64,10 +64,14 @@ type Config =
       Weights: Weights
       /// the reference of the paper: the true pose replaces the pose network's, which is then
       /// not trained (no pose terms)
-      PoseSupervised: bool }
+      PoseSupervised: bool
+      /// how the pose network gives the azimuth; None (runs written before the field) is the
+      /// paper's `Interval`
+      PoseAzimuth: PointCloud.AzimuthOutput option }
 
     /// 64 px, 1,024 points, the datasets' camera, the paper's projection, 3 random poses,
-    /// elevation −20…40°, `Weights.Defaults`, self-supervised.
+    /// elevation −20…40°, `Weights.Defaults`, self-supervised, the azimuth on the `Circle`
+    /// (the paper: `Interval`).
     static member Defaults: Config
 
 type Model =

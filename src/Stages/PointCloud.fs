@@ -14,10 +14,15 @@ type ShapeNet =
       Rgb: Linear
       Points: int }
 
+type AzimuthOutput =
+    | Interval
+    | Circle
+
 type PoseNet =
     { Convs: Conv2d list
       Fcs: Linear list
-      Out: Linear }
+      Out: Linear
+      Azimuth: AzimuthOutput }
 
 let private hidden = 128
 
@@ -55,11 +60,12 @@ let createShape (generator: Generator) (imageSize: int) (points: int) =
     { StructureConvs = structureConvs; StructureFcs = structureFcs; Xyz = xyz
       ColourConvs = colourConvs; ColourFcs = colourFcs; Join = join; Rgb = rgb; Points = points }
 
-let createPose (generator: Generator) (imageSize: int) =
+let createPose (generator: Generator) (imageSize: int) (azimuth: AzimuthOutput) =
     checkSize "createPose" imageSize
     let c = convs generator structureTrunk
     let f = fcs generator (flatSize structureTrunk imageSize) 3
-    { Convs = c; Fcs = f; Out = Linear.create generator Init.Default hidden 2 }
+    let outputs = match azimuth with Interval -> 2 | Circle -> 3
+    { Convs = c; Fcs = f; Out = Linear.create generator Init.Default hidden outputs; Azimuth = azimuth }
 
 let private trunk (convs: Conv2d list) (fcs: Linear list) (images: Tensor) =
     let maps = convs |> List.fold (fun h conv -> Functional.relu (Conv2d.apply conv h)) images
@@ -88,8 +94,14 @@ let applyShape (net: ShapeNet) (images: Tensor) =
 let applyPose (net: PoseNet) (images: Tensor) =
     checkImages "applyPose" net.Convs net.Fcs images
     use scope = DisposalScope.Open()
-    let angles = (Linear.apply net.Out (trunk net.Convs net.Fcs images)).tanh () * Math.PI
-    scope.MoveOut(angles.select (1, 0)), scope.MoveOut(angles.select (1, 1))
+    let out = Linear.apply net.Out (trunk net.Convs net.Fcs images)
+    match net.Azimuth with
+    | Interval ->
+        let angles = out.tanh () * Math.PI
+        scope.MoveOut(angles.select (1, 0)), scope.MoveOut(angles.select (1, 1))
+    | Circle ->
+        let azimuth = Tensor.atan2 (out.select (1, 1), out.select (1, 0))
+        scope.MoveOut azimuth, scope.MoveOut((out.select (1, 2)).tanh () * Math.PI)
 
 let private layers (prefix: string) (items: Named list) =
     items |> List.mapi (fun i named -> Named.prefix (sprintf "%s%d" prefix (i + 1)) named) |> List.concat

@@ -21,25 +21,37 @@ type ShapeNet =
       Rgb: Linear
       Points: int }
 
+/// How the pose network gives the azimuth.
+type AzimuthOutput =
+    /// The paper's π·tanh of one output: an interval (−π, π). A continuous network cannot map
+    /// the circle of views onto an interval without a cut, and the views at the cut (where
+    /// tanh saturates) are the ones it gets wrong: trained on procedural chairs, the views
+    /// within 45° of it were off by 90-140° on average.
+    | Interval
+    /// atan2 of two outputs (a direction in the plane): the circle, with no cut.
+    | Circle
+
 /// The pose network: the structure branch's four convolutions, FC 128, 128, 128, then FC 2
-/// through π·tanh: (azimuth, elevation) in radians, each in (−π, π).
+/// (`Interval`: (azimuth, elevation) through π·tanh) or FC 3 (`Circle`: the azimuth as atan2
+/// of the first two, the elevation π·tanh of the third); radians in (−π, π].
 type PoseNet =
     { Convs: Conv2d list
       Fcs: Linear list
-      Out: Linear }
+      Out: Linear
+      Azimuth: AzimuthOutput }
 
 /// A shape network for (B, 3, imageSize, imageSize) images, `points` points. imageSize must be a
 /// multiple of 16 (four halvings).
 val createShape: generator: Generator -> imageSize: int -> points: int -> ShapeNet
 
 /// A pose network for (B, 3, imageSize, imageSize) images.
-val createPose: generator: Generator -> imageSize: int -> PoseNet
+val createPose: generator: Generator -> imageSize: int -> azimuth: AzimuthOutput -> PoseNet
 
 /// images (B, 3, S, S) float32 in [0, 1] -> xyz (B, N, 3) in the canonical frame, rgb (B, N, 3)
 /// in (0, 1).
 val applyShape: net: ShapeNet -> images: Tensor -> Tensor * Tensor
 
-/// images (B, 3, S, S) float32 in [0, 1] -> azimuth (B,), elevation (B,), radians in (−π, π).
+/// images (B, 3, S, S) float32 in [0, 1] -> azimuth (B,), elevation (B,), radians in (−π, π].
 val applyPose: net: PoseNet -> images: Tensor -> Tensor * Tensor
 
 /// "structure.conv1.weight", …, "rgb.bias": unique, in a stable order.
