@@ -84,6 +84,41 @@ let tests =
             Expect.isTrue (File.Exists(dir.File "out/chair.pose.json")) "the pose"
         }
 
+        test "scoreMeshes: the true meshes score near zero and far below a sphere's, through the runs' rotation fit and scores" {
+            use dir = new TempDir()
+            let experiment =
+                { PointCloudExperiment.baseline with
+                    Name = "pointcloud_chair"
+                    Method = { PointCloudExperiment.baseline.Method with Data = Experiments.Procedural("chair", 10); Cache = cache.Value } }
+            let benchmark = Path.Combine(cache.Value, "procedural-10-seed42", "chair")
+            // The images come as the val samples, then the test samples, each instance i in
+            // order; this predictor knows that and answers with the true meshes.
+            let truths () =
+                let queue = Collections.Generic.Queue<string>()
+                fun (images: Tensor) ->
+                    if queue.Count = 0 then
+                        for split in [ "val"; "test" ] do
+                            let set = Reconstruct.Data.MultiView.load benchmark split
+                            for i in 0 .. set.Count - 1 do queue.Enqueue(Reconstruct.Data.MultiView.meshPath set i)
+                    [ for _ in 1 .. images.Size 0 ->
+                          let mesh = MeshIO.readObj (queue.Dequeue())
+                          mesh.Vertices, mesh.Faces ]
+            let sphere (images: Tensor) =
+                let mesh = Template.unicorn 0.4
+                [ for _ in 1 .. images.Size 0 -> mesh.Vertices, mesh.Faces ]
+            let score name predict =
+                let files = PointCloudExperiment.scoreMeshes experiment name "a test predictor" 1.0 predict (dir.File "results") ignore
+                Expect.equal (files |> List.map Path.GetFileName) [ name + ".md"; name + ".json" ] "the results files"
+                use doc = Text.Json.JsonDocument.Parse(File.ReadAllText(List.item 1 files))
+                let measured = doc.RootElement.GetProperty "measured"
+                measured.GetProperty("chamfer_x1e3").GetDouble(), measured.GetProperty("emd").GetDouble()
+            let (cdTrue, emdTrue), (cdSphere, emdSphere) = score "truth" (truths ()), score "sphere" sphere
+            Expect.isLessThan cdTrue 1.0 (sprintf "the truth's CD x1e3 is only the two samplings' (%.3f)" cdTrue)
+            Expect.isLessThan (cdTrue * 10.0) cdSphere (sprintf "a sphere's CD (%.3f) is far above the truth's (%.3f)" cdSphere cdTrue)
+            Expect.isLessThan (emdTrue * 5.0) emdSphere (sprintf "and its EMD (%.4f against %.4f)" emdSphere emdTrue)
+            Expect.stringContains (File.ReadAllText(dir.File "results/truth.md")) "| CD (×10³) | EMD |" "the table"
+        }
+
         test "a run stopped at 2 iterations and resumed to 4 equals a straight run of 4, bitwise (1 thread)" {
             use dir = new TempDir()
             let straight, split = dir.File "straight", dir.File "split"

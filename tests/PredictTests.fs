@@ -248,6 +248,20 @@ let tests =
             Expect.stringContains page "reference: template ellipsoid" "with the template row"
         }
 
+        test "every shipped model loads with this version's configuration and predicts a mesh" {
+            // The models were written by earlier versions: a field added to the configuration
+            // since must not make them unreadable (the demo runs on unicorn-chair).
+            let root = Path.Combine(repoRoot (), "models")
+            let names = Directory.GetDirectories root |> Array.map Path.GetFileName |> Array.sort
+            Expect.isNonEmpty names "models/ ships models"
+            for name in names do
+                use _ = DisposalScope.Open()
+                use loaded = Predict.load name
+                let p = Unicorn.predict loaded.Model (images 1 loaded.Model.Config.ImageSize 5UL)
+                Expect.isTrue (p.Vertices.isfinite().all().ToScalar() > 0.0) (sprintf "%s: finite vertices" name)
+                Expect.stringContains loaded.Description name "the description names it"
+        }
+
         test "reconstruct predict: an unknown model is one line naming it, exit code 2" {
             let run = runCli [ "predict"; "--model"; "no-such-model"; "--input"; "." ]
             Expect.equal run.ExitCode 2 (sprintf "exit code (stderr: %s)" run.Stderr)

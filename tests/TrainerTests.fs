@@ -201,6 +201,16 @@ let tests =
                     Stop = { Iterations = Some 3; Minutes = Some 1.5 }
                     Method = { toyMethod with Extra = Some 3; Kind = Wide 2; Sigma = Optim.Warmup(5, Optim.MultiStep([ 10; 20 ], 0.5)) } }
             Expect.equal (Config.ofJson<Experiment<ToyMethod>> "text" (Config.toJson experiment)) experiment "the record round-trips"
+            // A file written before two fields existed, one of them nested: ofJson refuses it,
+            // ofJsonOver takes the two from the defaults and keeps every value the file has.
+            let older = Text.Json.Nodes.JsonNode.Parse(Config.toJson { experiment with BatchSize = 3 }).AsObject()
+            older.Remove "EvalEvery" |> ignore
+            older.["Optimiser"].AsObject().Remove "Lr" |> ignore
+            let defaults = { experiment with EvalEvery = 77; Optimiser = { experiment.Optimiser with Lr = 0.125 } }
+            Expect.throwsT<ConfigError> (fun () -> Config.ofJson<Experiment<ToyMethod>> "older" (older.ToJsonString()) |> ignore) "a missing field does not read"
+            let read, filled = Config.ofJsonOver defaults "older" (older.ToJsonString())
+            Expect.equal read { experiment with BatchSize = 3; EvalEvery = 77; Optimiser = { experiment.Optimiser with Lr = 0.125 } } "the missing fields from the defaults, the rest from the file"
+            Expect.equal (List.sort filled) [ "EvalEvery"; "Optimiser.Lr" ] "and which they were"
             use dir = new TempDir()
             let run = Path.Combine(dir.Path, "run")
             let t = toy "toy" 8 1 None (fun _ _ -> ())

@@ -145,15 +145,20 @@ let private dataOf (experiment: Experiment<Method>) (train: MultiView.Set) : Dat
             let order = SplitMix64.Derive(orderSeed, uint64 epoch).Permutation samples.Length
             seq { for index in start .. perEpoch - 1 -> batchOf train (Array.init batchSize (fun k -> samples.[order.[index * batchSize + k]])) } }
 
-/// The 1,024 ground-truth points of instance i of `set`: a dense area-weighted sample of its
-/// mesh (10,000 points, drawn from `seed` and i) reduced by farthest-point sampling, as the
-/// paper's `pcl_1024_fps`.
+/// `points` points of a mesh as the paper takes them from its ground truth (`pcl_1024_fps`): a
+/// dense area-weighted sample (10,000 points, from `generator`) reduced by farthest-point
+/// sampling. vertices (1, V, 3), faces (F, 3) int64.
+let private meshCloud (generator: Generator) (points: int) (vertices: Tensor) (faces: Tensor) =
+    use _ = DisposalScope.Open()
+    let dense = Nearest.ofTensor (Sampling.surfacePoints generator 10_000 vertices faces).Points
+    PointCloudMetrics.farthestPointSample dense points
+
+/// The ground-truth points of instance i of `set` (`meshCloud`, drawn from `seed` and i).
 let private truthCloud (set: MultiView.Set) (seed: uint64) (points: int) (i: int) =
     use _ = DisposalScope.Open()
     let mesh = MeshIO.readObj (MultiView.meshPath set i)
     use g = new Generator(Seed.item seed (uint64 i))
-    let dense = Nearest.ofTensor (Sampling.surfacePoints g 10_000 mesh.Vertices mesh.Faces).Points
-    PointCloudMetrics.farthestPointSample dense points
+    meshCloud g points mesh.Vertices mesh.Faces
 
 /// The test split's scores.
 type private TestScores =
@@ -166,24 +171,34 @@ type private TestScores =
       AzimuthSign: float
       AzimuthOffset: float }
 
-/// The paper's evaluation: one global rotation fitted on the val predictions against their
-/// truths, applied to every test prediction, then CD ×10³ and EMD of the clipped, normalised
-/// clouds; the azimuth after the sign and offset fitted on val.
-let private evaluate (m: Method) (seed: uint64) (model: Pipeline.Model) (validation: MultiView.Set) (test: MultiView.Set) (log: string -> unit) =
+/// The evaluation samples of the val split (the rotation fit) and of the test split.
+let private evalSplits (m: Method) (validation: MultiView.Set) (test: MultiView.Set) =
+    evalSamples validation m.EvalView (max m.ValidationInstances 1), evalSamples test m.EvalView m.TestInstances
+
+/// The paper's scores of the clouds a method gave for the `evalSplits` samples: one global
+/// rotation fitted on the val clouds against their truths, applied to every test cloud, then
+/// CD ×10³ and EMD of the clipped, normalised clouds. Returns the rotation and the test scores.
+let private cloudScores (m: Method) (seed: uint64) (validation: MultiView.Set) (valClouds: float32[][]) (test: MultiView.Set) (predicted: float32[][]) (log: string -> unit) =
     let clock = Diagnostics.Stopwatch.StartNew()
-    let valSamples = evalSamples validation m.EvalView (max m.ValidationInstances 1)
-    let v = score model validation valSamples
+    let valSamples, testSamples = evalSplits m validation test
     let valTruth = valSamples |> Array.map (fst >> truthCloud validation (Seed.child seed "val-truth") m.Pipeline.Points)
-    let rotation = PointCloudMetrics.fitGlobalRotation (List.zip (List.ofArray v.Clouds) (List.ofArray valTruth))
-    let sign, offset = fitAzimuth v.Azimuth v.TrueAzimuth
-    let testSamples = evalSamples test m.EvalView m.TestInstances
-    let t = score model test testSamples
+    let rotation = PointCloudMetrics.fitGlobalRotation (List.zip (List.ofArray valClouds) (List.ofArray valTruth))
     let scores =
         testSamples
         |> Array.Parallel.mapi (fun k (i, _) ->
             let truth = truthCloud test (Seed.child seed "test-truth") m.Pipeline.Points i
-            PointCloudMetrics.scores (PointCloudMetrics.applyRotation rotation t.Clouds.[k]) truth)
+            PointCloudMetrics.scores (PointCloudMetrics.applyRotation rotation predicted.[k]) truth)
     log (sprintf "evaluated %d test instances in %.0f s (global rotation fitted on %d val instances)" testSamples.Length clock.Elapsed.TotalSeconds valSamples.Length)
+    rotation, scores
+
+/// The paper's evaluation (`cloudScores`) of this method's clouds; the azimuth after the sign
+/// and offset fitted on val.
+let private evaluate (m: Method) (seed: uint64) (model: Pipeline.Model) (validation: MultiView.Set) (test: MultiView.Set) (log: string -> unit) =
+    let valSamples, testSamples = evalSplits m validation test
+    let v = score model validation valSamples
+    let sign, offset = fitAzimuth v.Azimuth v.TrueAzimuth
+    let t = score model test testSamples
+    let rotation, scores = cloudScores m seed validation v.Clouds test t.Clouds log
     { Instances = testSamples.Length
       Chamfer = scores |> Array.map _.Chamfer
       Emd = scores |> Array.map _.Emd
@@ -308,6 +323,74 @@ let run (runDir: string) (results: string option) (experiment: Experiment<Method
             | None -> []
         { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = files }
     | _ -> { Outcome = outcome; TrainInstances = train.Count; Report = None; Files = [] }
+
+/// The cloud centred on its bounding box's centre and scaled so that its farthest point is 0.5
+/// away: every rotation of it then lies within ±ClipLimit, so the clip cuts nothing.
+/// points: (N, 3) interleaved, not all coincident.
+let private intoBall (points: float32[]) =
+    let n = points.Length / 3
+    let centre = Array.init 3 (fun c -> let xs = Array.init n (fun i -> float points.[3 * i + c]) in 0.5 * (Array.max xs + Array.min xs))
+    let radius = Seq.max (seq { for i in 0 .. n - 1 -> sqrt (Seq.sum (seq { for c in 0 .. 2 -> (float points.[3 * i + c] - centre.[c]) ** 2.0 })) })
+    points |> Array.mapi (fun k v -> float32 ((float v - centre.[k % 3]) * float PointCloudMetrics.ClipLimit / radius))
+
+let scoreMeshes (experiment: Experiment<Method>) (name: string) (description: string) (background: float) (predict: Tensor -> (Tensor * Tensor) list) (results: string) (log: string -> unit) =
+    let m = experiment.Method
+    if not (background >= 0.0 && background <= 1.0) then invalidArg "background" (sprintf "PointCloudExperiment.scoreMeshes: background must be a grey in [0, 1], received %g" background)
+    let benchmark = multiViewBenchmark m.Cache m.DataSeed m.Data CancellationToken.None log
+    let validation = MultiView.load benchmark "val"
+    let test = MultiView.load benchmark "test"
+    let valSamples, testSamples = evalSplits m validation test
+    let clouds (set: MultiView.Set) (samples: (int * int)[]) (seed: uint64) =
+        use _ = Autograd.noGrad ()
+        [| for chunk in Array.chunkBySize 32 samples do
+               use _ = DisposalScope.Open()
+               let rgba = MultiView.images set (Array.map fst chunk) (Array.map snd chunk)
+               let alpha = rgba.narrow (1, 3, 1)
+               let meshes = predict (rgba.narrow (1, 0, 3) * alpha + (alpha.neg () + 1.0) * background)
+               if meshes.Length <> chunk.Length then
+                   invalidOp (sprintf "PointCloudExperiment.scoreMeshes: %s gave %d meshes for %d images" name meshes.Length chunk.Length)
+               for k, (vertices, faces) in List.indexed meshes do
+                   use g = new Generator(Seed.item seed (uint64 (fst chunk.[k])))
+                   // Another method's units are not the data's: the clip, meant for the stray
+                   // points of a cloud in the data's units, must not cut its shape.
+                   yield intoBall (meshCloud g m.Pipeline.Points vertices faces) |]
+    let valClouds = clouds validation valSamples (Seed.child experiment.Seed "val-mesh")
+    let testClouds = clouds test testSamples (Seed.child experiment.Seed "test-mesh")
+    let rotation, scores = cloudScores m experiment.Seed validation valClouds test testClouds log
+    let chamfer, emd = mean (scores |> Array.map _.Chamfer), mean (scores |> Array.map _.Emd)
+    log (sprintf "%s: CD %.3f (x1e3), EMD %.4f on %d test instances" name chamfer emd scores.Length)
+    Directory.CreateDirectory results |> ignore
+    let lines =
+        [ sprintf "# %s" name
+          ""
+          sprintf "Written by `PointCloudExperiment.scoreMeshes` on %s (%s), on the evaluation of `%s`." (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Globalization.CultureInfo.InvariantCulture)) (Runtime.info ()) experiment.Name
+          ""
+          sprintf "- model: %s" description
+          sprintf "- test: %d instances, instance i from multi-view (%d + 7 i) mod 24, its image RGB over grey %g (the method's training images); each predicted mesh sampled as the truth (10,000 area-weighted surface points, then farthest-point sampling to %d) and, its units not being the data's, centred and scaled into the ball of radius 0.5 (so the clip cuts nothing); one global rotation fitted on %d val instances (row-major %s), applied to every test cloud; clipped and normalised as the point-cloud runs"
+                  scores.Length m.EvalView background m.Pipeline.Points valSamples.Length (String.Join(" ", rotation |> Array.map (sprintf "%.3f")))
+          ""
+          "| CD (×10³) | EMD |"
+          "|---|---|"
+          sprintf "| %.3f | %.4f |" chamfer emd
+          ""
+          "```json"
+          Trainer.configJson pipelineName experiment
+          "```" ]
+    let md = Path.Combine(results, name + ".md")
+    Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
+    let json = Path.Combine(results, name + ".json")
+    let record =
+        {| name = name
+           model = description
+           // Not trained here: its budget is its own run's.
+           iterations = 0
+           trainingSeconds = 0.0
+           testInstances = scores.Length
+           table = [| {| methodName = name; means = dict [ "chamfer_x1e3", chamfer; "emd", emd ] |} |]
+           measured = dict [ "chamfer_x1e3", chamfer; "emd", emd ]
+           rotation = rotation |}
+    Files.writeTextAtomically json (JsonSerializer.Serialize(record, JsonSerializerOptions(WriteIndented = true)))
+    [ md; json ]
 
 let script (experiment: Experiment<Method>) (args: string[]) = Experiments.script run experiment args
 

@@ -57,6 +57,27 @@ val run:
     log: (string -> unit) ->
         RunSummary
 
+/// Another method's meshes on this method's evaluation, for the issue's table (UNICORN's meshes
+/// sampled to 1,024 points): each val and test image of `experiment`'s data (`EvalView`,
+/// `ValidationInstances`, `TestInstances`), as RGB over the grey `background` (the other
+/// method's training images), goes to `predict`, which returns one (vertices (1, V, 3), faces
+/// (F, 3) int64: a batch of one, as `Mesh`) per image, in its own canonical frame; each mesh is sampled as the truth
+/// (10,000 area-weighted surface points, then farthest-point sampling to `Points`) and, its
+/// units not being the data's, centred and scaled into the ball of radius 0.5, so that the
+/// clip cuts nothing after any rotation; then the global rotation fit on val and the scores of
+/// `run`. Writes <results>/<name>.md and .json
+/// (the shape `experiments/results_reader.fsx` reads: iterations 0, as nothing is trained here)
+/// and returns their paths. images: (B, 3, S, S) float32 in [0, 1], S = the data's 64.
+val scoreMeshes:
+    experiment: Experiment<Method> ->
+    name: string ->
+    description: string ->
+    background: float ->
+    predict: (Tensor -> (Tensor * Tensor) list) ->
+    results: string ->
+    log: (string -> unit) ->
+        string list
+
 /// `Experiments.script` for this method.
 val script: experiment: Experiment<Method> -> args: string[] -> int
 

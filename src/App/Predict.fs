@@ -64,8 +64,10 @@ let private shipped (path: string) : Loaded =
         with Checkpoint.CheckpointError (_, problem) -> raise (ModelError(path, problem))
     if metadata.Pipeline <> Experiments.Unicorn.pipelineName then
         raise (ModelError(path, sprintf "written by pipeline '%s'; predict takes '%s' models" metadata.Pipeline Experiments.Unicorn.pipelineName))
-    let config =
-        try Config.ofJson<Pipeline.Config> path metadata.Config
+    // A model shipped before a field was added to the configuration reads with the field's
+    // default (the fields added so far are training weights, which prediction does not use).
+    let config, _ =
+        try Config.ofJsonOver<Pipeline.Config> Experiments.Unicorn.baseline.Method.Pipeline path metadata.Config
         with ConfigError (_, problem) -> raise (ModelError(path, "its configuration does not read: " + problem))
     let model = create config
     try

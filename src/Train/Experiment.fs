@@ -91,6 +91,27 @@ module Config =
 
     let ofJsonFile<'T> (path: string) : 'T = ofJson<'T> path (readText path)
 
+    let ofJsonOver<'T> (defaults: 'T) (source: string) (json: string) : 'T * string list =
+        let filled = Collections.Generic.List<string>()
+        let rec overlay (path: string) (target: Nodes.JsonObject) (fallback: Nodes.JsonObject) =
+            for KeyValue (key, value) in List.ofSeq fallback do
+                let here = if path = "" then key else path + "." + key
+                if not (target.ContainsKey key) then
+                    target.Add(key, (if isNull value then null else value.DeepClone()))
+                    filled.Add here
+                else
+                    match target.[key], value with
+                    | (:? Nodes.JsonObject as inner), (:? Nodes.JsonObject as innerDefault) -> overlay here inner innerDefault
+                    | _ -> ()
+        let parsed =
+            try Nodes.JsonNode.Parse json
+            with :? JsonException as e -> raise (ConfigError(source, oneLine e.Message))
+        match parsed, Nodes.JsonNode.Parse(toJson defaults) with
+        | (:? Nodes.JsonObject as saved), (:? Nodes.JsonObject as fallback) ->
+            overlay "" saved fallback
+            ofJson<'T> source (saved.ToJsonString()), List.ofSeq filled
+        | _ -> ofJson<'T> source json, []
+
     let stringField (path: string) (field: string) =
         let text = readText path
         try

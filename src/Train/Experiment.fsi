@@ -81,6 +81,12 @@ module Config =
     /// The value from a JSON file (raises ConfigError naming the file and what is wrong).
     val ofJsonFile<'T> : path: string -> 'T
 
+    /// `ofJson` of the JSON laid over `defaults`: each object field the JSON lacks, at any depth,
+    /// takes its value in `defaults`; the JSON's own values, arrays whole, win. For files
+    /// written before a field was added (a shipped model read by a later version). Returns the
+    /// value and the dotted paths of the fields taken from `defaults`.
+    val ofJsonOver<'T> : defaults: 'T -> source: string -> json: string -> 'T * string list
+
     /// One top-level string field of a JSON object file, e.g. "Pipeline" of a run's config.json,
     /// read before the method (and so the record type) is known. Raises ConfigError when the
     /// file is unreadable, not an object, or lacks the field or it is not a string.
