@@ -13,11 +13,6 @@
 
 open Reconstruct.App
 
-let experiment =
-    { PointCloudExperiment.baseline with
-        Name = "pointcloud_chair_pose_supervised"
-        Method =
-            { PointCloudExperiment.baseline.Method with
-                Pipeline = { PointCloudExperiment.baseline.Method.Pipeline with PoseSupervised = true } } }
+let experiment = PointCloudExperiment.poseSupervised { PointCloudExperiment.baseline with Name = "pointcloud_chair" }
 
 exit (PointCloudExperiment.script experiment (Array.tail fsi.CommandLineArgs))

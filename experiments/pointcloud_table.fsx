@@ -43,6 +43,9 @@ let lines =
       yield "Written by `experiments/pointcloud_table.fsx` from the runs' results files; each run's own file has its configuration, seed, curves and figure."
       yield "Floor: the self-supervised model within 1.5× of the pose-supervised one in CD on every category, azimuth within 30° for ≥ 60% of test images."
       yield ""
-      yield! section "Procedural chairs" "pointcloud_chair" ]
+      yield! section "Procedural chairs" "pointcloud_chair"
+      yield! section "Procedural cars" "pointcloud_car"
+      yield! section "Procedural airplanes" "pointcloud_airplane"
+      yield! section "Furniture chairs" "pointcloud_furniture_chair" ]
 
 writeTable "pointcloud.md" lines

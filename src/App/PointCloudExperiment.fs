@@ -48,6 +48,15 @@ let baseline: Experiment<Method> =
       InitFrom = None
       KeepBest = None }
 
+let on (name: string) (data: TrainingData) =
+    { baseline with Name = name; Method = { baseline.Method with Data = data } }
+
+let poseSupervised (experiment: Experiment<Method>) =
+    let m = experiment.Method
+    { experiment with
+        Name = experiment.Name + "_pose_supervised"
+        Method = { m with Pipeline = { m.Pipeline with PoseSupervised = true } } }
+
 let trainingSamples (instances: int) (views: int) (viewsPerInstance: int) (seed: uint64) =
     if viewsPerInstance < 1 || viewsPerInstance > views then
         invalidArg "viewsPerInstance" (sprintf "PointCloudExperiment: ViewsPerInstance must be in 1..%d, received %d" views viewsPerInstance)

@@ -38,6 +38,13 @@ val pipelineName: string
 /// Adam 5e-4 at batch 16 (the paper: batch 2, 200k iterations), 6,000 iterations.
 val baseline: Experiment<Method>
 
+/// `baseline` on other data (another category), named `name`.
+val on: name: string -> data: TrainingData -> Experiment<Method>
+
+/// The reference of the paper for `experiment`: the same with the true poses given (the pose
+/// network neither used nor trained), named <Name>_pose_supervised.
+val poseSupervised: experiment: Experiment<Method> -> Experiment<Method>
+
 /// The samples (instance, view) a split gives for training: `viewsPerInstance` distinct views
 /// per instance, drawn from `seed` and the instance's number, instances in order.
 val trainingSamples: instances: int -> views: int -> viewsPerInstance: int -> seed: uint64 -> (int * int)[]
