@@ -50,15 +50,8 @@ let tests =
 
         test "a run stopped at 2 iterations and resumed to 4 equals a straight run of 4, bitwise (1 thread)" {
             use dir = new TempDir()
-            let straight, split = dir.File "straight", dir.File "split"
-            for out, iterations in [ straight, 4; split, 2 ] do
-                let run = runCliIn dir.Path 600 (tinyRun out [ "--iterations"; string iterations ])
-                Expect.equal run.ExitCode 0 (sprintf "%s: exit code (stderr: %s)" out run.Stderr)
-            let resumed = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "--resume"; split; "--iterations"; "4" ]
-            Expect.equal resumed.ExitCode 0 (sprintf "resume: exit code (stderr: %s)" resumed.Stderr)
-            Expect.equal (runLosses split) (runLosses straight) "every loss of every step"
+            let _, split = expectResumeEqualsStraight dir (fun out iterations -> tinyRun out [ "--iterations"; string iterations ])
             use last = Checkpoint.load (Path.Combine(split, "checkpoints", "last.safetensors"))
             Expect.isTrue (last.Tensors |> List.exists (fun (n, _) -> n.Contains "neighbours.")) "the neighbour memory is checkpointed"
-            expectSameLastCheckpoint straight split
         }
     ]

@@ -245,6 +245,21 @@ let expectSameLastCheckpoint (expectedRun: string) (actualRun: string) =
     for (name, x), (_, y) in List.zip a.Tensors b.Tensors do
         Expect.equal (bits y) (bits x) (sprintf "%s equal bitwise" name)
 
+/// The CLI's exact resume: `args out iterations` (a command line of one thread that trains into
+/// `out`) runs straight to 4 iterations in <dir>/straight and to 2 in <dir>/split, `train
+/// --resume` takes split on to 4; every exit code is 0, every loss of every step and the last
+/// checkpoints are equal bitwise. Returns (straight, split) for the caller's own checks.
+let expectResumeEqualsStraight (dir: TempDir) (args: string -> int -> string list) =
+    let straight, split = dir.File "straight", dir.File "split"
+    for out, iterations in [ straight, 4; split, 2 ] do
+        let run = runCliIn dir.Path 600 (args out iterations)
+        Expect.equal run.ExitCode 0 (sprintf "%s: exit code (stderr: %s)" out run.Stderr)
+    let resumed = runCliIn dir.Path 600 [ "--threads"; "1"; "train"; "--resume"; split; "--iterations"; "4" ]
+    Expect.equal resumed.ExitCode 0 (sprintf "resume: exit code (stderr: %s)" resumed.Stderr)
+    Expect.equal (runLosses split) (runLosses straight) "every loss of every step"
+    expectSameLastCheckpoint straight split
+    straight, split
+
 // ---------------------------------------------------------------------- PNG files by hand
 
 // Written here, not by the project's encoder, so decoder tests have an oracle independent of it.

@@ -144,8 +144,18 @@ let copyResult (dir: string) (source: string) (target: string) =
         Some target
     else None
 
+let writtenAt () =
+    sprintf "%s (%s)" (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Globalization.CultureInfo.InvariantCulture)) (Runtime.info ())
+
 let writtenBy (runDir: string) =
-    sprintf "Written by the run in `%s` on %s (%s). The configuration, seed included, is at the end." runDir (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Globalization.CultureInfo.InvariantCulture)) (Runtime.info ())
+    sprintf "Written by the run in `%s` on %s. The configuration, seed included, is at the end." runDir (writtenAt ())
+
+let writeResultFiles (dir: string) (name: string) (lines: string list) (record: 'Record) =
+    let md = Path.Combine(dir, name + ".md")
+    Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
+    let json = Path.Combine(dir, name + ".json")
+    Files.writeTextAtomically json (JsonSerializer.Serialize(record, JsonSerializerOptions(WriteIndented = true)))
+    [ md; json ]
 
 module private Results =
     let evaluate (runDir: string) (benchmarkRoot: string) (category: string) (methodName: string) (predictions: string) (view: int) (points: int) (limit: int) (cancel: CancellationToken) (log: string -> unit) =
@@ -228,19 +238,13 @@ module private Results =
               yield "```json"
               yield config
               yield "```" ]
-        let md = Path.Combine(dir, name + ".md")
-        Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
-        let json = Path.Combine(dir, name + ".json")
         let table =
             summaries |> List.map (fun s -> {| methodName = s.Method; count = s.Count; failed = s.Failed; means = dict s.Means |})
-        let body =
-            JsonSerializer.Serialize(
-                {| name = name; runDir = runDir; trainInstances = trainInstances; iterations = outcome.Iterations; seconds = outcome.Seconds; trainingSeconds = outcome.TrainingSeconds
-                   reason = sprintf "%A" outcome.Reason; measured = dict extra; table = table
-                   config = JsonDocument.Parse(config).RootElement |},
-                JsonSerializerOptions(WriteIndented = true))
-        Files.writeTextAtomically json body
-        [ md; json ] @ ((List.choose id [ curves; grid ] @ List.map fst more) |> List.map (fun f -> Path.Combine(dir, f)))
+        let record =
+            {| name = name; runDir = runDir; trainInstances = trainInstances; iterations = outcome.Iterations; seconds = outcome.Seconds; trainingSeconds = outcome.TrainingSeconds
+               reason = sprintf "%A" outcome.Reason; measured = dict extra; table = table
+               config = JsonDocument.Parse(config).RootElement |}
+        writeResultFiles dir name lines record @ ((List.choose id [ curves; grid ] @ List.map fst more) |> List.map (fun f -> Path.Combine(dir, f)))
 
     let private met (ok: bool) = if ok then "met" else "NOT met"
 

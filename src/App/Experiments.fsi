@@ -39,8 +39,17 @@ type RunSummary =
 /// name a results Markdown links), else None.
 val copyResult: dir: string -> source: string -> target: string -> string option
 
-/// A results file's first line: the run folder, the time and the machine (`Runtime.info`).
+/// The time (UTC, to the minute) and the machine (`Runtime.info`) a results file is written on:
+/// "2026-12-07 21:40 UTC ({...})".
+val writtenAt: unit -> string
+
+/// A results file's first line: the run folder, the time and the machine (`writtenAt`).
 val writtenBy: runDir: string -> string
+
+/// Writes a run's results files: <dir>/<name>.md, the lines each ended by a newline, and
+/// <dir>/<name>.json, `record` as indented JSON, each atomically (temporary name, then
+/// renamed). Returns the two paths, Markdown first.
+val writeResultFiles: dir: string -> name: string -> lines: string list -> record: 'Record -> string list
 
 /// The rendered benchmark of `data`'s category under the multi-view protocol (64 px, the 24
 /// views at elevation 30°, seed `seed`), rendered on first use: the folder `MultiView.load`

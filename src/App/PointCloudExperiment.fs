@@ -2,7 +2,6 @@ module Reconstruct.App.PointCloudExperiment
 
 open System
 open System.IO
-open System.Text.Json
 open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Geometry
@@ -285,9 +284,6 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
           yield "```json"
           yield Trainer.configJson pipelineName experiment
           yield "```" ]
-    let md = Path.Combine(dir, name + ".md")
-    Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
-    let json = Path.Combine(dir, name + ".json")
     let record =
         {| name = name
            iterations = outcome.Iterations
@@ -300,8 +296,7 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
            rotation = s.Rotation
            azimuthSign = s.AzimuthSign
            azimuthOffset = s.AzimuthOffset |}
-    Files.writeTextAtomically json (JsonSerializer.Serialize(record, JsonSerializerOptions(WriteIndented = true)))
-    [ md; json ] @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
+    writeResultFiles dir name lines record @ (List.choose id [ curves; grid ] |> List.map (fun f -> Path.Combine(dir, f)))
 
 let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
     let m = experiment.Method
@@ -372,7 +367,7 @@ let scoreMeshes (experiment: Experiment<Method>) (name: string) (description: st
     let lines =
         [ sprintf "# %s" name
           ""
-          sprintf "Written by `PointCloudExperiment.scoreMeshes` on %s (%s), on the evaluation of `%s`." (DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", Globalization.CultureInfo.InvariantCulture)) (Runtime.info ()) experiment.Name
+          sprintf "Written by `PointCloudExperiment.scoreMeshes` on %s, on the evaluation of `%s`." (writtenAt ()) experiment.Name
           ""
           sprintf "- model: %s" description
           sprintf "- test: %d instances, instance i from multi-view (%d + 7 i) mod 24, its image RGB over grey %g (the method's training images); each predicted mesh sampled as the truth (10,000 area-weighted surface points, then farthest-point sampling to %d) and, its units not being the data's, centred and scaled into the ball of radius 0.5 (so the clip cuts nothing); one global rotation fitted on %d val instances (row-major %s), applied to every test cloud; clipped and normalised as the point-cloud runs"
@@ -385,9 +380,6 @@ let scoreMeshes (experiment: Experiment<Method>) (name: string) (description: st
           "```json"
           Trainer.configJson pipelineName experiment
           "```" ]
-    let md = Path.Combine(results, name + ".md")
-    Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
-    let json = Path.Combine(results, name + ".json")
     let record =
         {| name = name
            model = description
@@ -398,8 +390,7 @@ let scoreMeshes (experiment: Experiment<Method>) (name: string) (description: st
            table = [| {| methodName = name; means = dict [ "chamfer_x1e3", chamfer; "emd", emd ] |} |]
            measured = dict [ "chamfer_x1e3", chamfer; "emd", emd ]
            rotation = rotation |}
-    Files.writeTextAtomically json (JsonSerializer.Serialize(record, JsonSerializerOptions(WriteIndented = true)))
-    [ md; json ]
+    writeResultFiles results name lines record
 
 let script (experiment: Experiment<Method>) (args: string[]) = Experiments.script run experiment args
 

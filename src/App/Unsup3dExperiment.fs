@@ -2,7 +2,6 @@ module Reconstruct.App.Unsup3dExperiment
 
 open System
 open System.IO
-open System.Text.Json
 open System.Threading
 open Reconstruct.Torch
 open Reconstruct.Geometry
@@ -310,9 +309,6 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
           yield "```json"
           yield Trainer.configJson pipelineName experiment
           yield "```" ]
-    let md = Path.Combine(dir, name + ".md")
-    Files.writeTextAtomically md (String.Join("\n", lines) + "\n")
-    let json = Path.Combine(dir, name + ".json")
     let table =
         rows |> List.map (fun (label, s) -> {| depth = label; side = s.Side.Mean; side_std = s.Side.Std; mad = s.Mad.Mean; mad_std = s.Mad.Std; images = s.Side.Count |})
     let record =
@@ -322,8 +318,7 @@ let private writeResults (dir: string) (runDir: string) (experiment: Experiment<
            train_images = trainImages
            rows = table
            floor = {| side_ratio = floorSide; mad_ratio = floorMad; met = floorSide <= 0.6 && floorMad <= 0.6 |} |}
-    Files.writeTextAtomically json (JsonSerializer.Serialize(record, JsonSerializerOptions(WriteIndented = true)))
-    [ md; json ] @ Option.toList (curves |> Option.map (fun c -> Path.Combine(dir, c))) @ Option.toList (factors |> Option.map (fun f -> Path.Combine(dir, f)))
+    writeResultFiles dir name lines record @ Option.toList (curves |> Option.map (fun c -> Path.Combine(dir, c))) @ Option.toList (factors |> Option.map (fun f -> Path.Combine(dir, f)))
 
 let run (runDir: string) (results: string option) (experiment: Experiment<Method>) (resume: bool) (cancel: CancellationToken) (log: string -> unit) =
     let m = experiment.Method
