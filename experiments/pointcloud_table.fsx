@@ -1,6 +1,7 @@
 // experiments/results/pointcloud.md, the table of issue 16, written from the results files the
 // runs wrote (experiments/results/<name>.json): per category the self-supervised model, its
-// ablations without each cycle, the pose-supervised reference, and UNICORN's meshes sampled to
+// ablations without each cycle, OURS-NN (fine-tuned from it with the neighbour term) and its
+// control (fine-tuned as long without), the pose-supervised reference, and UNICORN's meshes sampled to
 // 1,024 points (<prefix>_unicorn.fsx). A run not made yet is listed as missing.
 // Run: dotnet fsi experiments/pointcloud_table.fsx
 #load "results_reader.fsx"
@@ -27,6 +28,8 @@ let section (category: string) (prefix: string) =
       row "self-supervised, both cycles" prefix
       row "without the geometric cycle" (prefix + "_no_geometric_cycle")
       row "without the pose cycle" (prefix + "_no_pose_cycle")
+      row "OURS-NN: fine-tuned with the neighbour term" (prefix + "_nn")
+      row "its control: fine-tuned as long without it" (prefix + "_continued")
       row "pose-supervised (true poses given)" (prefix + "_pose_supervised")
       row "UNICORN's meshes sampled to 1,024 points" (prefix + "_unicorn")
       "" ]

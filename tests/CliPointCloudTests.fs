@@ -41,6 +41,27 @@ let tests =
             Expect.throwsT<ArgumentException> (fun () -> PointCloudExperiment.trainingSamples 5 24 25 7UL |> ignore) "more views than there are"
         }
 
+        test "nearestByCode: each code's nearest others by brute force, nearest first, never itself" {
+            let rng = SplitMix64(11UL)
+            let codes = Array.init 40 (fun _ -> Array.init 6 (fun _ -> float32 (rng.Gaussian())))
+            let distance (a: float32[]) (b: float32[]) = Array.fold2 (fun s (x: float32) (y: float32) -> s + (float x - float y) ** 2.0) 0.0 a b
+            let lists = PointCloudExperiment.nearestByCode codes 5
+            for i in 0 .. codes.Length - 1 do
+                let list = lists.[i]
+                Expect.equal list.Length 5 "5 neighbours"
+                Expect.isFalse (Array.contains i list) "never itself"
+                Expect.equal (Array.distinct list).Length 5 "distinct"
+                let d = list |> Array.map (fun j -> distance codes.[i] codes.[j])
+                Expect.equal d (Array.sort d) "nearest first"
+                for j in 0 .. codes.Length - 1 do
+                    if j <> i && not (Array.contains j list) then
+                        Expect.isGreaterThanOrEqual (distance codes.[i] codes.[j]) (Array.last d) (sprintf "code %d: %d left out is no nearer" i j)
+            // A copy of a code is its nearest neighbour.
+            let withCopy = Array.append codes [| Array.copy codes.[7] |]
+            Expect.equal (PointCloudExperiment.nearestByCode withCopy 1).[7] [| 40 |] "the copy"
+            Expect.throwsT<ArgumentException> (fun () -> PointCloudExperiment.nearestByCode codes 40 |> ignore) "more neighbours than others"
+        }
+
         test "writePointsPly writes a binary PLY of coloured points that reads back" {
             use dir = new TempDir()
             let path = dir.File "cloud.ply"
@@ -122,5 +143,21 @@ let tests =
         test "a run stopped at 2 iterations and resumed to 4 equals a straight run of 4, bitwise (1 thread)" {
             use dir = new TempDir()
             expectResumeEqualsStraight dir (fun out iterations -> tinyRun out [ "--iterations"; string iterations ]) |> ignore
+        }
+
+        test "OURS-NN (--neighbours) fine-tunes a run with the neighbour terms, and resumes exactly; without --init-from it is refused" {
+            use dir = new TempDir()
+            let cc = dir.File "cc"
+            let first = runCliIn dir.Path 600 (tinyRun cc [ "--iterations"; "2" ])
+            Expect.equal first.ExitCode 0 (sprintf "the CC run: exit code (stderr: %s)" first.Stderr)
+            let straight, _ =
+                expectResumeEqualsStraight dir (fun out iterations -> tinyRun out [ "--iterations"; string iterations; "--init-from"; cc; "--neighbours" ])
+            let steps = File.ReadAllLines(Path.Combine(straight, "metrics.jsonl")) |> Array.filter (fun l -> l.Contains "\"loss\"")
+            for term in [ "\"neighbour_mask\""; "\"neighbour_silhouette\""; "\"geometric_cycle\"" ] do
+                Expect.stringContains steps.[0] term "the neighbour terms beside the others"
+            Expect.stringContains (File.ReadAllText(Path.Combine(straight, "config.json"))) "pointcloud_chair_nn" "named _nn"
+            let refused = runCliIn dir.Path 600 (tinyRun (dir.File "no") [ "--neighbours" ])
+            Expect.equal refused.ExitCode 2 "a usage error"
+            Expect.stringContains refused.Stderr "--init-from" "names what is missing"
         }
     ]

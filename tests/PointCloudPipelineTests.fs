@@ -175,14 +175,18 @@ let tests =
         test "each term trains its own network: the shape terms reach only the shape net, the pose terms only the pose net" {
             use scope = DisposalScope.Open()
             use g = generator 5
-            let model = PointCloud.create g small
-            use batch: PointCloud.Batch =
+            let model = PointCloud.create g { small with Neighbours = Some PointCloud.Config.NeighbourDefaults }
+            let randomBatch (neighbour: PointCloud.Batch option) : PointCloud.Batch =
                 { Images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
                   Masks = (Tensor.uniform ([ 2; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
                   Azimuth = Tensor.zeros [ 2 ]
-                  Elevation = Tensor.zeros [ 2 ] }
+                  Elevation = Tensor.zeros [ 2 ]
+                  Neighbour = neighbour }
+            use batch = randomBatch (Some (randomBatch None))
             let terms = PointCloud.losses model g batch
-            Expect.equal (terms |> List.map fst) [ "image"; "mask"; "silhouette"; "pose_image"; "pose_mask"; "geometric_cycle"; "pose_cycle"; "total" ] "every term of the defaults"
+            Expect.equal (terms |> List.map fst)
+                [ "image"; "mask"; "silhouette"; "neighbour_mask"; "neighbour_silhouette"; "pose_image"; "pose_mask"; "geometric_cycle"; "pose_cycle"; "total" ]
+                "every term of the defaults, and OURS-NN's"
             for name, term in terms do
                 if name <> "total" then
                     use inner = DisposalScope.Open()
@@ -204,11 +208,37 @@ let tests =
             let images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
             let masks = (Tensor.uniform ([ 2; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
             let batchAt (az: float32) : PointCloud.Batch =
-                { Images = images; Masks = masks; Azimuth = Tensor.ofArray [| az; az |]; Elevation = Tensor.zeros [ 2 ] }
+                { Images = images; Masks = masks; Azimuth = Tensor.ofArray [| az; az |]; Elevation = Tensor.zeros [ 2 ]; Neighbour = None }
             let terms = PointCloud.losses model g (batchAt 0.0f)
             Expect.equal (terms |> List.map fst) [ "image"; "mask"; "silhouette"; "total" ] "shape terms only"
             let image (terms: (string * Tensor) list) = (terms |> List.find (fun (n, _) -> n = "image") |> snd).ToScalar()
             let turned = PointCloud.losses model g (batchAt 1.0f)
             Expect.notEqual (image turned) (image terms) "the image term depends on the given azimuth"
+        }
+
+        test "OURS-NN: an image that is its own neighbour gives its own mask and silhouette terms; another neighbour other ones; none is refused" {
+            use scope = DisposalScope.Open()
+            use g = generator 7
+            let config = { small with Neighbours = Some { PointCloud.Config.NeighbourDefaults with Silhouette = 2.0 } }
+            let model = PointCloud.create g config
+            let images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
+            let masks = (Tensor.uniform ([ 2; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
+            let batchOf (images: Tensor) (masks: Tensor) neighbour : PointCloud.Batch =
+                { Images = images; Masks = masks; Azimuth = Tensor.zeros [ 2 ]; Elevation = Tensor.zeros [ 2 ]; Neighbour = neighbour }
+            let term name (terms: (string * Tensor) list) = (terms |> List.find (fun (n, _) -> n = name) |> snd).ToScalar()
+            let itself = PointCloud.losses model g (batchOf images masks (Some (batchOf images masks None)))
+            Expect.floatClose Accuracy.high (term "neighbour_mask" itself) (term "mask" itself) "mask term at its own pose"
+            Expect.floatClose Accuracy.high (term "neighbour_silhouette" itself) (term "silhouette" itself) "silhouette term at its own pose"
+            // Swapping the two images makes each the other's neighbour: its cloud drawn at the
+            // other's predicted pose, against the other's silhouette.
+            let swap (t: Tensor) = t.flip [ 0 ]
+            let other = PointCloud.losses model g (batchOf images masks (Some (batchOf (swap images) (swap masks) None)))
+            let xyz, rgb = Reconstruct.Stages.PointCloud.applyShape model.Shape images
+            let azimuth, elevation = Reconstruct.Stages.PointCloud.applyPose model.Pose (swap images)
+            let mask, _ = PointCloud.render config azimuth elevation xyz rgb
+            let xy, _ = PointCloud.project config azimuth elevation xyz
+            Expect.floatClose Accuracy.high (term "neighbour_mask" other) ((PointCloud.maskBce mask (swap masks)).ToScalar()) "mask term at the neighbour's pose, against its mask"
+            Expect.floatClose Accuracy.high (term "neighbour_silhouette" other) ((PointCloud.silhouetteChamfer xy (swap masks)).ToScalar()) "silhouette term there"
+            Expect.throwsT<System.ArgumentException> (fun () -> PointCloud.losses model g (batchOf images masks None) |> ignore) "no neighbour"
         }
     ]

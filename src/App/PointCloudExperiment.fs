@@ -50,6 +50,30 @@ let baseline: Experiment<Method> =
 let on (name: string) (data: TrainingData) =
     { baseline with Name = name; Method = { baseline.Method with Data = data } }
 
+let private withWeights (suffix: string) (change: Pipeline.Weights -> Pipeline.Weights) (experiment: Experiment<Method>) =
+    let m = experiment.Method
+    { experiment with
+        Name = experiment.Name + suffix
+        Method = { m with Pipeline = { m.Pipeline with Weights = change m.Pipeline.Weights } } }
+
+let withoutGeometricCycle experiment = withWeights "_no_geometric_cycle" (fun w -> { w with GeometricCycle = 0.0 }) experiment
+
+let withoutPoseCycle experiment = withWeights "_no_pose_cycle" (fun w -> { w with PoseCycle = 0.0 }) experiment
+
+let withNeighbours (source: string) (experiment: Experiment<Method>) =
+    let m = experiment.Method
+    { experiment with
+        Name = experiment.Name + "_nn"
+        Method = { m with Pipeline = { m.Pipeline with Neighbours = Some Pipeline.Config.NeighbourDefaults } }
+        InitFrom = Some source }
+
+let fineTuned (neighbours: bool) (experiment: Experiment<Method>) =
+    let source = Path.Combine("runs", experiment.Name)
+    let tuned =
+        if neighbours then withNeighbours source experiment
+        else { experiment with Name = experiment.Name + "_continued"; InitFrom = Some source }
+    { tuned with Stop = { Iterations = Some 2000; Minutes = Some 60.0 } }
+
 let poseSupervised (experiment: Experiment<Method>) =
     let m = experiment.Method
     { experiment with
@@ -71,7 +95,8 @@ let batchOf (set: MultiView.Set) (samples: (int * int)[]) : Pipeline.Batch =
     { Images = scope.MoveOut(rgba.narrow (1, 0, 3) * alpha)
       Masks = scope.MoveOut(alpha.gt(0.5).cast Float32)
       Azimuth = scope.MoveOut(Tensor.ofArray (cameras |> Array.map (fun (a, _, _) -> float32 a)))
-      Elevation = scope.MoveOut(Tensor.ofArray (cameras |> Array.map (fun (_, e, _) -> float32 e))) }
+      Elevation = scope.MoveOut(Tensor.ofArray (cameras |> Array.map (fun (_, e, _) -> float32 e)))
+      Neighbour = None }
 
 /// The evaluation samples of a split: instance i from view (first + 7 i) mod Views (7 is prime
 /// to 24, so the views cycle through every azimuth).
@@ -139,19 +164,81 @@ let private learner (m: Method) (model: Pipeline.Model) (steps: Generator) (vali
       Loss = fun _ _ batch -> Pipeline.losses model steps batch
       Validate = fun _ -> validate m model validation () }
 
-let private dataOf (experiment: Experiment<Method>) (train: MultiView.Set) : Data<Pipeline.Batch> =
-    let m = experiment.Method
-    let samples = trainingSamples train.Count train.Views m.ViewsPerInstance (Seed.child experiment.Seed "views")
+let private samplesOf (experiment: Experiment<Method>) (train: MultiView.Set) =
+    trainingSamples train.Count train.Views experiment.Method.ViewsPerInstance (Seed.child experiment.Seed "views")
+
+let nearestByCode (codes: float32[][]) (count: int) =
+    if count < 1 || count >= codes.Length then
+        invalidArg "count" (sprintf "PointCloudExperiment.nearestByCode: count must be in 1..%d for %d codes, received %d" (codes.Length - 1) codes.Length count)
+    let distance (a: float32[]) (b: float32[]) =
+        let mutable sum = 0.0
+        for k in 0 .. a.Length - 1 do
+            let d = float a.[k] - float b.[k]
+            sum <- sum + d * d
+        sum
+    codes
+    |> Array.Parallel.mapi (fun i code ->
+        Array.init codes.Length id
+        |> Array.filter ((<>) i)
+        // Ties are broken by index, so the lists do not depend on the sort's stability.
+        |> Array.sortBy (fun j -> distance code codes.[j], j)
+        |> Array.truncate count)
+
+/// OURS-NN's neighbour lists over the training samples (indices into `samples`), chosen in the
+/// shape codes of the model the run starts from (`InitFrom`: the model trained with the cycles,
+/// as the paper's precomputed lists come from its CC model). A resumed run recomputes the same
+/// lists from the same checkpoint.
+let private neighbourLists (experiment: Experiment<Method>) (train: MultiView.Set) (samples: (int * int)[]) (candidates: int) (log: string -> unit) =
+    let source =
+        match experiment.InitFrom with
+        | None -> invalidArg "experiment" (sprintf "%s: Pipeline.Neighbours (OURS-NN) needs InitFrom: the trained model whose shape codes choose each image's neighbours" experiment.Name)
+        | Some source when Directory.Exists source ->
+            match Trainer.lastCheckpoint source with
+            | Some path -> path
+            | None -> invalidArg "experiment" (sprintf "%s: InitFrom %s: no checkpoint in that folder" experiment.Name source)
+        | Some path when File.Exists path -> path
+        | Some path -> invalidArg "experiment" (sprintf "%s: InitFrom %s: no such run folder or checkpoint (train the model it names first)" experiment.Name path)
+    let metadata = Checkpoint.readMetadata source
+    if metadata.Pipeline <> pipelineName then
+        invalidArg "experiment" (sprintf "%s: InitFrom %s: written by pipeline '%s', not '%s'" experiment.Name source metadata.Pipeline pipelineName)
+    use _ = Autograd.noGrad ()
+    use scope = DisposalScope.Open()
+    let model =
+        use generator = new Generator(0UL)
+        Pipeline.create generator experiment.Method.Pipeline
+    Checkpoint.restoreTraining source { Parameters = Pipeline.parameters model; Buffers = []; Optimizer = None; Generators = [] } |> ignore
+    let codes =
+        [| for chunk in Array.chunkBySize 32 samples do
+               use _ = DisposalScope.Open()
+               use batch = batchOf train chunk
+               let code = Reconstruct.Stages.PointCloud.shapeCode model.Shape batch.Images
+               for k in 0 .. chunk.Length - 1 -> (code.select (0, k)).contiguous().ToFloat32s() |]
+    let lists = nearestByCode codes candidates
+    log (sprintf "OURS-NN: %d nearest of each of %d training images in the shape codes of %s (iteration %d)" candidates samples.Length source metadata.Step)
+    lists
+
+let private dataOf (experiment: Experiment<Method>) (train: MultiView.Set) (neighbours: int[][] option) : Data<Pipeline.Batch> =
+    let samples = samplesOf experiment train
     let batchSize = experiment.BatchSize
     if samples.Length < batchSize then
         invalidArg "experiment" (sprintf "%s: %d training images, fewer than a batch of %d" experiment.Name samples.Length batchSize)
     let perEpoch = samples.Length / batchSize
     let orderSeed = Seed.child experiment.Seed "order"
+    let neighbourSeed = Seed.child experiment.Seed "neighbours"
+    let batchAt epoch index (order: int[]) =
+        let chosen = Array.init batchSize (fun k -> order.[index * batchSize + k])
+        let batch = batchOf train (Array.map (fun i -> samples.[i]) chosen)
+        match neighbours with
+        | None -> batch
+        | Some lists ->
+            // Which of its candidates each image meets is a function of (epoch, batch), as the order.
+            let rng = SplitMix64.Derive(Seed.item neighbourSeed (uint64 epoch), uint64 index)
+            { batch with Neighbour = Some (batchOf train (chosen |> Array.map (fun i -> samples.[rng.Pick lists.[i]]))) }
     { BatchesPerEpoch = perEpoch
       Epoch =
         fun epoch start ->
             let order = SplitMix64.Derive(orderSeed, uint64 epoch).Permutation samples.Length
-            seq { for index in start .. perEpoch - 1 -> batchOf train (Array.init batchSize (fun k -> samples.[order.[index * batchSize + k]])) } }
+            seq { for index in start .. perEpoch - 1 -> batchAt epoch index order } }
 
 /// `points` points of a mesh as the paper takes them from its ground truth (`pcl_1024_fps`): a
 /// dense area-weighted sample (10,000 points, from `generator`) reduced by farthest-point
@@ -311,7 +398,9 @@ let run (runDir: string) (results: string option) (experiment: Experiment<Method
         use generator = new Generator(Seed.child experiment.Seed "init")
         Pipeline.create generator m.Pipeline
     use steps = new Generator(Seed.child experiment.Seed "steps")
-    let outcome = Trainer.run runDir experiment (learner m model steps validation) (dataOf experiment train) resume cancel log
+    let neighbours =
+        m.Pipeline.Neighbours |> Option.map (fun n -> neighbourLists experiment train (samplesOf experiment train) n.Candidates log)
+    let outcome = Trainer.run runDir experiment (learner m model steps validation) (dataOf experiment train neighbours) resume cancel log
     match outcome.Reason with
     | StopReason.Finished
     | StopReason.TimeBudget ->

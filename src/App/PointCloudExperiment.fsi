@@ -41,6 +41,30 @@ val baseline: Experiment<Method>
 /// `baseline` on other data (another category), named `name`.
 val on: name: string -> data: TrainingData -> Experiment<Method>
 
+/// The ablation of `experiment` without the geometric cycle (its weight 0, so it is not
+/// computed), named <Name>_no_geometric_cycle; everything else, the budget included, the same.
+val withoutGeometricCycle: experiment: Experiment<Method> -> Experiment<Method>
+
+/// The same without the pose cycle, named <Name>_no_pose_cycle.
+val withoutPoseCycle: experiment: Experiment<Method> -> Experiment<Method>
+
+/// The paper's OURS-NN for `experiment`: the same fine-tuned from `source` (its CC model: a run
+/// folder or checkpoint) with the neighbour term (`Pipeline.Config.NeighbourDefaults`), named
+/// <Name>_nn; its Stop is the fine-tune's. The neighbour lists come from `source`'s shape codes
+/// when the run starts.
+val withNeighbours: source: string -> experiment: Experiment<Method> -> Experiment<Method>
+
+/// For each code, the indices of its `count` nearest others in Euclidean distance, nearest
+/// first (ties by index): OURS-NN's neighbour lists. codes: one float32[] per image, of equal
+/// length; count in 1 .. codes.Length − 1.
+val nearestByCode: codes: float32[][] -> count: int -> int[][]
+
+/// The fine-tunes of the issue's table: `experiment`'s own run (runs/<Name>, trained first)
+/// fine-tuned for 2,000 more iterations (at most 60 minutes), with the neighbour term
+/// (`withNeighbours`, <Name>_nn) or, as its control, without (<Name>_continued: both cycles,
+/// trained as long).
+val fineTuned: neighbours: bool -> experiment: Experiment<Method> -> Experiment<Method>
+
 /// The reference of the paper for `experiment`: the same with the true poses given (the pose
 /// network neither used nor trained), named <Name>_pose_supervised.
 val poseSupervised: experiment: Experiment<Method> -> Experiment<Method>

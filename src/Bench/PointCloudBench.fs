@@ -27,7 +27,8 @@ let all () =
         { Images = Tensor.rand ([ b; 3; 64; 64 ], g)
           Masks = (Tensor.rand ([ b; 1; 64; 64 ], g)).gt(0.6).cast Float32
           Azimuth = Tensor.zeros [ b ]
-          Elevation = Tensor.zeros [ b ] }
+          Elevation = Tensor.zeros [ b ]
+          Neighbour = None }
     use optimizer = Optim.adam { Optim.Adam.Defaults with Lr = 5e-4 } (PointCloud.parameters model)
     let iteration () =
         use _ = DisposalScope.Open()

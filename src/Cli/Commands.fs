@@ -55,6 +55,7 @@ type TrainArgs =
     | Results of dir: string
     | Cache of dir: string
     | Init_From of checkpoint: string
+    | Neighbours
     | Resume of dir: string
 
     interface IArgParserTemplate with
@@ -75,6 +76,7 @@ type TrainArgs =
             | Results _ -> "also write the results table <name>.md/.json and figures into this folder"
             | Cache _ -> "where rendered training sets are kept between runs (default .cache/train)"
             | Init_From _ -> "fine-tune: start from the weights of this checkpoint (.safetensors) or run folder (its last checkpoint) of the same method and shapes, instead of a random initialisation; the optimiser and iterations start afresh"
+            | Neighbours -> "pointcloud: OURS-NN, fine-tuning the --init-from model (trained with the cycles): each image's cloud, drawn at the pose of one of its 5 nearest training images in that model's shape codes, must cover that image's silhouette"
             | Resume _ -> "continue the run in this folder exactly where its last checkpoint left it (with --iterations or --minutes: a new stop rule, counted from the run's start)"
 
 type BenchArgs =
@@ -386,6 +388,9 @@ let private trainExperiment (args: ParseResults<TrainArgs>) =
     elif methodName = Reconstruct.App.PointCloudExperiment.pipelineName then
         let b = common Reconstruct.App.PointCloudExperiment.baseline
         let e = { b with Method = { b.Method with Data = data; Cache = cache b.Method.Cache } }
+        let e =
+            if args.Contains Neighbours then Reconstruct.App.PointCloudExperiment.withNeighbours e.InitFrom.Value e else e
+        let name = e.Name
         name, (fun out results cancel log -> Reconstruct.App.PointCloudExperiment.run out results e false cancel log)
     elif methodName = Reconstruct.App.Unsup3dExperiment.pipelineName then
         let b = common Reconstruct.App.Unsup3dExperiment.baseline
@@ -582,6 +587,8 @@ let private checkTrain (args: ParseResults<TrainArgs>) =
         atLeast "--labelled" 1 (args.TryGetResult Labelled)
         require (not (args.Contains Labelled) || args.GetResult TrainArgs.Method <> Reconstruct.App.Experiments.Unicorn.pipelineName) "--labelled applies to ssr and softras: unicorn uses no camera"
         require (not (args.Contains Wild) || args.GetResult TrainArgs.Method = Reconstruct.App.Experiments.Unicorn.pipelineName) "--wild applies to unicorn"
+        require (not (args.Contains Neighbours) || args.GetResult TrainArgs.Method = Reconstruct.App.PointCloudExperiment.pipelineName) "--neighbours applies to pointcloud"
+        require (not (args.Contains Neighbours) || args.Contains Init_From) "--neighbours fine-tunes a model trained with the cycles: name it with --init-from"
         atLeast "--batch" 1 (args.TryGetResult TrainArgs.Batch)
         atLeast "--seed" 0 (args.TryGetResult TrainArgs.Seed)
         folderPath "--out" (args.TryGetResult TrainArgs.Out)

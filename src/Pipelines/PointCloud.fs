@@ -28,6 +28,11 @@ type Weights =
           PoseMask = 1.0
           PoseCycle = 1.0 }
 
+type NeighbourConsistency =
+    { Mask: float
+      Silhouette: float
+      Candidates: int }
+
 type Config =
     { ImageSize: int
       Points: int
@@ -39,7 +44,11 @@ type Config =
       ElevationMax: float
       Weights: Weights
       PoseSupervised: bool
-      PoseAzimuth: PointCloud.AzimuthOutput option }
+      PoseAzimuth: PointCloud.AzimuthOutput option
+      Neighbours: NeighbourConsistency option }
+
+    static member NeighbourDefaults =
+        { Mask = Weights.Defaults.Mask; Silhouette = Weights.Defaults.Silhouette; Candidates = 5 }
 
     static member Defaults =
         { ImageSize = 64
@@ -52,7 +61,8 @@ type Config =
           ElevationMax = 40.0
           Weights = Weights.Defaults
           PoseSupervised = false
-          PoseAzimuth = Some PointCloud.Circle }
+          PoseAzimuth = Some PointCloud.Circle
+          Neighbours = None }
 
 type Model =
     { Config: Config
@@ -65,6 +75,9 @@ let create (generator: Generator) (config: Config) =
         invalidArg "config" (sprintf "PointCloud.create: Splat is %d×%d but ImageSize is %d" s.Height s.Width config.ImageSize)
     if config.RandomPoses < 0 then invalidArg "config" (sprintf "PointCloud.create: RandomPoses must be ≥ 0, received %d" config.RandomPoses)
     if not (config.Distance > 0.0) then invalidArg "config" (sprintf "PointCloud.create: Distance must be positive, received %g" config.Distance)
+    match config.Neighbours with
+    | Some n when n.Candidates < 1 -> invalidArg "config" (sprintf "PointCloud.create: Neighbours.Candidates must be ≥ 1, received %d" n.Candidates)
+    | _ -> ()
     let shape = PointCloud.createShape generator config.ImageSize config.Points
     let pose = PointCloud.createPose generator config.ImageSize (defaultArg config.PoseAzimuth PointCloud.Interval)
     { Config = config; Shape = shape; Pose = pose }
@@ -78,12 +91,14 @@ type Batch =
     { Images: Tensor
       Masks: Tensor
       Azimuth: Tensor
-      Elevation: Tensor }
+      Elevation: Tensor
+      Neighbour: Batch option }
 
     interface IDisposable with
         member b.Dispose() =
             for t in [ b.Images; b.Masks; b.Azimuth; b.Elevation ] do
                 (t :> IDisposable).Dispose()
+            b.Neighbour |> Option.iter (fun n -> (n :> IDisposable).Dispose())
 
 let project (config: Config) (azimuth: Tensor) (elevation: Tensor) (points: Tensor) =
     Shape.expect "PointCloud.project" "points" points.Shape [ 3 ] [ 3 ]
@@ -182,6 +197,21 @@ let losses (model: Model) (generator: Generator) (batch: Batch) =
             add "image" w.Image (fun () -> imageError colour)
             add "mask" w.Mask (fun () -> maskBce mask masks)
         add "silhouette" w.Silhouette (fun () -> silhouetteChamfer xy masks)
+    match c.Neighbours, batch.Neighbour with
+    | Some _, None -> invalidArg "batch" "PointCloud.losses: the config has Neighbours (OURS-NN) but the batch has no Neighbour"
+    | Some n, Some neighbour when n.Mask <> 0.0 || n.Silhouette <> 0.0 ->
+        Shape.expect "PointCloud.losses" "Neighbour.Images" neighbour.Images.Shape [ 4 ] [ b; 3; c.ImageSize; c.ImageSize ]
+        let azimuth, elevation =
+            if c.PoseSupervised then neighbour.Azimuth, neighbour.Elevation
+            else
+                use _ = Autograd.noGrad ()
+                PointCloud.applyPose model.Pose neighbour.Images
+        let xy, depth = project c azimuth elevation xyz
+        if n.Mask <> 0.0 then
+            let mask, _ = PointSplat.render c.Splat xy depth rgb
+            add "neighbour_mask" n.Mask (fun () -> maskBce mask neighbour.Masks)
+        add "neighbour_silhouette" n.Silhouette (fun () -> silhouetteChamfer xy neighbour.Masks)
+    | _ -> ()
     // The pose net's terms see the cloud as a constant.
     if selfSupervised && (w.PoseImage <> 0.0 || w.PoseMask <> 0.0) then
         let mask, colour = render c azimuth elevation (xyz.detach ()) (rgb.detach ())

@@ -45,6 +45,21 @@ type Weights =
     /// The paper's weights with the silhouette term at 1 (see `Silhouette`).
     static member Defaults: Weights
 
+/// The paper's OURS-NN variant (peers.md §D.3), fine-tuned from a model trained with the
+/// cycles: each image's cloud, drawn at the pose the pose network gives one of the image's
+/// nearest neighbours in that model's shape codes (`Stages.PointCloud.shapeCode`), must cover
+/// that neighbour's silhouette. A similar shape seen from elsewhere stands in for a second
+/// view of the same object. Shape net terms only: the neighbour's pose is a constant (the
+/// pose net learns from its own image's terms).
+type NeighbourConsistency =
+    { /// mask BCE against the neighbour's silhouette (the paper: the mask weight, 100)
+      Mask: float
+      /// the 2D Chamfer to the neighbour's silhouette, in px² (as `Weights.Silhouette`)
+      Silhouette: float
+      /// the experiment draws each image's neighbour from this many nearest training images
+      /// (the paper: 5)
+      Candidates: int }
+
 /// Everything that shapes the model and its losses: plain values only.
 type Config =
     { /// images are ImageSize² pixels (a multiple of 16)
@@ -67,7 +82,13 @@ type Config =
       PoseSupervised: bool
       /// how the pose network gives the azimuth; None (runs written before the field) is the
       /// paper's `Interval`
-      PoseAzimuth: PointCloud.AzimuthOutput option }
+      PoseAzimuth: PointCloud.AzimuthOutput option
+      /// OURS-NN's term; None: without (the paper's CC model)
+      Neighbours: NeighbourConsistency option }
+
+    /// The weights of OURS-NN as the paper's: the shape net's mask and silhouette weights, 5
+    /// candidates.
+    static member NeighbourDefaults: NeighbourConsistency
 
     /// 64 px, 1,024 points, the datasets' camera, the paper's projection, 3 random poses,
     /// elevation −20…40°, `Weights.Defaults`, self-supervised, the azimuth on the `Circle`
@@ -97,7 +118,10 @@ type Batch =
       Masks: Tensor
       /// (B,) radians each, in the datasets' convention
       Azimuth: Tensor
-      Elevation: Tensor }
+      Elevation: Tensor
+      /// OURS-NN: for each image, one of its neighbours (its images, masks and true poses; a
+      /// batch without neighbours of its own). Required when the config has `Neighbours`.
+      Neighbour: Batch option }
 
     interface System.IDisposable
 
@@ -125,7 +149,8 @@ val silhouetteChamfer: xy: Tensor -> masks: Tensor -> Tensor
 val chamferSquared: a: Tensor -> b: Tensor -> Tensor
 
 /// The training terms of one batch, each a scalar: "image", "mask", "silhouette",
-/// "geometric_cycle" (shape net), "pose_image", "pose_mask", "pose_cycle" (pose net), those
+/// "geometric_cycle", "neighbour_mask", "neighbour_silhouette" (shape net), "pose_image",
+/// "pose_mask", "pose_cycle" (pose net), those
 /// with a non-zero weight, and "total", their weighted sum. Random poses come from `generator`.
 val losses: model: Model -> generator: Generator -> batch: Batch -> (string * Tensor) list
 

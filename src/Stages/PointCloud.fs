@@ -80,6 +80,10 @@ let private checkImages (fn: string) (convs: Conv2d list) (fcs: Linear list) (im
     if not ok then
         invalidArg "images" (sprintf "PointCloud.%s: images must be (B, 3, S, S) with the network's S, received %s" fn (Shape.text images.Shape))
 
+let shapeCode (net: ShapeNet) (images: Tensor) =
+    checkImages "shapeCode" net.StructureConvs net.StructureFcs images
+    trunk net.StructureConvs net.StructureFcs images
+
 let applyShape (net: ShapeNet) (images: Tensor) =
     checkImages "applyShape" net.StructureConvs net.StructureFcs images
     use scope = DisposalScope.Open()

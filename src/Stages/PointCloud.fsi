@@ -51,6 +51,11 @@ val createPose: generator: Generator -> imageSize: int -> azimuth: AzimuthOutput
 /// in (0, 1).
 val applyShape: net: ShapeNet -> images: Tensor -> Tensor * Tensor
 
+/// images (B, 3, S, S) float32 in [0, 1] -> the structure branch's code x1 (B, 128), from which
+/// the cloud is one linear layer away: the feature space in which the paper's OURS-NN variant
+/// picks each image's neighbours.
+val shapeCode: net: ShapeNet -> images: Tensor -> Tensor
+
 /// images (B, 3, S, S) float32 in [0, 1] -> azimuth (B,), elevation (B,), radians in (−π, π].
 val applyPose: net: PoseNet -> images: Tensor -> Tensor * Tensor
 
