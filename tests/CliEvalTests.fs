@@ -157,6 +157,61 @@ let tests =
             Expect.stringContains (File.ReadAllText(Path.Combine(report, "shapes.md"))) "| pred | chair | 1 of 3 |" "the report still says 1 of 3"
         }
 
+        test "point clouds are scored beside meshes: near the truth, without 3D IoU ('–', not 0); an empty or unreadable cloud is a failure naming its file" {
+            use dir = new TempDir()
+            let ids = prepare dir 4 [ 1 ]
+            let ply k = Path.Combine(dir.File "pred", DatasetRender.instanceStem ids.[k] + ".ply")
+            do
+                use _ = DisposalScope.Open()
+                use g = new Generator(7UL)
+                let truth = TexturedMesh.toMesh (Procedural.generate "chair" 11UL 1).Head
+                // The first instance: 1,024 coloured points of its true surface, as `predict` writes a point-cloud model's.
+                let cloud = Reconstruct.Eval.Nearest.ofTensor (Sampling.surfacePoints g 1024 truth.Vertices truth.Faces).Points
+                MeshIO.writePointsPly (ply 0) cloud (Array.create cloud.Length 0.5f)
+            // The third: a cloud of no points; the fourth: a cloud cut short.
+            MeshIO.writePointsPly (ply 2) [||] [||]
+            let whole = File.ReadAllBytes(ply 0)
+            File.WriteAllBytes(ply 3, whole.[.. whole.Length / 2])
+            let report = dir.File "report"
+            let run = runCliIn dir.Path 120 (evalArgs dir [ "--predictions"; dir.File "pred"; "--report"; report; "--grid"; "2" ])
+            expectExit 1 run "two clouds unreadable"
+            Expect.stringContains run.Stdout (sprintf "%s: pred: a point cloud of 1024 points (no 3D IoU)" ids.[0]) "the log says the prediction is a cloud"
+            Expect.stringDoesNotContain run.Stdout "no figure row" "the cloud is drawn in the figure"
+            Expect.contains (filesUnder report) (Path.Combine("figures", "grid_chair.png")) "the figure"
+            Expect.stringContains run.Stderr "2 of 4" "stderr says how many were scored"
+            let instances = lines (File.ReadAllText(Path.Combine(report, "shapes_instances.csv"))) |> Array.map (fun l -> l.Split(','))
+            let header = instances.[0]
+            let rowOf (methodName: string) (id: string) = instances |> Array.find (fun r -> r.[0] = methodName && r.[2] = id)
+            let column (name: string) (r: string[]) = r.[Array.findIndex ((=) name) header]
+            let cloudRow, meshRow = rowOf "pred" ids.[0], rowOf "pred" ids.[1]
+            Expect.equal (column "iou_3d" cloudRow) "" "the cloud's 3D IoU is missing, not 0"
+            Expect.equal (column "reason" cloudRow) "" "and the cloud is scored"
+            // Thinned to the truth's 500 points, the cloud is another sampling of the true surface:
+            // it scores as the true mesh with a little noise does, far better than the template.
+            let l1 r = float (column "chamfer_l1" r)
+            let f2 r = float (column "fscore_2pct" r)
+            let template, noisy = rowOf EvalReport.TemplateReference ids.[0], rowOf EvalReport.NoisyTruthReference ids.[0]
+            Expect.isTrue (l1 cloudRow < 1.25 * l1 noisy && l1 cloudRow < 0.4 * l1 template) (sprintf "Chamfer-L1: the cloud's %g, the noisy truth's %g, the template's %g" (l1 cloudRow) (l1 noisy) (l1 template))
+            Expect.isTrue (f2 cloudRow > 0.8 * f2 noisy) (sprintf "F-score at 2%%: the cloud's %g, the noisy truth's %g" (f2 cloudRow) (f2 noisy))
+            // The method's 3D IoU is the mesh's alone.
+            let summary = lines (File.ReadAllText(Path.Combine(report, "shapes.csv"))) |> Array.map (fun l -> l.Split(','))
+            let pred = summary |> Array.find (fun r -> r.[0] = "pred" && r.[1] = "chair")
+            Expect.equal pred.[Array.findIndex ((=) "iou_3d_mean") summary.[0]] (column "iou_3d" meshRow) "the mean 3D IoU is over the mesh alone"
+            Expect.equal (pred.[2], pred.[3]) ("2", "2") "2 scored, 2 failed"
+            // Reasons may hold commas (quoted): read as whole lines.
+            let failure k = lines (File.ReadAllText(Path.Combine(report, "shapes_instances.csv"))) |> Array.find (fun l -> l.StartsWith(sprintf "pred,chair,%s," ids.[k]))
+            for k, why in [ 2, "no vertices"; 3, "data ends" ] do
+                Expect.stringContains (failure k) (ply k) (sprintf "the failure of instance %d names the file" k)
+                Expect.stringContains (failure k) why (sprintf "and says what is wrong with it (instance %d)" k)
+            // Clouds alone: the method's 3D IoU is '–' in the Markdown, with the reason.
+            let run = runCliIn dir.Path 120 (evalArgs dir [ "--predictions"; dir.File "pred"; "--report"; report; "--limit"; "1" ])
+            expectExit 0 run "the cloud alone"
+            let md = File.ReadAllText(Path.Combine(report, "shapes.md"))
+            let row = lines md |> Array.find (fun l -> l.StartsWith "| pred | chair | 1 |")
+            Expect.isTrue (row.EndsWith "| – |") (sprintf "the 3D IoU cell: %s" row)
+            Expect.stringContains md "pred: iou_3d (1 of 1)" "the report says it is missing"
+        }
+
         test "a report folder holds one run's files: a rerun leaves none of the previous run's figures; a folder of other files is refused" {
             use dir = new TempDir()
             prepare dir 2 [ 0; 1 ] |> ignore

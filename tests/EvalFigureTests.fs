@@ -168,6 +168,30 @@ let tests =
             Expect.isTrue (inside 2 |> Array.forall (fun b -> b < 0.01f)) "inside 2 |> Array.forall (fun b -> b < 0.01f)"
         }
 
+        test "a point cloud is drawn as one outward-wound solid per point: points of the true surface cover its silhouette" {
+            use _ = DisposalScope.Open()
+            let model = (chairs 1).Head
+            let truth = TexturedMesh.toMesh model
+            use g = generator 3
+            // As many points as the point-cloud method predicts.
+            let cloud = Nearest.ofTensor (Sampling.surfacePoints g 1024 truth.Vertices truth.Faces).Points
+            let drawn = FigureMesh.points Benchmark.CloudFigureRadius cloud
+            Expect.equal drawn.Vertices.Shape [| 6 * 1024; 3 |] "six corners a point"
+            Expect.equal drawn.Faces.Shape [| 8 * 1024; 3 |] "eight faces a point"
+            // Every face of point 0's solid faces away from the point.
+            let normals = (Mesh.faceNormals (drawn.Vertices.unsqueeze 0) drawn.Faces).[0].narrow(0, 0, 8).ToFloat32s()
+            let centres = (drawn.Vertices.indexSelect (0, (drawn.Faces.narrow (0, 0, 8)).flatten ())).reshape([ 8; 3; 3 ]).mean(1).ToFloat32s()
+            for k in 0 .. 7 do
+                let outward = Array.init 3 (fun a -> normals.[3 * k + a] * (centres.[3 * k + a] - cloud.[a])) |> Array.sum
+                Expect.isTrue (outward > 0.0f) (sprintf "face %d of the first point faces outwards (%g)" k outward)
+            let view = [| DatasetRender.multiViews.[3] |]
+            let _, cloudAlpha = ReconstructionGrid.render size drawn view
+            let _, truthAlpha = ReconstructionGrid.render size (plainOf model) view
+            let iou = maskIoU cloudAlpha truthAlpha
+            Expect.isTrue (iou > 0.6) (sprintf "the cloud's silhouette against the mesh's: IoU %g" iou)
+            Expect.throwsT<ArgumentException> (fun () -> FigureMesh.points 0.01 [||] |> ignore) "an empty cloud"
+        }
+
         test "malformed meshes, inputs and rows are refused with the argument named" {
             use scope = DisposalScope.Open()
             let model = chairs 1 |> List.head

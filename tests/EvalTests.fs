@@ -363,13 +363,13 @@ let tests =
             // Two independent 5k samplings of one surface (area ≈ 2 once normalised): the mean NN
             // distance of Poisson points is 1/(2√density) ≈ 0.01, a Chamfer-L1 near 0.1.
             assertTrue (sprintf "Chamfer-L1 of a mesh with itself %g" same.Scores.ChamferL1) (same.Scores.ChamferL1 < 0.13)
-            Expect.equal same.VoxelIoU 1.0 "same.VoxelIoU"
+            Expect.equal same.VoxelIoU (Some 1.0) "same.VoxelIoU"
             let bigger = { truth with Vertices = truth.Vertices * 1.3 }
             let icp = ShapeEval.evaluate g options bigger truth
             let frame = ShapeEval.evaluate g { options with Alignment = AlignmentMode.TrueCameraFrame } bigger truth
             assertTrue (sprintf "ICP %g vs true frame %g" icp.Scores.ChamferL1 frame.Scores.ChamferL1) (icp.Scores.ChamferL1 < 0.13 && frame.Scores.ChamferL1 > 0.5)
             // 3D IoU is taken in the true object frame under either mode (SoftRas' protocol, no ICP).
-            assertTrue (sprintf "IoU ICP %g, true frame %g" icp.VoxelIoU frame.VoxelIoU) (icp.VoxelIoU = frame.VoxelIoU && frame.VoxelIoU < 0.6)
+            assertTrue (sprintf "IoU ICP %A, true frame %A" icp.VoxelIoU frame.VoxelIoU) (icp.VoxelIoU = frame.VoxelIoU && frame.VoxelIoU.Value < 0.6)
         }
 
         testSequenced <| test "shape eval: reference rows order the template, noisy truth and the truth itself" {
@@ -386,9 +386,34 @@ let tests =
             let exact = ShapeEval.noisyTruthReference g options 0.0 truth
             let l1 (r: ShapeResult) = r.Scores.ChamferL1
             assertTrue (sprintf "template %g > noisy %g > exact %g" (l1 template) (l1 noisy) (l1 exact)) (l1 template > l1 noisy && l1 noisy > l1 exact)
-            Expect.equal exact.VoxelIoU 1.0 "exact.VoxelIoU"
+            Expect.equal exact.VoxelIoU (Some 1.0) "exact.VoxelIoU"
             let names = ShapeEval.metrics template |> List.map fst
             Expect.equal names [ "chamfer_l1"; "chamfer_l2"; "fscore_1pct"; "fscore_2pct"; "iou_3d" ] "names"
+        }
+
+        test "shape eval of a cloud: points of the true surface score near-perfect, displaced points worse; no 3D IoU (absent, not 0)" {
+            use _ = DisposalScope.Open()
+            use g = generator 9
+            let truth = blob ()
+            let options = { ShapeEvalOptions.Defaults with Points = 5000; Alignment = AlignmentMode.Icp { IcpOptions.Defaults with Iterations = 10 } }
+            let cloud = sample 21 5000 truth
+            let good = ShapeEval.evaluateCloud g options cloud truth
+            // As the mesh with itself above: two samplings of one surface, Chamfer-L1 near 0.1.
+            let l1 (r: ShapeResult) = r.Scores.ChamferL1
+            let f2 (r: ShapeResult) = r.Scores.FScore2.F
+            assertTrue (sprintf "Chamfer-L1 %g, F-score 2%% %g" (l1 good) (f2 good)) (l1 good < 0.13 && f2 good > 0.9)
+            Expect.isNone good.VoxelIoU "a cloud has no 3D IoU"
+            Expect.equal (ShapeEval.metrics good |> List.map fst) [ "chamfer_l1"; "chamfer_l2"; "fscore_1pct"; "fscore_2pct" ] "iou_3d is absent, not 0"
+            let rng = Random 3
+            let displaced = cloud |> Array.map (fun x -> x + float32 (0.04 * (rng.NextDouble() * 2.0 - 1.0)))
+            let bad = ShapeEval.evaluateCloud g options displaced truth
+            assertTrue (sprintf "displaced: Chamfer-L1 %g vs %g, F-score 2%% %g vs %g" (l1 bad) (l1 good) (f2 bad) (f2 good)) (l1 bad > 1.5 * l1 good && f2 bad < f2 good - 0.2)
+            // Four times denser than the truth's sample: thinned to it, so not favoured (unthinned,
+            // the truth-to-cloud half of Chamfer-L1 would halve).
+            let dense = ShapeEval.evaluateCloud g options (sample 22 20000 truth) truth
+            assertTrue (sprintf "dense cloud %g vs %g" (l1 dense) (l1 good)) (abs (l1 dense - l1 good) < 0.08 * l1 good)
+            Expect.throwsT<ArgumentException> (fun () -> ShapeEval.evaluateCloud g options [||] truth |> ignore) "an empty cloud"
+            Expect.throwsT<ArgumentException> (fun () -> ShapeEval.evaluateCloud g options [| 0.0f; nanf; 0.0f |] truth |> ignore) "a NaN point"
         }
 
         // ---------------------------------------------------------------------- image metrics
@@ -505,6 +530,38 @@ let tests =
             assertTrue e.Message (e.Message.Contains "template")
             let e = Expect.catchT<ArgumentException> (fun () -> EvalReport.create "t" [ "a" ] [ row "m" "c" "i" [ "b", 1.0 ] ] [ row "x" "c" "i" [] ] [ row "x" "c" "i" [] ] |> ignore) "EvalReport.create \"t\" [ \"a\" ] [ row \"m\" \"c\" \"i\" [ \"b\", 1.0 ] ] [ row..."
             assertTrue e.Message (e.Message.Contains "'b'")
+        }
+
+        test "report: a metric an instance lacks is missing, not 0: out of means and medians, '–' in Markdown, empty in CSV, null in JSON, and said so" {
+            let r =
+                EvalReport.create "Shapes" [ "chamfer_l1"; "iou_3d" ]
+                    [ row "mixed" "chair" "a" [ "chamfer_l1", 0.2; "iou_3d", 0.6 ]
+                      row "mixed" "chair" "b" [ "chamfer_l1", 0.4 ]
+                      row "clouds" "chair" "a" [ "chamfer_l1", 0.3 ] ]
+                    [ row "x" "chair" "a" [ "chamfer_l1", 1.0; "iou_3d", 0.3 ]; row "x" "chair" "b" [ "chamfer_l1", 1.2; "iou_3d", 0.2 ] ]
+                    [ row "x" "chair" "a" [ "chamfer_l1", 0.01; "iou_3d", 0.9 ]; row "x" "chair" "b" [ "chamfer_l1", 0.02; "iou_3d", 0.8 ] ]
+            let s = EvalReport.summarize r
+            let find m c = s |> List.find (fun x -> x.Method = m && x.Category = c)
+            let value (pairs: (string * float) list) k = pairs |> List.find (fun (n, _) -> n = k) |> snd
+            for c in [ "chair"; EvalReport.AllCategories ] do
+                let mixed = find "mixed" c
+                Expect.equal mixed.Count 2 "both instances are scored"
+                Expect.equal (value mixed.Means "iou_3d") 0.6 (sprintf "%s: the mean over the instance that has it, not (0.6 + 0) / 2" c)
+                Expect.equal (value mixed.Medians "iou_3d") 0.6 (sprintf "%s: the median too" c)
+                Expect.isTrue (Double.IsNaN(value (find "clouds" c).Means "iou_3d")) (sprintf "%s: no instance has it: no mean" c)
+            let md = EvalReport.toMarkdown r
+            Expect.stringContains md "| clouds | chair | 1 | 0.3000 | – |" "'–' where no instance has the metric"
+            Expect.stringContains md "| mixed | chair | 2 | 0.3000 | 0.6000 |" "the mean of those that have it"
+            Expect.stringContains md "clouds: iou_3d (1 of 1)" "the report says which values are missing"
+            Expect.stringContains md "mixed: iou_3d (1 of 2)" "per method"
+            Expect.contains ((EvalReport.toCsv r).Split('\n')) "clouds,chair,1,0,0.3,0.3,," "empty cells in the summary CSV"
+            Expect.contains ((EvalReport.instancesCsv r).Split('\n')) "mixed,chair,b,0.4,," "an empty cell in the instances CSV"
+            use doc = JsonDocument.Parse(EvalReport.toJson r)
+            let summary = doc.RootElement.GetProperty("summary").EnumerateArray() |> Seq.find (fun e -> e.GetProperty("method").GetString() = "clouds")
+            Expect.equal (summary.GetProperty("mean").GetProperty("iou_3d").ValueKind) JsonValueKind.Null "null in the JSON summary"
+            Expect.isFalse (EvalReport.histograms 4 r |> List.exists (fun h -> h.Method = "clouds" && h.Metric = "iou_3d")) "no histogram of nothing"
+            // A report whose rows have every metric says nothing of missing values.
+            Expect.stringDoesNotContain (EvalReport.toMarkdown (EvalReport.create "t" [ "a" ] [ row "m" "c" "i" [ "a", 1.0 ] ] [ row "x" "c" "i" [ "a", 1.0 ] ] [ row "x" "c" "i" [ "a", 1.0 ] ])) "Missing" "no note"
         }
 
         test "report: Markdown, CSV and JSON files written atomically" {

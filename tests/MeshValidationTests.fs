@@ -23,15 +23,30 @@ let private argumentError (f: unit -> unit) =
     Expect.isFalse (e.Message.Contains "\n") "the message is one line"
     e.Message
 
-/// The MeshFileException reading `name` with `contents` raises.
-let private fileError (name: string) (contents: byte[]) =
+/// The MeshFileException `read` raises on a file `name` holding `contents`, checked to be one
+/// line naming the file.
+let private fileErrorOf (read: string -> unit) (name: string) (contents: byte[]) =
     use dir = new TempDir()
     let path = dir.File name
     File.WriteAllBytes(path, contents)
-    let e = Expect.throwsC (fun () -> MeshIO.read path |> ignore) id
+    let e = Expect.throwsC (fun () -> read path) id
     Expect.isTrue (e :? MeshFileException) (sprintf "expected a MeshFileException, got %s: %s" (e.GetType().Name) e.Message)
     Expect.stringContains e.Message path "the message names the file"
+    Expect.isFalse (e.Message.Contains "\n") "the message is one line"
     e.Message
+
+let private fileError = fileErrorOf (MeshIO.read >> ignore)
+
+/// The bytes `MeshIO.writePointsPly` writes for `points` (interleaved xyz), all grey.
+let private pointsPly (points: float32[]) =
+    use dir = new TempDir()
+    MeshIO.writePointsPly (dir.File "cloud.ply") points (Array.create points.Length 0.5f)
+    File.ReadAllBytes(dir.File "cloud.ply")
+
+let private cloudOf (path: string) =
+    match MeshIO.readMeshOrCloud path with
+    | MeshOrCloud.Cloud points -> points
+    | MeshOrCloud.Surface m -> failtestf "%s read as a mesh of %d faces, not a cloud" path (m.Faces.Size 0)
 
 [<Tests>]
 let tests =
@@ -70,5 +85,38 @@ let tests =
             let face = Array.append [| 3uy |] ([| 0; 1; 2 |] |> Array.collect BitConverter.GetBytes)
             let ply = Array.concat [ Text.Encoding.ASCII.GetBytes header; floats; face ]
             Expect.stringContains (fileError "nan.ply" ply) "vertex 2 is not finite" "a NaN vertex"
+        }
+
+        test "readMeshOrCloud: a points-only PLY (writePointsPly), an OBJ of v lines and an OFF without faces are clouds; a mesh PLY is a mesh; read still refuses a cloud" {
+            use _ = DisposalScope.Open()
+            use dir = new TempDir()
+            let points = [| 0.5f; -1.0f; 2.0f; 0.0f; 0.25f; -0.125f; 1.0f; 1.0f; 1.0f |]
+            File.WriteAllBytes(dir.File "cloud.ply", pointsPly points)
+            Expect.equal (cloudOf (dir.File "cloud.ply")) points "the PLY's points, as written"
+            Expect.stringContains (fileError "cloud.ply" (pointsPly points)) "3 vertices but no faces" "read wants a mesh"
+            File.WriteAllText(dir.File "cloud.obj", "v 0 0 0\nv 1 0 0\nv 0 1 0\n")
+            Expect.equal (cloudOf (dir.File "cloud.obj")) [| 0.0f; 0.0f; 0.0f; 1.0f; 0.0f; 0.0f; 0.0f; 1.0f; 0.0f |] "an OBJ of v lines"
+            File.WriteAllText(dir.File "cloud.off", "OFF\n2 0 0\n0 0 0\n1 2 3\n")
+            Expect.equal (cloudOf (dir.File "cloud.off")) [| 0.0f; 0.0f; 0.0f; 1.0f; 2.0f; 3.0f |] "an OFF with 0 faces"
+            let v, f = tetrahedron 1 0 0 0.0
+            for binary in [ true; false ] do
+                MeshIO.writePly (dir.File "mesh.ply") binary (Mesh.create v f)
+                match MeshIO.readMeshOrCloud (dir.File "mesh.ply") with
+                | MeshOrCloud.Surface m ->
+                    Expect.equal m.Vertices.Shape [| 1; 4; 3 |] "the mesh's vertices"
+                    Expect.equal (m.Faces.ToInt64s()) (f.ToInt64s()) "and faces"
+                | MeshOrCloud.Cloud _ -> failtestf "a mesh PLY (binary %b) read as a cloud" binary
+        }
+
+        test "readMeshOrCloud: an empty cloud, a truncated or unreadable PLY fails with one line naming the file" {
+            let read = fileErrorOf (MeshIO.readMeshOrCloud >> ignore)
+            Expect.stringContains (read "empty.ply" (pointsPly [||])) "no vertices" "a cloud of 0 points"
+            let whole = pointsPly [| 0.0f; 0.0f; 0.0f; 1.0f; 1.0f; 1.0f |]
+            Expect.stringContains (read "truncated.ply" whole.[.. whole.Length - 8]) "data ends inside vertex 1" "a truncated cloud"
+            Expect.stringContains (read "noise.ply" (Array.init 512 (fun i -> byte ((i * 7919 + 13) % 251)))) "not a PLY file" "random bytes"
+            Expect.stringContains (read "empty.obj" [||]) "no vertices" "a 0-byte OBJ"
+            let header = "ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty double x\nproperty double y\nproperty double z\nend_header\n"
+            let huge = Array.append (Text.Encoding.ASCII.GetBytes header) ([| 1e300; 0.0; 0.0 |] |> Array.collect BitConverter.GetBytes)
+            Expect.stringContains (read "huge.ply" huge) "vertex 1 is out of float32 range" "a coordinate no float32 holds"
         }
     ]

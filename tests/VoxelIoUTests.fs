@@ -133,7 +133,7 @@ let tests =
             Expect.equal (ShapeEval.metrics row |> List.find (fst >> (=) "iou_3d") |> snd) direct "template row iou_3d = iou3d in the true frame"
             Expect.isTrue (direct > 0.05 && direct < 0.9) (sprintf "template IoU %g" direct)
             let noisy = ShapeEval.noisyTruthReference g options ShapeEval.ReferenceNoise truth
-            Expect.isTrue (noisy.VoxelIoU > 0.85) (sprintf "noisy truth IoU %g" noisy.VoxelIoU)
+            Expect.isTrue (noisy.VoxelIoU.Value > 0.85) (sprintf "noisy truth IoU %g" noisy.VoxelIoU.Value)
         }
 
         test "eval over a rendered benchmark: iou_3d of both reference rows, in the true object frame, in every report format" {

@@ -11,18 +11,27 @@ open Reconstruct.Geometry
 open Reconstruct.Data
 open Reconstruct.Eval
 
-/// The file name a prediction for `instanceId` must have (".obj", ".off" or ".ply").
+/// The file name a prediction for `instanceId` must have (".obj", ".off" or ".ply"): a mesh,
+/// or a point cloud (a file with vertices and no faces, as `reconstruct predict` writes for
+/// the point-cloud method).
 let predictionStem = DatasetRender.instanceStem
 
 let private predictionExtensions = [ ".obj"; ".off"; ".ply" ]
 
+/// Radius of the solid each point of a predicted cloud is drawn as in the figure, in the
+/// true object's units (it spans [-0.5, 0.5]): 1,024 points on a chair lie about 0.04 apart,
+/// so solids of half that just touch and the cloud reads as a shape at 64 px while still
+/// showing it is points (at 0.01 a chair is a faint dust).
+[<Literal>]
+let CloudFigureRadius = 0.02
+
 /// Why `dir` cannot be a folder of predictions (None when it can): it does not exist, or it
 /// holds no .obj, .off or .ply file (then every instance would be a failure: a wrong path,
-/// not a method that failed).
+/// not a method that failed). Files are not opened here: a bad one is its instance's failure.
 let predictionFolderProblem (dir: string) : string option =
     if not (Directory.Exists dir) then Some "no such folder"
     elif Directory.EnumerateFiles dir |> Seq.exists (fun f -> List.contains (Path.GetExtension(f).ToLowerInvariant()) predictionExtensions) |> not then
-        Some "holds no predicted mesh (<instance>.obj, .off or .ply)"
+        Some "holds no predicted mesh or point cloud (<instance>.obj, .off or .ply)"
     else None
 
 /// One instance to score: its id, split and how to load its ground truth.
@@ -37,7 +46,8 @@ type Options =
       Benchmarks: string option
       Categories: string list
       Split: string
-      /// Folder of predicted meshes named by `predictionStem`; None = reference rows only.
+      /// Folder of predicted meshes or point clouds named by `predictionStem`; None = reference
+      /// rows only.
       Predictions: string option
       MethodName: string
       Shape: ShapeEvalOptions
@@ -157,10 +167,15 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : E
                                     match predictionExtensions |> List.map (fun x -> stem + x) |> List.tryFind File.Exists with
                                     | Some file ->
                                         try
-                                            let mesh = MeshIO.read file
-                                            rows.Add(score options.MethodName category id (ShapeEval.evaluate generator options.Shape mesh truth))
+                                            let result, drawn =
+                                                match MeshIO.readMeshOrCloud file with
+                                                | MeshOrCloud.Surface mesh -> ShapeEval.evaluate generator options.Shape mesh truth, FigureMesh.plain mesh
+                                                | MeshOrCloud.Cloud points ->
+                                                    log (sprintf "%s %s: %s: a point cloud of %d points (no 3D IoU)" category id options.MethodName (points.Length / 3))
+                                                    ShapeEval.evaluateCloud generator options.Shape points truth, FigureMesh.points CloudFigureRadius points
+                                            rows.Add(score options.MethodName category id result)
                                             settled.Add options.MethodName |> ignore
-                                            Some mesh
+                                            Some drawn
                                         // The reason names the file (the readers' errors do already).
                                         with ex when not (ex.Message.Contains file) -> raise (InvalidDataException(sprintf "%s: %s" file ex.Message, ex))
                                     | None -> failwithf "no prediction %s.{obj,off,ply}" stem
@@ -176,7 +191,7 @@ let run (options: Options) (cancel: CancellationToken) (log: string -> unit) : E
                                 let input, _ = DatasetRender.render 64 model [| gridView |] (Tensor.ones [ 1; 3; 64; 64 ])
                                 let meshes =
                                     (match options.Predictions with
-                                     | Some _ -> [ prediction |> Option.map FigureMesh.plain ]
+                                     | Some _ -> [ prediction ]
                                      | None -> [])
                                     @ [ Some(FigureMesh.plain template); Some(FigureMesh.plain noisyMesh) ]
                                 gridRows.Add(id, scope.MoveOut(ReconstructionGrid.row options.Grid input.[0] gridView meshes))

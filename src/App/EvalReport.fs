@@ -199,7 +199,9 @@ module EvalReport =
         if s.Failed = 0 then string s.Count else sprintf "%d of %d" s.Count (s.Count + s.Failed)
 
     /// The category means as a Markdown table (methods, then reference rows), plus the
-    /// instance counts, then the instances that have no scores with their reasons.
+    /// instance counts; a line naming the metrics scored instances lack (per method: metric,
+    /// how many of its instances), when some do; then the instances that have no scores with
+    /// their reasons.
     let toMarkdown (report: EvalReport) =
         let sb = StringBuilder()
         let line (s: string) = sb.Append(s).Append('\n') |> ignore
@@ -214,6 +216,17 @@ module EvalReport =
         for s in summarize report do
             let cells = s.Means |> List.map (snd >> markdownNumber)
             line (sprintf "| %s | %s | %s | %s |" (markdownCell s.Method) (markdownCell s.Category) (scoredOf s) (String.Join(" | ", cells)))
+        // A scored instance without a metric (a point cloud has no 3D IoU) would otherwise
+        // leave a mean over fewer instances than `n` says, or a `–` a reader takes for a bug.
+        let missing =
+            [ for m in report.Methods do
+                  let mine = report.Rows |> List.filter (fun r -> r.Method = m)
+                  for k in report.Metrics do
+                      let lacking = (mine |> List.length) - (valuesOf k mine |> List.length)
+                      if lacking > 0 then yield sprintf "%s: %s (%d of %d)" m k lacking mine.Length ]
+        if not missing.IsEmpty then
+            line ""
+            line ("Missing values, left out of the means rather than counted as 0 (`–`: no instance has one): " + String.Join("; ", missing) + ".")
         if not report.Failures.IsEmpty then
             line ""
             line "## Not scored"

@@ -59,6 +59,29 @@ module FigureMesh =
             invalidArg "mesh" (sprintf "FigureMesh.plain: mesh must be a batch of one, vertices (1, V, 3), received %s" (Shape.text mesh.Vertices.Shape))
         { Vertices = mesh.Vertices.[0]; Faces = mesh.Faces; Appearance = Appearance.Plain }
 
+    /// A point cloud as plain grey octahedra of `radius` (object units), one per point: the
+    /// renderer draws triangles, and a solid per point shades like a surface. points: (N, 3)
+    /// interleaved xyz float32, N >= 1 -> vertices (6N, 3) float32 and faces (8N, 3) int64,
+    /// new tensors of the current disposal scope.
+    let points (radius: float) (points: float32[]) : FigureMesh =
+        if isNull points || points.Length < 3 || points.Length % 3 <> 0 then
+            invalidArg "points" (sprintf "FigureMesh.points: points must be non-empty interleaved xyz, received %d values" (if isNull points then 0 else points.Length))
+        if not (radius > 0.0) then invalidArg "radius" (sprintf "FigureMesh.points: radius must be positive, received %g" radius)
+        let n = points.Length / 3
+        let r = float32 radius
+        // Corners +x, -x, +y, -y, +z, -z.
+        let offsets = [| r; 0.0f; 0.0f; -r; 0.0f; 0.0f; 0.0f; r; 0.0f; 0.0f; -r; 0.0f; 0.0f; 0.0f; r; 0.0f; 0.0f; -r |]
+        let vertices = Array.init (18 * n) (fun k -> points.[3 * (k / 18) + k % 3] + offsets.[k % 18])
+        // One face per octant, counter-clockwise seen from outside: (x, y, z) corners of the
+        // octant's signs, the last two swapped when an odd number of them is negative.
+        let octahedron =
+            [| for sx in 0 .. 1 do
+                   for sy in 0 .. 1 do
+                       for sz in 0 .. 1 do
+                           if (sx + sy + sz) % 2 = 0 then yield! [| sx; 2 + sy; 4 + sz |] else yield! [| sx; 4 + sz; 2 + sy |] |]
+        let faces = Array.init (24 * n) (fun k -> int64 (6 * (k / 24) + octahedron.[k % 24]))
+        { Vertices = Tensor.ofArray (vertices, [ 6 * n; 3 ]); Faces = Tensor.ofArray (faces, [ 8 * n; 3 ]); Appearance = Appearance.Plain }
+
     /// A textured model (e.g. the ground truth) with its atlas; shares its tensors.
     let ofTextured (m: TexturedMesh) : FigureMesh =
         { Vertices = m.Vertices; Faces = m.Faces; Appearance = Appearance.Texture(m.FaceUVs, m.Atlas) }

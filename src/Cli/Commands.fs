@@ -136,7 +136,7 @@ type EvalArgs =
             | Cache _ -> "the folder `reconstruct data` prepared (default .cache/data)"
             | Benchmarks _ -> "score against rendered benchmarks instead of the prepared real models: the folder `reconstruct data --output` wrote (e.g. artifacts/datasets with --procedural), one <category>/multiview/index.jsonl each"
             | Split _ -> "train, val or test (default test)"
-            | Predictions _ -> "folder of predicted meshes <instance>.obj|off|ply (default: reference rows only)"
+            | Predictions _ -> "folder of predictions <instance>.obj|off|ply: meshes, or point clouds (vertices and no faces, as `predict` writes for a point-cloud model; scored on their own points, without 3D IoU) (default: reference rows only)"
             | Method _ -> "name of the method in the report (default prediction)"
             | Points _ -> sprintf "surface points per mesh (default 30000, at most %d)" Reconstruct.Eval.ShapeEval.MaxPoints
             | Limit _ -> "at most this many instances per category (default all)"
@@ -206,7 +206,7 @@ type Arguments =
             | Info -> "print the libtorch version, threads, SIMD level and BLAS in use"
             | Bench _ -> "run the benchmarks: lines `bench <name> <value> <unit>`"
             | Demo -> "run the main job on the built-in default"
-            | Eval _ -> "evaluate predicted meshes (and always the two reference rows) against the benchmark's ground truth"
+            | Eval _ -> "evaluate predicted meshes or point clouds (and always the two reference rows) against the benchmark's ground truth"
             | Data _ -> "prepare the real-model benchmark (Debian's sweethome3d-furniture): normalised models, splits, attribution"
             | Train _ -> "train a method (softras, unicorn) with progress, checkpoints (Ctrl+C stops after the step and checkpoints) and a test evaluation; --resume continues a run"
             | Predict _ -> "reconstruct images with a trained UNICORN: textured mesh, pose and figure per image"

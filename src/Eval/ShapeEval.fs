@@ -3,7 +3,8 @@
 /// frame), then Chamfer-L1/L2 and F-scores; and 3D IoU on a 32³ grid by SoftRas' protocol
 /// (surface voxelisation and flood fill, in the true object frame, no alignment). Also the two reference rows
 /// every report carries: the template ellipsoid in the true pose, and the true mesh with a
-/// little noise, scored by the same protocol.
+/// little noise, scored by the same protocol. A predicted point cloud is scored by the same
+/// protocol with its own points as the prediction's sample; it has no 3D IoU.
 namespace Reconstruct.Eval
 
 open System
@@ -27,8 +28,9 @@ type ShapeEvalOptions =
 type ShapeResult =
     { Scores: Chamfer.PointScores
       /// 3D IoU (`ShapeEval.iou3d`) of the prediction and the truth as given, in the true
-      /// object frame: neither the normalisations nor the ICP below act on it.
-      VoxelIoU: float
+      /// object frame: neither the normalisations nor the ICP below act on it. None for a
+      /// point cloud: it bounds no solid to voxelise, and 0 would read as a failed shape.
+      VoxelIoU: float option
       /// The normalisation applied to the prediction (its own box under ICP, the truth's in
       /// the true camera frame).
       PredNormalisation: Transform
@@ -75,27 +77,25 @@ module ShapeEval =
         use _ = DisposalScope.Open()
         Nearest.ofTensor (Sampling.surfacePoints generator count vertices faces).Points
 
-    /// Scores `pred` against `truth`, both batch-of-one meshes in the TRUE object frame (see
-    /// Alignment.toTrueObjectFrame). Draws the truth's points first, then the prediction's,
-    /// from `generator`.
-    let evaluate (generator: Generator) (options: ShapeEvalOptions) (pred: Mesh) (truth: Mesh) : ShapeResult =
-        checkMesh "pred" pred
-        checkMesh "truth" truth
+    let private checkOptions (fn: string) (options: ShapeEvalOptions) =
         if options.Points <= 0 || options.Points > MaxPoints then
-            invalidArg "options" (sprintf "ShapeEval.evaluate: Points must be in 1..%d, received %d" MaxPoints options.Points)
-        if options.VoxelResolution <= 0 then invalidArg "options" (sprintf "ShapeEval.evaluate: VoxelResolution must be positive, received %d" options.VoxelResolution)
-        if not (options.VoxelBound > 0.0) then invalidArg "options" (sprintf "ShapeEval.evaluate: VoxelBound must be positive, received %g" options.VoxelBound)
-        use _ = DisposalScope.Open()
-        use _ = Autograd.noGrad ()
+            invalidArg "options" (sprintf "%s: Points must be in 1..%d, received %d" fn MaxPoints options.Points)
+        if options.VoxelResolution <= 0 then invalidArg "options" (sprintf "%s: VoxelResolution must be positive, received %d" fn options.VoxelResolution)
+        if not (options.VoxelBound > 0.0) then invalidArg "options" (sprintf "%s: VoxelBound must be positive, received %g" fn options.VoxelBound)
+
+    /// The protocol from the normalisations on, shared by meshes and clouds so both sit on one
+    /// table. predBox: (N, 3) interleaved, the points whose bounding box normalises the
+    /// prediction under ICP; predSample: its points (interleaved xyz) once normalised, drawn
+    /// after the truth's. Call inside a disposal scope, without gradients.
+    let private score (generator: Generator) (options: ShapeEvalOptions) (predBox: float32[]) (predSample: Transform -> float32[]) (truth: Mesh) =
         let trueNorm = Alignment.meshNormalisation truth.Vertices
         let predNorm =
             match options.Alignment with
-            | AlignmentMode.Icp _ -> Alignment.meshNormalisation pred.Vertices
+            | AlignmentMode.Icp _ -> Alignment.normalisation predBox
             | AlignmentMode.TrueCameraFrame -> trueNorm
         let trueVerts = Transform.applyTensor trueNorm truth.Vertices
-        let predVerts = Transform.applyTensor predNorm pred.Vertices
         let truePoints = sample generator options.Points trueVerts truth.Faces
-        let predPoints = sample generator options.Points predVerts pred.Faces
+        let predPoints = predSample predNorm
         let icp =
             match options.Alignment with
             | AlignmentMode.Icp o -> Some(Alignment.icp o predPoints truePoints)
@@ -104,9 +104,45 @@ module ShapeEval =
             match icp with
             | Some r -> Transform.applyPoints r.Transform predPoints
             | None -> predPoints
-        let scores = Chamfer.compare aligned truePoints
-        let iou = iou3d options.VoxelResolution options.VoxelBound pred truth
-        { Scores = scores; VoxelIoU = iou; PredNormalisation = predNorm; TrueNormalisation = trueNorm; Icp = icp }
+        { Scores = Chamfer.compare aligned truePoints; VoxelIoU = None; PredNormalisation = predNorm; TrueNormalisation = trueNorm; Icp = icp }
+
+    /// Scores `pred` against `truth`, both batch-of-one meshes in the TRUE object frame (see
+    /// Alignment.toTrueObjectFrame). Draws the truth's points first, then the prediction's,
+    /// from `generator`.
+    let evaluate (generator: Generator) (options: ShapeEvalOptions) (pred: Mesh) (truth: Mesh) : ShapeResult =
+        checkMesh "pred" pred
+        checkMesh "truth" truth
+        checkOptions "ShapeEval.evaluate" options
+        use _ = DisposalScope.Open()
+        use _ = Autograd.noGrad ()
+        let predSample norm = sample generator options.Points (Transform.applyTensor norm pred.Vertices) pred.Faces
+        let result = score generator options (Nearest.ofTensor pred.Vertices) predSample truth
+        { result with VoxelIoU = Some(iou3d options.VoxelResolution options.VoxelBound pred truth) }
+
+    /// Scores a predicted point cloud against `truth` (a batch-of-one mesh), both in the TRUE
+    /// object frame, by `evaluate`'s protocol with the cloud's points standing in for the
+    /// prediction's surface sample: no 3D IoU (None). pred: (N, 3) interleaved xyz, N >= 1,
+    /// finite. A cloud of more than `options.Points` points is thinned to a random subset of
+    /// that many (drawn from `generator` after the truth's points), so it is never denser than
+    /// a mesh's sample, which would favour it in the truth-to-prediction distances; a smaller
+    /// cloud is used whole (points cannot be invented). Its bounding box is that of all points.
+    let evaluateCloud (generator: Generator) (options: ShapeEvalOptions) (pred: float32[]) (truth: Mesh) : ShapeResult =
+        if isNull pred || pred.Length < 3 || pred.Length % 3 <> 0 then
+            invalidArg "pred" (sprintf "ShapeEval.evaluateCloud: the cloud must be non-empty interleaved xyz, received %d values" (if isNull pred then 0 else pred.Length))
+        match pred |> Array.tryFindIndex (Single.IsFinite >> not) with
+        | Some k -> invalidArg "pred" (sprintf "ShapeEval.evaluateCloud: coordinate %d of point %d is %g" (k % 3) (k / 3) pred.[k])
+        | None -> ()
+        checkMesh "truth" truth
+        checkOptions "ShapeEval.evaluateCloud" options
+        use _ = DisposalScope.Open()
+        use _ = Autograd.noGrad ()
+        let n = pred.Length / 3
+        let thinned () =
+            if n <= options.Points then pred
+            else
+                let keep = (Tensor.randperm (n, generator)).narrow(0, 0, options.Points).ToInt64s()
+                Array.init (3 * options.Points) (fun k -> pred.[3 * int keep.[k / 3] + k % 3])
+        score generator options pred (fun norm -> Transform.applyPoints norm (thinned ())) truth
 
     /// The prediction in its own object frame, moved into the true one through the predicted
     /// and true poses (batch of one each), then scored.
@@ -144,10 +180,13 @@ module ShapeEval =
     [<Literal>]
     let ReferenceNoise = 0.005
 
-    /// The scores as (name, value) pairs, the columns of reports.
+    /// The scores as (name, value) pairs, the columns of reports; a metric the prediction
+    /// cannot have (iou_3d of a cloud) is absent, which reports show as missing.
     let metrics (r: ShapeResult) =
         [ "chamfer_l1", r.Scores.ChamferL1
           "chamfer_l2", r.Scores.ChamferL2
           "fscore_1pct", r.Scores.FScore1.F
           "fscore_2pct", r.Scores.FScore2.F
-          "iou_3d", r.VoxelIoU ]
+          match r.VoxelIoU with
+          | Some iou -> "iou_3d", iou
+          | None -> () ]

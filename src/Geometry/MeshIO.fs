@@ -30,6 +30,11 @@ type ObjGeometry =
       CornerTexCoord: int[]
       Other: ObjStatement[] }
 
+[<RequireQualifiedAccess>]
+type MeshOrCloud =
+    | Surface of Mesh
+    | Cloud of float32[]
+
 module MeshText =
 
     let fail (file: string) (line: int) (detail: string) = raise (MeshFileException(file, line, detail))
@@ -141,14 +146,18 @@ module MeshIO =
           /// Per-corner texture coordinates (our convention) and their indices, when complete.
           UV: (float[][] * int[][]) option }
 
-    /// A mesh file must hold a surface: a 0-byte or random-bytes file parses to nothing, and
-    /// would otherwise fail much later without its name.
-    let private toMesh (file: string) (m: HostMesh) : Mesh =
-        if m.Vertices.Length = 0 then fail file 0 "no vertices (an empty file, or not a mesh file?)"
-        if m.Faces.Length = 0 then fail file 0 (sprintf "%d vertices but no faces (a point cloud is not a mesh)" m.Vertices.Length)
+    /// A 0-byte or random-bytes file parses to nothing (and an empty cloud is nothing to
+    /// score): refused here, naming the file, rather than much later without its name.
+    let private checkVertices (file: string) (m: HostMesh) =
+        if m.Vertices.Length = 0 then fail file 0 "no vertices (an empty file or point cloud, or not a mesh file?)"
         match m.Vertices |> Array.tryFindIndex (Array.exists (fun x -> not (Double.IsFinite x))) with
         | Some k -> fail file 0 (sprintf "vertex %d is not finite (%s)" (k + 1) (String.Join(" ", m.Vertices.[k])))
         | None -> ()
+
+    /// A mesh file must hold a surface.
+    let private toMesh (file: string) (m: HostMesh) : Mesh =
+        checkVertices file m
+        if m.Faces.Length = 0 then fail file 0 (sprintf "%d vertices but no faces (a point cloud is not a mesh)" m.Vertices.Length)
         let mesh = Mesh.ofArrays m.Vertices m.Faces
         match m.UV with
         | Some (coords, faces) ->
@@ -159,11 +168,21 @@ module MeshIO =
                   Faces = Tensor.ofArray (faces |> Array.collect (Array.map int64), [ faces.Length; 3 ]) }
         | None -> mesh
 
+    let private toMeshOrCloud (file: string) (m: HostMesh) : MeshOrCloud =
+        if m.Faces.Length > 0 then MeshOrCloud.Surface(toMesh file m)
+        else
+            checkVertices file m
+            let points = m.Vertices |> Array.collect (Array.map float32)
+            // A finite double can still overflow float32, which no metric could use.
+            match points |> Array.tryFindIndex (Single.IsFinite >> not) with
+            | Some k -> fail file 0 (sprintf "vertex %d is out of float32 range (%s)" (k / 3 + 1) (String.Join(" ", m.Vertices.[k / 3])))
+            | None -> MeshOrCloud.Cloud points
+
     let private fan (corners: 'a[]) = Array.init (corners.Length - 2) (fun k -> [| corners.[0]; corners.[k + 1]; corners.[k + 2] |])
 
     // ------------------------------------------------------------------ OBJ
 
-    let parseObj (file: string) (text: string) : Mesh =
+    let private parseObjHost (file: string) (text: string) : HostMesh =
         let obj = MeshText.parseObj ObjRules.Strict file text
         let faces = List<int[]>()
         let uvFaces = List<int[]>()
@@ -181,7 +200,9 @@ module MeshIO =
                 Some(Array.init (t.Length / 2) (fun i -> [| t.[2 * i]; 1.0 - t.[2 * i + 1] |]), uvFaces.ToArray())
             else None
         let p = obj.Positions
-        toMesh file { Vertices = Array.init (p.Length / 3) (fun i -> p.[3 * i .. 3 * i + 2]); Faces = faces.ToArray(); UV = uv }
+        { Vertices = Array.init (p.Length / 3) (fun i -> p.[3 * i .. 3 * i + 2]); Faces = faces.ToArray(); UV = uv }
+
+    let parseObj (file: string) (text: string) : Mesh = toMesh file (parseObjHost file text)
 
     let private readFile (read: string -> 'a) (path: string) : 'a =
         try read path
@@ -194,7 +215,7 @@ module MeshIO =
 
     // ------------------------------------------------------------------ OFF
 
-    let parseOff (file: string) (text: string) : Mesh =
+    let private parseOffHost (file: string) (text: string) : HostMesh =
         // Non-empty lines with comments removed, with their line numbers.
         let lines =
             text.Split('\n')
@@ -242,7 +263,9 @@ module MeshIO =
                     | true, v -> fail file line (sprintf "face uses vertex %d, but the file has %d vertices (OFF indices start at 0)" v nv)
                     | _ -> fail file line (sprintf "bad vertex index %s" (quote t.[k + 1])))
             faces.AddRange(fan corners)
-        toMesh file { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = None }
+        { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = None }
+
+    let parseOff (file: string) (text: string) : Mesh = toMesh file (parseOffHost file text)
 
     let readOff (path: string) = parseOff path (readFile File.ReadAllText path)
 
@@ -276,7 +299,7 @@ module MeshIO =
         | I32 | U32 | F32 -> 4
         | F64 -> 8
 
-    let parsePly (file: string) (bytes: byte[]) : Mesh =
+    let private parsePlyHost (file: string) (bytes: byte[]) : HostMesh =
         // Header: ASCII lines up to and including "end_header".
         let mutable pos = 0
         let mutable lineNo = 0
@@ -445,16 +468,22 @@ module MeshIO =
             if faces.Count > 0 && faceTexcoords then Some(cornerUV.ToArray(), faceCorners.ToArray())
             elif vertexHasUV then Some(vertexUV.ToArray(), faces.ToArray())
             else None
-        toMesh file { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = uv }
+        { Vertices = vertices.ToArray(); Faces = faces.ToArray(); UV = uv }
+
+    let parsePly (file: string) (bytes: byte[]) : Mesh = toMesh file (parsePlyHost file bytes)
 
     let readPly (path: string) = parsePly path (readFile File.ReadAllBytes path)
 
-    let read (path: string) =
+    let private readHost (path: string) =
         match Path.GetExtension(path).ToLowerInvariant() with
-        | ".obj" -> readObj path
-        | ".off" -> readOff path
-        | ".ply" -> readPly path
+        | ".obj" -> parseObjHost path (readFile File.ReadAllText path)
+        | ".off" -> parseOffHost path (readFile File.ReadAllText path)
+        | ".ply" -> parsePlyHost path (readFile File.ReadAllBytes path)
         | ext -> fail path 0 (sprintf "unknown mesh extension %s (expected .obj, .off or .ply)" (quote ext))
+
+    let read (path: string) = toMesh path (readHost path)
+
+    let readMeshOrCloud (path: string) = toMeshOrCloud path (readHost path)
 
     // ------------------------------------------------------------------ writing
 

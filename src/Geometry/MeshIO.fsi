@@ -54,6 +54,17 @@ type ObjGeometry =
       /// The other statements, in file order.
       Other: ObjStatement[] }
 
+/// What a shape file holds: a surface, or points alone. Predictions come as either (the
+/// point-cloud method writes clouds), and are scored by what they are.
+[<RequireQualifiedAccess>]
+type MeshOrCloud =
+    /// A file with at least one face, exactly as `MeshIO.read` returns it.
+    | Surface of Mesh
+    /// A file with vertices and no faces (`MeshIO.writePointsPly` writes one; an OBJ of `v`
+    /// lines or an OFF with 0 faces is one too): (N, 3) interleaved xyz float32, N >= 1, every
+    /// coordinate finite. Colours and other per-vertex values are dropped.
+    | Cloud of float32[]
+
 /// The text of mesh files: tokens, numbers, quoting for error messages, and the one OBJ parser
 /// (`MeshIO.parseObj` reads meshes with it, `Wavefront.parseObj` textured models).
 module MeshText =
@@ -109,8 +120,14 @@ module MeshIO =
     /// Reads a PLY file.
     val readPly: path: string -> Mesh
 
-    /// Reads .obj, .off or .ply by extension (case-insensitive).
+    /// Reads .obj, .off or .ply by extension (case-insensitive). A file without faces is
+    /// refused ("N vertices but no faces"): callers that take clouds use `readMeshOrCloud`.
     val read: path: string -> Mesh
+
+    /// Reads .obj, .off or .ply by extension: a mesh when the file has faces, else its vertices
+    /// as a cloud. A file with no vertices (an empty cloud, a 0-byte file), non-finite ones or
+    /// any error `read` raises is a MeshFileException naming the file.
+    val readMeshOrCloud: path: string -> MeshOrCloud
 
     /// Writes a batch-of-one mesh (vertices (1, V, 3)) as OBJ (with vt when it has UVs).
     val writeObj: path: string -> mesh: Mesh -> unit
