@@ -46,6 +46,14 @@ let private gradients (model: PointCloud.Model) (term: Tensor) =
     term.backward (retainGraph = true)
     PointCloud.parameters model |> List.map (fun (n, p) -> n, (match p.Grad with Some g -> g.abs().sum().ToScalar() > 0.0 | None -> false))
 
+/// `size` random 64² images with random masks (30% foreground), poses 0.
+let private randomBatch (g: Generator) (size: int) (neighbour: PointCloud.Batch option) : PointCloud.Batch =
+    { Images = Tensor.uniform ([ size; 3; 64; 64 ], 0.0, 1.0, g)
+      Masks = (Tensor.uniform ([ size; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
+      Azimuth = Tensor.zeros [ size ]
+      Elevation = Tensor.zeros [ size ]
+      Neighbour = neighbour }
+
 [<Tests>]
 let tests =
     testList "PointCloudPipeline" [
@@ -176,13 +184,7 @@ let tests =
             use scope = DisposalScope.Open()
             use g = generator 5
             let model = PointCloud.create g { small with Neighbours = Some PointCloud.Config.NeighbourDefaults }
-            let randomBatch (neighbour: PointCloud.Batch option) : PointCloud.Batch =
-                { Images = Tensor.uniform ([ 2; 3; 64; 64 ], 0.0, 1.0, g)
-                  Masks = (Tensor.uniform ([ 2; 1; 64; 64 ], 0.0, 1.0, g)).gt(0.7).cast Float32
-                  Azimuth = Tensor.zeros [ 2 ]
-                  Elevation = Tensor.zeros [ 2 ]
-                  Neighbour = neighbour }
-            use batch = randomBatch (Some (randomBatch None))
+            use batch = randomBatch g 2 (Some (randomBatch g 2 None))
             let terms = PointCloud.losses model g batch
             Expect.equal (terms |> List.map fst)
                 [ "image"; "mask"; "silhouette"; "neighbour_mask"; "neighbour_silhouette"; "pose_image"; "pose_mask"; "geometric_cycle"; "pose_cycle"; "total" ]
@@ -214,6 +216,63 @@ let tests =
             let image (terms: (string * Tensor) list) = (terms |> List.find (fun (n, _) -> n = "image") |> snd).ToScalar()
             let turned = PointCloud.losses model g (batchAt 1.0f)
             Expect.notEqual (image turned) (image terms) "the image term depends on the given azimuth"
+        }
+
+        test "bestTurn finds the turn of the azimuth at which a cloud was drawn; the prediction wins ties" {
+            use scope = DisposalScope.Open()
+            use g = generator 8
+            let config = small
+            // An asymmetric cloud: a blob with a long arm along +x and a short one along +z.
+            let blob = Tensor.normal ([ 1; 256; 3 ], 0.0, 0.1, g)
+            let arm = Tensor.ofArray (Array.init (64 * 3) (fun k -> if k % 3 = 0 then float32 (k / 3) / 64.0f * 0.5f else 0.0f), [ 1; 64; 3 ])
+            let stub = Tensor.ofArray (Array.init (32 * 3) (fun k -> if k % 3 = 2 then float32 (k / 3) / 32.0f * 0.25f else 0.0f), [ 1; 32; 3 ])
+            let xyz = (Tensor.cat ([ blob; arm; stub ], 1)).repeat [ 4; 1; 1 ]
+            let rgb = Tensor.uniform ([ 4; 352; 3 ], 0.0, 1.0, g)
+            let predicted = Tensor.ofArray [| 0.3f; -1.2f; 2.5f; 0.0f |]
+            let elevation = Tensor.ofArray [| 0.4f; 0.2f; 0.5f; 0.1f |]
+            let turns = [| Math.PI; 0.0; Math.PI / 2.0; 3.0 * Math.PI / 2.0 |]
+            let mask, colour = PointCloud.render config (predicted + Tensor.ofArray (Array.map float32 turns)) elevation xyz rgb
+            let masks = mask.gt(0.5).cast Float32
+            let found = PointCloud.bestTurn config 4 1.0 1.0 xyz rgb predicted elevation colour masks
+            Expect.sequenceEqual (found.ToFloat64s() |> Array.map (fun t -> Math.Round(t, 5))) (turns |> Array.map (fun t -> Math.Round(t, 5))) "the turns the images were drawn at"
+            let one = PointCloud.bestTurn config 1 1.0 1.0 xyz rgb predicted elevation colour masks
+            Expect.sequenceEqual (one.ToFloat64s()) [| 0.0; 0.0; 0.0; 0.0 |] "one candidate: the prediction"
+        }
+
+        test "pose search: the term is the mean wrapped turn bestTurn chose, and trains the pose net only" {
+            use scope = DisposalScope.Open()
+            use g = generator 9
+            let config = { small with PoseSearch = Some { Candidates = 4; Weight = 1.0 }; RandomPoses = 0 }
+            let model = PointCloud.create g config
+            use batch = randomBatch g 4 None
+            let terms = PointCloud.losses model g batch
+            Expect.equal (terms |> List.map fst) [ "image"; "mask"; "silhouette"; "pose_image"; "pose_mask"; "pose_search"; "total" ] "the term, after the pose net's image terms"
+            let term = terms |> List.find (fst >> (=) "pose_search") |> snd
+            let xyz, rgb = Reconstruct.Stages.PointCloud.applyShape model.Shape batch.Images
+            let azimuth, elevation = Reconstruct.Stages.PointCloud.applyPose model.Pose batch.Images
+            let turn = PointCloud.bestTurn config 4 1.0 1.0 xyz rgb azimuth elevation batch.Images batch.Masks
+            let expected = turn.ToFloat64s() |> Array.averageBy (fun t -> Math.Abs(Math.Atan2(Math.Sin -t, Math.Cos -t)))
+            Expect.floatClose Accuracy.medium (term.ToScalar()) expected "the mean wrapped turn"
+            Expect.isGreaterThan expected 0.0 "this seed's predictions are beaten by a turn (else no gradient to check)"
+            let reached = gradients model term |> List.filter snd |> List.map fst
+            Expect.isTrue (reached |> List.forall (fun n -> n.StartsWith "pose.")) "no gradient to the shape net"
+            Expect.isNonEmpty reached "the pose net is pulled"
+            let supervised = PointCloud.create g { config with PoseSupervised = true }
+            Expect.isFalse (PointCloud.losses supervised g batch |> List.exists (fst >> (=) "pose_search")) "no search with the true poses"
+            // Towards the chosen turn, not away from it: a small step down the term's gradient
+            // brings the azimuths nearer the turned poses (a quarter turn tells the directions apart).
+            let targets = (azimuth + turn).detach ()
+            let quarter = turn.ToFloat64s() |> Array.map (fun t -> abs (t - Math.PI / 2.0) < 1e-6 || abs (t - 3.0 * Math.PI / 2.0) < 1e-6)
+            let distance () =
+                let az = Reconstruct.Stages.PointCloud.applyPose model.Pose batch.Images |> fst
+                let d = (Tensor.atan2 ((az - targets).sin (), (az - targets).cos ())).abs().ToFloat64s()
+                Array.zip d quarter |> Array.sumBy (fun (d, q) -> if q then d else 0.0)
+            let before = distance ()
+            use _ = Autograd.noGrad ()
+            for _, p in PointCloud.parameters model do
+                p.Grad |> Option.iter (fun grad -> p.add_ (grad, alpha = -1e-3) |> ignore)
+            Expect.isTrue (Array.contains true quarter) "this seed has a quarter turn"
+            Expect.isLessThan (distance ()) before "the quarter-turned images moved towards their turned poses"
         }
 
         test "OURS-NN: an image that is its own neighbour gives its own mask and silhouette terms; another neighbour other ones; none is refused" {

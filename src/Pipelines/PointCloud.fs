@@ -33,6 +33,8 @@ type NeighbourConsistency =
       Silhouette: float
       Candidates: int }
 
+type PoseSearch = { Candidates: int; Weight: float }
+
 type Config =
     { ImageSize: int
       Points: int
@@ -45,7 +47,8 @@ type Config =
       Weights: Weights
       PoseSupervised: bool
       PoseAzimuth: PointCloud.AzimuthOutput option
-      Neighbours: NeighbourConsistency option }
+      Neighbours: NeighbourConsistency option
+      PoseSearch: PoseSearch option }
 
     static member NeighbourDefaults =
         { Mask = Weights.Defaults.Mask; Silhouette = Weights.Defaults.Silhouette; Candidates = 5 }
@@ -62,7 +65,8 @@ type Config =
           Weights = Weights.Defaults
           PoseSupervised = false
           PoseAzimuth = Some PointCloud.Circle
-          Neighbours = None }
+          Neighbours = None
+          PoseSearch = None }
 
 type Model =
     { Config: Config
@@ -75,6 +79,9 @@ let create (generator: Generator) (config: Config) =
         invalidArg "config" (sprintf "PointCloud.create: Splat is %d×%d but ImageSize is %d" s.Height s.Width config.ImageSize)
     if config.RandomPoses < 0 then invalidArg "config" (sprintf "PointCloud.create: RandomPoses must be ≥ 0, received %d" config.RandomPoses)
     if not (config.Distance > 0.0) then invalidArg "config" (sprintf "PointCloud.create: Distance must be positive, received %g" config.Distance)
+    match config.PoseSearch with
+    | Some p when p.Candidates < 2 -> invalidArg "config" (sprintf "PointCloud.create: PoseSearch.Candidates must be ≥ 2, received %d" p.Candidates)
+    | _ -> ()
     match config.Neighbours with
     | Some n when n.Candidates < 1 -> invalidArg "config" (sprintf "PointCloud.create: Neighbours.Candidates must be ≥ 1, received %d" n.Candidates)
     | _ -> ()
@@ -177,6 +184,23 @@ let chamferSquared (a: Tensor) (b: Tensor) =
 
 let private wrap (angle: Tensor) = Tensor.atan2 (angle.sin (), angle.cos ())
 
+let bestTurn (config: Config) (candidates: int) (imageWeight: float) (maskWeight: float) (xyz: Tensor) (rgb: Tensor) (azimuth: Tensor) (elevation: Tensor) (images: Tensor) (masks: Tensor) =
+    if candidates < 1 then invalidArg "candidates" (sprintf "PointCloud.bestTurn: candidates must be ≥ 1, received %d" candidates)
+    use _ = Autograd.noGrad ()
+    use scope = DisposalScope.Open()
+    let b = images.Size 0
+    let turns = [ for k in 0 .. candidates - 1 -> float k * 2.0 * Math.PI / float candidates ]
+    let errors =
+        [ for turn in turns ->
+              let mask, colour = render config (azimuth + turn) elevation xyz rgb
+              let imageError = (colour - images).square().sum(1).reshape([ b; -1 ]).mean 1
+              let p = mask.clamp (1e-6, 1.0 - 1e-6)
+              let bce = ((masks * p.log () + (masks.neg () + 1.0) * (p.neg () + 1.0).log ()).reshape([ b; -1 ]).mean 1).neg ()
+              imageError * imageWeight + bce * maskWeight ]
+    // argmin returns the first minimum: the prediction itself wins its ties.
+    let best = (Tensor.stack (errors, 1)).argmin 1
+    scope.MoveOut(best.cast(azimuth.Dtype) * (2.0 * Math.PI / float candidates))
+
 let losses (model: Model) (generator: Generator) (batch: Batch) =
     let c = model.Config
     let w = c.Weights
@@ -217,6 +241,11 @@ let losses (model: Model) (generator: Generator) (batch: Batch) =
         let mask, colour = render c azimuth elevation (xyz.detach ()) (rgb.detach ())
         add "pose_image" w.PoseImage (fun () -> imageError colour)
         add "pose_mask" w.PoseMask (fun () -> maskBce mask masks)
+    match c.PoseSearch with
+    | Some search when selfSupervised && search.Weight <> 0.0 ->
+        let turn = bestTurn c search.Candidates w.PoseImage w.PoseMask (xyz.detach ()) (rgb.detach ()) azimuth elevation images masks
+        add "pose_search" search.Weight (fun () -> (wrap (azimuth - (azimuth.detach () + turn))).abs().mean ())
+    | _ -> ()
     let poseCycle = selfSupervised && w.PoseCycle <> 0.0
     if c.RandomPoses > 0 && (w.GeometricCycle <> 0.0 || poseCycle) then
         let k = c.RandomPoses

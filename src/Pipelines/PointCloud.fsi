@@ -60,6 +60,20 @@ type NeighbourConsistency =
       /// (the paper: 5)
       Candidates: int }
 
+/// A search over the pose network's azimuth on the training images (ours, not the paper's).
+/// The cloud is drawn, without gradient, at the predicted azimuth turned by k·360°/Candidates
+/// (k = 0 … Candidates − 1, the elevation kept); where a turned pose explains the image better
+/// (the pose net's image and mask terms, as weighted), the pose net is pulled to it by the mean
+/// wrapped |azimuth − that pose| ("pose_search", times Weight). Why: the pose net's image terms
+/// only see small moves, and a view taken for its opposite (a front for a back) is a minimum
+/// they cannot leave; trained on procedural airplanes, whole ranges of views were predicted
+/// half a turn off while the clouds were right. UNICORN's K candidates answer the same
+/// failure; here they only teach the pose net, which alone gives the pose at test time.
+type PoseSearch =
+    { /// poses tried (≥ 2): 2 tries the opposite view, 4 also the quarter turns
+      Candidates: int
+      Weight: float }
+
 /// Everything that shapes the model and its losses: plain values only.
 type Config =
     { /// images are ImageSize² pixels (a multiple of 16)
@@ -84,7 +98,9 @@ type Config =
       /// paper's `Interval`
       PoseAzimuth: PointCloud.AzimuthOutput option
       /// OURS-NN's term; None: without (the paper's CC model)
-      Neighbours: NeighbourConsistency option }
+      Neighbours: NeighbourConsistency option
+      /// the search over the pose net's azimuth; None: without (the paper). Self-supervised only.
+      PoseSearch: PoseSearch option }
 
     /// The weights of OURS-NN as the paper's: the shape net's mask and silhouette weights, 5
     /// candidates.
@@ -148,9 +164,27 @@ val silhouetteChamfer: xy: Tensor -> masks: Tensor -> Tensor
 /// a: (B, N, 3), b: (B, M, 3) -> (B,).
 val chamferSquared: a: Tensor -> b: Tensor -> Tensor
 
+/// The pose search's choice: for each image, the turn (radians, k·2π/candidates, k in
+/// 0 … candidates − 1; the smallest k on ties) of `azimuth` at which the cloud's projection
+/// best explains the image: `imageWeight` · mean over pixels of Σ_c (I − Î)² plus `maskWeight`
+/// · the mask BCE, per image. Without gradient. xyz, rgb: (B, N, 3); azimuth, elevation: (B,)
+/// radians; images (B, 3, S, S); masks (B, 1, S, S) -> (B,).
+val bestTurn:
+    config: Config ->
+    candidates: int ->
+    imageWeight: float ->
+    maskWeight: float ->
+    xyz: Tensor ->
+    rgb: Tensor ->
+    azimuth: Tensor ->
+    elevation: Tensor ->
+    images: Tensor ->
+    masks: Tensor ->
+        Tensor
+
 /// The training terms of one batch, each a scalar: "image", "mask", "silhouette",
 /// "geometric_cycle", "neighbour_mask", "neighbour_silhouette" (shape net), "pose_image",
-/// "pose_mask", "pose_cycle" (pose net), those
+/// "pose_mask", "pose_cycle", "pose_search" (pose net), those
 /// with a non-zero weight, and "total", their weighted sum. Random poses come from `generator`.
 val losses: model: Model -> generator: Generator -> batch: Batch -> (string * Tensor) list
 
