@@ -51,11 +51,24 @@ let all () =
     let denseMs = medianMs 1 3 (fun () -> backwardOf [ denseChamfer xyz other ])
     let xy = (Tensor.uniform ([ b; config.Points; 2 ], 10.0, 54.0, g)).RequireGrad()
     let silhouetteMs = medianMs 1 5 (fun () -> backwardOf [ PointCloud.silhouetteChamfer xy batch.Masks ])
+    let searchMs = medianMs 1 5 (fun () -> PointCloud.bestTurn config 4 1.0 1.0 xyz.[0 .. b - 1] rgb.[0 .. b - 1] azimuth.[0 .. b - 1] azimuth.[0 .. b - 1] batch.Images batch.Masks |> ignore)
+    // The two options of ours and OURS-NN's term on: what they add to a step.
+    let withOptions = PointCloud.create g { config with Neighbours = Some PointCloud.Config.NeighbourDefaults; PoseSearch = Some { Candidates = 4; Weight = 1.0 } }
+    let neighbourBatch = { batch with Neighbour = Some { batch with Images = batch.Images.flip [ 0 ]; Masks = batch.Masks.flip [ 0 ] } }
+    use optionsOptimizer = Optim.adam { Optim.Adam.Defaults with Lr = 5e-4 } (PointCloud.parameters withOptions)
+    let optionsMs =
+        medianMs 1 5 (fun () ->
+            use _ = DisposalScope.Open()
+            optionsOptimizer.ZeroGrad()
+            (PointCloud.losses withOptions g neighbourBatch |> List.last |> snd).backward ()
+            optionsOptimizer.Step())
     let setting = sprintf "batch %d, %d points, 64x64, %d random poses, %d threads" b config.Points k (Runtime.threads ())
     let part name ms what = figure ("pointcloud_" + name + "_ms") ms "ms" (what + ", forward + backward, median of 5")
     [ figure "pointcloud_iter_ms" iterationMs "ms" (sprintf "one step: the losses forward, backward, Adam; %s; median of 5" setting)
       figure "pointcloud_losses_fwd_ms" lossesMs "ms" "the losses forward alone, median of 5"
       figure "pointcloud_iter_peak_mb" peak "MB" "peak RSS growth during one step, after malloc_trim"
+      figure "pointcloud_iter_nn_search_ms" optionsMs "ms" (sprintf "one step with OURS-NN's neighbour terms and the 4-candidate pose search on; %.2fx pointcloud_iter_ms, median of 5" (optionsMs / iterationMs))
+      figure "pointcloud_pose_search_ms" searchMs "ms" (sprintf "the pose search's choice (bestTurn) for %d images, 4 candidates, no gradient, median of 5" b)
       part "shape_net" shapeMs (sprintf "the shape net on the %d cycle renders (it also runs on the %d inputs)" (b * k) b)
       part "pose_net" poseMs (sprintf "the pose net on the %d cycle renders" (b * k))
       part "render" renderMs (sprintf "one projection of %d clouds (a step projects %d)" (b * k) (b * (2 + k)))
