@@ -91,7 +91,8 @@ let tests =
             for term in [ "\"image\""; "\"mask\""; "\"silhouette\""; "\"geometric_cycle\""; "\"pose_cycle\""; "\"pose_mask\"" ] do
                 Expect.stringContains steps.[0] term "every term is logged"
             let md = File.ReadAllText(Path.Combine(results, "pointcloud_chair.md"))
-            for text in [ "| CD (×10³) | EMD |"; "iterations: 3"; "one global rotation fitted on the val split"; "pointcloud_chair_grid.png" ] do
+            for text in [ "| CD (×10³) | EMD |"; "iterations: 3"; "one global rotation fitted on the val split"; "pointcloud_chair_grid.png";
+                      "- evaluated: the checkpoint of iteration 3, the best val_mask_iou" ] do
                 Expect.stringContains md text "the results file"
             Expect.isTrue (File.Exists(Path.Combine(results, "pointcloud_chair.json"))) "and its JSON"
             let image = dir.File "chair.png"

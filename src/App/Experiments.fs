@@ -102,11 +102,16 @@ let private bestLabel (metadata: Checkpoint.Metadata) =
 let private bestOf (outcome: Outcome) = outcome.BestCheckpoint |> Option.map (Checkpoint.readMetadata >> bestLabel)
 
 /// Evaluation uses the best checkpoint's parameters and buffers when the run kept one.
-let private restoreBest (outcome: Outcome) (parameters: Layers.Named) (buffers: Layers.Named) (log: string -> unit) =
+let restoreBest (outcome: Outcome) (parameters: Layers.Named) (buffers: Layers.Named) (log: string -> unit) =
     outcome.BestCheckpoint
     |> Option.iter (fun path ->
         let step, metric, value = bestLabel (Checkpoint.restoreTraining path { Parameters = parameters; Buffers = buffers; Optimizer = None; Generators = [] })
         log (sprintf "evaluating the best checkpoint: iteration %d, %s %s (%s)" step metric value path))
+
+let bestLine (outcome: Outcome) =
+    bestOf outcome
+    |> Option.map (fun (step, metric, value) ->
+        sprintf "- evaluated: the checkpoint of iteration %d, the best %s (%s) of the validations (`KeepBest`), not the last state" step metric value)
 
 /// SoftRas' 3D IoU (`ShapeEval.iou3d`: solids at 32³, no alignment) between predictions and
 /// ground truths in the same object frame, with each truth's solid computed once.
@@ -222,9 +227,8 @@ module private Results =
                   yield sprintf "- training instances: %d; iterations: %d in %.1f min (%s)" trainInstances outcome.Iterations session (sprintf "%A" outcome.Reason)
               else
                   yield sprintf "- training instances: %d; iterations: %d in %.1f min of training over resumed sessions, %.1f min in the last (%s)" trainInstances outcome.Iterations training session (sprintf "%A" outcome.Reason)
-              match bestOf outcome with
-              | Some (step, metric, value) ->
-                  yield sprintf "- evaluated: the checkpoint of iteration %d, the best %s (%s) of the validations (`KeepBest`), not the last state" step metric value
+              match bestLine outcome with
+              | Some line -> yield line
               | None -> ()
               yield! body
               yield ""

@@ -46,6 +46,13 @@ val writtenAt: unit -> string
 /// A results file's first line: the run folder, the time and the machine (`writtenAt`).
 val writtenBy: runDir: string -> string
 
+/// Evaluation uses the run's best checkpoint (`KeepBest`) when it kept one: restores its
+/// parameters and buffers into the model's and logs which it took; otherwise leaves the last state.
+val restoreBest: outcome: Outcome -> parameters: Layers.Named -> buffers: Layers.Named -> log: (string -> unit) -> unit
+
+/// The results file's line naming the best checkpoint evaluated, when the run kept one.
+val bestLine: outcome: Outcome -> string option
+
 /// Writes a run's results files: <dir>/<name>.md, the lines each ended by a newline, and
 /// <dir>/<name>.json, `record` as indented JSON, each atomically (temporary name, then
 /// renamed). Returns the two paths, Markdown first.
