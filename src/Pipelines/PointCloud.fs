@@ -121,12 +121,21 @@ let render (config: Config) (azimuth: Tensor) (elevation: Tensor) (xyz: Tensor) 
     let mask, colour = PointSplat.render config.Splat xy depth rgb
     scope.MoveOut mask, scope.MoveOut colour
 
+/// The binary cross-entropy of each image's mask, averaged over its pixels: (B,). Every image
+/// has the same pixel count, so the batch's mean of these is the mean over all pixels.
+let private maskBcePerImage (predicted: Tensor) (target: Tensor) =
+    Scoped.run (fun () ->
+        let p = predicted.clamp (1e-6, 1.0 - 1e-6)
+        ((target * p.log () + (target.neg () + 1.0) * (p.neg () + 1.0).log ()).reshape([ predicted.Size 0; -1 ]).mean 1).neg ())
+
+/// Each image's squared colour error, summed over channels and averaged over pixels: (B,).
+let private imageErrorPerImage (colour: Tensor) (images: Tensor) =
+    Scoped.run (fun () -> (colour - images).square().sum(1).reshape([ images.Size 0; -1 ]).mean 1)
+
 let maskBce (predicted: Tensor) (target: Tensor) =
     if predicted.Shape <> target.Shape then
         invalidArg "target" (sprintf "PointCloud.maskBce: target %s must have the prediction's shape %s" (Shape.text target.Shape) (Shape.text predicted.Shape))
-    Scoped.run (fun () ->
-        let p = predicted.clamp (1e-6, 1.0 - 1e-6)
-        ((target * p.log () + (target.neg () + 1.0) * (p.neg () + 1.0).log ()).mean ()).neg ())
+    Scoped.run (fun () -> (maskBcePerImage predicted target).mean ())
 
 /// Each point's nearest neighbour in the other cloud, both ways, as indices: exact k-d tree
 /// searches, which cost a few milliseconds where the dense (N, M) distance matrix cost hundreds.
@@ -188,15 +197,11 @@ let bestTurn (config: Config) (candidates: int) (imageWeight: float) (maskWeight
     if candidates < 1 then invalidArg "candidates" (sprintf "PointCloud.bestTurn: candidates must be ≥ 1, received %d" candidates)
     use _ = Autograd.noGrad ()
     use scope = DisposalScope.Open()
-    let b = images.Size 0
     let turns = [ for k in 0 .. candidates - 1 -> float k * 2.0 * Math.PI / float candidates ]
     let errors =
         [ for turn in turns ->
               let mask, colour = render config (azimuth + turn) elevation xyz rgb
-              let imageError = (colour - images).square().sum(1).reshape([ b; -1 ]).mean 1
-              let p = mask.clamp (1e-6, 1.0 - 1e-6)
-              let bce = ((masks * p.log () + (masks.neg () + 1.0) * (p.neg () + 1.0).log ()).reshape([ b; -1 ]).mean 1).neg ()
-              imageError * imageWeight + bce * maskWeight ]
+              imageErrorPerImage colour images * imageWeight + maskBcePerImage mask masks * maskWeight ]
     // argmin returns the first minimum: the prediction itself wins its ties.
     let best = (Tensor.stack (errors, 1)).argmin 1
     scope.MoveOut(best.cast(azimuth.Dtype) * (2.0 * Math.PI / float candidates))
@@ -210,7 +215,7 @@ let losses (model: Model) (generator: Generator) (batch: Batch) =
     let selfSupervised = not c.PoseSupervised
     let azimuth, elevation =
         if c.PoseSupervised then batch.Azimuth, batch.Elevation else PointCloud.applyPose model.Pose images
-    let imageError (colour: Tensor) = (colour - images).square().sum(1).mean ()
+    let imageError (colour: Tensor) = (imageErrorPerImage colour images).mean ()
     let terms = Collections.Generic.List<string * float * Tensor>()
     let add name weight (make: unit -> Tensor) = if weight <> 0.0 then terms.Add(name, weight, make ())
     // The shape net's terms see the pose as a constant.
